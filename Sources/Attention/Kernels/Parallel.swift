@@ -1,0 +1,50 @@
+import Dispatch
+import Foundation
+import _AttentionKernels
+
+/// Settings shared by all kernels.
+public enum AttentionConfiguration {
+    nonisolated(unsafe) private static var _threadCount: Int = defaultThreadCount
+    private static let lock = NSLock()
+
+    /// The number of threads kernels use (default: active processor count).
+    public static var threadCount: Int {
+        get { lock.withLock { _threadCount } }
+        set { lock.withLock { _threadCount = Swift.max(1, newValue) } }
+    }
+
+    static var defaultThreadCount: Int { Swift.max(1, ProcessInfo.processInfo.activeProcessorCount) }
+}
+
+/// Runs `body(item)` for every item in 0..<count on up to `threads` threads. Items are
+/// handed out dynamically (an atomic counter), so uneven items (causal blocks) balance.
+/// `body` receives the worker index (0..<threads) too, for per-thread scratch space.
+package func parallelFor(count: Int, threads: Int = AttentionConfiguration.threadCount,
+                         _ body: (_ item: Int, _ worker: Int) -> Void) {
+    guard count > 0 else { return }
+    let workers = Swift.min(threads, count)
+    if workers <= 1 {
+        for i in 0..<count { body(i, 0) }
+        return
+    }
+    var next = 0
+    withUnsafeMutablePointer(to: &next) { counterPointer in
+        let counter = SendablePointer(counterPointer)
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            DispatchQueue.concurrentPerform(iterations: workers) { worker in
+                while true {
+                    let item = ak_atomic_fetch_add(counter.base, 1)
+                    if item >= count { break }
+                    box.value(item, worker)
+                }
+            }
+        }
+    }
+}
+
+/// Carries a non-Sendable value into `concurrentPerform`; the caller guarantees safety.
+package struct UncheckedBox<T>: @unchecked Sendable {
+    package let value: T
+    package init(_ value: T) { self.value = value }
+}

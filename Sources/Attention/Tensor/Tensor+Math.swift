@@ -1,0 +1,75 @@
+import _AttentionKernels
+
+extension Tensor {
+    /// Applies `f` to every element.
+    public func map(_ f: (Float) -> Float) -> Tensor {
+        Tensor(unchecked: shape, storage: scalars.map(f))
+    }
+
+    /// Combines two tensors elementwise with NumPy broadcasting.
+    /// - Throws: ``AttentionError`` if the shapes do not broadcast.
+    public func zipWith(_ other: Tensor, _ f: (Float, Float) -> Float) throws -> Tensor {
+        guard let target = Tensor.broadcastShape(shape, other.shape) else {
+            throw AttentionError.argument("other", "shape \(other.shape) does not broadcast with \(shape)")
+        }
+        let a = shape == target ? self : try expanded(to: target)
+        let b = other.shape == target ? other : try other.expanded(to: target)
+        if a.isContiguous && b.isContiguous && a.count == a.storage.count && b.count == b.storage.count {
+            let x = a.scalars, y = b.scalars
+            return Tensor(unchecked: target, storage: (0..<x.count).map { f(x[$0], y[$0]) })
+        }
+        return Tensor(unchecked: target, storage: zip(a.contiguous().scalars, b.contiguous().scalars).map(f))
+    }
+
+    public static func + (a: Tensor, b: Tensor) throws -> Tensor { try a.zipWith(b, +) }
+    public static func - (a: Tensor, b: Tensor) throws -> Tensor { try a.zipWith(b, -) }
+    public static func * (a: Tensor, b: Tensor) throws -> Tensor { try a.zipWith(b, *) }
+    public static func / (a: Tensor, b: Tensor) throws -> Tensor { try a.zipWith(b, /) }
+    public static func + (a: Tensor, s: Float) -> Tensor { a.map { $0 + s } }
+    public static func * (a: Tensor, s: Float) -> Tensor { a.map { $0 * s } }
+
+    /// The largest absolute elementwise difference (shapes must be equal).
+    public func maxAbsDifference(_ other: Tensor) -> Float {
+        precondition(shape == other.shape, "shapes differ: \(shape) vs \(other.shape)")
+        return zip(scalars, other.scalars).reduce(0) { Swift.max($0, abs($1.0 - $1.1)) }
+    }
+
+    /// Sum of all elements (accumulated in Double).
+    public func sum() -> Double { scalars.reduce(0.0) { $0 + Double($1) } }
+
+    /// Matrix product over the last two axes with broadcast batch axes:
+    /// `[..., M, K] × [..., K, N] → [..., M, N]`. Uses the vectorized GEMM kernel.
+    /// - Throws: ``AttentionError`` for rank < 2, mismatched inner dimensions or batch axes
+    ///   that do not broadcast.
+    public func matmul(_ other: Tensor) throws -> Tensor {
+        guard rank >= 2, other.rank >= 2 else {
+            throw AttentionError.argument("matmul", "both operands need rank ≥ 2, got \(shape) and \(other.shape)")
+        }
+        let m = shape[rank - 2], k = shape[rank - 1]
+        let k2 = other.shape[other.rank - 2], n = other.shape[other.rank - 1]
+        guard k == k2 else {
+            throw AttentionError.argument("matmul", "inner dimensions differ: \(shape) × \(other.shape)")
+        }
+        guard let batch = Tensor.broadcastShape(Array(shape.dropLast(2)), Array(other.shape.dropLast(2))) else {
+            throw AttentionError.argument("matmul", "batch axes do not broadcast: \(shape) × \(other.shape)")
+        }
+        let a = try expanded(to: batch + [m, k]).contiguous()
+        let b = try other.expanded(to: batch + [k, n]).contiguous()
+        let batches = batch.reduce(1, *)
+        var out = Tensor.zeros(batch + [m, n])
+        a.withUnsafeElements { pa in
+            b.withUnsafeElements { pb in
+                out.withUnsafeMutableElements { pc in
+                    let pa = SendableConstPointer(pa), pb = SendableConstPointer(pb), pc = SendablePointer(pc)
+                    parallelFor(count: batches * ((m + 63) / 64)) { item, _ in
+                        let bi = item / ((m + 63) / 64), row = (item % ((m + 63) / 64)) * 64
+                        let rows = Swift.min(64, m - row)
+                        ak_sgemm(0, 0, rows, n, k, 1, pa.base + bi * m * k + row * k, k,
+                                 pb.base + bi * k * n, n, 0, pc.base + bi * m * n + row * n, n)
+                    }
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+
+/// An n-dimensional array of `Float` with shape, strides and copy-on-write storage.
+///
+/// Views (``reshaped(_:)``, ``permuted(_:)``, ``transposed(_:_:)``, ``sliced(axis:range:)``,
+/// ``expanded(to:)``) share storage and copy nothing; the first mutation of a shared tensor
+/// copies it (value semantics, like `Array`). Scalars are stored row-major when
+/// ``isContiguous`` is `true`.
+///
+/// ```swift
+/// let x = try Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, 6])
+/// let t = x.transposed(0, 1)        // [3, 2] view, no copy
+/// print(t[2, 1])                    // 6.0
+/// ```
+public struct Tensor: Sendable, Equatable, CustomStringConvertible {
+    /// Extent of each axis.
+    public private(set) var shape: [Int]
+    /// Elements to step in storage for one step along each axis (0 for broadcast axes).
+    public private(set) var strides: [Int]
+    /// Storage index of element [0, 0, …].
+    @usableFromInline var offset: Int
+    @usableFromInline var storage: [Float]
+
+    /// A tensor of the given shape holding `scalars` in row-major order.
+    /// - Throws: ``AttentionError`` if `scalars.count` is not the product of `shape` or a
+    ///   dimension is negative.
+    public init(shape: [Int], scalars: [Float]) throws {
+        try Tensor.validate(shape: shape, argument: "shape")
+        let count = shape.reduce(1, *)
+        guard scalars.count == count else {
+            throw AttentionError.argument(
+                "scalars", "expected \(count) values for shape \(shape), got \(scalars.count)")
+        }
+        self.init(unchecked: shape, storage: scalars)
+    }
+
+    /// A tensor of the given shape with every element equal to `value`.
+    public init(shape: [Int], repeating value: Float) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        self.init(unchecked: shape, storage: [Float](repeating: value, count: shape.reduce(1, *)))
+    }
+
+    /// A tensor of zeros.
+    public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 0) }
+
+    /// A tensor of ones.
+    public static func ones(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 1) }
+
+    /// A rank-0 tensor.
+    public init(_ scalar: Float) { self.init(unchecked: [], storage: [scalar]) }
+
+    @usableFromInline init(unchecked shape: [Int], storage: [Float]) {
+        self.shape = shape
+        self.strides = Tensor.contiguousStrides(for: shape)
+        self.offset = 0
+        self.storage = storage
+    }
+
+    init(shape: [Int], strides: [Int], offset: Int, storage: [Float]) {
+        self.shape = shape
+        self.strides = strides
+        self.offset = offset
+        self.storage = storage
+    }
+
+    static func validate(shape: [Int], argument: String) throws {
+        if let bad = shape.first(where: { $0 < 0 }) {
+            throw AttentionError.argument(argument, "dimensions must be ≥ 0, got \(bad) in \(shape)")
+        }
+    }
+
+    /// Row-major strides for a shape.
+    public static func contiguousStrides(for shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        var step = 1
+        for axis in shape.indices.reversed() {
+            strides[axis] = step
+            step *= Swift.max(shape[axis], 1)
+        }
+        return strides
+    }
+
+    /// Number of axes.
+    public var rank: Int { shape.count }
+    /// Number of elements.
+    public var count: Int { shape.reduce(1, *) }
+
+    /// Whether the elements lie row-major and densely in storage.
+    public var isContiguous: Bool {
+        var expected = 1
+        for axis in shape.indices.reversed() where shape[axis] != 1 {
+            if strides[axis] != expected { return false }
+            expected *= shape[axis]
+        }
+        return true
+    }
+
+    /// Storage index of an element.
+    @inlinable func storageIndex(_ indices: [Int]) -> Int {
+        precondition(indices.count == shape.count, "expected \(shape.count) indices, got \(indices.count)")
+        var index = offset
+        for axis in indices.indices {
+            precondition(indices[axis] >= 0 && indices[axis] < shape[axis],
+                         "index \(indices[axis]) out of range 0..<\(shape[axis]) on axis \(axis)")
+            index += indices[axis] * strides[axis]
+        }
+        return index
+    }
+
+    /// Reads or writes one element.
+    public subscript(_ indices: Int...) -> Float {
+        get { storage[storageIndex(indices)] }
+        set {
+            makeUniqueAndDense()
+            storage[storageIndex(indices)] = newValue
+        }
+    }
+
+    /// The elements in row-major order.
+    public var scalars: [Float] {
+        if isContiguous && offset == 0 && storage.count == count { return storage }
+        return contiguous().storage
+    }
+
+    /// A row-major copy (or `self` when already row-major and unshared by other views).
+    public func contiguous() -> Tensor {
+        if isContiguous && offset == 0 && storage.count == count { return self }
+        var out = [Float](repeating: 0, count: count)
+        if !out.isEmpty {
+            out.withUnsafeMutableBufferPointer { dst in
+                var cursor = 0
+                forEachRun { start, length, step in
+                    for i in 0..<length { dst[cursor + i] = storage[start + i * step] }
+                    cursor += length
+                }
+            }
+        }
+        return Tensor(unchecked: shape, storage: out)
+    }
+
+    /// Calls `body(start, length, step)` for each run along the last axis, in row-major order.
+    func forEachRun(_ body: (Int, Int, Int) -> Void) {
+        guard count > 0 else { return }
+        if shape.isEmpty { body(offset, 1, 1); return }
+        let last = shape.count - 1
+        var index = [Int](repeating: 0, count: last)
+        while true {
+            var start = offset
+            for axis in 0..<last { start += index[axis] * strides[axis] }
+            body(start, shape[last], strides[last])
+            var axis = last - 1
+            while axis >= 0 {
+                index[axis] += 1
+                if index[axis] < shape[axis] { break }
+                index[axis] = 0
+                axis -= 1
+            }
+            if axis < 0 { return }
+        }
+    }
+
+    /// Makes storage unshared, dense and row-major so it can be written in place.
+    mutating func makeUniqueAndDense() {
+        if !(isContiguous && offset == 0 && storage.count == count) {
+            self = contiguous()
+        }
+    }
+
+    public var description: String {
+        let preview = scalars.prefix(8).map { String(format: "%.4g", $0) }.joined(separator: ", ")
+        return "Tensor(shape: \(shape), [\(preview)\(count > 8 ? ", …" : "")])"
+    }
+
+    public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
+        lhs.shape == rhs.shape && lhs.scalars == rhs.scalars
+    }
+}

@@ -1,0 +1,2 @@
+/// AttentionPlot: PNG figures (heatmaps, line plots, grids) with no system dependencies.
+public enum AttentionPlot {}

@@ -1,0 +1,107 @@
+// SIMD micro-kernels for SwiftAttention.
+//
+// Everything here works on whole tiles or row blocks: Swift cannot inline across the C
+// boundary, so each call must carry enough work to hide the call. Each kernel exists three
+// times (AVX-512, AVX2+FMA, portable) and is chosen once at run time; see dispatch.c.
+//
+// Conventions: row-major float32, `ld*` arguments are row strides in elements.
+#ifndef ATTENTION_KERNELS_H
+#define ATTENTION_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Instruction-set variants, in increasing order of capability.
+typedef enum {
+    AK_ISA_PORTABLE = 0,
+    AK_ISA_AVX2 = 1,
+    AK_ISA_AVX512 = 2,
+} ak_isa;
+
+/// The best variant this CPU supports.
+int ak_detected_isa(void);
+/// The variant the kernels use now (initially the detected one).
+int ak_active_isa(void);
+/// Selects a variant; a request above the detected one is clamped. Returns the active variant.
+int ak_set_isa(int isa);
+
+/// Register-tile geometry of the active variant (see kernels_impl.h for the register budget).
+typedef struct {
+    int vectorWidth;   ///< floats per SIMD register
+    int qkRows;        ///< micro-tile rows for S = Q·Kᵀ
+    int qkCols;        ///< micro-tile columns for S = Q·Kᵀ (multiple of vectorWidth)
+    int pvRows;        ///< micro-tile rows for O += P·V
+    int pvCols;        ///< micro-tile columns for O += P·V (multiple of vectorWidth)
+} ak_tile_geometry;
+
+ak_tile_geometry ak_geometry(void);
+
+/// General matrix multiply: C = alpha·op(A)·op(B) + beta·C, op(X) = X or Xᵀ.
+/// op(A) is M×K, op(B) is K×N, C is M×N. Single-threaded; callers split work.
+void ak_sgemm(int transA, int transB, long M, long N, long K, float alpha,
+              const float *A, long lda, const float *B, long ldb,
+              float beta, float *C, long ldc);
+
+/// Full-tile product used by the fused kernel:
+/// C[rows × cols] = (rowScale ? rowScale[r]·C : accumulate ? C : 0) + A·B
+/// where A(r, k) = a[r·lda + k] (rows × depth) and B is depth × cols with row stride ldb.
+/// `rows` must be a multiple of the variant's micro-tile rows and `cols` a multiple of its
+/// micro-tile columns (qk* when `shape` is 0, pv* when `shape` is 1). B rows are read for
+/// exactly `cols` floats; C is written for exactly rows × cols.
+void ak_tile_gemm(int shape, long rows, long cols, long depth,
+                  const float *a, long lda, const float *b, long ldb,
+                  float *c, long ldc, int accumulate, const float *rowScale);
+
+/// Copies K[cols × d] (row stride ldk) transposed into kt[d × colsPadded] (row stride ldkt),
+/// zero-filling columns cols..<colsPadded.
+void ak_pack_transposed(long cols, long d, const float *k, long ldk,
+                        float *kt, long ldkt, long colsPadded);
+
+/// Copies x[rows × cols] (row stride ldx) scaled by `scale` into y (row stride ldy),
+/// zero-filling columns cols..<colsPadded.
+void ak_pack_scaled(long rows, long cols, const float *x, long ldx, float scale,
+                    float *y, long ldy, long colsPadded);
+
+/// One online-softmax step over a tile of scores s[rows × cols] (row stride lds), in place:
+/// for each row, m' = max(m, max_j s), p_j = exp(s_j − m'), l = l·exp(m − m') + Σ p_j,
+/// s_j ← p_j, alpha[r] = exp(m − m'). Rows that have seen only −inf keep m = −inf, p = 0,
+/// alpha = 1 (so a fully masked row never produces NaN).
+void ak_online_softmax(long rows, long cols, float *s, long lds,
+                       float *rowMax, float *rowSum, float *alpha);
+
+/// Plain row softmax in place (reference path): rows with no finite score become all zeros.
+void ak_softmax_rows(long rows, long cols, float *s, long lds);
+
+/// y[i] = exp(x[i]) with ~1 ulp relative error for results in the normal range;
+/// exp(−inf) = 0, results below FLT_MIN flush to 0, x > 88.72 gives +inf.
+void ak_exp(long n, const float *x, float *y);
+
+/// Sets s[r][c] = −inf where key column c (absolute position kStart + c) is after
+/// query row r (absolute position qStart + r + shift): the causal diagonal tile.
+void ak_mask_causal(long rows, long cols, float *s, long lds,
+                    long qStart, long kStart, long shift);
+
+/// s[r][c] += bias[r·ldb + c] (an additive mask tile).
+void ak_add_tile(long rows, long cols, float *s, long lds, const float *bias, long ldb);
+
+/// s[r][c] += −slope·|i − j| (symmetric) or −slope·(i − j) (causal form), with
+/// i = qStart + r + shift and j = kStart + c: ALiBi computed on the fly.
+void ak_add_alibi(long rows, long cols, float *s, long lds, float slope,
+                  long qStart, long kStart, long shift, int symmetric);
+
+/// out[r·ldo + c] = o[r·ldoi + c] / l[r] for c < cols, or 0 where l[r] == 0.
+void ak_finalize_rows(long rows, long cols, const float *o, long ldoi,
+                      const float *rowSum, float *out, long ldo);
+
+/// Atomic counter for dynamic work distribution across threads.
+long ak_atomic_fetch_add(long *counter, long value);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,341 @@
+// One body, three instruction sets. A variant file defines
+//   AK_VW      floats per vector (16 AVX-512, 8 AVX2, 4 portable)
+//   AK_TARGET  the function attribute that enables its instruction set (may be empty)
+//   AK_NAME(f) the exported name of kernel f for this variant
+//   QK_MR, QK_NV, PV_MR, PV_NV  micro-tile rows and vectors per row (register budget there)
+// and then includes this file. GCC/Clang vector extensions keep one source for all widths;
+// `acc + a * b` contracts to FMA where the target has it.
+#include "AttentionKernels.h"
+#include "variants.h"
+#include <math.h>
+#include <string.h>
+
+typedef float vf __attribute__((vector_size(AK_VW * 4)));
+typedef int32_t vi __attribute__((vector_size(AK_VW * 4)));
+
+#define AK_INLINE static inline __attribute__((always_inline)) AK_TARGET
+#define AK_UNROLL _Pragma("clang loop unroll(full)")
+
+AK_INLINE vf vload(const float *p) {
+    vf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+AK_INLINE void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
+
+AK_INLINE vf vsplat(float s) { return (vf){} + s; }
+
+AK_INLINE vf vmax(vf a, vf b) { return __builtin_elementwise_max(a, b); }
+
+AK_INLINE float hmax(vf v) {
+    float m = v[0];
+    for (int i = 1; i < AK_VW; i++) m = v[i] > m ? v[i] : m;
+    return m;
+}
+
+AK_INLINE float hsum(vf v) {
+    float s = 0;
+    for (int i = 0; i < AK_VW; i++) s += v[i];
+    return s;
+}
+
+// exp(x), Cephes-style: n = round(x·log2 e), r = x − n·ln2 (two-part ln2), e^r by a degree-7
+// polynomial, then 2^n through the exponent bits. About 1 ulp for normal results.
+// `nonPositive` promises x ≤ 0 (softmax), which keeps n in [−126, 0] and allows one scaling.
+AK_INLINE vf vexp_impl(vf x, int nonPositive) {
+    const float lo = -87.33654475f;  // ln(FLT_MIN): below it the result flushes to 0
+    vi keep = ~(x < lo);
+    vi isNaN = x != x;
+    vf xc = __builtin_elementwise_max(x, vsplat(lo));
+    if (!nonPositive) xc = __builtin_elementwise_min(xc, vsplat(88.72283935f));
+    vf n = __builtin_elementwise_floor(xc * 1.44269504088896341f + 0.5f);
+    vf r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    vf p = vsplat(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    vf y = p * (r * r) + r + 1.0f;
+    vi ni = __builtin_convertvector(n, vi);
+    if (nonPositive) {
+        y = y * (vf)((ni + 127) << 23);
+    } else {
+        vi n1 = ni >> 1;
+        vi n2 = ni - n1;
+        y = y * (vf)((n1 + 127) << 23) * (vf)((n2 + 127) << 23);
+        vi big = x > 88.72283935f;
+        y = (vf)(((vi)y & ~big) | (big & 0x7f800000));
+    }
+    return (vf)(((vi)y & keep) | (isNaN & 0x7fc00000));
+}
+
+// ---------------------------------------------------------------------------------------
+// Register micro-kernel: C[MR × NV·VW] (+)= A[MR × depth] · B[depth × NV·VW].
+// A(r, k) = a[r·ars + k·acs]; B row k starts at b + k·ldb.
+// mode 0: overwrite, 1: accumulate, 2: C = rowScale[r]·C + A·B.
+AK_INLINE void micro(const int MR, const int NV, long depth, const float *a, long ars, long acs,
+                     const float *b, long ldb, float *c, long ldc, int mode,
+                     const float *rowScale) {
+    vf acc[MR][NV];
+    AK_UNROLL for (int r = 0; r < MR; r++) AK_UNROLL for (int v = 0; v < NV; v++) acc[r][v] = vsplat(0);
+    for (long k = 0; k < depth; k++) {
+        const float *bk = b + k * ldb;
+        const float *ak = a + k * acs;
+        vf bv[NV];
+        AK_UNROLL for (int v = 0; v < NV; v++) bv[v] = vload(bk + v * AK_VW);
+        AK_UNROLL for (int r = 0; r < MR; r++) {
+            vf ar = vsplat(ak[r * ars]);
+            AK_UNROLL for (int v = 0; v < NV; v++) acc[r][v] = acc[r][v] + ar * bv[v];
+        }
+    }
+    AK_UNROLL for (int r = 0; r < MR; r++) {
+        float *cr = c + r * ldc;
+        AK_UNROLL for (int v = 0; v < NV; v++) {
+            vf out = acc[r][v];
+            if (mode == 1) out = out + vload(cr + v * AK_VW);
+            else if (mode == 2) out = out + rowScale[r] * vload(cr + v * AK_VW);
+            vstore(cr + v * AK_VW, out);
+        }
+    }
+}
+
+// A row panel of MR rows across `cols` columns (multiple of AK_VW): full NVMAX-vector tiles,
+// then one narrower tile for the remaining vectors. MR and NVMAX are constants at every call,
+// so after inlining each `micro` call is a fixed-size register tile.
+AK_INLINE void panel(const int MR, const int NVMAX, long cols, long depth, const float *a,
+                     long ars, long acs, const float *b, long ldb, float *c, long ldc, int mode,
+                     const float *rowScale) {
+    long j = 0;
+    for (; j + NVMAX * AK_VW <= cols; j += NVMAX * AK_VW)
+        micro(MR, NVMAX, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale);
+    switch ((cols - j) / AK_VW) {
+    case 0: break;
+    case 1: micro(MR, 1, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale); break;
+    case 2: micro(MR, 2, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale); break;
+    default: micro(MR, 3, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale); break;
+    }
+}
+
+AK_TARGET void AK_NAME(ak_tile_gemm)(int shape, long rows, long cols, long depth, const float *a,
+                                     long lda, const float *b, long ldb, float *c, long ldc,
+                                     int accumulate, const float *rowScale) {
+    int mode = rowScale ? 2 : (accumulate ? 1 : 0);
+    if (shape == 0) {
+        for (long i = 0; i < rows; i += QK_MR)
+            panel(QK_MR, QK_NV, cols, depth, a + i * lda, lda, 1, b, ldb, c + i * ldc, ldc,
+                                mode, rowScale ? rowScale + i : 0);
+    } else {
+        for (long i = 0; i < rows; i += PV_MR)
+            panel(PV_MR, PV_NV, cols, depth, a + i * lda, lda, 1, b, ldb, c + i * ldc, ldc,
+                                mode, rowScale ? rowScale + i : 0);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// General GEMM with packing (BLIS-style loop order). A is packed k-major in QK_MR-row panels
+// (alpha folded in), B in NR-column panels, both zero-padded so the micro-kernel only runs
+// full tiles; edge tiles of C go through a small buffer.
+enum { GEMM_KC = 256, GEMM_MC = 96, GEMM_NC = 2048 };
+#define GEMM_NR (QK_NV * AK_VW)
+
+AK_TARGET void AK_NAME(ak_sgemm)(int transA, int transB, long M, long N, long K, float alpha,
+                                 const float *A, long lda, const float *B, long ldb, float beta,
+                                 float *C, long ldc) {
+    if (M <= 0 || N <= 0) return;
+    for (long i = 0; i < M; i++) {
+        float *ci = C + i * ldc;
+        if (beta == 0) memset(ci, 0, (size_t)N * sizeof(float));
+        else if (beta != 1) for (long j = 0; j < N; j++) ci[j] *= beta;
+    }
+    if (K <= 0 || alpha == 0) return;
+    enum { MR = QK_MR, NR = GEMM_NR };
+    static _Thread_local float *bufA = 0, *bufB = 0;
+    static _Thread_local size_t capA = 0, capB = 0;
+    size_t needA = (size_t)(GEMM_MC + MR) * GEMM_KC, needB = (size_t)(GEMM_NC + NR) * GEMM_KC;
+    if (capA < needA) { free(bufA); bufA = ak_alloc(needA); capA = needA; }
+    if (capB < needB) { free(bufB); bufB = ak_alloc(needB); capB = needB; }
+    float edge[MR * NR];
+    for (long jc = 0; jc < N; jc += GEMM_NC) {
+        long nc = N - jc < GEMM_NC ? N - jc : GEMM_NC;
+        for (long pc = 0; pc < K; pc += GEMM_KC) {
+            long kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
+            // Pack B(pc.., jc..) into panels [kc][NR].
+            for (long jp = 0; jp < nc; jp += NR) {
+                float *dst = bufB + jp * kc;
+                long w = nc - jp < NR ? nc - jp : NR;
+                for (long k = 0; k < kc; k++) {
+                    float *d = dst + k * NR;
+                    for (long j = 0; j < w; j++) {
+                        long row = pc + k, col = jc + jp + j;
+                        d[j] = transB ? B[col * ldb + row] : B[row * ldb + col];
+                    }
+                    for (long j = w; j < NR; j++) d[j] = 0;
+                }
+            }
+            for (long ic = 0; ic < M; ic += GEMM_MC) {
+                long mc = M - ic < GEMM_MC ? M - ic : GEMM_MC;
+                // Pack alpha·A(ic.., pc..) into panels [kc][MR].
+                for (long ip = 0; ip < mc; ip += MR) {
+                    float *dst = bufA + ip * kc;
+                    long h = mc - ip < MR ? mc - ip : MR;
+                    for (long k = 0; k < kc; k++) {
+                        float *d = dst + k * MR;
+                        for (long i = 0; i < h; i++) {
+                            long row = ic + ip + i, col = pc + k;
+                            d[i] = alpha * (transA ? A[col * lda + row] : A[row * lda + col]);
+                        }
+                        for (long i = h; i < MR; i++) d[i] = 0;
+                    }
+                }
+                for (long jp = 0; jp < nc; jp += NR) {
+                    long w = nc - jp < NR ? nc - jp : NR;
+                    for (long ip = 0; ip < mc; ip += MR) {
+                        long h = mc - ip < MR ? mc - ip : MR;
+                        float *ct = C + (ic + ip) * ldc + jc + jp;
+                        const float *ap = bufA + ip * kc, *bp = bufB + jp * kc;
+                        if (h == MR && w == NR) {
+                            micro(MR, QK_NV, kc, ap, 1, MR, bp, NR, ct, ldc, 1, 0);
+                        } else {
+                            micro(MR, QK_NV, kc, ap, 1, MR, bp, NR, edge, NR, 0, 0);
+                            for (long i = 0; i < h; i++)
+                                for (long j = 0; j < w; j++) ct[i * ldc + j] += edge[i * NR + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Packing and row passes.
+
+AK_TARGET void AK_NAME(ak_pack_transposed)(long cols, long d, const float *k, long ldk,
+                                           float *kt, long ldkt, long colsPadded) {
+    // Blocks of 8 keys keep the reads of K rows and the writes of kt rows both streaming.
+    for (long c0 = 0; c0 < cols; c0 += 8) {
+        long cn = cols - c0 < 8 ? cols - c0 : 8;
+        for (long i = 0; i < d; i++) {
+            float *dst = kt + i * ldkt + c0;
+            for (long c = 0; c < cn; c++) dst[c] = k[(c0 + c) * ldk + i];
+        }
+    }
+    for (long i = 0; i < d; i++)
+        for (long c = cols; c < colsPadded; c++) kt[i * ldkt + c] = 0;
+}
+
+AK_TARGET void AK_NAME(ak_pack_scaled)(long rows, long cols, const float *x, long ldx, float scale,
+                                       float *y, long ldy, long colsPadded) {
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * ldx;
+        float *yr = y + r * ldy;
+        for (long c = 0; c < cols; c++) yr[c] = xr[c] * scale;
+        for (long c = cols; c < colsPadded; c++) yr[c] = 0;
+    }
+}
+
+// Row max over `cols` entries (vector body, scalar tail).
+AK_INLINE float row_max(const float *row, long cols) {
+    vf m = vsplat(-INFINITY);
+    long c = 0;
+    for (; c + AK_VW <= cols; c += AK_VW) m = vmax(m, vload(row + c));
+    float mx = hmax(m);
+    for (; c < cols; c++) mx = row[c] > mx ? row[c] : mx;
+    return mx;
+}
+
+// row[c] = exp(row[c] − shift) in place; returns the sum. The tail goes through a padded
+// vector so it uses the same exp as the body.
+AK_INLINE float row_exp_sum(float *row, long cols, float shift) {
+    vf sum = vsplat(0);
+    long c = 0;
+    for (; c + AK_VW <= cols; c += AK_VW) {
+        vf p = vexp_impl(vload(row + c) - shift, 1);
+        vstore(row + c, p);
+        sum = sum + p;
+    }
+    if (c < cols) {
+        float tmp[AK_VW];
+        for (int i = 0; i < AK_VW; i++) tmp[i] = c + i < cols ? row[c + i] - shift : -INFINITY;
+        vf p = vexp_impl(vload(tmp), 1);
+        vstore(tmp, p);
+        for (long i = 0; c + i < cols; i++) row[c + i] = tmp[i];
+        sum = sum + p;
+    }
+    return hsum(sum);
+}
+
+AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long lds,
+                                          float *rowMax, float *rowSum, float *alpha) {
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        float mOld = rowMax[r];
+        float mx = row_max(row, cols);
+        float mNew = mx > mOld ? mx : mOld;
+        if (mNew == -INFINITY) {  // nothing visible yet: p = 0, state unchanged
+            memset(row, 0, (size_t)cols * sizeof(float));
+            alpha[r] = 1;
+            continue;
+        }
+        float a = mOld == -INFINITY ? 0.0f : expf(mOld - mNew);
+        float sum = row_exp_sum(row, cols, mNew);
+        rowMax[r] = mNew;
+        rowSum[r] = rowSum[r] * a + sum;
+        alpha[r] = a;
+    }
+}
+
+AK_TARGET void AK_NAME(ak_softmax_rows)(long rows, long cols, float *s, long lds) {
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        float mx = row_max(row, cols);
+        if (mx == -INFINITY) {
+            memset(row, 0, (size_t)cols * sizeof(float));
+            continue;
+        }
+        float inv = 1.0f / row_exp_sum(row, cols, mx);
+        for (long c = 0; c < cols; c++) row[c] *= inv;
+    }
+}
+
+AK_TARGET void AK_NAME(ak_exp)(long n, const float *x, float *y) {
+    long i = 0;
+    for (; i + AK_VW <= n; i += AK_VW) vstore(y + i, vexp_impl(vload(x + i), 0));
+    if (i < n) {
+        float tmp[AK_VW];
+        for (int j = 0; j < AK_VW; j++) tmp[j] = i + j < n ? x[i + j] : 0;
+        vstore(tmp, vexp_impl(vload(tmp), 0));
+        for (long j = 0; i + j < n; j++) y[i + j] = tmp[j];
+    }
+}
+
+AK_TARGET void AK_NAME(ak_add_alibi)(long rows, long cols, float *s, long lds, float slope,
+                                     long qStart, long kStart, long shift, int symmetric) {
+    for (long r = 0; r < rows; r++) {
+        float *row = s + r * lds;
+        long i = qStart + r + shift;
+        for (long c = 0; c < cols; c++) {
+            float dist = (float)(i - (kStart + c));
+            if (symmetric) dist = fabsf(dist);
+            row[c] -= slope * dist;
+        }
+    }
+}
+
+AK_TARGET void AK_NAME(ak_add_tile)(long rows, long cols, float *s, long lds, const float *bias,
+                                    long ldb) {
+    for (long r = 0; r < rows; r++)
+        for (long c = 0; c < cols; c++) s[r * lds + c] += bias[r * ldb + c];
+}
+
+AK_TARGET void AK_NAME(ak_finalize_rows)(long rows, long cols, const float *o, long ldoi,
+                                         const float *rowSum, float *out, long ldo) {
+    for (long r = 0; r < rows; r++) {
+        float l = rowSum[r];
+        float inv = l == 0 ? 0.0f : 1.0f / l;
+        for (long c = 0; c < cols; c++) out[r * ldo + c] = o[r * ldoi + c] * inv;
+    }
+}

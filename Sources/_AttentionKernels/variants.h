@@ -1,0 +1,32 @@
+// Internal: the per-ISA kernel entry points that dispatch.c chooses between.
+#ifndef AK_VARIANTS_H
+#define AK_VARIANTS_H
+#include <stdlib.h>
+#include "AttentionKernels.h"
+
+/// 64-byte aligned allocation (free with free()).
+void *ak_alloc_bytes(size_t bytes);
+static inline float *ak_alloc(size_t floats) { return (float *)ak_alloc_bytes(floats * sizeof(float)); }
+
+#define AK_DECLARE_VARIANT(S)                                                                  \
+    void ak_tile_gemm_##S(int, long, long, long, const float *, long, const float *, long,     \
+                          float *, long, int, const float *);                                  \
+    void ak_sgemm_##S(int, int, long, long, long, float, const float *, long, const float *,   \
+                      long, float, float *, long);                                             \
+    void ak_pack_transposed_##S(long, long, const float *, long, float *, long, long);         \
+    void ak_pack_scaled_##S(long, long, const float *, long, float, float *, long, long);      \
+    void ak_online_softmax_##S(long, long, float *, long, float *, float *, float *);          \
+    void ak_softmax_rows_##S(long, long, float *, long);                                       \
+    void ak_exp_##S(long, const float *, float *);                                             \
+    void ak_add_alibi_##S(long, long, float *, long, float, long, long, long, int);            \
+    void ak_add_tile_##S(long, long, float *, long, const float *, long);                      \
+    void ak_finalize_rows_##S(long, long, const float *, long, const float *, float *, long);
+
+AK_DECLARE_VARIANT(portable)
+#if defined(__x86_64__) || defined(_M_X64)
+#define AK_HAS_X86 1
+AK_DECLARE_VARIANT(avx2)
+AK_DECLARE_VARIANT(avx512)
+#endif
+
+#endif
