@@ -1,0 +1,61 @@
+/// A mask classified at tile granularity: for each query block, the key blocks that have
+/// anything visible, each marked ``BlockKind/full`` (no per-element work) or
+/// ``BlockKind/partial`` (elements tested). The fused kernel visits only these blocks
+/// (FlexAttention's BlockMask). Build it once and reuse it for a mask that does not change.
+public struct BlockMask: Sendable {
+    public let queries: Int
+    public let keys: Int
+    public let queryBlockSize: Int
+    public let keyBlockSize: Int
+    /// `starts[qb]..<starts[qb + 1]` indexes `keyBlocks`/`kinds` for query block `qb`.
+    let starts: [Int]
+    let keyBlocks: [Int32]
+    let kinds: [BlockKind]
+
+    /// Classifies every tile of `mask` for one (batch, head).
+    public init(mask: AttentionMask, queries: Int, keys: Int, queryBlockSize: Int, keyBlockSize: Int,
+                batch: Int = 0, head: Int = 0) {
+        precondition(queryBlockSize > 0 && keyBlockSize > 0)
+        self.queries = queries
+        self.keys = keys
+        self.queryBlockSize = queryBlockSize
+        self.keyBlockSize = keyBlockSize
+        let qBlocks = (queries + queryBlockSize - 1) / queryBlockSize
+        let kBlocks = (keys + keyBlockSize - 1) / keyBlockSize
+        var starts = [0], blocks: [Int32] = [], kinds: [BlockKind] = []
+        for qb in 0..<qBlocks {
+            let qRange = qb * queryBlockSize..<Swift.min(queries, (qb + 1) * queryBlockSize)
+            var full: [Int32] = []
+            for kb in 0..<kBlocks {
+                let kRange = kb * keyBlockSize..<Swift.min(keys, (kb + 1) * keyBlockSize)
+                switch mask.classify(queryRange: qRange, keyRange: kRange, queries: queries, keys: keys,
+                                     batch: batch, head: head) {
+                case .empty: continue
+                case .partial: blocks.append(Int32(kb)); kinds.append(.partial)
+                case .full: full.append(Int32(kb))
+                }
+            }
+            // Partial blocks first, then the unmasked run (FlashAttention-2's order).
+            blocks += full
+            kinds += Array(repeating: .full, count: full.count)
+            starts.append(blocks.count)
+        }
+        self.starts = starts
+        self.keyBlocks = blocks
+        self.kinds = kinds
+    }
+
+    /// Number of query blocks.
+    public var queryBlockCount: Int { starts.count - 1 }
+
+    /// The visited key blocks of query block `qb`, partial ones first.
+    public func visits(forQueryBlock qb: Int) -> [(keyBlock: Int, kind: BlockKind)] {
+        (starts[qb]..<starts[qb + 1]).map { (Int(keyBlocks[$0]), kinds[$0]) }
+    }
+
+    /// Total number of tiles the kernel visits.
+    public var visitedBlockCount: Int { keyBlocks.count }
+
+    /// Number of partial tiles.
+    public var partialBlockCount: Int { kinds.reduce(0) { $0 + ($1 == .partial ? 1 : 0) } }
+}
