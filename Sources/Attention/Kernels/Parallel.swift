@@ -13,6 +13,18 @@ public enum AttentionConfiguration {
         set { lock.withLock { _threadCount = Swift.max(1, newValue) } }
     }
 
+    /// The SIMD variant the kernels use. Setting a variant the CPU lacks selects the best
+    /// one it has. Tests use this to check the portable path on every machine.
+    public static var instructionSet: InstructionSet {
+        get { InstructionSet(rawValue: Int(ak_active_isa())) ?? .portable }
+        set { ak_set_isa(Int32(newValue.rawValue)) }
+    }
+
+    /// The best variant this CPU supports.
+    public static var detectedInstructionSet: InstructionSet {
+        InstructionSet(rawValue: Int(ak_detected_isa())) ?? .portable
+    }
+
     static var defaultThreadCount: Int { Swift.max(1, ProcessInfo.processInfo.activeProcessorCount) }
 }
 
@@ -47,4 +59,17 @@ package func parallelFor(count: Int, threads: Int = AttentionConfiguration.threa
 package struct UncheckedBox<T>: @unchecked Sendable {
     package let value: T
     package init(_ value: T) { self.value = value }
+}
+
+/// SIMD variants of the micro-kernels.
+public enum InstructionSet: Int, Sendable, CaseIterable, Comparable, CustomStringConvertible {
+    /// 4-wide vectors without FMA (SSE2 on x86-64, NEON on arm64).
+    case portable = 0
+    /// 8-wide AVX2 with FMA.
+    case avx2 = 1
+    /// 16-wide AVX-512 (F, VL, DQ) with FMA.
+    case avx512 = 2
+
+    public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
+    public var description: String { ["portable", "AVX2+FMA", "AVX-512"][rawValue] }
 }

@@ -1,0 +1,93 @@
+import Foundation
+
+/// Which implementation computes attention.
+public enum AttentionBackend: String, Sendable, CaseIterable {
+    /// Fused unless the caller asks for the attention weights (which only the reference
+    /// path materializes).
+    case automatic
+    /// The standard, materialized path: scores and weights of size `[B, H, Sq, Sk]`.
+    case reference
+    /// FlashAttention-style tiled kernel with online softmax: O(S·D) memory.
+    case fused
+}
+
+/// ALiBi biases computed on the fly inside the kernels (no bias tensor).
+///
+/// Head `h` adds `−slopes[h]·|i − j|` (``Form/symmetric``, the seed's) or `−slopes[h]·(i − j)`
+/// (``Form/causal``) to the score of query `i` and key `j`, with query positions aligned to
+/// the end of the keys when `Sq ≠ Sk` (`i ← i + Sk − Sq`, as for decoding with a cache).
+public struct ALiBiBias: Sendable, Equatable {
+    public enum Form: String, Sendable, CaseIterable {
+        case symmetric
+        case causal
+    }
+
+    public var slopes: [Float]
+    public var form: Form
+
+    public init(slopes: [Float], form: Form = .symmetric) {
+        self.slopes = slopes
+        self.form = form
+    }
+}
+
+/// Everything `scaledDotProductAttention` can be asked to do besides the three tensors.
+public struct AttentionOptions: Sendable {
+    /// Which keys each query may see; see ``AttentionMask``.
+    public var mask: AttentionMask = .none
+    /// Multiplies `Q·Kᵀ`; `nil` means `1/√D`.
+    public var scale: Float? = nil
+    /// Dropout probability on the attention weights, in [0, 1).
+    public var dropout: Float = 0
+    /// Seed of the counter-based dropout generator, keyed by (seed, batch, head, query, key).
+    public var dropoutSeed: UInt64 = 0
+    /// ALiBi position biases, one slope per query head.
+    public var alibi: ALiBiBias? = nil
+    /// Which implementation to use.
+    public var backend: AttentionBackend = .automatic
+    /// Return the attention weights `[B, H, Sq, Sk]` (after dropout). Needs the reference path.
+    public var returnWeights = false
+    /// Return the per-row log-sum-exp of the scaled scores `[B, H, Sq]`.
+    public var returnLogSumExp = false
+    /// Refuse reference runs whose score matrix would exceed this many bytes
+    /// (default: ``AttentionConfiguration/referenceMemoryLimit``).
+    public var memoryLimit: Int? = nil
+
+    public init(mask: AttentionMask = .none, scale: Float? = nil, dropout: Float = 0, dropoutSeed: UInt64 = 0,
+                alibi: ALiBiBias? = nil, backend: AttentionBackend = .automatic,
+                returnWeights: Bool = false, returnLogSumExp: Bool = false) {
+        self.mask = mask
+        self.scale = scale
+        self.dropout = dropout
+        self.dropoutSeed = dropoutSeed
+        self.alibi = alibi
+        self.backend = backend
+        self.returnWeights = returnWeights
+        self.returnLogSumExp = returnLogSumExp
+    }
+}
+
+/// The output of attention plus what was asked for and which backend ran, and why.
+public struct AttentionResult: Sendable {
+    /// `[B, H, Sq, Dv]`.
+    public var output: Tensor
+    /// `[B, H, Sq, Sk]` when requested.
+    public var weights: Tensor?
+    /// `[B, H, Sq]` when requested; `−inf` for rows that saw no key.
+    public var logSumExp: Tensor?
+    /// The backend that ran.
+    public var backend: AttentionBackend
+    /// Why that backend was chosen (PyTorch users ask this about silent fallbacks).
+    public var reason: String
+}
+
+extension AttentionConfiguration {
+    nonisolated(unsafe) private static var _referenceMemoryLimit = Int(ProcessInfo.processInfo.physicalMemory / 2)
+
+    /// The largest score matrix (bytes) the reference path allocates before refusing with an
+    /// error instead of being killed. Default: half the physical memory.
+    public static var referenceMemoryLimit: Int {
+        get { _referenceMemoryLimit }
+        set { _referenceMemoryLimit = newValue }
+    }
+}

@@ -1,0 +1,118 @@
+/// Scaled dot-product attention, `softmax(Q·Kᵀ·scale + mask) · V`.
+///
+/// Shapes (`B` batch, `H` query heads, `Hkv` key/value heads, `S` lengths, `D` head dim):
+/// - `query` `[B, H, Sq, D]`
+/// - `key` `[B, Hkv, Sk, D]`, `value` `[B, Hkv, Sk, Dv]`; `H` must be a multiple of `Hkv`
+///   (grouped-query / multi-query attention, K/V never copied per head)
+/// - result `[B, H, Sq, Dv]`
+///
+/// Any strides are accepted (e.g. a `[B, S, H, D]` projection viewed with
+/// `transposed(1, 2)`); only the last axis must be contiguous for the kernels, otherwise it
+/// is copied.
+///
+/// ```swift
+/// let out = try scaledDotProductAttention(query: q, key: k, value: v, mask: .causal)
+/// ```
+/// - Parameters:
+///   - mask: which keys each query may see (``AttentionMask``); `.causal` is top-left aligned.
+///   - scale: multiplies the scores; default `1/√D`.
+///   - dropout: probability of zeroing a weight (kept weights scale by `1/(1−p)`).
+///   - seed: dropout seed.
+///   - backend: `.automatic` (fused), `.reference` or `.fused`.
+/// - Throws: ``AttentionError`` for shapes that do not fit, masks that do not broadcast, a
+///   dropout outside [0, 1), or a reference run over the memory limit.
+public func scaledDotProductAttention(
+    query: Tensor, key: Tensor, value: Tensor, mask: AttentionMask = .none, scale: Float? = nil,
+    dropout: Float = 0, seed: UInt64 = 0, backend: AttentionBackend = .automatic
+) throws -> Tensor {
+    try scaledDotProductAttention(
+        query: query, key: key, value: value,
+        options: AttentionOptions(mask: mask, scale: scale, dropout: dropout, dropoutSeed: seed, backend: backend)
+    ).output
+}
+
+/// Scaled dot-product attention with every option; returns the output and, on request,
+/// the weights and the log-sum-exp, plus which backend ran and why.
+/// See ``scaledDotProductAttention(query:key:value:mask:scale:dropout:seed:backend:)``.
+public func scaledDotProductAttention(
+    query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions
+) throws -> AttentionResult {
+    let problem = try AttentionProblem(query: query, key: key, value: value, options: options)
+    let (backend, reason) = try chooseBackend(problem, options)
+    switch backend {
+    case .fused:
+        let (out, lse) = FlashAttention.forward(problem, options: options, outputLayout: .bhsd)
+        return AttentionResult(output: out, weights: nil, logSumExp: lse, backend: .fused, reason: reason)
+    default:
+        let (out, weights, lse) = try ReferenceAttention.forward(problem, options: options)
+        return AttentionResult(output: out, weights: weights, logSumExp: lse, backend: .reference, reason: reason)
+    }
+}
+
+func chooseBackend(_ p: AttentionProblem, _ options: AttentionOptions) throws -> (AttentionBackend, String) {
+    switch options.backend {
+    case .reference:
+        return (.reference, "requested: backend .reference")
+    case .fused:
+        if options.returnWeights {
+            throw AttentionError.argument(
+                "backend", "the fused backend never materializes the [B, H, Sq, Sk] weights; use .reference or .automatic with returnWeights")
+        }
+        return (.fused, "requested: backend .fused")
+    case .automatic:
+        if options.returnWeights {
+            return (.reference, "automatic: attention weights were requested, which only the reference path materializes")
+        }
+        return (.fused, "automatic: fused kernel (O(S·D) memory) supports this problem")
+    }
+}
+
+/// Validated shapes and layout of one attention call.
+struct AttentionProblem {
+    var query: Tensor, key: Tensor, value: Tensor
+    let batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int
+    let scale: Float
+
+    init(query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions) throws {
+        guard query.rank == 4 else {
+            throw AttentionError.shape("query", expected: "rank 4 [B, H, Sq, D]", actual: query.shape)
+        }
+        let (b, h, sq, d) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
+        guard key.rank == 4, key.shape[0] == b, key.shape[3] == d, key.shape[1] > 0, h % key.shape[1] == 0 else {
+            throw AttentionError.shape(
+                "key", expected: "[\(b), Hkv, Sk, \(d)] with \(h) (query heads) a multiple of Hkv", actual: key.shape)
+        }
+        let (hkv, sk) = (key.shape[1], key.shape[2])
+        guard value.rank == 4, value.shape[0] == b, value.shape[1] == hkv, value.shape[2] == sk else {
+            throw AttentionError.shape("value", expected: "[\(b), \(hkv), \(sk), Dv] (batch, heads and length of key)", actual: value.shape)
+        }
+        guard d > 0, value.shape[3] > 0 else {
+            throw AttentionError.shape("query", expected: "a head dimension ≥ 1", actual: query.shape)
+        }
+        guard options.dropout >= 0 && options.dropout < 1 else {
+            throw AttentionError.argument("dropout", "expected a probability in [0, 1), got \(options.dropout)")
+        }
+        if let scale = options.scale, !scale.isFinite {
+            throw AttentionError.argument("scale", "expected a finite number, got \(scale)")
+        }
+        if let alibi = options.alibi, alibi.slopes.count != h {
+            throw AttentionError.argument("alibi", "expected \(h) slopes (one per query head), got \(alibi.slopes.count)")
+        }
+        try options.mask.validate(batch: b, heads: h, queries: sq, keys: sk)
+        // Kernels need a unit stride along the feature axis.
+        self.query = query.strides[3] == 1 ? query : query.contiguous()
+        self.key = key.strides[3] == 1 ? key : key.contiguous()
+        self.value = value.strides[3] == 1 ? value : value.contiguous()
+        (batch, heads, kvHeads, queries, keys, headDim, valueDim) = (b, h, hkv, sq, sk, d, value.shape[3])
+        scale = options.scale ?? 1 / Float(d).squareRoot()
+    }
+
+    /// Query heads per key/value head.
+    var group: Int { heads / kvHeads }
+
+    /// Counter of the dropout generator for one entry (same in every backend).
+    @inline(__always)
+    func dropoutCounter(_ b: Int, _ h: Int, _ i: Int, _ j: Int) -> UInt64 {
+        UInt64(((b * heads + h) * queries + i) * keys + j)
+    }
+}

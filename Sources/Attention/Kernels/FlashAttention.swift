@@ -1,0 +1,141 @@
+import Foundation
+import _AttentionKernels
+
+/// The fused forward kernel: FlashAttention-2 tiling with online softmax.
+///
+/// For each (batch, head, query block) task, and for each key block the mask leaves
+/// visible (``BlockMask``):
+/// ```
+/// S  = (scale·Q_blk) · K_blkᵀ                     ak_tile_gemm(shape 0), Kᵀ packed per block
+/// S += mask / ALiBi        (partial blocks only / every block)
+/// m' = max(m, rowmax S);  P = exp(S − m');  l = l·e^(m−m') + rowsum P     ak_online_softmax
+/// O  = e^(m−m')·O + P · V_blk                     ak_tile_gemm(shape 1), V read in place
+/// ```
+/// and finally `O / l` (0 where `l = 0`). Scratch per worker is O(block·D); nothing of size
+/// `Sq × Sk` is ever allocated. Tasks are handed out largest-first through an atomic counter,
+/// which balances causal work across threads.
+enum FlashAttention {
+    /// Where the output goes: `[B, H, Sq, Dv]` or `[B, Sq, H, Dv]` (what a layer reshapes to
+    /// `[B, Sq, H·Dv]` without a transpose copy).
+    enum OutputLayout { case bhsd, bshd }
+
+    /// Tile sizes; `queryBlock` must be a multiple of 12 and `keyBlock` of 32 (the micro-tile
+    /// geometry of every kernel variant).
+    nonisolated(unsafe) static var queryBlock = 96
+    nonisolated(unsafe) static var keyBlock = 128
+
+    static func forward(_ p: AttentionProblem, options: AttentionOptions, outputLayout: OutputLayout)
+        -> (output: Tensor, logSumExp: Tensor?)
+    {
+        let br = queryBlock, bc = keyBlock
+        let (sq, sk, d, dv) = (p.queries, p.keys, p.headDim, p.valueDim)
+        // Padding that suits every kernel variant (micro-tile rows 12 or 6, columns 32/16/8,
+        // vectors of 16/8/4), so switching variants at run time is always safe.
+        let rowAlign = 12, colAlign = 32
+        let dvPad = (dv + 15) / 16 * 16
+        let packV = dvPad != dv
+        let tile = ScoreTile(p, options)
+
+        // Block classification: once, or per (batch, head) when the mask varies with them.
+        let perSlice = options.mask.dependsOnBatchOrHead
+        let blockMasks: [BlockMask] = perSlice
+            ? (0..<(p.batch * p.heads)).map {
+                BlockMask(mask: options.mask, queries: sq, keys: sk, queryBlockSize: br, keyBlockSize: bc,
+                          batch: $0 / p.heads, head: $0 % p.heads)
+            }
+            : [BlockMask(mask: options.mask, queries: sq, keys: sk, queryBlockSize: br, keyBlockSize: bc)]
+
+        let outShape = outputLayout == .bhsd ? [p.batch, p.heads, sq, dv] : [p.batch, sq, p.heads, dv]
+        var output = Tensor.zeros(outShape)
+        let outRowStride = outputLayout == .bhsd ? dv : p.heads * dv
+        var lse = Tensor.zeros(options.returnLogSumExp ? [p.batch, p.heads, sq] : [0])
+        let wantLSE = options.returnLogSumExp
+
+        let qBlocks = (sq + br - 1) / br
+        let bh = p.batch * p.heads
+        let threads = AttentionConfiguration.threadCount
+        let workers = Swift.max(1, Swift.min(threads, bh * qBlocks))
+
+        // Per-worker scratch: Q block, Kᵀ block, scores, O accumulator, V block, row state.
+        let rowsMax = (br + rowAlign - 1) / rowAlign * rowAlign
+        let qSize = rowsMax * d, ktSize = d * bc, sSize = rowsMax * bc, oSize = rowsMax * dvPad
+        let vSize = packV ? bc * dvPad : 0
+        let perWorker = qSize + ktSize + sSize + oSize + vSize + 3 * rowsMax
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: perWorker * workers + 16)
+        defer { scratch.deallocate() }
+        scratch.initialize(repeating: 0, count: perWorker * workers + 16)
+        let scratchBase = SendablePointer(scratch)
+
+        p.query.withUnsafeElements { q in
+            p.key.withUnsafeElements { k in
+                p.value.withUnsafeElements { v in
+                    output.withUnsafeMutableElements { out in
+                        lse.withUnsafeMutableElements { l in
+                            let q = SendableConstPointer(q), k = SendableConstPointer(k), v = SendableConstPointer(v)
+                            let out = SendablePointer(out), lsePtr = SendablePointer(l)
+                            parallelFor(count: bh * qBlocks, threads: workers) { item, worker in
+                                // Largest query blocks first (they have the most keys under a causal mask).
+                                let qb = qBlocks - 1 - item / bh, slice = item % bh
+                                let b = slice / p.heads, h = slice % p.heads, hk = h / p.group
+                                let q0 = qb * br, rows = Swift.min(br, sq - q0)
+                                let rowsPad = (rows + rowAlign - 1) / rowAlign * rowAlign
+
+                                var cursor = scratchBase.base + worker * perWorker
+                                func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+                                    defer { cursor += n }
+                                    return cursor
+                                }
+                                let qBuf = take(qSize), kt = take(ktSize), s = take(sSize), o = take(oSize)
+                                let vBuf = take(vSize), rowMax = take(rowsMax), rowSum = take(rowsMax), alpha = take(rowsMax)
+
+                                let qp = q.base + b * p.query.strides[0] + h * p.query.strides[1] + q0 * p.query.strides[2]
+                                ak_pack_scaled(rows, d, qp, p.query.strides[2], p.scale, qBuf, d, d)
+                                if rowsPad > rows { (qBuf + rows * d).update(repeating: 0, count: (rowsPad - rows) * d) }
+                                rowMax.update(repeating: -.infinity, count: rowsPad)
+                                rowSum.update(repeating: 0, count: rowsPad)
+                                alpha.update(repeating: 1, count: rowsPad)
+                                o.update(repeating: 0, count: rowsPad * dvPad)
+
+                                let kBase = k.base + b * p.key.strides[0] + hk * p.key.strides[1]
+                                let vBase = v.base + b * p.value.strides[0] + hk * p.value.strides[1]
+                                let ks = p.key.strides[2], vs = p.value.strides[2]
+                                let blocks = blockMasks[perSlice ? slice : 0]
+                                for (kb, kind) in blocks.visits(forQueryBlock: qb) {
+                                    let k0 = kb * bc, cols = Swift.min(bc, sk - k0)
+                                    let colsPad = (cols + colAlign - 1) / colAlign * colAlign
+                                    ak_pack_transposed(cols, d, kBase + k0 * ks, ks, kt, bc, colsPad)
+                                    ak_tile_gemm(0, rowsPad, colsPad, d, qBuf, d, kt, bc, s, bc, 0, nil)
+                                    if kind == .partial {
+                                        tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
+                                    }
+                                    tile.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
+                                    ak_online_softmax(rows, cols, s, bc, rowMax, rowSum, alpha)
+                                    tile.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: s, ld: bc)
+                                    var vBlock = UnsafePointer(vBase + k0 * vs), ldv = vs
+                                    if packV {
+                                        ak_pack_scaled(cols, dv, vBlock, vs, 1, vBuf, dvPad, dvPad)
+                                        vBlock = UnsafePointer(vBuf)
+                                        ldv = dvPad
+                                    }
+                                    ak_tile_gemm(1, rowsPad, dvPad, cols, s, bc, vBlock, ldv, o, dvPad, 1, alpha)
+                                }
+                                let outBase = outputLayout == .bhsd
+                                    ? out.base + (slice * sq + q0) * dv
+                                    : out.base + ((b * sq + q0) * p.heads + h) * dv
+                                ak_finalize_rows(rows, dv, o, dvPad, rowSum, outBase, outRowStride)
+                                if wantLSE {
+                                    for r in 0..<rows {
+                                        lsePtr.base[slice * sq + q0 + r] = rowSum[r] > 0 ? rowMax[r] + logf(rowSum[r]) : -.infinity
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (output, wantLSE ? lse : nil)
+    }
+}
+
+func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }

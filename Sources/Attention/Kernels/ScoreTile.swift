@@ -1,0 +1,80 @@
+import _AttentionKernels
+
+/// Applies the mask, ALiBi and dropout of one attention call to tiles of scores or weights.
+/// Shared by the reference path (one tile = the whole `Sq × Sk` matrix of a head) and the
+/// fused kernel (one tile = one query block × key block), so both compute the same thing.
+struct ScoreTile {
+    let mask: AttentionMask
+    let alibi: ALiBiBias?
+    let queries: Int
+    let keys: Int
+    let dropout: Float
+    let dropoutRNG: CounterRNG
+    let problemHeads: Int
+
+    init(_ p: AttentionProblem, _ options: AttentionOptions) {
+        mask = options.mask
+        alibi = options.alibi
+        queries = p.queries
+        keys = p.keys
+        dropout = options.dropout
+        dropoutRNG = CounterRNG(seed: options.dropoutSeed)
+        problemHeads = p.heads
+    }
+
+    /// Hides masked entries (−inf) and adds additive masks in a partial tile.
+    func applyMask(b: Int, h: Int, q0: Int, rows: Int, k0: Int, cols: Int,
+                   scores s: UnsafeMutablePointer<Float>, ld: Int) {
+        switch mask {
+        case .none:
+            return
+        case .causal:
+            ak_mask_causal(rows, cols, s, ld, q0, k0, 0)
+        case .causalFromBottomRight:
+            ak_mask_causal(rows, cols, s, ld, q0, k0, keys - queries)
+        case .slidingWindow(let left, let right):
+            for r in 0..<rows {
+                let i = q0 + r
+                let lo = Swift.max(0, Swift.min(cols, i - left - k0))
+                let hi = Swift.max(lo, Swift.min(cols, i + right - k0 + 1))
+                let row = s + r * ld
+                for c in 0..<lo { row[c] = -.infinity }
+                for c in hi..<cols { row[c] = -.infinity }
+            }
+        default:
+            let additive = mask.hasAdditive
+            for r in 0..<rows {
+                let row = s + r * ld
+                for c in 0..<cols {
+                    let i = q0 + r, j = k0 + c
+                    if !mask.isVisible(query: i, key: j, queries: queries, keys: keys, batch: b, head: h) {
+                        row[c] = -.infinity
+                    } else if additive {
+                        row[c] += mask.bias(query: i, key: j, batch: b, head: h)
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds the ALiBi bias of head `h` to a tile (every visited tile, full or partial).
+    func applyALiBi(h: Int, q0: Int, rows: Int, k0: Int, cols: Int, scores s: UnsafeMutablePointer<Float>, ld: Int) {
+        guard let alibi else { return }
+        ak_add_alibi(rows, cols, s, ld, alibi.slopes[h], q0, k0, keys - queries, alibi.form == .symmetric ? 1 : 0)
+    }
+
+    /// Zeroes dropped weights and scales kept ones by 1/(1−p). The decision for entry
+    /// (b, h, i, j) depends only on the seed and those indices.
+    func applyDropout(b: Int, h: Int, q0: Int, rows: Int, k0: Int, cols: Int,
+                      weights w: UnsafeMutablePointer<Float>, ld: Int) {
+        guard dropout > 0 else { return }
+        let keep = 1 / (1 - dropout)
+        for r in 0..<rows {
+            let row = w + r * ld
+            let base = UInt64(((b * problemHeads + h) * queries + q0 + r) * keys + k0)
+            for c in 0..<cols {
+                row[c] = dropoutRNG.uniform(at: base + UInt64(c)) < dropout ? 0 : row[c] * keep
+            }
+        }
+    }
+}
