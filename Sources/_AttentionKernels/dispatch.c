@@ -10,6 +10,7 @@ typedef struct {
                       long, int, const float *);
     void (*sgemm)(int, int, long, long, long, float, const float *, long, const float *, long,
                   float, float *, long);
+    void (*pack_panels)(long, long, long, const float *, long, float, float *);
     void (*pack_transposed)(long, long, const float *, long, float *, long, long);
     void (*pack_scaled)(long, long, const float *, long, float, float *, long, long);
     void (*online_softmax)(long, long, float *, long, float *, float *, float *);
@@ -22,7 +23,7 @@ typedef struct {
 } ak_table;
 
 #define AK_TABLE(S, VW, QMR, QNV, PMR, PNV)                                                    \
-    {ak_tile_gemm_##S, ak_sgemm_##S, ak_pack_transposed_##S, ak_pack_scaled_##S,              \
+    {ak_tile_gemm_##S, ak_sgemm_##S, ak_pack_panels_##S, ak_pack_transposed_##S, ak_pack_scaled_##S,              \
      ak_online_softmax_##S, ak_softmax_rows_##S, ak_exp_##S, ak_add_alibi_##S,                \
      ak_add_tile_##S, ak_finalize_rows_##S, {VW, QMR, QNV * VW, PMR, PNV * VW}}
 
@@ -87,6 +88,11 @@ void ak_tile_gemm(int shape, long rows, long cols, long depth, const float *a, l
 void ak_sgemm(int transA, int transB, long M, long N, long K, float alpha, const float *A,
               long lda, const float *B, long ldb, float beta, float *C, long ldc) {
     table()->sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void ak_pack_panels(long rows, long rowsPadded, long cols, const float *x, long ldx, float scale,
+                    float *out) {
+    table()->pack_panels(rows, rowsPadded, cols, x, ldx, scale, out);
 }
 
 void ak_pack_transposed(long cols, long d, const float *k, long ldk, float *kt, long ldkt,

@@ -24,7 +24,9 @@ AK_INLINE vf vload(const float *p) {
 
 AK_INLINE void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
 
-AK_INLINE vf vsplat(float s) { return (vf){} + s; }
+// Adding −0.0 is the identity for every float (adding +0.0 is not, for −0.0), so this folds
+// to a plain broadcast.
+AK_INLINE vf vsplat(float s) { return s + -(vf){}; }
 
 AK_INLINE vf vmax(vf a, vf b) { return __builtin_elementwise_max(a, b); }
 
@@ -49,7 +51,8 @@ AK_INLINE vf vexp_impl(vf x, int nonPositive) {
     vi isNaN = x != x;
     vf xc = __builtin_elementwise_max(x, vsplat(lo));
     if (!nonPositive) xc = __builtin_elementwise_min(xc, vsplat(88.72283935f));
-    vf n = __builtin_elementwise_floor(xc * 1.44269504088896341f + 0.5f);
+    // Round to nearest with the 1.5·2^23 trick: no floor instruction needed (SSE2 has none).
+    vf n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     vf r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     vf p = vsplat(1.9875691500e-4f);
@@ -114,8 +117,12 @@ AK_INLINE void panel(const int MR, const int NVMAX, long cols, long depth, const
     switch ((cols - j) / AK_VW) {
     case 0: break;
     case 1: micro(MR, 1, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale); break;
-    case 2: micro(MR, 2, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale); break;
-    default: micro(MR, 3, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale); break;
+    case 2:
+        if (NVMAX > 2) micro(MR, 2, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale);
+        break;
+    default:
+        if (NVMAX > 3) micro(MR, 3, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale);
+        break;
     }
 }
 
@@ -124,13 +131,32 @@ AK_TARGET void AK_NAME(ak_tile_gemm)(int shape, long rows, long cols, long depth
                                      int accumulate, const float *rowScale) {
     int mode = rowScale ? 2 : (accumulate ? 1 : 0);
     if (shape == 0) {
-        for (long i = 0; i < rows; i += QK_MR)
-            panel(QK_MR, QK_NV, cols, depth, a + i * lda, lda, 1, b, ldb, c + i * ldc, ldc,
-                                mode, rowScale ? rowScale + i : 0);
+        // A packed in 12-row panels, k-major: A(r, k) = a[(r / 12)·12·depth + k·12 + r % 12].
+        for (long i = 0; i < rows; i += QK_MR) {
+            const float *ap = a + (i / 12) * 12 * depth + i % 12;
+            panel(QK_MR, QK_NV, cols, depth, ap, 1, 12, b, ldb, c + i * ldc, ldc, mode,
+                  rowScale ? rowScale + i : 0);
+        }
     } else {
         for (long i = 0; i < rows; i += PV_MR)
-            panel(PV_MR, PV_NV, cols, depth, a + i * lda, lda, 1, b, ldb, c + i * ldc, ldc,
-                                mode, rowScale ? rowScale + i : 0);
+            panel(PV_MR, PV_NV, cols, depth, a + i * lda, lda, 1, b, ldb, c + i * ldc, ldc, mode,
+                  rowScale ? rowScale + i : 0);
+    }
+}
+
+AK_TARGET void AK_NAME(ak_pack_panels)(long rows, long rowsPadded, long cols, const float *x,
+                                       long ldx, float scale, float *out) {
+    for (long p = 0; p < rowsPadded; p += 12) {
+        float *panel = out + p * cols;
+        for (long r = 0; r < 12; r++) {
+            long row = p + r;
+            if (row < rows) {
+                const float *xr = x + row * ldx;
+                for (long k = 0; k < cols; k++) panel[k * 12 + r] = xr[k] * scale;
+            } else {
+                for (long k = 0; k < cols; k++) panel[k * 12 + r] = 0;
+            }
+        }
     }
 }
 
@@ -280,7 +306,7 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
             alpha[r] = 1;
             continue;
         }
-        float a = mOld == -INFINITY ? 0.0f : expf(mOld - mNew);
+        float a = vexp_impl(vsplat(mOld - mNew), 1)[0];  // exp(−inf) = 0 for a first visit
         float sum = row_exp_sum(row, cols, mNew);
         rowMax[r] = mNew;
         rowSum[r] = rowSum[r] * a + sum;

@@ -13,6 +13,7 @@ static inline float *ak_alloc(size_t floats) { return (float *)ak_alloc_bytes(fl
                           float *, long, int, const float *);                                  \
     void ak_sgemm_##S(int, int, long, long, long, float, const float *, long, const float *,   \
                       long, float, float *, long);                                             \
+    void ak_pack_panels_##S(long, long, long, const float *, long, float, float *);            \
     void ak_pack_transposed_##S(long, long, const float *, long, float *, long, long);         \
     void ak_pack_scaled_##S(long, long, const float *, long, float, float *, long, long);      \
     void ak_online_softmax_##S(long, long, float *, long, float *, float *, float *);          \

@@ -56,15 +56,25 @@ enum FlashAttention {
         let threads = AttentionConfiguration.threadCount
         let workers = Swift.max(1, Swift.min(threads, bh * qBlocks))
 
-        // Per-worker scratch: Q block, Kᵀ block, scores, O accumulator, V block, row state.
+        // Per-worker scratch: Q block, Kᵀ of one (batch, kv head) packed block by block as
+        // first needed (reused by every query block and every query head of the group that
+        // the worker takes next), scores, O accumulator, V block, row state.
         let rowsMax = (br + rowAlign - 1) / rowAlign * rowAlign
-        let qSize = rowsMax * d, ktSize = d * bc, sSize = rowsMax * bc, oSize = rowsMax * dvPad
+        let kBlocks = (sk + bc - 1) / bc
+        let qSize = rowsMax * d, ktSize = kBlocks * d * bc, sSize = rowsMax * bc, oSize = rowsMax * dvPad
         let vSize = packV ? bc * dvPad : 0
         let perWorker = qSize + ktSize + sSize + oSize + vSize + 3 * rowsMax
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: perWorker * workers + 16)
         defer { scratch.deallocate() }
         scratch.initialize(repeating: 0, count: perWorker * workers + 16)
         let scratchBase = SendablePointer(scratch)
+        // Which (batch, kv head) each worker's Kᵀ holds, and which of its blocks are packed.
+        let ktOwner = UnsafeMutablePointer<Int>.allocate(capacity: workers)
+        ktOwner.initialize(repeating: -1, count: workers)
+        let ktPacked = UnsafeMutablePointer<Bool>.allocate(capacity: workers * kBlocks)
+        ktPacked.initialize(repeating: false, count: workers * kBlocks)
+        defer { ktOwner.deallocate(); ktPacked.deallocate() }
+        let owners = SendablePointer(ktOwner), packedFlags = SendablePointer(ktPacked)
 
         p.query.withUnsafeElements { q in
             p.key.withUnsafeElements { k in
@@ -74,8 +84,10 @@ enum FlashAttention {
                             let q = SendableConstPointer(q), k = SendableConstPointer(k), v = SendableConstPointer(v)
                             let out = SendablePointer(out), lsePtr = SendablePointer(l)
                             parallelFor(count: bh * qBlocks, threads: workers) { item, worker in
-                                // Largest query blocks first (they have the most keys under a causal mask).
-                                let qb = qBlocks - 1 - item / bh, slice = item % bh
+                                // Consecutive items share a (batch, kv head) — slice = b·H + h and the
+                                // heads of a kv group are adjacent — so a worker's packed Kᵀ is reused;
+                                // within a head, the largest (causal) query blocks come first.
+                                let slice = item / qBlocks, qb = qBlocks - 1 - item % qBlocks
                                 let b = slice / p.heads, h = slice % p.heads, hk = h / p.group
                                 let q0 = qb * br, rows = Swift.min(br, sq - q0)
                                 let rowsPad = (rows + rowAlign - 1) / rowAlign * rowAlign
@@ -85,12 +97,16 @@ enum FlashAttention {
                                     defer { cursor += n }
                                     return cursor
                                 }
-                                let qBuf = take(qSize), kt = take(ktSize), s = take(sSize), o = take(oSize)
+                                let qBuf = take(qSize), ktAll = take(ktSize), s = take(sSize), o = take(oSize)
                                 let vBuf = take(vSize), rowMax = take(rowsMax), rowSum = take(rowsMax), alpha = take(rowsMax)
+                                let packed = packedFlags.base + worker * kBlocks
+                                if owners.base[worker] != b * p.kvHeads + hk {
+                                    owners.base[worker] = b * p.kvHeads + hk
+                                    packed.update(repeating: false, count: kBlocks)
+                                }
 
                                 let qp = q.base + b * p.query.strides[0] + h * p.query.strides[1] + q0 * p.query.strides[2]
-                                ak_pack_scaled(rows, d, qp, p.query.strides[2], p.scale, qBuf, d, d)
-                                if rowsPad > rows { (qBuf + rows * d).update(repeating: 0, count: (rowsPad - rows) * d) }
+                                ak_pack_panels(rows, rowsPad, d, qp, p.query.strides[2], p.scale, qBuf)
                                 rowMax.update(repeating: -.infinity, count: rowsPad)
                                 rowSum.update(repeating: 0, count: rowsPad)
                                 alpha.update(repeating: 1, count: rowsPad)
@@ -103,8 +119,25 @@ enum FlashAttention {
                                 for (kb, kind) in blocks.visits(forQueryBlock: qb) {
                                     let k0 = kb * bc, cols = Swift.min(bc, sk - k0)
                                     let colsPad = (cols + colAlign - 1) / colAlign * colAlign
-                                    ak_pack_transposed(cols, d, kBase + k0 * ks, ks, kt, bc, colsPad)
-                                    ak_tile_gemm(0, rowsPad, colsPad, d, qBuf, d, kt, bc, s, bc, 0, nil)
+                                    let kt = ktAll + kb * d * bc
+                                    if !packed[kb] {
+                                        ak_pack_transposed(cols, d, kBase + k0 * ks, ks, kt, bc, colsPad)
+                                        packed[kb] = true
+                                    }
+                                    // On partial causal/window tiles, each 12-row panel computes only the
+                                    // columns it can see (the diagonal costs about half a tile).
+                                    let trim = kind == .partial && tile.trimsColumns
+                                    if trim {
+                                        for p0 in stride(from: 0, to: rowsPad, by: 12) {
+                                            let r = tile.visibleColumns(q0: q0 + p0, rows: Swift.min(12, rows - p0), k0: k0, cols: cols)
+                                            let lo = r.lowerBound & ~15, hi = Swift.min(colsPad, (r.upperBound + 15) & ~15)
+                                            if hi > lo {
+                                                ak_tile_gemm(0, 12, hi - lo, d, qBuf + p0 * d, d, kt + lo, bc, s + p0 * bc + lo, bc, 0, nil)
+                                            }
+                                        }
+                                    } else {
+                                        ak_tile_gemm(0, rowsPad, colsPad, d, qBuf, d, kt, bc, s, bc, 0, nil)
+                                    }
                                     if kind == .partial {
                                         tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
                                     }
@@ -117,7 +150,15 @@ enum FlashAttention {
                                         vBlock = UnsafePointer(vBuf)
                                         ldv = dvPad
                                     }
-                                    ak_tile_gemm(1, rowsPad, dvPad, cols, s, bc, vBlock, ldv, o, dvPad, 1, alpha)
+                                    if trim {
+                                        for p0 in stride(from: 0, to: rowsPad, by: 12) {
+                                            let r = tile.visibleColumns(q0: q0 + p0, rows: Swift.min(12, rows - p0), k0: k0, cols: cols)
+                                            ak_tile_gemm(1, 12, dvPad, r.count, s + p0 * bc + r.lowerBound, bc,
+                                                         vBlock + r.lowerBound * ldv, ldv, o + p0 * dvPad, dvPad, 1, alpha + p0)
+                                        }
+                                    } else {
+                                        ak_tile_gemm(1, rowsPad, dvPad, cols, s, bc, vBlock, ldv, o, dvPad, 1, alpha)
+                                    }
                                 }
                                 let outBase = outputLayout == .bhsd
                                     ? out.base + (slice * sq + q0) * dv

@@ -57,6 +57,32 @@ struct ScoreTile {
         }
     }
 
+    /// Whether ``visibleColumns(q0:rows:k0:cols:)`` can be narrower than the tile.
+    var trimsColumns: Bool {
+        switch mask {
+        case .causal, .causalFromBottomRight, .slidingWindow: return true
+        default: return false
+        }
+    }
+
+    /// The columns of a tile that rows `q0..<q0+rows` can see at all (a superset of each
+    /// row's visible keys): the kernel computes only these on the causal diagonal and at
+    /// window edges, and applyMask hides the rest.
+    func visibleColumns(q0: Int, rows: Int, k0: Int, cols: Int) -> Range<Int> {
+        let last = q0 + rows - 1
+        var lo = 0, hi = cols
+        switch mask {
+        case .causal: hi = last - k0 + 1
+        case .causalFromBottomRight: hi = last + keys - queries - k0 + 1
+        case .slidingWindow(let left, let right):
+            lo = q0 - left - k0
+            hi = last + right - k0 + 1
+        default: break
+        }
+        lo = Swift.min(Swift.max(lo, 0), cols)
+        return lo..<Swift.min(Swift.max(hi, lo), cols)
+    }
+
     /// Adds the ALiBi bias of head `h` to a tile (every visited tile, full or partial).
     func applyALiBi(h: Int, q0: Int, rows: Int, k0: Int, cols: Int, scores s: UnsafeMutablePointer<Float>, ld: Int) {
         guard let alibi else { return }

@@ -46,7 +46,7 @@ public struct Linear: Module, Sendable {
         let n = outputDimensions, k = inputDimensions
         let input = x.contiguous()
         var out = Tensor.zeros(Array(x.shape.dropLast()) + [n])
-        let chunk = 64
+        let chunk = rowChunk(rows: rows, batches: 1)
         input.withUnsafeElements { px in
             weight.withUnsafeElements { pw in
                 out.withUnsafeMutableElements { py in

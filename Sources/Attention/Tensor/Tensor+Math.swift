@@ -61,9 +61,10 @@ extension Tensor {
             b.withUnsafeElements { pb in
                 out.withUnsafeMutableElements { pc in
                     let pa = SendableConstPointer(pa), pb = SendableConstPointer(pb), pc = SendablePointer(pc)
-                    parallelFor(count: batches * ((m + 63) / 64)) { item, _ in
-                        let bi = item / ((m + 63) / 64), row = (item % ((m + 63) / 64)) * 64
-                        let rows = Swift.min(64, m - row)
+                    let chunk = rowChunk(rows: m, batches: batches), chunks = (m + chunk - 1) / chunk
+                    parallelFor(count: batches * chunks) { item, _ in
+                        let bi = item / chunks, row = (item % chunks) * chunk
+                        let rows = Swift.min(chunk, m - row)
                         ak_sgemm(0, 0, rows, n, k, 1, pa.base + bi * m * k + row * k, k,
                                  pb.base + bi * k * n, n, 0, pc.base + bi * m * n + row * n, n)
                     }
@@ -72,4 +73,12 @@ extension Tensor {
         }
         return out
     }
+}
+
+/// Rows per GEMM task: each task packs the whole right-hand matrix once, so tasks are as few
+/// as the threads allow (one per thread when there is a single batch entry).
+func rowChunk(rows: Int, batches: Int) -> Int {
+    let threads = AttentionConfiguration.threadCount
+    if batches >= threads { return Swift.max(1, rows) }
+    return Swift.max(16, (rows + threads - 1) / threads)
 }

@@ -48,13 +48,21 @@ void ak_sgemm(int transA, int transB, long M, long N, long K, float alpha,
 
 /// Full-tile product used by the fused kernel:
 /// C[rows × cols] = (rowScale ? rowScale[r]·C : accumulate ? C : 0) + A·B
-/// where A(r, k) = a[r·lda + k] (rows × depth) and B is depth × cols with row stride ldb.
-/// `rows` must be a multiple of the variant's micro-tile rows and `cols` a multiple of its
-/// micro-tile columns (qk* when `shape` is 0, pv* when `shape` is 1). B rows are read for
-/// exactly `cols` floats; C is written for exactly rows × cols.
+/// where B is depth × cols with row stride ldb, and A (rows × depth) is
+/// - shape 0 (S = Q·Kᵀ): packed by ak_pack_panels, A(r, k) = a[(r/12)·12·depth + 12k + r%12]
+///   (`lda` unused), `rows` a multiple of 12;
+/// - shape 1 (O += P·V): row-major, A(r, k) = a[r·lda + k], `rows` a multiple of 12.
+/// `cols` must be a multiple of 16 (every variant's vector width divides it). B rows are
+/// read for exactly `cols` floats; C is written for exactly rows × cols.
 void ak_tile_gemm(int shape, long rows, long cols, long depth,
                   const float *a, long lda, const float *b, long ldb,
                   float *c, long ldc, int accumulate, const float *rowScale);
+
+/// Packs x[rows × cols] (row stride ldx) times `scale` into 12-row panels, k-major
+/// (the A layout of ak_tile_gemm shape 0), zero rows from `rows` to `rowsPadded`
+/// (a multiple of 12).
+void ak_pack_panels(long rows, long rowsPadded, long cols, const float *x, long ldx,
+                    float scale, float *out);
 
 /// Copies K[cols × d] (row stride ldk) transposed into kt[d × colsPadded] (row stride ldkt),
 /// zero-filling columns cols..<colsPadded.

@@ -1,0 +1,149 @@
+import Foundation
+
+/// One benchmark configuration of the attention core (or a full layer).
+public struct BenchmarkConfiguration: Sendable, Hashable {
+    public var batch: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var seqLen: Int
+    public var headDim: Int
+    public var mask: AttentionMask.Name
+    public var layer: Bool
+
+    public init(batch: Int, heads: Int, kvHeads: Int? = nil, seqLen: Int, headDim: Int,
+                mask: AttentionMask.Name = .none, layer: Bool = false) {
+        self.batch = batch
+        self.heads = heads
+        self.kvHeads = kvHeads ?? heads
+        self.seqLen = seqLen
+        self.headDim = headDim
+        self.mask = mask
+        self.layer = layer
+    }
+}
+
+/// The measured outcome of one (configuration, backend) pair. Keys match `attention bench --json`.
+public struct BenchmarkResult: Sendable, Codable {
+    public var backend: String
+    public var batch: Int
+    public var heads: Int
+    public var kvHeads: Int
+    public var seqLen: Int
+    public var headDim: Int
+    public var causal: Bool
+    public var mask: String
+    public var layer: Bool
+    /// Median wall time of the timed runs; `nil` when skipped.
+    public var medianMs: Double?
+    /// Attention-core FLOPs (visible entries only) / median time.
+    public var gflops: Double?
+    /// Peak resident memory during the runs (whole process).
+    public var peakBytes: Int?
+    /// Fraction of the Sq×Sk matrix that is visible.
+    public var density: Double
+    /// Why the run was skipped, if it was.
+    public var skipped: String?
+}
+
+extension AttentionMask {
+    /// A mask description usable in a benchmark configuration (hashable, printable).
+    public struct Name: Sendable, Hashable, CustomStringConvertible, ExpressibleByStringLiteral {
+        public let text: String
+        public let mask: AttentionMask
+        public init(_ text: String, mask: AttentionMask) { self.text = text; self.mask = mask }
+        public init(stringLiteral value: String) {
+            self.text = value
+            switch value {
+            case "causal": mask = .causal
+            case "causal-bottom-right": mask = .causalFromBottomRight
+            default: mask = .none
+            }
+        }
+        public static let none: Name = "none"
+        public static let causal: Name = "causal"
+        public var description: String { text }
+        public static func == (a: Name, b: Name) -> Bool { a.text == b.text }
+        public func hash(into h: inout Hasher) { h.combine(text) }
+        public var isCausal: Bool {
+            if case .causal = mask { return true }
+            if case .causalFromBottomRight = mask { return true }
+            return false
+        }
+    }
+}
+
+/// Runs attention benchmarks: medians of repeated runs, GFLOP/s over visible entries, peak
+/// memory, reference runs over the memory limit reported as skipped.
+public struct AttentionBenchmark {
+    public var repeats: Int
+    public var warmup: Int
+    public var seed: UInt64
+
+    public init(repeats: Int = 5, warmup: Int = 1, seed: UInt64 = 0) {
+        self.repeats = repeats
+        self.warmup = warmup
+        self.seed = seed
+    }
+
+    /// Measures one configuration with one backend.
+    public func run(_ c: BenchmarkConfiguration, backend: AttentionBackend) throws -> BenchmarkResult {
+        let mask = c.mask.mask
+        let density = c.seqLen <= 4096 ? mask.density(queries: c.seqLen, keys: c.seqLen) : estimatedDensity(mask, c.seqLen)
+        var result = BenchmarkResult(
+            backend: backend.rawValue, batch: c.batch, heads: c.heads, kvHeads: c.kvHeads, seqLen: c.seqLen,
+            headDim: c.headDim, causal: c.mask.isCausal, mask: c.mask.text, layer: c.layer, medianMs: nil,
+            gflops: nil, peakBytes: nil, density: density, skipped: nil)
+        if backend == .reference {
+            let bytes = AttentionComplexity.scoreMatrixBytes(batch: c.batch, heads: c.heads, queries: c.seqLen, keys: c.seqLen)
+            if bytes > Double(AttentionConfiguration.referenceMemoryLimit) {
+                result.skipped = "needs \(formatBytes(bytes)) for scores (limit \(formatBytes(Double(AttentionConfiguration.referenceMemoryLimit))))"
+                return result
+            }
+        }
+        let body: () throws -> Void
+        var flops = AttentionComplexity.flops(batch: c.batch, heads: c.heads, queries: c.seqLen, keys: c.seqLen,
+                                              headDim: c.headDim, density: density)
+        if c.layer {
+            let dims = c.heads * c.headDim
+            let layer = try MultiHeadAttention(dimensions: dims, numHeads: c.heads, bias: true, seed: seed)
+            let x = Tensor.randomNormal([c.batch, c.seqLen, dims], seed: seed &+ 1)
+            flops += 4 * 2 * Double(c.batch * c.seqLen) * Double(dims * dims)  // four projections
+            body = { _ = try layer(x, mask: mask, backend: backend) }
+        } else {
+            let q = Tensor.randomNormal([c.batch, c.heads, c.seqLen, c.headDim], seed: seed)
+            let k = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 1)
+            let v = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 2)
+            body = { _ = try scaledDotProductAttention(query: q, key: k, value: v, mask: mask, backend: backend) }
+        }
+        MemoryProbe.resetPeak()
+        let times = try Timing.measure(repeats: repeats, warmup: warmup, body)
+        let median = Timing.median(times)
+        result.medianMs = median
+        result.gflops = flops / (median * 1e6)
+        result.peakBytes = MemoryProbe.peakBytes
+        return result
+    }
+
+    /// Density from a sample of rows, for lengths where counting every entry is slow.
+    func estimatedDensity(_ mask: AttentionMask, _ s: Int) -> Double {
+        let blocks = BlockMask(mask: mask, queries: s, keys: s, queryBlockSize: 256, keyBlockSize: 256)
+        var visible = 0.0
+        let rows = Array(stride(from: 0, to: s, by: Swift.max(1, s / 64)))
+        for i in rows {
+            for (kb, _) in blocks.visits(forQueryBlock: i / 256) {
+                for j in (kb * 256)..<Swift.min(s, kb * 256 + 256) where mask.isVisible(query: i, key: j, queries: s, keys: s) {
+                    visible += 1
+                }
+            }
+        }
+        return visible / Double(rows.count * s)
+    }
+
+    /// GFLOP/s of a square float32 matrix multiply on the current threads: the machine's
+    /// ceiling the attention figures can be read against.
+    public static func gemmGFLOPs(size n: Int = 1024, repeats: Int = 5) throws -> Double {
+        let a = Tensor.randomNormal([n, n], seed: 1), b = Tensor.randomNormal([n, n], seed: 2)
+        let times = try Timing.measure(repeats: repeats) { _ = try a.matmul(b) }
+        return 2 * Double(n) * Double(n) * Double(n) / (Timing.median(times) * 1e6)
+    }
+}

@@ -1,0 +1,173 @@
+/// Multi-head attention with separate query, key, value and output projections.
+///
+/// ```
+/// Q = queries·W_qᵀ + b_q,  K = keys·W_kᵀ + b_k,  V = values·W_vᵀ + b_v      [B, S, E]
+/// split into H heads of E/H features (views, no copy)                       [B, H, S, E/H]
+/// O_h = softmax(Q_h·K_hᵀ / √(E/H) + mask) · V_h   (dropout on the weights in training)
+/// out = concat_h(O_h)·W_oᵀ + b_o                                            [B, Sq, E]
+/// ```
+/// Shapes: `queries` `[B, Sq, E]`; `keys`/`values` `[B, Sk, E]` (cross-attention when they
+/// differ from `queries`; self-attention when omitted). The mask takes any ``AttentionMask``
+/// (1 = may attend). With the default `.automatic` backend the fused kernel runs unless
+/// weights are requested (``attentionWithWeights(_:keys:values:mask:training:seed:)``).
+///
+/// Parameter names (safetensors / `state_dict`): `query_proj.weight`, `query_proj.bias`,
+/// `key_proj.*`, `value_proj.*`, `out_proj.*`.
+public struct MultiHeadAttention: Module, Sendable {
+    public private(set) var queryProjection: Linear
+    public private(set) var keyProjection: Linear
+    public private(set) var valueProjection: Linear
+    public private(set) var outputProjection: Linear
+    public let numHeads: Int
+    /// Dropout probability on the attention weights, applied only when `training` is true.
+    public var dropout: Float
+    /// Which kernel runs (default: fused unless weights are requested).
+    public var backend: AttentionBackend
+
+    /// Model width `E`.
+    public var dimensions: Int { queryProjection.outputDimensions }
+    /// Features per head, `E / numHeads`.
+    public var headDimensions: Int { dimensions / numHeads }
+
+    /// - Parameters:
+    ///   - dimensions: model width `E` (query input and output features).
+    ///   - numHeads: number of heads; must divide `dimensions`.
+    ///   - keyInputDimensions: features of `keys` (default `dimensions`).
+    ///   - valueInputDimensions: features of `values` (default `keyInputDimensions`).
+    ///   - bias: whether the projections have biases.
+    ///   - dropout: attention-weight dropout probability in training mode.
+    ///   - backend: which attention kernel runs.
+    ///   - seed: seed for the initial weights (PyTorch's `nn.Linear` initialisation).
+    /// - Throws: ``AttentionError`` if `dimensions` is not divisible by `numHeads`, or
+    ///   `dropout` is outside [0, 1).
+    public init(dimensions: Int, numHeads: Int, keyInputDimensions: Int? = nil, valueInputDimensions: Int? = nil,
+                bias: Bool = true, dropout: Float = 0, backend: AttentionBackend = .automatic, seed: UInt64 = 0) throws {
+        guard dimensions > 0, numHeads > 0, dimensions % numHeads == 0 else {
+            throw AttentionError.argument(
+                "dimensions", "\(dimensions) is not divisible by numHeads \(numHeads) (each head needs an equal share)")
+        }
+        guard dropout >= 0 && dropout < 1 else {
+            throw AttentionError.argument("dropout", "expected a probability in [0, 1), got \(dropout)")
+        }
+        let kIn = keyInputDimensions ?? dimensions, vIn = valueInputDimensions ?? kIn
+        queryProjection = Linear(dimensions, dimensions, bias: bias, seed: seed)
+        keyProjection = Linear(kIn, dimensions, bias: bias, seed: seed &+ 1)
+        valueProjection = Linear(vIn, dimensions, bias: bias, seed: seed &+ 2)
+        outputProjection = Linear(dimensions, dimensions, bias: bias, seed: seed &+ 3)
+        self.numHeads = numHeads
+        self.dropout = dropout
+        self.backend = backend
+    }
+
+    /// Attention output `[B, Sq, E]`.
+    /// - Parameters:
+    ///   - queries: `[B, Sq, E]`.
+    ///   - keys: `[B, Sk, E_k]`, default `queries` (self-attention).
+    ///   - values: `[B, Sk, E_v]`, default `keys`.
+    ///   - mask: which keys each query may see.
+    ///   - isCausal: shorthand that intersects `mask` with `.causal`.
+    ///   - training: apply dropout.
+    ///   - seed: dropout seed for this call.
+    ///   - backend: overrides the layer's backend for this call.
+    public func callAsFunction(_ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
+                               mask: AttentionMask = .none, isCausal: Bool = false, training: Bool = false,
+                               seed: UInt64 = 0, backend: AttentionBackend? = nil) throws -> Tensor {
+        let mask = isCausal ? (isNone(mask) ? .causal : .and(.causal, mask)) : mask
+        return try forward(queries, keys: keys, values: values, mask: mask, training: training, seed: seed,
+                           backend: backend ?? self.backend, returnWeights: false).output
+    }
+
+    /// Attention output `[B, Sq, E]` and the per-head weights `[B, H, Sq, Sk]` (after
+    /// dropout, as PyTorch returns them). Runs the reference path.
+    public func attentionWithWeights(_ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
+                                     mask: AttentionMask = .none, training: Bool = false, seed: UInt64 = 0)
+        throws -> (output: Tensor, weights: Tensor)
+    {
+        let r = try forward(queries, keys: keys, values: values, mask: mask, training: training, seed: seed,
+                            backend: .reference, returnWeights: true)
+        return (r.output, r.weights!)
+    }
+
+    private func isNone(_ mask: AttentionMask) -> Bool {
+        if case .none = mask { return true }
+        return false
+    }
+
+    /// Projects and splits `x` `[B, S, E_in]` into heads: a `[B, H, S, E/H]` strided view.
+    private func heads(_ projection: Linear, _ x: Tensor, argument: String) throws -> Tensor {
+        guard x.rank == 3, x.shape[2] == projection.inputDimensions else {
+            throw AttentionError.shape(argument, expected: "[B, S, \(projection.inputDimensions)]", actual: x.shape)
+        }
+        let (b, s) = (x.shape[0], x.shape[1])
+        return try projection(x).reshaped([b, s, numHeads, headDimensions]).transposed(1, 2)
+    }
+
+    private func forward(_ queries: Tensor, keys: Tensor?, values: Tensor?, mask: AttentionMask, training: Bool,
+                         seed: UInt64, backend: AttentionBackend, returnWeights: Bool)
+        throws -> (output: Tensor, weights: Tensor?)
+    {
+        let keys = keys ?? queries, values = values ?? keys
+        guard queries.rank == 3 else {
+            throw AttentionError.shape("queries", expected: "[B, Sq, \(dimensions)]", actual: queries.shape)
+        }
+        guard keys.rank == 3, keys.shape[0] == queries.shape[0], values.rank == 3,
+              values.shape[0] == keys.shape[0], values.shape[1] == keys.shape[1] else {
+            throw AttentionError.shape(
+                "keys/values", expected: "[\(queries.shape[0]), Sk, E] for both (same batch and length)",
+                actual: keys.shape + values.shape)
+        }
+        let q = try heads(queryProjection, queries, argument: "queries")
+        let k = try heads(keyProjection, keys, argument: "keys")
+        let v = try heads(valueProjection, values, argument: "values")
+        let options = AttentionOptions(mask: mask, dropout: training ? dropout : 0, dropoutSeed: seed,
+                                       backend: backend, returnWeights: returnWeights)
+        let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
+        let (chosen, _) = try chooseBackend(problem, options)
+        let (b, sq) = (queries.shape[0], queries.shape[1])
+        let merged: Tensor
+        var weights: Tensor? = nil
+        if chosen == .fused {
+            // The kernel writes [B, Sq, H, Dh] directly: merging heads is a free reshape.
+            merged = try FlashAttention.forward(problem, options: options, outputLayout: .bshd).output
+                .reshaped([b, sq, dimensions])
+        } else {
+            let r = try ReferenceAttention.forward(problem, options: options)
+            merged = try r.output.transposed(1, 2).contiguous().reshaped([b, sq, dimensions])
+            weights = r.weights
+        }
+        return (try outputProjection(merged), weights)
+    }
+
+    public func parameters() -> [String: Tensor] {
+        var p: [String: Tensor] = [:]
+        for (prefix, layer) in [("query_proj", queryProjection), ("key_proj", keyProjection),
+                                ("value_proj", valueProjection), ("out_proj", outputProjection)] {
+            for (name, t) in layer.parameters() { p["\(prefix).\(name)"] = t }
+        }
+        return p
+    }
+
+    public mutating func update(parameters: [String: Tensor]) throws {
+        var groups: [String: [String: Tensor]] = [:]
+        for (name, t) in parameters {
+            let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
+            guard parts.count == 2, ["query_proj", "key_proj", "value_proj", "out_proj"].contains(parts[0]) else {
+                throw AttentionError.argument(name, "MultiHeadAttention has no parameter named \"\(name)\"")
+            }
+            groups[parts[0], default: [:]][parts[1]] = t
+        }
+        // Update copies first so a bad name or shape leaves the layer unchanged.
+        var copy = self
+        func apply(_ prefix: String, _ layer: inout Linear) throws {
+            guard let g = groups[prefix] else { return }
+            do { try layer.update(parameters: g) } catch let e as AttentionError {
+                throw AttentionError(e.kind, argument: "\(prefix).\(e.argument)", e.message)
+            }
+        }
+        try apply("query_proj", &copy.queryProjection)
+        try apply("key_proj", &copy.keyProjection)
+        try apply("value_proj", &copy.valueProjection)
+        try apply("out_proj", &copy.outputProjection)
+        self = copy
+    }
+}
