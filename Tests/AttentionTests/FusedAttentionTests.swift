@@ -21,7 +21,7 @@ struct Case: CustomStringConvertible, Sendable {
 
     static let masks: [AttentionMask] = [.none, .causal, .causalFromBottomRight, .slidingWindow(left: 20, right: 5)]
 
-    func check(_ c: Case, mask: AttentionMask, dropout: Float = 0, alibi: ALiBiBias? = nil, seed: UInt64) throws {
+    func check(_ c: Case, mask: AttentionMask, dropout: Float = 0, alibi: ALiBi? = nil, seed: UInt64) throws {
         let (q, k, v) = randomQKV(b: c.b, h: c.h, hkv: c.hkv, sq: c.sq, sk: c.sk, d: c.d, dv: c.dv, seed: seed)
         let options = AttentionOptions(mask: mask, dropout: dropout, dropoutSeed: 9, alibi: alibi, backend: .fused,
                                        returnLogSumExp: true)
@@ -76,6 +76,23 @@ struct Case: CustomStringConvertible, Sendable {
                 try check(c, mask: .none, dropout: 0.2, seed: UInt64(310 + i))
             }
         }
+    }
+
+    @Test(arguments: [1, 8, 12, 16])
+    func alibiMatchesMaterializedBias(_ heads: Int) throws {
+        for (form, mask) in [(ALiBi.Form.symmetric, AttentionMask.none), (.causal, .causal), (.symmetric, .causalFromBottomRight)] {
+            for alignment in [ALiBi.Alignment.bottomRight, .topLeft] {
+                let alibi = try ALiBi(heads: heads, form: form, alignment: alignment)
+                try check(Case(h: heads, sq: 70, sk: 90, d: 16), mask: mask, alibi: alibi, seed: UInt64(heads))
+            }
+        }
+        // And the fused result equals the reference given the bias as an additive mask tensor.
+        let alibi = try ALiBi(heads: heads, form: .symmetric)
+        let (q, k, v) = randomQKV(b: 1, h: heads, sq: 33, sk: 40, d: 8, seed: 77)
+        let bias = try alibi.bias(queries: 33, keys: 40).reshaped([1, heads, 33, 40])
+        let viaTensor = try scaledDotProductAttention(query: q, key: k, value: v, mask: .additive(bias), backend: .reference)
+        let onTheFly = try scaledDotProductAttention(query: q, key: k, value: v, options: .init(alibi: alibi, backend: .fused))
+        #expect(viaTensor.maxAbsDifference(onTheFly.output) <= 1e-5)
     }
 
     @Test func fullyMaskedRowsAreZero() throws {

@@ -10,7 +10,7 @@ struct NaiveAttention {
     var lse: [Double]      // [B, H, Sq]
 
     init(query q: Tensor, key k: Tensor, value v: Tensor, mask: AttentionMask = .none, scale: Double? = nil,
-         alibi: ALiBiBias? = nil, dropout: Double = 0, seed: UInt64 = 0) {
+         alibi: ALiBi? = nil, dropout: Double = 0, seed: UInt64 = 0) {
         let (b, h, sq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let (hkv, sk, dv) = (k.shape[1], k.shape[2], v.shape[3])
         let scale = scale ?? 1 / Double(d).squareRoot()
@@ -33,7 +33,7 @@ struct NaiveAttention {
                         var s = dot * scale
                         if !structured { s += Double(mask.bias(query: i, key: j, batch: bi, head: hi)) }
                         if let alibi {
-                            let dist = Double(i + sk - sq - j)
+                            let dist = Double(i + (alibi.alignment == .bottomRight ? sk - sq : 0) - j)
                             s -= Double(alibi.slopes[hi]) * (alibi.form == .symmetric ? abs(dist) : dist)
                         }
                         scores[j] = s

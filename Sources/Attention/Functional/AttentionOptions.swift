@@ -11,26 +11,6 @@ public enum AttentionBackend: String, Sendable, CaseIterable {
     case fused
 }
 
-/// ALiBi biases computed on the fly inside the kernels (no bias tensor).
-///
-/// Head `h` adds `−slopes[h]·|i − j|` (``Form/symmetric``, the seed's) or `−slopes[h]·(i − j)`
-/// (``Form/causal``) to the score of query `i` and key `j`, with query positions aligned to
-/// the end of the keys when `Sq ≠ Sk` (`i ← i + Sk − Sq`, as for decoding with a cache).
-public struct ALiBiBias: Sendable, Equatable {
-    public enum Form: String, Sendable, CaseIterable {
-        case symmetric
-        case causal
-    }
-
-    public var slopes: [Float]
-    public var form: Form
-
-    public init(slopes: [Float], form: Form = .symmetric) {
-        self.slopes = slopes
-        self.form = form
-    }
-}
-
 /// Everything `scaledDotProductAttention` can be asked to do besides the three tensors.
 public struct AttentionOptions: Sendable {
     /// Which keys each query may see; see ``AttentionMask``.
@@ -41,8 +21,9 @@ public struct AttentionOptions: Sendable {
     public var dropout: Float = 0
     /// Seed of the counter-based dropout generator, keyed by (seed, batch, head, query, key).
     public var dropoutSeed: UInt64 = 0
-    /// ALiBi position biases, one slope per query head.
-    public var alibi: ALiBiBias? = nil
+    /// ALiBi position biases (one slope per query head), computed on the fly inside the
+    /// kernels: no bias tensor is ever built.
+    public var alibi: ALiBi? = nil
     /// Which implementation to use.
     public var backend: AttentionBackend = .automatic
     /// Return the attention weights `[B, H, Sq, Sk]` (after dropout). Needs the reference path.
@@ -54,7 +35,7 @@ public struct AttentionOptions: Sendable {
     public var memoryLimit: Int? = nil
 
     public init(mask: AttentionMask = .none, scale: Float? = nil, dropout: Float = 0, dropoutSeed: UInt64 = 0,
-                alibi: ALiBiBias? = nil, backend: AttentionBackend = .automatic,
+                alibi: ALiBi? = nil, backend: AttentionBackend = .automatic,
                 returnWeights: Bool = false, returnLogSumExp: Bool = false) {
         self.mask = mask
         self.scale = scale

@@ -5,7 +5,7 @@ import _AttentionKernels
 /// fused kernel (one tile = one query block × key block), so both compute the same thing.
 struct ScoreTile {
     let mask: AttentionMask
-    let alibi: ALiBiBias?
+    let alibi: ALiBi?
     let queries: Int
     let keys: Int
     let dropout: Float
@@ -86,7 +86,8 @@ struct ScoreTile {
     /// Adds the ALiBi bias of head `h` to a tile (every visited tile, full or partial).
     func applyALiBi(h: Int, q0: Int, rows: Int, k0: Int, cols: Int, scores s: UnsafeMutablePointer<Float>, ld: Int) {
         guard let alibi else { return }
-        ak_add_alibi(rows, cols, s, ld, alibi.slopes[h], q0, k0, keys - queries, alibi.form == .symmetric ? 1 : 0)
+        ak_add_alibi(rows, cols, s, ld, alibi.slopes[h], q0, k0, alibi.alignment.queryShift(queries: queries, keys: keys),
+                     alibi.form == .symmetric ? 1 : 0)
     }
 
     /// Zeroes dropped weights and scales kept ones by 1/(1−p). The decision for entry

@@ -23,6 +23,10 @@ public struct MultiHeadAttention: Module, Sendable {
     public var dropout: Float
     /// Which kernel runs (default: fused unless weights are requested).
     public var backend: AttentionBackend
+    /// Rotary embedding applied to the projected queries and keys (per head), if any.
+    public var rope: RoPE? = nil
+    /// ALiBi biases added inside the kernel (one slope per head), if any.
+    public var alibi: ALiBi? = nil
 
     /// Model width `E`.
     public var dimensions: Int { queryProjection.outputDimensions }
@@ -116,10 +120,15 @@ public struct MultiHeadAttention: Module, Sendable {
                 "keys/values", expected: "[\(queries.shape[0]), Sk, E] for both (same batch and length)",
                 actual: keys.shape + values.shape)
         }
-        let q = try heads(queryProjection, queries, argument: "queries")
-        let k = try heads(keyProjection, keys, argument: "keys")
+        var q = try heads(queryProjection, queries, argument: "queries")
+        var k = try heads(keyProjection, keys, argument: "keys")
+        if let rope {
+            // Keys sit at positions 0..<Sk; queries at the last Sq of them (decoding with a cache).
+            q = try rope(q, offset: Swift.max(0, keys.shape[1] - queries.shape[1]))
+            k = try rope(k)
+        }
         let v = try heads(valueProjection, values, argument: "values")
-        let options = AttentionOptions(mask: mask, dropout: training ? dropout : 0, dropoutSeed: seed,
+        let options = AttentionOptions(mask: mask, dropout: training ? dropout : 0, dropoutSeed: seed, alibi: alibi,
                                        backend: backend, returnWeights: returnWeights)
         let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
         let (chosen, _) = try chooseBackend(problem, options)
