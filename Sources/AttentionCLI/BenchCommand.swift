@@ -21,6 +21,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed repetitions per configuration (median reported).") var repeats = 5
     @Option(help: "Write results as a JSON array to this path.") var json: String?
     @Flag(help: "Skip measuring the GEMM ceiling.") var noGemm = false
+    @Option(help: ArgumentHelp("Fused tile size QxK (tuning).", visibility: .hidden)) var tile: String?
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
@@ -65,6 +66,13 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         if let threads { AttentionConfiguration.threadCount = threads }
+        if let tile {
+            let parts = tile.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] > 0, parts[0] % 12 == 0, parts[1] > 0, parts[1] % 32 == 0 else {
+                throw ValidationError("--tile expects QxK with Q a multiple of 12 and K of 32, got '\(tile)'")
+            }
+            (FlashAttention.queryBlock, FlashAttention.keyBlock) = (parts[0], parts[1])
+        }
         let bench = AttentionBenchmark(repeats: repeats)
         let lens = try parsedSeqLens(), backendList = try parsedBackends(), masks = try parsedMasks()
         print("SwiftAttention benchmark — \(AttentionConfiguration.threadCount) thread(s), kernels: \(AttentionConfiguration.instructionSet)")

@@ -32,7 +32,7 @@ static const ak_table tables[3] = {
     AK_TABLE(portable, 4, 6, 2, 6, 2),
 #ifdef AK_HAS_X86
     AK_TABLE(avx2, 8, 6, 2, 6, 2),
-    AK_TABLE(avx512, 16, 12, 2, 6, 4),
+    AK_TABLE(avx512, 16, 12, 2, 12, 2),
 #endif
 };
 

@@ -8,5 +8,9 @@
 #define QK_NV 2
 #define PV_MR 6
 #define PV_NV 2
+// max/min as single instructions (x86 semantics: the second operand when either is NaN).
+#include <immintrin.h>
+#define AK_VMAX(a, b) ((vf)_mm256_max_ps((__m256)(a), (__m256)(b)))
+#define AK_VMIN(a, b) ((vf)_mm256_min_ps((__m256)(a), (__m256)(b)))
 #include "kernels_impl.h"
 #endif

@@ -28,31 +28,35 @@ AK_INLINE void vstore(float *p, vf v) { memcpy(p, &v, sizeof v); }
 // to a plain broadcast.
 AK_INLINE vf vsplat(float s) { return s + -(vf){}; }
 
-AK_INLINE vf vmax(vf a, vf b) { return __builtin_elementwise_max(a, b); }
+AK_INLINE vf vmax(vf a, vf b) { return AK_VMAX(a, b); }
 
-AK_INLINE float hmax(vf v) {
-    float m = v[0];
-    for (int i = 1; i < AK_VW; i++) m = v[i] > m ? v[i] : m;
-    return m;
-}
+// Horizontal reductions as shuffle trees (a scalar loop over 16 lanes costs more than the
+// 128-column row it finishes).
+AK_INLINE float hmax(vf v) { return __builtin_reduce_max(v); }
 
 AK_INLINE float hsum(vf v) {
-    float s = 0;
-    for (int i = 0; i < AK_VW; i++) s += v[i];
-    return s;
+    float t[AK_VW];
+    memcpy(t, &v, sizeof v);
+    AK_UNROLL for (int w = AK_VW / 2; w >= 1; w /= 2) AK_UNROLL for (int i = 0; i < w; i++) t[i] += t[i + w];
+    return t[0];
 }
 
-// exp(x), Cephes-style: n = round(x·log2 e), r = x − n·ln2 (two-part ln2), e^r by a degree-7
-// polynomial, then 2^n through the exponent bits. About 1 ulp for normal results.
-// `nonPositive` promises x ≤ 0 (softmax), which keeps n in [−126, 0] and allows one scaling.
+// exp(x), Cephes-style: n = round(x·log2 e), r = x − n·ln2 (two-part ln2), e^r by a degree-5
+// polynomial in Horner form around 1 + r + r²/2, then 2^n through the exponent bits. About
+// 1 ulp for normal results. Rounding uses the 1.5·2^23 trick: t = x·log2 e + 1.5·2^23 holds
+// n in its low mantissa bits, so n's exponent field comes from t's bits with one integer
+// add (no floor or float→int conversion instructions; SSE2 has no floor).
+//
+// `nonPositive` (softmax: x ≤ 0, −inf for masked scores) clamps x at −87.9, where n = −127
+// makes the exponent field 0, so exp(−inf) and anything below ln(FLT_MIN) come out exactly 0
+// with no extra masking; NaN is not propagated on this path. The general path also handles
+// large x (two-step scaling, +inf above ln(FLT_MAX)) and propagates NaN.
 AK_INLINE vf vexp_impl(vf x, int nonPositive) {
-    const float lo = -87.33654475f;  // ln(FLT_MIN): below it the result flushes to 0
-    vi keep = ~(x < lo);
-    vi isNaN = x != x;
-    vf xc = __builtin_elementwise_max(x, vsplat(lo));
-    if (!nonPositive) xc = __builtin_elementwise_min(xc, vsplat(88.72283935f));
-    // Round to nearest with the 1.5·2^23 trick: no floor instruction needed (SSE2 has none).
-    vf n = (xc * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+    const float magic = 12582912.0f;  // 1.5·2^23
+    vf xc = AK_VMAX(x, vsplat(nonPositive ? -87.9f : -87.33654475f));
+    if (!nonPositive) xc = AK_VMIN(xc, vsplat(88.72283935f));
+    vf t = xc * 1.44269504088896341f + magic;
+    vf n = t - magic;
     vf r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     vf p = vsplat(1.9875691500e-4f);
@@ -62,16 +66,15 @@ AK_INLINE vf vexp_impl(vf x, int nonPositive) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     vf y = p * (r * r) + r + 1.0f;
-    vi ni = __builtin_convertvector(n, vi);
-    if (nonPositive) {
-        y = y * (vf)((ni + 127) << 23);
-    } else {
-        vi n1 = ni >> 1;
-        vi n2 = ni - n1;
-        y = y * (vf)((n1 + 127) << 23) * (vf)((n2 + 127) << 23);
-        vi big = x > 88.72283935f;
-        y = (vf)(((vi)y & ~big) | (big & 0x7f800000));
-    }
+    vi ni = (vi)t - 0x4B400000;  // n as an integer
+    if (nonPositive) return y * (vf)((ni + 127) << 23);
+    vi keep = ~(x < -87.33654475f);
+    vi isNaN = x != x;
+    vi n1 = ni >> 1;
+    vi n2 = ni - n1;
+    y = y * (vf)((n1 + 127) << 23) * (vf)((n2 + 127) << 23);
+    vi big = x > 88.72283935f;
+    y = (vf)(((vi)y & ~big) | (big & 0x7f800000));
     return (vf)(((vi)y & keep) | (isNaN & 0x7fc00000));
 }
 
@@ -105,24 +108,25 @@ AK_INLINE void micro(const int MR, const int NV, long depth, const float *a, lon
     }
 }
 
-// A row panel of MR rows across `cols` columns (multiple of AK_VW): full NVMAX-vector tiles,
-// then one narrower tile for the remaining vectors. MR and NVMAX are constants at every call,
-// so after inlining each `micro` call is a fixed-size register tile.
-AK_INLINE void panel(const int MR, const int NVMAX, long cols, long depth, const float *a,
-                     long ars, long acs, const float *b, long ldb, float *c, long ldc, int mode,
-                     const float *rowScale) {
-    long j = 0;
-    for (; j + NVMAX * AK_VW <= cols; j += NVMAX * AK_VW)
-        micro(MR, NVMAX, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale);
-    switch ((cols - j) / AK_VW) {
-    case 0: break;
-    case 1: micro(MR, 1, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale); break;
-    case 2:
-        if (NVMAX > 2) micro(MR, 2, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale);
-        break;
-    default:
-        if (NVMAX > 3) micro(MR, 3, depth, a, ars, acs, b + j, ldb, c + j, ldc, mode, rowScale);
-        break;
+// C[rows × cols] tile by tile, column tiles outermost: one column slice of B (depth × NV·VW
+// floats, 16 KB or less) stays in L1 while every row panel of A streams past it. MR and
+// NVMAX are constants at every call, so after inlining each `micro` call is a fixed-size
+// register tile. Row i of A starts at a + (i / P)·panelStride + (i % P)·ars, and `acs` steps
+// along k: P = 12 for the packed panels of shape 0, P = 1 for row-major A.
+AK_INLINE void tiles(const int MR, const int NVMAX, long rows, long cols, long depth, const float *a,
+                     long P, long panelStride, long ars, long acs, const float *b, long ldb, float *c,
+                     long ldc, int mode, const float *rowScale) {
+    for (long j = 0; j < cols; j += NVMAX * AK_VW) {
+        long nv = (cols - j) / AK_VW;
+        for (long i = 0; i < rows; i += MR) {
+            const float *ai = a + (i / P) * panelStride + (i % P) * ars;
+            float *ci = c + i * ldc + j;
+            const float *rs = rowScale ? rowScale + i : 0;
+            if (nv >= NVMAX) micro(MR, NVMAX, depth, ai, ars, acs, b + j, ldb, ci, ldc, mode, rs);
+            else if (nv == 1) micro(MR, 1, depth, ai, ars, acs, b + j, ldb, ci, ldc, mode, rs);
+            else if (NVMAX > 2 && nv == 2) micro(MR, 2, depth, ai, ars, acs, b + j, ldb, ci, ldc, mode, rs);
+            else if (NVMAX > 3 && nv == 3) micro(MR, 3, depth, ai, ars, acs, b + j, ldb, ci, ldc, mode, rs);
+        }
     }
 }
 
@@ -130,18 +134,10 @@ AK_TARGET void AK_NAME(ak_tile_gemm)(int shape, long rows, long cols, long depth
                                      long lda, const float *b, long ldb, float *c, long ldc,
                                      int accumulate, const float *rowScale) {
     int mode = rowScale ? 2 : (accumulate ? 1 : 0);
-    if (shape == 0) {
-        // A packed in 12-row panels, k-major: A(r, k) = a[(r / 12)·12·depth + k·12 + r % 12].
-        for (long i = 0; i < rows; i += QK_MR) {
-            const float *ap = a + (i / 12) * 12 * depth + i % 12;
-            panel(QK_MR, QK_NV, cols, depth, ap, 1, 12, b, ldb, c + i * ldc, ldc, mode,
-                  rowScale ? rowScale + i : 0);
-        }
-    } else {
-        for (long i = 0; i < rows; i += PV_MR)
-            panel(PV_MR, PV_NV, cols, depth, a + i * lda, lda, 1, b, ldb, c + i * ldc, ldc, mode,
-                  rowScale ? rowScale + i : 0);
-    }
+    if (shape == 0)  // A packed in 12-row panels, k-major (ak_pack_panels); MR divides 12.
+        tiles(QK_MR, QK_NV, rows, cols, depth, a, 12, 12 * depth, 1, 12, b, ldb, c, ldc, mode, rowScale);
+    else
+        tiles(PV_MR, PV_NV, rows, cols, depth, a, 1, lda, lda, 1, b, ldb, c, ldc, mode, rowScale);
 }
 
 AK_TARGET void AK_NAME(ak_pack_panels)(long rows, long rowsPadded, long cols, const float *x,

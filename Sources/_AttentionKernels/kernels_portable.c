@@ -8,4 +8,17 @@
 #define QK_NV 2
 #define PV_MR 6
 #define PV_NV 2
+// max/min as single instructions where the platform has them.
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define AK_VMAX(a, b) ((vf)_mm_max_ps((__m128)(a), (__m128)(b)))
+#define AK_VMIN(a, b) ((vf)_mm_min_ps((__m128)(a), (__m128)(b)))
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+#define AK_VMAX(a, b) ((vf)vmaxq_f32((float32x4_t)(a), (float32x4_t)(b)))
+#define AK_VMIN(a, b) ((vf)vminq_f32((float32x4_t)(a), (float32x4_t)(b)))
+#else
+#define AK_VMAX(a, b) __builtin_elementwise_max(a, b)
+#define AK_VMIN(a, b) __builtin_elementwise_min(a, b)
+#endif
 #include "kernels_impl.h"

@@ -14,15 +14,15 @@ import _AttentionKernels
 /// and finally `O / l` (0 where `l = 0`). Scratch per worker is O(block·D); nothing of size
 /// `Sq × Sk` is ever allocated. Tasks are handed out largest-first through an atomic counter,
 /// which balances causal work across threads.
-enum FlashAttention {
+package enum FlashAttention {
     /// Where the output goes: `[B, H, Sq, Dv]` or `[B, Sq, H, Dv]` (what a layer reshapes to
     /// `[B, Sq, H·Dv]` without a transpose copy).
     enum OutputLayout { case bhsd, bshd }
 
     /// Tile sizes; `queryBlock` must be a multiple of 12 and `keyBlock` of 32 (the micro-tile
     /// geometry of every kernel variant).
-    nonisolated(unsafe) static var queryBlock = 96
-    nonisolated(unsafe) static var keyBlock = 128
+    nonisolated(unsafe) package static var queryBlock = 96
+    nonisolated(unsafe) package static var keyBlock = 128
 
     static func forward(_ p: AttentionProblem, options: AttentionOptions, outputLayout: OutputLayout)
         -> (output: Tensor, logSumExp: Tensor?)
@@ -142,7 +142,16 @@ enum FlashAttention {
                                         tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
                                     }
                                     tile.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
-                                    ak_online_softmax(rows, cols, s, bc, rowMax, rowSum, alpha)
+                                    if trim {
+                                        // Each panel's softmax covers only the columns it computed.
+                                        for p0 in stride(from: 0, to: rows, by: 12) {
+                                            let n = Swift.min(12, rows - p0)
+                                            let r = tile.visibleColumns(q0: q0 + p0, rows: n, k0: k0, cols: cols)
+                                            ak_online_softmax(n, r.count, s + p0 * bc + r.lowerBound, bc, rowMax + p0, rowSum + p0, alpha + p0)
+                                        }
+                                    } else {
+                                        ak_online_softmax(rows, cols, s, bc, rowMax, rowSum, alpha)
+                                    }
                                     tile.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: s, ld: bc)
                                     var vBlock = UnsafePointer(vBase + k0 * vs), ldv = vs
                                     if packV {

@@ -1,0 +1,43 @@
+"""PyTorch's CPU scaled_dot_product_attention on the same grid as `attention bench`.
+
+Optional: the package never needs PyTorch. Used to put a second implementation, measured on
+the same machine in the same session, next to ours in docs/PERFORMANCE.md.
+
+    python3 scripts/bench_pytorch.py --threads 2 --seq-lens 256,512,1024,2048,4096
+"""
+import argparse, json, statistics, time
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+p = argparse.ArgumentParser()
+p.add_argument("--batch", type=int, default=8)
+p.add_argument("--heads", type=int, default=8)
+p.add_argument("--head-dim", type=int, default=64)
+p.add_argument("--seq-lens", default="256,512,1024,2048,4096")
+p.add_argument("--threads", type=int, default=2)
+p.add_argument("--repeats", type=int, default=5)
+p.add_argument("--backends", default="flash,math")
+args = p.parse_args()
+torch.set_num_threads(args.threads)
+kinds = {"flash": SDPBackend.FLASH_ATTENTION, "math": SDPBackend.MATH}
+rows = []
+for causal in (False, True):
+    for s in map(int, args.seq_lens.split(",")):
+        q = torch.randn(args.batch, args.heads, s, args.head_dim)
+        k, v = torch.randn_like(q), torch.randn_like(q)
+        for name in args.backends.split(","):
+            if name == "math" and args.batch * args.heads * s * s * 4 > 8 << 30:
+                continue
+            with sdpa_kernel(kinds[name]):
+                F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                times = []
+                for _ in range(args.repeats):
+                    t = time.perf_counter()
+                    F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                    times.append((time.perf_counter() - t) * 1e3)
+            ms = statistics.median(times)
+            flops = 4 * args.batch * args.heads * s * s * args.head_dim * (0.5 if causal else 1)
+            rows.append(dict(backend=f"torch-{name}", seqLen=s, causal=causal, medianMs=ms, gflops=flops / ms / 1e6))
+            print(f"torch {torch.__version__} {name:5s} causal={causal!s:5s} seq {s:5d}: {ms:9.2f} ms {flops / ms / 1e6:7.1f} GFLOP/s", flush=True)
+print(json.dumps(rows))
