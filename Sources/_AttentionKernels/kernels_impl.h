@@ -290,23 +290,43 @@ AK_INLINE float row_exp_sum(float *row, long cols, float shift) {
     return hsum(sum);
 }
 
+// In phases over a chunk of rows, so that rows' latency chains overlap and the per-row
+// scalar work (new max, correction factor) runs rows-in-lanes as vectors.
 AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long lds,
                                           float *rowMax, float *rowSum, float *alpha) {
-    for (long r = 0; r < rows; r++) {
-        float *row = s + r * lds;
-        float mOld = rowMax[r];
-        float mx = row_max(row, cols);
-        float mNew = mx > mOld ? mx : mOld;
-        if (mNew == -INFINITY) {  // nothing visible yet: p = 0, state unchanged
-            memset(row, 0, (size_t)cols * sizeof(float));
-            alpha[r] = 1;
-            continue;
+    enum { CHUNK = 64 };
+    float mNew[CHUNK], sums[CHUNK];
+    for (long r0 = 0; r0 < rows; r0 += CHUNK) {
+        long n = rows - r0 < CHUNK ? rows - r0 : CHUNK;
+        for (long r = 0; r < n; r++) {
+            float mx = row_max(s + (r0 + r) * lds, cols), mOld = rowMax[r0 + r];
+            mNew[r] = mx > mOld ? mx : mOld;
         }
-        float a = vexp_impl(vsplat(mOld - mNew), 1)[0];  // exp(−inf) = 0 for a first visit
-        float sum = row_exp_sum(row, cols, mNew);
-        rowMax[r] = mNew;
-        rowSum[r] = rowSum[r] * a + sum;
-        alpha[r] = a;
+        // alpha = exp(m − m'), 0 on a first visit (m = −inf), 1 while nothing is visible.
+        for (long r = 0; r < n; r += AK_VW) {
+            float mo[AK_VW], mn[AK_VW], a[AK_VW];
+            for (int i = 0; i < AK_VW; i++) {
+                int live = r + i < n && mNew[r + i] != -INFINITY;
+                mo[i] = live ? rowMax[r0 + r + i] : 0.0f;
+                mn[i] = live ? mNew[r + i] : 0.0f;
+            }
+            vstore(a, vexp_impl(vload(mo) - vload(mn), 1));
+            for (int i = 0; i < AK_VW && r + i < n; i++) alpha[r0 + r + i] = a[i];
+        }
+        for (long r = 0; r < n; r++) {
+            float *row = s + (r0 + r) * lds;
+            if (mNew[r] == -INFINITY) {  // nothing visible yet: p = 0, state unchanged
+                memset(row, 0, (size_t)cols * sizeof(float));
+                sums[r] = 0;
+                continue;
+            }
+            sums[r] = row_exp_sum(row, cols, mNew[r]);
+        }
+        for (long r = 0; r < n; r++) {
+            if (mNew[r] == -INFINITY) continue;
+            rowSum[r0 + r] = rowSum[r0 + r] * alpha[r0 + r] + sums[r];
+            rowMax[r0 + r] = mNew[r];
+        }
     }
 }
 
