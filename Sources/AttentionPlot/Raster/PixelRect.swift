@@ -32,6 +32,10 @@ public struct PixelRect: Sendable, Hashable, CustomStringConvertible {
     public var maxX: Int { x + width }
     /// One past the bottom row.
     public var maxY: Int { y + height }
+    /// The middle column (rounded down).
+    public var midX: Int { x + width / 2 }
+    /// The middle row (rounded down).
+    public var midY: Int { y + height / 2 }
     /// Whether the rectangle covers no pixel.
     public var isEmpty: Bool { width <= 0 || height <= 0 }
 

@@ -1,0 +1,109 @@
+/// Lays out and draws a ``Heatmap`` panel.
+struct HeatmapRenderer {
+    let heatmap: Heatmap
+    let theme: Theme
+    private let range: ClosedRange<Double>
+    private let colors: [RGBA]
+
+    init(heatmap: Heatmap, theme: Theme) {
+        self.heatmap = heatmap
+        self.theme = theme
+        let range = heatmap.resolvedColorRange
+        self.range = range
+        self.colors = heatmap.values.map { heatmap.color(for: $0, in: range) }
+    }
+
+    /// The panel's scene, fitted into `cell`.
+    func scene(in cell: PixelRect) -> Scene {
+        PanelLayout.fit(in: cell) { area in scene(area: area, cell: cell) }
+    }
+
+    /// The matrix rectangle inside `area`: centred square cells, or the whole area.
+    func matrixRect(in area: PixelRect) -> PixelRect {
+        guard heatmap.squareCells else { return area }
+        let side = min(
+            Double(area.width) / Double(heatmap.columns), Double(area.height) / Double(heatmap.rows))
+        let width = max(1, Int(side * Double(heatmap.columns)))
+        let height = max(1, Int(side * Double(heatmap.rows)))
+        return PixelRect(
+            x: area.x + (area.width - width) / 2, y: area.y + (area.height - height) / 2,
+            width: width, height: height)
+    }
+
+    private func scene(area: PixelRect, cell: PixelRect) -> Scene {
+        var scene = Scene()
+        let matrix = matrixRect(in: area)
+        let painter = AxisPainter(theme: theme)
+        scene.cells(matrix, rows: heatmap.rows, columns: heatmap.columns, colors: colors)
+        scene.frame(around: matrix, thickness: theme.frameWidth, color: theme.frameColor)
+
+        let xTicks = categoryTicks(
+            heatmap.xTicks, count: heatmap.columns, start: Double(matrix.minX),
+            length: Double(matrix.width)
+        ) { painter.horizontalLabelsFit($0, rotation: heatmap.xTickRotation) }
+        let yTicks = categoryTicks(
+            heatmap.yTicks, count: heatmap.rows, start: Double(matrix.minY),
+            length: Double(matrix.height)
+        ) { painter.verticalLabelsFit($0) }
+        let bottom = painter.bottom(
+            xTicks, of: matrix, rotation: heatmap.xTickRotation, into: &scene)
+        let left = painter.left(yTicks, of: matrix, into: &scene)
+
+        if let label = heatmap.xLabel, !label.isEmpty {
+            let x = FigureText.clampedCenter(
+                matrix.midX, width: theme.labelText.size(of: label).width, within: cell)
+            scene.text(
+                label, x: x, y: bottom + theme.labelPad, anchor: .top, style: theme.labelText)
+        }
+        if let label = heatmap.yLabel, !label.isEmpty {
+            var style = theme.labelText
+            style.rotation = 90
+            let y = FigureText.clampedCenter(
+                matrix.midY, width: style.size(of: label).height, within: cell, vertical: true)
+            scene.text(label, x: left - theme.labelPad, y: y, anchor: .right, style: style)
+        }
+        if let title = heatmap.title, !title.isEmpty {
+            let x = FigureText.clampedCenter(
+                matrix.midX, width: theme.titleText.size(of: title).width, within: cell)
+            scene.text(
+                title, x: x, y: matrix.minY - theme.frameWidth - theme.titlePad, anchor: .bottom,
+                style: theme.titleText)
+        }
+        if heatmap.showsColorbar {
+            ColorbarPainter(theme: theme, colormap: heatmap.colormap, range: range, label: heatmap.colorbarLabel)
+                .draw(beside: matrix, into: &scene)
+        }
+        return scene
+    }
+
+    /// Tick positions at cell centres, thinned until `fits` accepts them.
+    private func categoryTicks(
+        _ spec: CategoryTicks, count: Int, start: Double, length: Double,
+        fits: ([AxisTick]) -> Bool
+    ) -> [AxisTick] {
+        let pitch = length / Double(count)
+        func ticks(every step: Int, label: (Int) -> String) -> [AxisTick] {
+            stride(from: 0, to: count, by: step).map {
+                AxisTick(position: start + (Double($0) + 0.5) * pitch, label: label($0))
+            }
+        }
+        switch spec {
+        case .hidden:
+            return []
+        case .automatic:
+            var step = 1
+            for candidate in FigureText.niceIntegerSteps(upTo: count) {
+                step = candidate
+                let set = ticks(every: candidate) { String($0) }
+                if (count + candidate - 1) / candidate <= 10 && fits(set) { return set }
+            }
+            return ticks(every: max(step, count)) { String($0) }
+        case .labels(let labels):
+            for step in 1...count {
+                let set = ticks(every: step) { $0 < labels.count ? labels[$0] : "" }
+                if fits(set) { return set }
+            }
+            return ticks(every: count) { $0 < labels.count ? labels[$0] : "" }
+        }
+    }
+}
