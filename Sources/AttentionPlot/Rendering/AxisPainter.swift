@@ -91,33 +91,58 @@ struct AxisPainter {
     /// Whether the labels of `ticks` along a horizontal axis keep at least `theme.labelGap`
     /// apart, for labels rotated by `rotation` degrees.
     func horizontalLabelsFit(_ ticks: [AxisTick], rotation: Double) -> Bool {
-        let labelled = ticks.filter { !($0.label ?? "").isEmpty }.sorted { $0.position < $1.position }
-        guard labelled.count > 1 else { return true }
-        let gap = Double(theme.labelGap)
-        let sine = abs(sin(rotation * .pi / 180))
-        for (a, b) in zip(labelled, labelled.dropFirst()) {
-            let distance = b.position - a.position
-            if sine < 1e-9 {
-                let wa = Double(theme.tickText.unrotatedSize(of: a.label!).width)
-                let wb = Double(theme.tickText.unrotatedSize(of: b.label!).width)
-                if distance - (wa + wb) / 2 < gap { return false }
-            } else {
-                // Parallel rotated labels: their perpendicular spacing must exceed a line.
-                if distance * sine < Double(theme.tickText.lineHeight) + gap { return false }
-            }
+        let labelled = sortedLabelled(ticks)
+        return zip(labelled, labelled.dropFirst()).allSatisfy {
+            horizontalPairFits($0, $1, rotation: rotation)
         }
-        return true
     }
 
     /// Whether the (horizontal) labels of `ticks` along a vertical axis keep apart.
     func verticalLabelsFit(_ ticks: [AxisTick]) -> Bool {
-        let labelled = ticks.filter { !($0.label ?? "").isEmpty }.sorted { $0.position < $1.position }
-        guard labelled.count > 1 else { return true }
-        let needed = Double(theme.tickText.lineHeight + theme.labelGap)
-        for (a, b) in zip(labelled, labelled.dropFirst()) where b.position - a.position < needed {
-            return false
+        let labelled = sortedLabelled(ticks)
+        return zip(labelled, labelled.dropFirst()).allSatisfy(verticalPairFits)
+    }
+
+    /// `ticks` with labels removed, first to last, wherever a label would crowd the previous
+    /// one kept. The ticks themselves stay.
+    func pruned(_ ticks: [AxisTick], vertical: Bool, rotation: Double = 0) -> [AxisTick] {
+        var result = ticks.sorted { $0.position < $1.position }
+        var previous: AxisTick?
+        for index in result.indices where !(result[index].label ?? "").isEmpty {
+            if let kept = previous {
+                let fits =
+                    vertical
+                    ? verticalPairFits(kept, result[index])
+                    : horizontalPairFits(kept, result[index], rotation: rotation)
+                if !fits {
+                    result[index].label = nil
+                    continue
+                }
+            }
+            previous = result[index]
         }
-        return true
+        return result
+    }
+
+    private func sortedLabelled(_ ticks: [AxisTick]) -> [AxisTick] {
+        ticks.filter { !($0.label ?? "").isEmpty }.sorted { $0.position < $1.position }
+    }
+
+    private func horizontalPairFits(_ a: AxisTick, _ b: AxisTick, rotation: Double) -> Bool {
+        let gap = Double(theme.labelGap)
+        let sine = abs(sin(rotation * .pi / 180))
+        let distance = abs(b.position - a.position)
+        if sine < 1e-9 {
+            let wa = Double(theme.tickText.unrotatedSize(of: a.label ?? "").width)
+            let wb = Double(theme.tickText.unrotatedSize(of: b.label ?? "").width)
+            return distance - (wa + wb) / 2 >= gap
+        }
+        // Parallel rotated labels: their perpendicular spacing must exceed a line.
+        return distance * sine >= Double(theme.tickText.lineHeight) + gap
+    }
+
+    private func verticalPairFits(_ a: AxisTick, _ b: AxisTick) -> Bool {
+        abs(b.position - a.position) >= Double(theme.tickText.lineHeight + theme.labelGap)
     }
 
     private func tickRect(x: Int, y: Int, width: Int, length: Int) -> PixelRect {

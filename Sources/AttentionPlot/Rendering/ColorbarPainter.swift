@@ -4,9 +4,13 @@ struct ColorbarPainter {
     let colormap: Colormap
     let range: ClosedRange<Double>
     let label: String?
+    let detail: PanelLayout.Detail
 
-    /// Adds the bar, its frame, ticks, labels and title to the right of `matrix`.
-    func draw(beside matrix: PixelRect, into scene: inout Scene) {
+    /// Adds the bar, its frame, ticks, labels and title to the right of `matrix`; the title
+    /// may extend down to row `bottom`.
+    func draw(
+        beside matrix: PixelRect, chrome: PanelChrome, bottom: Int, into scene: inout Scene
+    ) {
         let gap = theme.wholePixels(10)
         let width = min(max(matrix.height / 20, theme.wholePixels(8)), theme.wholePixels(14))
         let bar = PixelRect(
@@ -30,17 +34,15 @@ struct ColorbarPainter {
                     let fraction = (tick.value - range.lowerBound) / span
                     return AxisTick(
                         position: Double(bar.maxY) - fraction * Double(bar.height),
-                        label: tick.label)
+                        label: detail.tickLabel(tick.label))
                 }
                 if ticks.count <= 8 && painter.verticalLabelsFit(ticks) { break }
             }
+            ticks = painter.pruned(ticks, vertical: true)
         }
         let rightmost = painter.right(ticks, of: bar, into: &scene)
-        if let label, !label.isEmpty {
-            var style = theme.labelText
-            style.rotation = 90
-            scene.text(
-                label, x: rightmost + theme.labelPad, y: bar.midY, anchor: .left, style: style)
-        }
+        chrome.verticalLabel(
+            label, beside: bar, edge: rightmost + theme.labelPad, anchor: .left, bottom: bottom,
+            into: &scene)
     }
 }

@@ -24,10 +24,10 @@ struct FigureRenderer {
         var scene = Scene()
         guard let title = figure.title, !title.isEmpty else { return scene }
         let style = theme.figureTitleText
-        let bounds = PixelRect(x: 0, y: 0, width: figure.pixelWidth, height: figure.pixelHeight)
-        let x = FigureText.clampedCenter(
-            figure.pixelWidth / 2, width: style.size(of: title).width, within: bounds)
-        scene.text(title, x: x, y: theme.cellPadding, anchor: .top, style: style)
+        let fitted = FigureText.truncated(
+            title, style: style, toLength: figure.pixelWidth - 2 * theme.cellPadding)
+        scene.text(
+            fitted, x: figure.pixelWidth / 2, y: theme.cellPadding, anchor: .top, style: style)
         return scene
     }
 

@@ -15,7 +15,7 @@ struct HeatmapRenderer {
 
     /// The panel's scene, fitted into `cell`.
     func scene(in cell: PixelRect) -> Scene {
-        PanelLayout.fit(in: cell) { area in scene(area: area, cell: cell) }
+        PanelLayout.fit(in: cell) { area, detail in scene(area: area, cell: cell, detail: detail) }
     }
 
     /// The matrix rectangle inside `area`: centred square cells, or the whole area.
@@ -30,7 +30,7 @@ struct HeatmapRenderer {
             width: width, height: height)
     }
 
-    private func scene(area: PixelRect, cell: PixelRect) -> Scene {
+    private func scene(area: PixelRect, cell: PixelRect, detail: PanelLayout.Detail) -> Scene {
         var scene = Scene()
         let matrix = matrixRect(in: area)
         let painter = AxisPainter(theme: theme)
@@ -39,39 +39,27 @@ struct HeatmapRenderer {
 
         let xTicks = categoryTicks(
             heatmap.xTicks, count: heatmap.columns, start: Double(matrix.minX),
-            length: Double(matrix.width)
+            length: Double(matrix.width), detail: detail
         ) { painter.horizontalLabelsFit($0, rotation: heatmap.xTickRotation) }
         let yTicks = categoryTicks(
             heatmap.yTicks, count: heatmap.rows, start: Double(matrix.minY),
-            length: Double(matrix.height)
+            length: Double(matrix.height), detail: detail
         ) { painter.verticalLabelsFit($0) }
         let bottom = painter.bottom(
             xTicks, of: matrix, rotation: heatmap.xTickRotation, into: &scene)
         let left = painter.left(yTicks, of: matrix, into: &scene)
 
-        if let label = heatmap.xLabel, !label.isEmpty {
-            let x = FigureText.clampedCenter(
-                matrix.midX, width: theme.labelText.size(of: label).width, within: cell)
-            scene.text(
-                label, x: x, y: bottom + theme.labelPad, anchor: .top, style: theme.labelText)
-        }
-        if let label = heatmap.yLabel, !label.isEmpty {
-            var style = theme.labelText
-            style.rotation = 90
-            let y = FigureText.clampedCenter(
-                matrix.midY, width: style.size(of: label).height, within: cell, vertical: true)
-            scene.text(label, x: left - theme.labelPad, y: y, anchor: .right, style: style)
-        }
-        if let title = heatmap.title, !title.isEmpty {
-            let x = FigureText.clampedCenter(
-                matrix.midX, width: theme.titleText.size(of: title).width, within: cell)
-            scene.text(
-                title, x: x, y: matrix.minY - theme.frameWidth - theme.titlePad, anchor: .bottom,
-                style: theme.titleText)
-        }
+        let chrome = PanelChrome(theme: theme, detail: detail, cell: cell)
+        chrome.title(heatmap.title, above: matrix, into: &scene)
+        chrome.xLabel(heatmap.xLabel, below: matrix, top: bottom, into: &scene)
+        chrome.verticalLabel(
+            heatmap.yLabel, beside: matrix, edge: left - theme.labelPad, anchor: .right,
+            bottom: bottom, into: &scene)
         if heatmap.showsColorbar {
-            ColorbarPainter(theme: theme, colormap: heatmap.colormap, range: range, label: heatmap.colorbarLabel)
-                .draw(beside: matrix, into: &scene)
+            ColorbarPainter(
+                theme: theme, colormap: heatmap.colormap, range: range,
+                label: heatmap.colorbarLabel, detail: detail
+            ).draw(beside: matrix, chrome: chrome, bottom: bottom, into: &scene)
         }
         return scene
     }
@@ -79,12 +67,14 @@ struct HeatmapRenderer {
     /// Tick positions at cell centres, thinned until `fits` accepts them.
     private func categoryTicks(
         _ spec: CategoryTicks, count: Int, start: Double, length: Double,
-        fits: ([AxisTick]) -> Bool
+        detail: PanelLayout.Detail, fits: ([AxisTick]) -> Bool
     ) -> [AxisTick] {
         let pitch = length / Double(count)
         func ticks(every step: Int, label: (Int) -> String) -> [AxisTick] {
             stride(from: 0, to: count, by: step).map {
-                AxisTick(position: start + (Double($0) + 0.5) * pitch, label: label($0))
+                AxisTick(
+                    position: start + (Double($0) + 0.5) * pitch,
+                    label: detail.tickLabel(label($0)))
             }
         }
         switch spec {

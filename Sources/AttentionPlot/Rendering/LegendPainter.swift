@@ -1,4 +1,4 @@
-/// Draws the legend box of a line plot inside its plot area.
+/// Draws the legend box of a line plot inside its plot area (omitted if it does not fit).
 struct LegendPainter {
     let theme: Theme
     let plot: LinePlot
@@ -39,6 +39,8 @@ struct LegendPainter {
         let width = pad + sampleLength + pad + textWidth + pad
         let height = pad + rowHeight * entries.count + pad - theme.wholePixels(2)
         let inset = theme.wholePixels(6)
+        // A legend that would cover the plot entirely is left out.
+        guard width + 2 * inset <= area.width, height + 2 * inset <= area.height else { return }
         let corners: [(LegendPlacement, PixelRect)] = [
             (.upperRight, PixelRect(x: area.maxX - inset - width, y: area.minY + inset, width: width, height: height)),
             (.upperLeft, PixelRect(x: area.minX + inset, y: area.minY + inset, width: width, height: height)),

@@ -27,7 +27,7 @@ struct LinePlotRenderer {
 
     /// The panel's scene, fitted into `cell`.
     func scene(in cell: PixelRect) -> Scene {
-        PanelLayout.fit(in: cell) { area in scene(area: area, cell: cell) }
+        PanelLayout.fit(in: cell) { area, detail in scene(area: area, cell: cell, detail: detail) }
     }
 
     /// Pixel position of a data point inside `area`, or a NaN point if it cannot be shown.
@@ -40,18 +40,26 @@ struct LinePlotRenderer {
             y: Double(area.maxY) - fy * Double(area.height))
     }
 
-    private func scene(area: PixelRect, cell: PixelRect) -> Scene {
+    private func scene(area: PixelRect, cell: PixelRect, detail: PanelLayout.Detail) -> Scene {
         var scene = Scene()
         let painter = AxisPainter(theme: theme)
         // Background of the plot area, so bounds always include it.
         scene.fill(area, .transparent)
 
-        let xTicks = chooseTicks(xAxis, plot.xTicks, length: area.width) { ticks in
-            ticks.map { AxisTick(position: Double(area.minX) + (xAxis.fraction($0.value) ?? 0) * Double(area.width), label: $0.label, isMajor: $0.isMajor) }
-        } fits: { painter.horizontalLabelsFit($0, rotation: 0) }
-        let yTicks = chooseTicks(yAxis, plot.yTicks, length: area.height) { ticks in
-            ticks.map { AxisTick(position: Double(area.maxY) - (yAxis.fraction($0.value) ?? 0) * Double(area.height), label: $0.label, isMajor: $0.isMajor) }
-        } fits: { painter.verticalLabelsFit($0) }
+        let xTicks = chooseTicks(xAxis, plot.xTicks, length: area.width, detail: detail) {
+            Double(area.minX) + $0 * Double(area.width)
+        } fits: {
+            painter.horizontalLabelsFit($0, rotation: 0)
+        } prune: {
+            painter.pruned($0, vertical: false)
+        }
+        let yTicks = chooseTicks(yAxis, plot.yTicks, length: area.height, detail: detail) {
+            Double(area.maxY) - $0 * Double(area.height)
+        } fits: {
+            painter.verticalLabelsFit($0)
+        } prune: {
+            painter.pruned($0, vertical: true)
+        }
 
         if plot.showsGrid {
             for tick in xTicks where tick.isMajor {
@@ -80,40 +88,47 @@ struct LinePlotRenderer {
         scene.frame(around: area, thickness: theme.frameWidth, color: theme.frameColor)
         let bottom = painter.bottom(xTicks, of: area, rotation: 0, into: &scene)
         let left = painter.left(yTicks, of: area, into: &scene)
-        LegendPainter(theme: theme, plot: plot).draw(in: area, into: &scene) { point($0, $1, in: area) }
-
-        if let label = plot.xLabel, !label.isEmpty {
-            let x = FigureText.clampedCenter(area.midX, width: theme.labelText.size(of: label).width, within: cell)
-            scene.text(label, x: x, y: bottom + theme.labelPad, anchor: .top, style: theme.labelText)
+        if detail.showsLegend {
+            LegendPainter(theme: theme, plot: plot).draw(in: area, into: &scene) {
+                point($0, $1, in: area)
+            }
         }
-        if let label = plot.yLabel, !label.isEmpty {
-            var style = theme.labelText
-            style.rotation = 90
-            let y = FigureText.clampedCenter(area.midY, width: style.size(of: label).height, within: cell, vertical: true)
-            scene.text(label, x: left - theme.labelPad, y: y, anchor: .right, style: style)
-        }
-        if let title = plot.title, !title.isEmpty {
-            let x = FigureText.clampedCenter(area.midX, width: theme.titleText.size(of: title).width, within: cell)
-            scene.text(title, x: x, y: area.minY - theme.frameWidth - theme.titlePad, anchor: .bottom, style: theme.titleText)
-        }
+        let chrome = PanelChrome(theme: theme, detail: detail, cell: cell)
+        chrome.title(plot.title, above: area, into: &scene)
+        chrome.xLabel(plot.xLabel, below: area, top: bottom, into: &scene)
+        chrome.verticalLabel(
+            plot.yLabel, beside: area, edge: left - theme.labelPad, anchor: .right,
+            bottom: bottom, into: &scene)
         return scene
     }
 
-    /// The densest candidate tick set whose labels fit and are not crowded: at most one
-    /// labelled tick per three line heights of axis length.
+    /// The densest candidate tick set whose labels fit and are not crowded (at most one
+    /// automatic label per three line heights of axis length). If none fits, the sparsest
+    /// set with crowding labels removed.
+    ///
+    /// - Parameters:
+    ///   - position: Maps a fraction of the axis length to a pixel coordinate.
+    ///   - fits: Whether a tick set's labels keep apart.
+    ///   - prune: Removes crowding labels.
     private func chooseTicks(
-        _ axis: LineAxis, _ spec: AxisTicks, length: Int, place: ([Tick]) -> [AxisTick],
-        fits: ([AxisTick]) -> Bool
+        _ axis: LineAxis, _ spec: AxisTicks, length: Int, detail: PanelLayout.Detail,
+        position: (Double) -> Double, fits: ([AxisTick]) -> Bool,
+        prune: ([AxisTick]) -> [AxisTick]
     ) -> [AxisTick] {
-        let candidates = axis.tickCandidates(spec)
+        let candidates = axis.tickCandidates(spec).map { ticks in
+            ticks.map {
+                AxisTick(
+                    position: position(axis.fraction($0.value) ?? 0),
+                    label: detail.tickLabel($0.label), isMajor: $0.isMajor)
+            }
+        }
         let maxLabels = max(2, Int(Double(length) / (3 * Double(theme.tickText.lineHeight))))
-        for candidate in candidates {
-            let ticks = place(candidate)
+        for ticks in candidates {
             let labelled = ticks.filter { $0.label != nil }.count
             if case .automatic = spec, labelled > maxLabels { continue }
             if fits(ticks) { return ticks }
         }
-        return place(candidates.last ?? [])
+        return prune(candidates.last ?? [])
     }
 
     private func addGuide(_ guide: GuideLine, in area: PixelRect, to scene: inout Scene) {

@@ -77,8 +77,10 @@ enum TickMath {
     /// `value` with just enough decimals for ticks `step` apart; scientific notation for very
     /// large or small magnitudes.
     static func format(_ value: Double, step: Double) -> String {
-        if value == 0 { return "0" }
         let magnitude = abs(value)
+        if value == 0 {
+            return step >= 1e6 || step < 1e-4 ? "0" : String(format: "%.*f", significantDecimals(step), 0.0)
+        }
         if magnitude >= 1e6 || magnitude < 1e-4 {
             let exponent = (log10(magnitude)).rounded(.down)
             let decimals = significantDecimals(step / pow(10, exponent))
