@@ -76,7 +76,9 @@ struct BitmapTests {
     @Test func linesRespectClipRectangle() {
         var image = Bitmap(width: 30, height: 30, fill: .white)
         let clip = PixelRect(x: 10, y: 10, width: 10, height: 10)
-        image.drawLine(from: PixelPoint(x: 0, y: 0), to: PixelPoint(x: 30, y: 30), color: .black, width: 2, clip: clip)
+        image.drawLine(
+            from: PixelPoint(x: 0, y: 0), to: PixelPoint(x: 30, y: 30), color: .black, width: 2,
+            clip: clip)
         image.drawMarker(.circle, at: PixelPoint(x: 10, y: 10), size: 8, color: .black, clip: clip)
         for y in 0..<30 {
             for x in 0..<30 where !clip.contains(x: x, y: y) { #expect(image[x, y] == .white) }

@@ -103,9 +103,10 @@ struct HeatmapFigureTests {
         heatmap.yTicks = .hidden
         let image = Figure(.heatmap(heatmap), widthInches: 2, heightInches: 2, dpi: 100).render()
         let high = Colormap.blues.color(at: 1)
-        let count = image.pixels.indices.filter { $0 % 4 == 0 }.filter {
-            RGBA(image.pixels[$0], image.pixels[$0 + 1], image.pixels[$0 + 2], image.pixels[$0 + 3]) == high
-        }.count
+        var count = 0
+        for y in 0..<image.height {
+            for x in 0..<image.width where image[x, y] == high { count += 1 }
+        }
         #expect(count > 150 * 150)
     }
 }

@@ -4,7 +4,9 @@ import Testing
 
 @Suite("Figure layout")
 struct LayoutTests {
-    static let tokens = (0..<48).map { ["the", "attention", "is", "all", "you", "need", "<eos>", "transformer"][$0 % 8] + "\($0)" }
+    static let tokens = (0..<48).map {
+        ["the", "attention", "is", "all", "you", "need", "<eos>", "transformer"][$0 % 8] + "\($0)"
+    }
 
     static func tokenHeatmap(rotation: Double) -> Heatmap {
         let n = tokens.count
@@ -36,7 +38,8 @@ struct LayoutTests {
 
     static func figures() -> [Figure] {
         var result: [Figure] = []
-        for (width, height, dpi) in [(12.0, 10.0, 150.0), (6.4, 4.8, 100), (4, 3, 72), (8, 3, 200)] {
+        for (width, height, dpi) in [(12.0, 10.0, 150.0), (6.4, 4.8, 100), (4, 3, 72), (8, 3, 200)]
+        {
             for rotation in [0.0, 45, 90] {
                 var figure = Figure(
                     rows: 2, columns: 2, widthInches: width, heightInches: height, dpi: dpi,
@@ -48,7 +51,9 @@ struct LayoutTests {
                 plain.xTicks = .automatic
                 figure[1, 0] = .heatmap(plain)
                 var linear = LinePlot(title: "Loss", xLabel: "step", yLabel: "loss")
-                linear.series = [LineSeries(name: "train", y: (0..<100).map { 1000 / Double($0 + 1) })]
+                linear.series = [
+                    LineSeries(name: "train", y: (0..<100).map { 1000 / Double($0 + 1) })
+                ]
                 figure[1, 1] = .linePlot(linear)
                 result.append(figure)
             }
@@ -62,8 +67,9 @@ struct LayoutTests {
             let placed = renderer.placedPanels()
             #expect(placed.count == 4)
             for panel in placed {
-                #expect(panel.cell.contains(panel.scene.bounds),
-                        "\(panel.scene.bounds) spills out of \(panel.cell) at \(figure.dpi) dpi")
+                #expect(
+                    panel.cell.contains(panel.scene.bounds),
+                    "\(panel.scene.bounds) spills out of \(panel.cell) at \(figure.dpi) dpi")
             }
             let title = renderer.titleScene().bounds
             #expect(!title.isEmpty)
@@ -74,16 +80,21 @@ struct LayoutTests {
     @Test func labelsDoNotOverlap() {
         for figure in Self.figures() {
             for panel in FigureRenderer(figure: figure, panels: panels(of: figure)).placedPanels() {
-                let texts: [(rect: PixelRect, rotated: Bool, string: String)] = panel.scene.operations.compactMap {
-                    if case .text(let string, let rect, let style) = $0 { return (rect, style.rotation != 0, string) }
-                    return nil
-                }
+                let texts: [(rect: PixelRect, rotated: Bool, string: String)] = panel.scene
+                    .operations.compactMap {
+                        if case .text(let string, let rect, let style) = $0 {
+                            return (rect, style.rotation != 0, string)
+                        }
+                        return nil
+                    }
                 // Roomy figures keep all their labels; cramped ones may drop some.
                 if figure.pixelWidth >= 640 { #expect(texts.count >= 5) }
                 for i in texts.indices {
                     for j in texts.indices where j > i && !(texts[i].rotated && texts[j].rotated) {
-                        #expect(texts[i].rect.intersection(texts[j].rect).isEmpty,
-                                "\(texts[i].string) \(texts[i].rect) overlaps \(texts[j].string) \(texts[j].rect) \(figure.dpi) \(figure.widthInches)")
+                        #expect(
+                            texts[i].rect.intersection(texts[j].rect).isEmpty,
+                            "\(texts[i].string) \(texts[i].rect) overlaps \(texts[j].string) \(texts[j].rect) \(figure.dpi) \(figure.widthInches)"
+                        )
                     }
                 }
             }
@@ -98,9 +109,11 @@ struct LayoutTests {
                 return false
             }.count
         }
-        let roomy = Figure(.heatmap(Self.tokenHeatmap(rotation: 90)), widthInches: 20, heightInches: 20, dpi: 100)
+        let roomy = Figure(
+            .heatmap(Self.tokenHeatmap(rotation: 90)), widthInches: 20, heightInches: 20, dpi: 100)
         #expect(labelCount(roomy) == 2 * Self.tokens.count)
-        let cramped = Figure(.heatmap(Self.tokenHeatmap(rotation: 0)), widthInches: 4, heightInches: 4, dpi: 100)
+        let cramped = Figure(
+            .heatmap(Self.tokenHeatmap(rotation: 0)), widthInches: 4, heightInches: 4, dpi: 100)
         let shown = labelCount(cramped)
         #expect(shown > 4 && shown < 2 * Self.tokens.count)
     }
@@ -111,11 +124,13 @@ struct LayoutTests {
         heatmap.xTickRotation = 45
         heatmap.showsColorbar = false
         let figure = Figure(.heatmap(heatmap), widthInches: 6, heightInches: 3, dpi: 100)
-        let panel = try #require(FigureRenderer(figure: figure, panels: panels(of: figure)).placedPanels().first)
-        let matrix = try #require(panel.scene.operations.compactMap { op -> PixelRect? in
-            if case .cells(let rect, _, _, _) = op { return rect }
-            return nil
-        }.first)
+        let panel = try #require(
+            FigureRenderer(figure: figure, panels: panels(of: figure)).placedPanels().first)
+        let matrix = try #require(
+            panel.scene.operations.compactMap { op -> PixelRect? in
+                if case .cells(let rect, _, _, _) = op { return rect }
+                return nil
+            }.first)
         let labels = panel.scene.operations.compactMap { op -> PixelRect? in
             if case .text(_, let rect, let style) = op, style.rotation == 45 { return rect }
             return nil

@@ -56,7 +56,8 @@ struct PNGTests {
         #expect(decoded[1, 1] == RGBA(100, 0, 255))
         #expect(decoded[1, 0] == RGBA(250, 251, 252))
         #expect(throws: PNGError.pixelCountMismatch(expected: 12, actual: 11)) {
-            try PNGEncoder(format: .rgb).encode(width: 2, height: 2, pixels: Array(pixels.dropLast()))
+            try PNGEncoder(format: .rgb).encode(
+                width: 2, height: 2, pixels: Array(pixels.dropLast()))
         }
     }
 
@@ -134,7 +135,8 @@ struct PNGTests {
 
     @Test func structurallyInvalidChunksThrowEvenWithValidCRCs() throws {
         // Invalid filter type 7 on the only row, with correct CRCs and a valid zlib stream.
-        let badFilter = makePNG(header: [0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0], raw: [7, 1, 2, 3])
+        let badFilter = makePNG(
+            header: [0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0], raw: [7, 1, 2, 3])
         #expect(throws: PNGError.invalidFilter(7, row: 0)) { try PNGDecoder.decode(badFilter) }
 
         // Too little image data for the declared size.
@@ -232,11 +234,16 @@ struct PNGTests {
             a = (a + UInt32(byte)) % 65521
             b = (b + a) % 65521
         }
-        return [0x78, 0x01, 0x01, UInt8(length & 0xFF), UInt8(length >> 8),
-                UInt8(~length & 0xFF), UInt8(~length >> 8)] + data + bigEndian(b << 16 | a)
+        return [
+            0x78, 0x01, 0x01, UInt8(length & 0xFF), UInt8(length >> 8),
+            UInt8(~length & 0xFF), UInt8(~length >> 8),
+        ] + data + bigEndian(b << 16 | a)
     }
 
     private func bigEndian(_ value: UInt32) -> [UInt8] {
-        [UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+        [
+            UInt8(value >> 24), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF),
+            UInt8(value & 0xFF),
+        ]
     }
 }

@@ -13,8 +13,11 @@ struct TextTests {
 
     @Test func measurementFollowsCellSize() {
         #expect(TextStyle(font: .fixed8x13).size(of: "Hi") == PixelSize(width: 16, height: 13))
-        #expect(TextStyle(font: .fixed8x13, scale: 2).size(of: "Hi") == PixelSize(width: 32, height: 26))
-        #expect(TextStyle(font: .fixed10x20).size(of: "abc\nde") == PixelSize(width: 30, height: 40))
+        #expect(
+            TextStyle(font: .fixed8x13, scale: 2).size(of: "Hi") == PixelSize(width: 32, height: 26)
+        )
+        #expect(
+            TextStyle(font: .fixed10x20).size(of: "abc\nde") == PixelSize(width: 30, height: 40))
         #expect(TextStyle(rotation: 90).size(of: "abc") == PixelSize(width: 13, height: 24))
         #expect(TextStyle().size(of: "") == .zero)
         let diagonal = TextStyle(rotation: 45).size(of: "abcd")
@@ -37,9 +40,10 @@ struct TextTests {
     @Test func glyphsHaveExpectedShapes() {
         let font = BitmapFont.fixed8x13
         // "|" is a vertical bar: ink in one column over several rows.
-        let barColumns = Set((0..<font.cellHeight).flatMap { y in
-            (0..<font.cellWidth).filter { font.isInk("|", x: $0, y: y) }
-        })
+        let barColumns = Set(
+            (0..<font.cellHeight).flatMap { y in
+                (0..<font.cellWidth).filter { font.isInk("|", x: $0, y: y) }
+            })
         #expect(barColumns.count == 1)
         // "_" lies at the bottom, "^" at the top.
         let underscoreRows = (0..<font.cellHeight).filter { y in
@@ -52,7 +56,9 @@ struct TextTests {
         #expect(caretRows.allSatisfy { $0 < font.cellHeight / 2 })
         // Unsupported characters render as "?".
         #expect(!font.hasGlyph(for: "é"))
-        #expect(TextRasterizer.mask(for: "é", style: TextStyle()) == TextRasterizer.mask(for: "?", style: TextStyle()))
+        #expect(
+            TextRasterizer.mask(for: "é", style: TextStyle())
+                == TextRasterizer.mask(for: "?", style: TextStyle()))
     }
 
     @Test(arguments: [0.0, 90, 45, -30, 180, 270, 12.5])
@@ -105,9 +111,15 @@ struct TextTests {
     @Test func anchorsPositionTheBox() {
         let style = TextStyle(font: .fixed8x13)
         var canvas = Bitmap(width: 100, height: 100, fill: .white)
-        #expect(canvas.draw("ab", x: 50, y: 50, anchor: .topLeft, style: style) == PixelRect(x: 50, y: 50, width: 16, height: 13))
-        #expect(canvas.draw("ab", x: 50, y: 50, anchor: .bottomRight, style: style) == PixelRect(x: 34, y: 37, width: 16, height: 13))
-        #expect(canvas.draw("ab", x: 50, y: 50, anchor: .center, style: style) == PixelRect(x: 42, y: 44, width: 16, height: 13))
+        #expect(
+            canvas.draw("ab", x: 50, y: 50, anchor: .topLeft, style: style)
+                == PixelRect(x: 50, y: 50, width: 16, height: 13))
+        #expect(
+            canvas.draw("ab", x: 50, y: 50, anchor: .bottomRight, style: style)
+                == PixelRect(x: 34, y: 37, width: 16, height: 13))
+        #expect(
+            canvas.draw("ab", x: 50, y: 50, anchor: .center, style: style)
+                == PixelRect(x: 42, y: 44, width: 16, height: 13))
     }
 
     @Test func verticalTextReadsBottomToTop() throws {

@@ -16,7 +16,9 @@ enum AtomicFile {
         let (directory, name) = split(path)
         var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw FileIOError(operation: .createTemporary, path: path, code: errno) }
+        guard fd >= 0 else {
+            throw FileIOError(operation: .createTemporary, path: path, code: errno)
+        }
         let temporary = String(
             decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) },
             as: UTF8.self)
@@ -39,7 +41,9 @@ enum AtomicFile {
             }
             // mkstemp creates the file readable by its owner only; use the usual mode.
             _ = fchmod(fd, 0o644)
-            guard fsync(fd) == 0 else { throw FileIOError(operation: .write, path: path, code: errno) }
+            guard fsync(fd) == 0 else {
+                throw FileIOError(operation: .write, path: path, code: errno)
+            }
         }
         guard rename(temporary, path) == 0 else {
             throw FileIOError(operation: .rename, path: path, code: errno)

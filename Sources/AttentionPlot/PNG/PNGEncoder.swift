@@ -131,7 +131,8 @@ public struct PNGEncoder: Sendable, Hashable {
                 previous.withUnsafeBufferPointer { p in
                     scratch.withUnsafeMutableBufferPointer { s in
                         for type: UInt8 in 0...4 {
-                            PNGFilter.apply(type: type, row: r, previous: p, bytesPerPixel: bpp, into: s)
+                            PNGFilter.apply(
+                                type: type, row: r, previous: p, bytesPerPixel: bpp, into: s)
                             let cost = PNGFilter.cost(s)
                             if cost < bestCost {
                                 bestCost = cost

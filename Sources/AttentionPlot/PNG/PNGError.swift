@@ -29,7 +29,8 @@ public enum PNGError: Error, Sendable, Hashable, CustomStringConvertible {
         case .notPNG: return "not a PNG file (bad signature)"
         case .truncated: return "PNG data is truncated"
         case .crcMismatch(let chunk, let stored, let computed):
-            return "CRC mismatch in \(chunk) chunk (stored \(hex(stored)), computed \(hex(computed)))"
+            return
+                "CRC mismatch in \(chunk) chunk (stored \(hex(stored)), computed \(hex(computed)))"
         case .missingChunk(let chunk): return "PNG has no \(chunk) chunk"
         case .invalidHeader(let reason): return "invalid PNG: \(reason)"
         case .unsupported(let feature): return "unsupported PNG feature: \(feature)"

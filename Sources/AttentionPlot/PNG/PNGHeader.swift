@@ -10,7 +10,9 @@ struct PNGHeader: Sendable, Hashable {
     static let maxPixels = 1 << 28
 
     init(chunk data: ArraySlice<UInt8>) throws(PNGError) {
-        guard data.count == 13 else { throw .invalidHeader("IHDR length \(data.count), expected 13") }
+        guard data.count == 13 else {
+            throw .invalidHeader("IHDR length \(data.count), expected 13")
+        }
         let bytes = Array(data)
         let width = Int(PNGChunks.readBigEndian(bytes, at: 0))
         let height = Int(PNGChunks.readBigEndian(bytes, at: 4))

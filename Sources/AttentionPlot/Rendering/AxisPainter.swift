@@ -28,7 +28,8 @@ struct AxisPainter {
         for tick in ticks {
             let length = tick.isMajor ? theme.tickLength : theme.minorTickLength
             let x = Int(tick.position.rounded(.down))
-            scene.fill(tickRect(x: x, y: top, width: theme.frameWidth, length: length), theme.frameColor)
+            scene.fill(
+                tickRect(x: x, y: top, width: theme.frameWidth, length: length), theme.frameColor)
             lowest = max(lowest, top + length)
             guard let label = tick.label, !label.isEmpty else { continue }
             let y = top + theme.tickLength + theme.tickPad

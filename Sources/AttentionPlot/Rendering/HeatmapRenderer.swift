@@ -22,7 +22,8 @@ struct HeatmapRenderer {
     func matrixRect(in area: PixelRect) -> PixelRect {
         guard heatmap.squareCells else { return area }
         let side = min(
-            Double(area.width) / Double(heatmap.columns), Double(area.height) / Double(heatmap.rows))
+            Double(area.width) / Double(heatmap.columns), Double(area.height) / Double(heatmap.rows)
+        )
         let width = max(1, Int(side * Double(heatmap.columns)))
         let height = max(1, Int(side * Double(heatmap.rows)))
         return PixelRect(

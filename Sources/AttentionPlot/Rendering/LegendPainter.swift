@@ -16,19 +16,27 @@ struct LegendPainter {
         var result: [Entry] = []
         for guide in plot.guides {
             if let label = guide.label, !label.isEmpty {
-                result.append(Entry(label: label, color: guide.color, style: guide.style, lineWidth: guide.lineWidth, marker: nil, markerSize: 0))
+                result.append(
+                    Entry(
+                        label: label, color: guide.color, style: guide.style,
+                        lineWidth: guide.lineWidth, marker: nil, markerSize: 0))
             }
         }
         for (index, series) in plot.series.enumerated() {
             if let name = series.name, !name.isEmpty {
-                result.append(Entry(label: name, color: plot.color(ofSeries: index), style: series.style, lineWidth: series.lineWidth, marker: series.marker, markerSize: series.markerSize))
+                result.append(
+                    Entry(
+                        label: name, color: plot.color(ofSeries: index), style: series.style,
+                        lineWidth: series.lineWidth, marker: series.marker,
+                        markerSize: series.markerSize))
             }
         }
         return result
     }
 
     /// Adds the legend to `scene`; `project` maps data points to pixels (for `.best`).
-    func draw(in area: PixelRect, into scene: inout Scene, project: (Double, Double) -> PixelPoint) {
+    func draw(in area: PixelRect, into scene: inout Scene, project: (Double, Double) -> PixelPoint)
+    {
         let entries = self.entries
         guard plot.legend != .hidden, !entries.isEmpty else { return }
         let style = theme.tickText
@@ -42,19 +50,38 @@ struct LegendPainter {
         // A legend that would cover the plot entirely is left out.
         guard width + 2 * inset <= area.width, height + 2 * inset <= area.height else { return }
         let corners: [(LegendPlacement, PixelRect)] = [
-            (.upperRight, PixelRect(x: area.maxX - inset - width, y: area.minY + inset, width: width, height: height)),
-            (.upperLeft, PixelRect(x: area.minX + inset, y: area.minY + inset, width: width, height: height)),
-            (.lowerLeft, PixelRect(x: area.minX + inset, y: area.maxY - inset - height, width: width, height: height)),
-            (.lowerRight, PixelRect(x: area.maxX - inset - width, y: area.maxY - inset - height, width: width, height: height)),
+            (
+                .upperRight,
+                PixelRect(
+                    x: area.maxX - inset - width, y: area.minY + inset, width: width, height: height
+                )
+            ),
+            (
+                .upperLeft,
+                PixelRect(x: area.minX + inset, y: area.minY + inset, width: width, height: height)
+            ),
+            (
+                .lowerLeft,
+                PixelRect(
+                    x: area.minX + inset, y: area.maxY - inset - height, width: width,
+                    height: height)
+            ),
+            (
+                .lowerRight,
+                PixelRect(
+                    x: area.maxX - inset - width, y: area.maxY - inset - height, width: width,
+                    height: height)
+            ),
         ]
         let box: PixelRect
         if let chosen = corners.first(where: { $0.0 == plot.legend }) {
             box = chosen.1
         } else {
             let samples = dataSamples(project)
-            box = corners.min { a, b in
-                covered(samples, by: a.1) < covered(samples, by: b.1)
-            }!.1
+            box =
+                corners.min { a, b in
+                    covered(samples, by: a.1) < covered(samples, by: b.1)
+                }!.1
         }
 
         scene.fill(box, RGBA.white.withAlpha(204))
@@ -66,12 +93,19 @@ struct LegendPainter {
             let x1 = x0 + Double(sampleLength)
             if entry.style != .none {
                 let width = theme.pixels(entry.lineWidth)
-                scene.polyline([PixelPoint(x: x0, y: centerY), PixelPoint(x: x1, y: centerY)], color: entry.color, width: width, dash: entry.style.dashPattern(width: width), clip: box)
+                scene.polyline(
+                    [PixelPoint(x: x0, y: centerY), PixelPoint(x: x1, y: centerY)],
+                    color: entry.color, width: width, dash: entry.style.dashPattern(width: width),
+                    clip: box)
             }
             if let marker = entry.marker {
-                scene.marker(marker, at: PixelPoint(x: (x0 + x1) / 2, y: centerY), size: theme.pixels(entry.markerSize), color: entry.color, clip: box)
+                scene.marker(
+                    marker, at: PixelPoint(x: (x0 + x1) / 2, y: centerY),
+                    size: theme.pixels(entry.markerSize), color: entry.color, clip: box)
             }
-            scene.text(entry.label, x: Int(x1) + pad, y: Int(centerY.rounded()), anchor: .left, style: style)
+            scene.text(
+                entry.label, x: Int(x1) + pad, y: Int(centerY.rounded()), anchor: .left,
+                style: style)
         }
     }
 
@@ -93,6 +127,7 @@ struct LegendPainter {
     }
 
     private func covered(_ samples: [PixelPoint], by box: PixelRect) -> Int {
-        samples.filter { box.contains(x: Int($0.x.rounded(.down)), y: Int($0.y.rounded(.down))) }.count
+        samples.filter { box.contains(x: Int($0.x.rounded(.down)), y: Int($0.y.rounded(.down))) }
+            .count
     }
 }

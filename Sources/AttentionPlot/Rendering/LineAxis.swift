@@ -77,7 +77,9 @@ struct LineAxis {
             let step = zip(sorted, sorted.dropFirst()).map { $1 - $0 }.filter { $0 > 0 }.min() ?? 1
             return [sorted.map { Tick(value: $0, label: TickMath.format($0, step: step)) }]
         case .labeled(let values, let labels):
-            return [zip(values, labels).filter { inRange($0.0) }.map { Tick(value: $0.0, label: $0.1) }]
+            return [
+                zip(values, labels).filter { inRange($0.0) }.map { Tick(value: $0.0, label: $0.1) }
+            ]
         }
     }
 }

@@ -64,11 +64,17 @@ struct LinePlotRenderer {
         if plot.showsGrid {
             for tick in xTicks where tick.isMajor {
                 let x = Int(tick.position.rounded(.down))
-                scene.fill(PixelRect(x: x - theme.frameWidth / 2, y: area.y, width: theme.frameWidth, height: area.height), theme.gridColor)
+                scene.fill(
+                    PixelRect(
+                        x: x - theme.frameWidth / 2, y: area.y, width: theme.frameWidth,
+                        height: area.height), theme.gridColor)
             }
             for tick in yTicks where tick.isMajor {
                 let y = Int(tick.position.rounded(.down))
-                scene.fill(PixelRect(x: area.x, y: y - theme.frameWidth / 2, width: area.width, height: theme.frameWidth), theme.gridColor)
+                scene.fill(
+                    PixelRect(
+                        x: area.x, y: y - theme.frameWidth / 2, width: area.width,
+                        height: theme.frameWidth), theme.gridColor)
             }
         }
         for guide in plot.guides { addGuide(guide, in: area, to: &scene) }
@@ -77,11 +83,15 @@ struct LinePlotRenderer {
             let points = series.points.map { point($0, $1, in: area) }
             if series.style != .none {
                 let width = theme.pixels(series.lineWidth)
-                scene.polyline(points, color: color, width: width, dash: series.style.dashPattern(width: width), clip: area)
+                scene.polyline(
+                    points, color: color, width: width,
+                    dash: series.style.dashPattern(width: width), clip: area)
             }
             if let marker = series.marker {
                 for p in points where p.x.isFinite {
-                    scene.marker(marker, at: p, size: theme.pixels(series.markerSize), color: color, clip: area)
+                    scene.marker(
+                        marker, at: p, size: theme.pixels(series.markerSize), color: color,
+                        clip: area)
                 }
             }
         }
@@ -139,11 +149,15 @@ struct LinePlotRenderer {
         case .horizontal(let y):
             guard let f = yAxis.fraction(y) else { return }
             let py = Double(area.maxY) - f * Double(area.height)
-            points = [PixelPoint(x: Double(area.minX), y: py), PixelPoint(x: Double(area.maxX), y: py)]
+            points = [
+                PixelPoint(x: Double(area.minX), y: py), PixelPoint(x: Double(area.maxX), y: py),
+            ]
         case .vertical(let x):
             guard let f = xAxis.fraction(x) else { return }
             let px = Double(area.minX) + f * Double(area.width)
-            points = [PixelPoint(x: px, y: Double(area.minY)), PixelPoint(x: px, y: Double(area.maxY))]
+            points = [
+                PixelPoint(x: px, y: Double(area.minY)), PixelPoint(x: px, y: Double(area.maxY)),
+            ]
         case .through(let x0, let y0, let x1, let y1):
             let a = point(x0, y0, in: area)
             let b = point(x1, y1, in: area)
@@ -152,8 +166,13 @@ struct LinePlotRenderer {
             let length = hypot(dx, dy)
             guard a.x.isFinite, b.x.isFinite, length > 0 else { return }
             // Extend far enough in both directions to cross the whole plot.
-            let reach = (Double(area.width + area.height) * 2 + hypot(a.x - Double(area.midX), a.y - Double(area.midY))) / length
-            points = [PixelPoint(x: a.x - dx * reach, y: a.y - dy * reach), PixelPoint(x: a.x + dx * reach, y: a.y + dy * reach)]
+            let reach =
+                (Double(area.width + area.height) * 2
+                    + hypot(a.x - Double(area.midX), a.y - Double(area.midY))) / length
+            points = [
+                PixelPoint(x: a.x - dx * reach, y: a.y - dy * reach),
+                PixelPoint(x: a.x + dx * reach, y: a.y + dy * reach),
+            ]
         }
         guard guide.style != .none else { return }
         scene.polyline(points, color: guide.color, width: width, dash: dash, clip: area)

@@ -12,10 +12,18 @@ enum PanelLayout {
 
         /// From everything to bare ticks.
         static let levels: [Detail] = [
-            Detail(maxTickLabelLength: nil, showsTickLabels: true, showsAxisLabels: true, showsTitle: true, showsLegend: true),
-            Detail(maxTickLabelLength: 10, showsTickLabels: true, showsAxisLabels: true, showsTitle: true, showsLegend: true),
-            Detail(maxTickLabelLength: 5, showsTickLabels: true, showsAxisLabels: false, showsTitle: true, showsLegend: false),
-            Detail(maxTickLabelLength: 5, showsTickLabels: false, showsAxisLabels: false, showsTitle: false, showsLegend: false),
+            Detail(
+                maxTickLabelLength: nil, showsTickLabels: true, showsAxisLabels: true,
+                showsTitle: true, showsLegend: true),
+            Detail(
+                maxTickLabelLength: 10, showsTickLabels: true, showsAxisLabels: true,
+                showsTitle: true, showsLegend: true),
+            Detail(
+                maxTickLabelLength: 5, showsTickLabels: true, showsAxisLabels: false,
+                showsTitle: true, showsLegend: false),
+            Detail(
+                maxTickLabelLength: 5, showsTickLabels: false, showsAxisLabels: false,
+                showsTitle: false, showsLegend: false),
         ]
 
         /// `label` shortened to ``maxTickLabelLength``, or `nil` when tick labels are off.

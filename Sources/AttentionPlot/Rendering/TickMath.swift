@@ -79,7 +79,8 @@ enum TickMath {
     static func format(_ value: Double, step: Double) -> String {
         let magnitude = abs(value)
         if value == 0 {
-            return step >= 1e6 || step < 1e-4 ? "0" : String(format: "%.*f", significantDecimals(step), 0.0)
+            return step >= 1e6 || step < 1e-4
+                ? "0" : String(format: "%.*f", significantDecimals(step), 0.0)
         }
         if magnitude >= 1e6 || magnitude < 1e-4 {
             let exponent = (log10(magnitude)).rounded(.down)
@@ -94,7 +95,7 @@ enum TickMath {
     static func formatDecade(_ exponent: Int) -> String {
         switch exponent {
         case 0...6: return "1" + String(repeating: "0", count: exponent)
-        case -4 ..< 0: return "0." + String(repeating: "0", count: -exponent - 1) + "1"
+        case -4..<0: return "0." + String(repeating: "0", count: -exponent - 1) + "1"
         default: return "1e\(exponent)"
         }
     }
