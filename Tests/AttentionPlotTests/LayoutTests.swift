@@ -144,6 +144,29 @@ struct LayoutTests {
         }
     }
 
+    @Test func degenerateInputsStillRenderInsideTheirCells() {
+        var logOfNegatives = LinePlot(xScale: .log10, yScale: .log10)
+        logOfNegatives.series = [LineSeries(name: "bad", x: [-1, 0], y: [-5, 0])]
+        var allNaN = LinePlot(title: "NaN")
+        allNaN.series = [LineSeries(y: [.nan, .infinity])]
+        var onePoint = LinePlot(yScale: .log10)
+        onePoint.series = [LineSeries(name: "one", x: [3], y: [7], marker: .cross)]
+        let panels: [Panel] = [
+            .linePlot(LinePlot()), .linePlot(logOfNegatives), .linePlot(allNaN),
+            .linePlot(onePoint), .heatmap(Heatmap(matrix: [[5]])),
+            .heatmap(Heatmap(matrix: [[.nan, .nan]], colorRange: .symmetric)),
+            .heatmap(
+                Heatmap(rows: 1, columns: 2, values: [1, 1], colorRange: .fixed(min: 1, max: 1))),
+        ]
+        var figure = Figure(rows: 2, columns: 4, widthInches: 12, heightInches: 6, dpi: 100)
+        for (index, panel) in panels.enumerated() { figure[index / 4, index % 4] = panel }
+        let placed = FigureRenderer(figure: figure, panels: self.panels(of: figure)).placedPanels()
+        #expect(placed.count == panels.count)
+        for panel in placed { #expect(panel.cell.contains(panel.scene.bounds)) }
+        let image = figure.render()
+        #expect(image.width == 1200 && image.height == 600)
+    }
+
     private func panels(of figure: Figure) -> [Panel?] {
         (0..<figure.rows).flatMap { row in (0..<figure.columns).map { figure[row, $0] } }
     }

@@ -127,5 +127,11 @@ struct LinePlotTests {
         try figure.write(to: directory + "/loss.png")
         let decoded = try Bitmap(contentsOfPNGFile: directory + "/loss.png")
         #expect(decoded == figure.render())
+
+        var transparent = figure
+        transparent.background = .transparent
+        let png = try transparent.pngData()
+        #expect(png[25] == 6)  // IHDR colour type: RGBA
+        #expect(try PNGDecoder.decode(png)[0, 0] == .transparent)
     }
 }

@@ -133,6 +133,40 @@ struct PNGTests {
         }
     }
 
+    @Test func randomDamageNeverCrashes() throws {
+        let good = try PNGEncoder(filter: .adaptive).encode(noiseBitmap(width: 12, height: 9))
+        var state: UInt64 = 12345
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        var rejected = 0
+        for _ in 0..<400 {
+            var damaged = good
+            for _ in 0...(next() % 3) { damaged[next() % damaged.count] = UInt8(next() & 0xFF) }
+            do {
+                _ = try PNGDecoder.decode(damaged)
+            } catch is PNGError {
+                rejected += 1
+            }
+        }
+        #expect(rejected > 350)  // only damage to ignorable bytes may go unnoticed
+        for length in 0..<good.count {
+            #expect(throws: PNGError.self) { try PNGDecoder.decode(Array(good.prefix(length))) }
+        }
+    }
+
+    @Test func implausiblyLargeHeaderIsRejectedBeforeAllocating() {
+        // Claims 16000 × 16000 RGBA pixels but carries a few bytes of image data.
+        let huge = makePNG(header: [0, 0, 0x3E, 0x80, 0, 0, 0x3E, 0x80, 8, 6, 0, 0, 0], raw: [0])
+        #expect {
+            try PNGDecoder.decode(huge)
+        } throws: { error in
+            if case .corruptImageData? = error as? PNGError { return true }
+            return false
+        }
+    }
+
     @Test func structurallyInvalidChunksThrowEvenWithValidCRCs() throws {
         // Invalid filter type 7 on the only row, with correct CRCs and a valid zlib stream.
         let badFilter = makePNG(

@@ -26,7 +26,7 @@ public struct Figure: Sendable, Hashable {
     public var dpi: Double
     /// Overall title, centred above the panels.
     public var title: String?
-    /// Background colour.
+    /// Background colour (white by default); a translucent one is kept in the PNG's alpha.
     public var background: RGBA
     private var panels: [Panel?]
 
@@ -89,9 +89,11 @@ public struct Figure: Sendable, Hashable {
         FigureRenderer(figure: self, panels: panels).render()
     }
 
-    /// The rendered figure as PNG (RGB, with its resolution recorded).
+    /// The rendered figure as PNG, with its resolution recorded: RGB for an opaque
+    /// ``background``, RGBA otherwise.
     public func pngData() throws(PNGError) -> [UInt8] {
-        try PNGEncoder(format: .rgb, pixelsPerInch: dpi).encode(render())
+        let format: PNGColorFormat = background.a == 255 ? .rgb : .rgba
+        return try PNGEncoder(format: format, pixelsPerInch: dpi).encode(render())
     }
 
     /// Renders the figure and writes it as a PNG file, atomically: the data goes to a

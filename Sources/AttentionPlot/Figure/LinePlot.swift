@@ -24,9 +24,10 @@ public struct LinePlot: Sendable, Hashable {
     public var xScale: AxisScale
     /// Vertical scale.
     public var yScale: AxisScale
-    /// Explicit horizontal limits; `nil` fits the data with a 5% margin.
+    /// Explicit horizontal limits; `nil` fits the data with a 5% margin. Limits that are
+    /// empty, not finite, or not positive on a log axis are ignored.
     public var xLimits: ClosedRange<Double>?
-    /// Explicit vertical limits; `nil` fits the data with a 5% margin.
+    /// Explicit vertical limits; `nil` fits the data with a 5% margin (see ``xLimits``).
     public var yLimits: ClosedRange<Double>?
     /// Horizontal ticks.
     public var xTicks: AxisTicks

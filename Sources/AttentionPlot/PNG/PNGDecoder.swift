@@ -95,6 +95,11 @@ public enum PNGDecoder {
         -> [UInt8]
     {
         let expected = header.height * (header.rowBytes + 1)
+        // Deflate cannot expand data more than about 1032-fold; refuse to allocate for a header
+        // that claims far more image than the stream could hold.
+        guard expected / 1032 <= compressed.count + 64 else {
+            throw .corruptImageData("\(compressed.count) compressed bytes cannot hold \(expected)")
+        }
         // One spare byte tells "too much data" apart from "exactly right".
         var output = [UInt8](repeating: 0, count: expected + 1)
         var length = UInt(output.count)
