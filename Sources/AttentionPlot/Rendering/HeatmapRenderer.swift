@@ -82,13 +82,12 @@ struct HeatmapRenderer {
         case .hidden:
             return []
         case .automatic:
-            var step = 1
-            for candidate in FigureText.niceIntegerSteps(upTo: count) {
-                step = candidate
-                let set = ticks(every: candidate) { String($0) }
-                if (count + candidate - 1) / candidate <= 10 && fits(set) { return set }
+            // At most ten indices, at a 1-2-2.5-5 step; the last step leaves index 0 alone.
+            for step in FigureText.niceIntegerSteps(upTo: count) {
+                let set = ticks(every: step) { String($0) }
+                if (count + step - 1) / step <= 10 && fits(set) { return set }
             }
-            return ticks(every: max(step, count)) { String($0) }
+            return ticks(every: count) { String($0) }
         case .labels(let labels):
             for step in 1...count {
                 let set = ticks(every: step) { $0 < labels.count ? labels[$0] : "" }

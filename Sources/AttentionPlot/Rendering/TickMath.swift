@@ -60,7 +60,11 @@ enum TickMath {
         guard decades.count >= 2 else {
             // Too few decades to label: nice linear values, still placed on the log axis.
             return linearCandidates(range).map { ticks in
-                ticks.filter { $0.value > 0 } + minors
+                let majors = ticks.filter { $0.value > 0 }
+                let free = minors.filter { minor in
+                    !majors.contains { abs($0.value - minor.value) <= 1e-9 * minor.value }
+                }
+                return majors + free
             }
         }
         var candidates: [[Tick]] = []
