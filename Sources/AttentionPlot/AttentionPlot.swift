@@ -1,2 +1,0 @@
-/// AttentionPlot: PNG figures (heatmaps, line plots, grids) with no system dependencies.
-public enum AttentionPlot {}
