@@ -52,7 +52,12 @@ struct BigBirdGrid {
 
     /// The candidate drawn from stratum `s` of row `i` (`m > random`).
     func pick(row i: Int, stratum s: Int, of m: Int) -> Int {
-        let lo = s * m / random, width = (s + 1) * m / random - lo
+        let lo = s * m / random
+        return draw(row: i, stratum: s, lo: lo, width: (s + 1) * m / random - lo)
+    }
+
+    /// `lo + ⌊width · u⌋` for the row and stratum's uniform 64-bit draw `u / 2^64`.
+    @inline(__always) private func draw(row i: Int, stratum s: Int, lo: Int, width: Int) -> Int {
         let bits = rng.bits(at: UInt64(truncatingIfNeeded: i) << 24 | UInt64(s))
         return lo + Int(UInt64(width).multipliedFullWidth(by: bits).high)
     }
@@ -82,18 +87,20 @@ struct BigBirdGrid {
         if m <= random {
             for t in 0..<m { body(cand.column(t)) }
         } else {
-            for s in 0..<random { body(cand.column(pick(row: i, stratum: s, of: m))) }
+            var lo = 0
+            for s in 0..<random {
+                let hi = (s + 1) * m / random
+                body(cand.column(draw(row: i, stratum: s, lo: lo, width: hi - lo)))
+                lo = hi
+            }
         }
     }
 
-    /// The random columns of rows `q`, sorted (what ``BlockMask`` precomputes per query block).
-    func sortedRandom(rows q: ClosedRange<Int>) -> [Int] {
-        var keys: [Int] = []
-        if random > 0 {
-            keys.reserveCapacity(q.count * random)
-            for i in q { forEachRandom(row: i) { keys.append($0) } }
-        }
-        return keys.sorted()
+    /// The random columns of rows `q` (what ``BlockMask`` precomputes per query block).
+    func randomColumns(rows q: ClosedRange<Int>) -> ColumnSet {
+        var set = ColumnSet(columns: columns)
+        if random > 0 { for i in q { forEachRandom(row: i) { set.insert($0) } } }
+        return set
     }
 
     func isVisible(_ i: Int, _ j: Int) -> Bool {
@@ -102,13 +109,12 @@ struct BigBirdGrid {
 
     /// Exact for emptiness; `.full` needs every row to be global or to have all of `k` covered
     /// by window, global columns and its random draws (checked row by row for ≤ 4096 rows).
-    func classify(_ q: ClosedRange<Int>, _ k: ClosedRange<Int>, sortedRandom: [Int]?) -> BlockKind {
+    func classify(_ q: ClosedRange<Int>, _ k: ClosedRange<Int>, randomColumns: ColumnSet?) -> BlockKind {
         let window = SlidingWindowPattern(left: half, right: half).classify(q, k)
         var any = window != .empty || q.lowerBound < global || k.lowerBound < global
         if !any && random > 0 {
-            if let sorted = sortedRandom {
-                let first = sorted.lowerBound(of: k.lowerBound)
-                any = first < sorted.count && sorted[first] <= k.upperBound
+            if let randomColumns {
+                any = randomColumns.containsAny(in: k)
             } else {
                 any = q.contains { hasRandom(row: $0, in: k) }
             }
@@ -133,35 +139,43 @@ struct BigBirdGrid {
         return true
     }
 
-    func keyBounds(_ q: ClosedRange<Int>, sortedRandom: [Int]?) -> Range<Int> {
+    func keyBounds(_ q: ClosedRange<Int>, randomColumns: ColumnSet?) -> Range<Int> {
         if q.lowerBound < global { return allKeys }
         var lo = q.lowerBound - half, hi = q.upperBound + half + 1
         if global > 0 { lo = Swift.min(lo, 0); hi = Swift.max(hi, global) }
         if random > 0 {
-            guard let sorted = sortedRandom else { return allKeys }
-            if let first = sorted.first, let last = sorted.last {
-                lo = Swift.min(lo, first)
-                hi = Swift.max(hi, last + 1)
+            guard let randomColumns else { return allKeys }
+            if !randomColumns.isEmpty {
+                lo = Swift.min(lo, randomColumns.lowest)
+                hi = Swift.max(hi, randomColumns.highest + 1)
             }
         }
         return span(lo, hi)
     }
+
+    func keySpans(_ q: ClosedRange<Int>, randomColumns: ColumnSet?) -> KeySpans {
+        if q.lowerBound < global || (random > 0 && randomColumns == nil) { return KeySpans(allKeys) }
+        let fixed = KeySpans(sorted: [span(0, global), span(q.lowerBound - half, q.upperBound + half + 1)])
+        return randomColumns.map { fixed.union($0.spans) } ?? fixed
+    }
 }
 
-/// Token-level BigBird; `sortedRandom` optionally holds the random keys of the query range
+/// Token-level BigBird; `randomColumns` optionally holds the random keys of the query range
 /// being classified (precomputed once per query block by ``BlockMask``).
 struct BigBirdPattern: PositionPattern {
     let grid: BigBirdGrid
-    var sortedRandom: [Int]? = nil
+    var randomColumns: ColumnSet? = nil
 
     func isVisible(_ i: Int, _ j: Int) -> Bool { grid.isVisible(i, j) }
     func classify(_ q: ClosedRange<Int>, _ k: ClosedRange<Int>) -> BlockKind {
-        grid.classify(q, k, sortedRandom: sortedRandom)
+        grid.classify(q, k, randomColumns: randomColumns)
     }
-    func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> { grid.keyBounds(q, sortedRandom: sortedRandom) }
+    // keySpans stays the single range keyBounds: a query block's random keys scatter over about
+    // as many key blocks as there are, and listing them costs more than classifying them all.
+    func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> { grid.keyBounds(q, randomColumns: randomColumns) }
 
     func prepared(for q: ClosedRange<Int>) -> BigBirdPattern {
-        BigBirdPattern(grid: grid, sortedRandom: grid.sortedRandom(rows: q))
+        BigBirdPattern(grid: grid, randomColumns: grid.randomColumns(rows: q))
     }
 }
 
@@ -171,7 +185,7 @@ struct BigBirdPattern: PositionPattern {
 struct BigBirdBlocksPattern: PositionPattern {
     let blockSize: Int
     let grid: BigBirdGrid
-    var sortedRandom: [Int]? = nil
+    var randomColumns: ColumnSet? = nil
 
     init(blockSize: Int, windowBlocks: Int, globalBlocks: Int, randomBlocks: Int, seed: UInt64, keys: Int) {
         self.blockSize = Swift.max(blockSize, 1)
@@ -186,17 +200,74 @@ struct BigBirdBlocksPattern: PositionPattern {
 
     func isVisible(_ i: Int, _ j: Int) -> Bool { grid.isVisible(i / blockSize, j / blockSize) }
     func classify(_ q: ClosedRange<Int>, _ k: ClosedRange<Int>) -> BlockKind {
-        grid.classify(blocks(q), blocks(k), sortedRandom: sortedRandom)
+        grid.classify(blocks(q), blocks(k), randomColumns: randomColumns)
     }
     func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> {
-        let b = grid.keyBounds(blocks(q), sortedRandom: sortedRandom)
+        let b = grid.keyBounds(blocks(q), randomColumns: randomColumns)
         if b == allKeys { return allKeys }
         return span(b.lowerBound * blockSize, b.upperBound * blockSize)
+    }
+    func keySpans(_ q: ClosedRange<Int>) -> KeySpans {
+        let spans = grid.keySpans(blocks(q), randomColumns: randomColumns)
+        if spans == KeySpans(allKeys) { return spans }
+        return KeySpans(spans.ranges.map { span($0.lowerBound * blockSize, $0.upperBound * blockSize) })
     }
 
     func prepared(for q: ClosedRange<Int>) -> BigBirdBlocksPattern {
         var p = self
-        p.sortedRandom = grid.sortedRandom(rows: blocks(q))
+        p.randomColumns = grid.randomColumns(rows: blocks(q))
         return p
+    }
+}
+
+/// A set of columns in `0..<columns` as a bitmap: O(1) inserts, and "any in `a…b`" reads
+/// `(b − a) / 64 + 1` words.
+struct ColumnSet {
+    private var words: [UInt64]
+    private(set) var lowest = Int.max, highest = Int.min
+    /// How many inserts (≥ the number of columns).
+    private var inserted = 0
+
+    init(columns: Int) { words = [UInt64](repeating: 0, count: (Swift.max(columns, 0) + 63) / 64) }
+
+    var isEmpty: Bool { highest < lowest }
+
+    mutating func insert(_ c: Int) {
+        words[c >> 6] |= 1 << UInt64(c & 63)
+        inserted += 1
+        lowest = Swift.min(lowest, c)
+        highest = Swift.max(highest, c)
+    }
+
+    /// The columns as runs of consecutive columns.
+    var spans: KeySpans {
+        var runs: [Range<Int>] = []
+        if isEmpty { return KeySpans(sorted: runs) }
+        runs.reserveCapacity(inserted)
+        var start = lowest, end = lowest  // the current run, start..<end
+        for w in (lowest >> 6)...(highest >> 6) {
+            var bits = words[w]
+            while bits != 0 {
+                let c = w << 6 | bits.trailingZeroBitCount
+                if c != end {
+                    if end > start { runs.append(start..<end) }
+                    start = c
+                }
+                end = c + 1
+                bits &= bits - 1
+            }
+        }
+        runs.append(start..<end)
+        return KeySpans(sorted: runs)
+    }
+
+    func containsAny(in c: ClosedRange<Int>) -> Bool {
+        let a = Swift.max(c.lowerBound, lowest), b = Swift.min(c.upperBound, highest)
+        if a > b { return false }
+        let wa = a >> 6, wb = b >> 6
+        let low: UInt64 = ~0 << UInt64(a & 63), high: UInt64 = ~0 >> UInt64(63 - b & 63)
+        if wa == wb { return words[wa] & low & high != 0 }
+        if words[wa] & low != 0 || words[wb] & high != 0 { return true }
+        return words[(wa + 1)..<wb].contains { $0 != 0 }
     }
 }

@@ -15,7 +15,7 @@ public struct BlockMask: Sendable {
     /// Classifies every tile of `mask` for one (batch, head).
     ///
     /// Each query block is prepared once (see `QueryBlockClassifier`) and only the key blocks
-    /// inside its visible key range are classified, each in O(1) for structured masks; tiles
+    /// meeting its visible key spans are classified, each in O(1) for structured masks; tiles
     /// of tensor masks are scanned.
     public init(mask: AttentionMask, queries: Int, keys: Int, queryBlockSize: Int, keyBlockSize: Int,
                 batch: Int = 0, head: Int = 0) {
@@ -31,17 +31,15 @@ public struct BlockMask: Sendable {
             let qRange = qb * queryBlockSize..<Swift.min(queries, (qb + 1) * queryBlockSize)
             let row = QueryBlockClassifier(mask: mask, queryRange: qRange, queries: queries, keys: keys,
                                            batch: batch, head: head)
-            // Only key blocks meeting the row's visible key range can hold anything visible.
-            let bounds = row.keyBounds
+            // Only key blocks meeting the row's visible key spans can hold anything visible.
+            let classify = row.classify
             full.removeAll(keepingCapacity: true)
-            if !bounds.isEmpty {
-                for kb in bounds.lowerBound / keyBlockSize...(bounds.upperBound - 1) / keyBlockSize {
-                    let kRange = kb * keyBlockSize..<Swift.min(keys, (kb + 1) * keyBlockSize)
-                    switch row.classify(kRange) {
-                    case .empty: continue
-                    case .partial: blocks.append(Int32(kb)); kinds.append(.partial)
-                    case .full: full.append(Int32(kb))
-                    }
+            row.keySpans.forEachBlock(size: keyBlockSize) { kb in
+                let kRange = kb * keyBlockSize..<Swift.min(keys, (kb + 1) * keyBlockSize)
+                switch classify(kRange) {
+                case .empty: break
+                case .partial: blocks.append(Int32(kb)); kinds.append(.partial)
+                case .full: full.append(Int32(kb))
                 }
             }
             // Partial blocks first, then the unmasked run (FlashAttention-2's order).

@@ -13,6 +13,12 @@ protocol PositionPattern {
     func classify(_ q: ClosedRange<Int>, _ k: ClosedRange<Int>) -> BlockKind
     /// A key range outside which every key is hidden for every query in `q` (unclamped).
     func keyBounds(_ q: ClosedRange<Int>) -> Range<Int>
+    /// Key ranges outside which every key is hidden for every query in `q` (unclamped); finer
+    /// than ``keyBounds(_:)`` for patterns with global columns or random keys.
+    func keySpans(_ q: ClosedRange<Int>) -> KeySpans
+    /// This pattern with work for the query range `q` done ahead (BigBird's random keys), for
+    /// classifying many key ranges against the same rows. Most patterns need nothing.
+    func prepared(for q: ClosedRange<Int>) -> Self
 }
 
 /// A computation over whichever ``PositionPattern`` a structured mask is; the switch in
@@ -38,9 +44,8 @@ let allKeys = Int.min..<Int.max
 @inline(__always) func nextMultiple(of m: Int, atLeast a: Int) -> Int { ceilDiv(a, m) * m }
 
 extension PositionPattern {
-    /// This pattern with work for the query range `q` done ahead (BigBird's random keys), for
-    /// classifying many key ranges against the same rows. Most patterns need nothing.
     func prepared(for q: ClosedRange<Int>) -> Self { self }
+    func keySpans(_ q: ClosedRange<Int>) -> KeySpans { KeySpans(keyBounds(q)) }
 }
 
 /// Every key visible (``AttentionMask/none``).

@@ -79,4 +79,9 @@ struct LongformerPattern: PositionPattern {
         guard let first = globals.positions.first, let last = globals.positions.last else { return w }
         return Swift.min(w.lowerBound, first)..<Swift.max(w.upperBound, last + 1)
     }
+
+    func keySpans(_ q: ClosedRange<Int>) -> KeySpans {
+        if globals.count(in: q) > 0 { return KeySpans(allKeys) }
+        return KeySpans([window.keyBounds(q)] + globals.positions.map { $0..<$0 + 1 })
+    }
 }
