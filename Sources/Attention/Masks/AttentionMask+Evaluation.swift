@@ -1,43 +1,5 @@
-// Evaluating a mask: validation, per-entry visibility and bias, tile classification, and the
-// dense views (materialize, density) built on them.
+// Evaluating a mask: per-entry visibility and bias, and tile classification.
 extension AttentionMask {
-    /// Tensors inside the mask, for validation.
-    var tensors: [(name: String, tensor: Tensor)] {
-        switch self {
-        case .dense(let t): return [("dense mask", t)]
-        case .additive(let t): return [("additive mask", t)]
-        case .and(let a, let b), .or(let a, let b): return a.tensors + b.tensors
-        default: return []
-        }
-    }
-
-    /// Whether the mask contains an additive part.
-    var hasAdditive: Bool {
-        switch self {
-        case .additive: return true
-        case .and(let a, let b), .or(let a, let b): return a.hasAdditive || b.hasAdditive
-        default: return false
-        }
-    }
-
-    /// Checks that every tensor in the mask broadcasts to `[batch, heads, queries, keys]` and
-    /// that every structured part's parameters are valid for `queries × keys` (for example
-    /// ``blockDiagonal(lengths:)`` lengths summing to the sequence length).
-    /// - Throws: ``AttentionError`` naming `mask`.
-    public func validate(batch: Int, heads: Int, queries: Int, keys: Int) throws {
-        let target = [batch, heads, queries, keys]
-        for (name, t) in tensors {
-            guard t.rank <= 4, let b = Tensor.broadcastShape(t.shape, target), b == target else {
-                throw AttentionError.shape(
-                    "mask", expected: "a \(name) broadcastable to \(target)", actual: t.shape)
-            }
-        }
-        if case .or = self, hasAdditive {
-            throw AttentionError.argument("mask", "an additive mask cannot be combined with .or")
-        }
-        try validateStructure(queries: queries, keys: keys)
-    }
-
     /// Whether query `query` may attend to key `key` (additive parts count as visible unless
     /// they hold −inf).
     public func isVisible(query: Int, key: Int, queries: Int, keys: Int, batch: Int = 0, head: Int = 0) -> Bool {
@@ -128,52 +90,6 @@ extension AttentionMask {
         tensors.contains { t in
             let lead = Array((Array(repeating: 1, count: Swift.max(0, 4 - t.tensor.rank)) + t.tensor.shape).prefix(2))
             return lead.contains { $0 > 1 }
-        }
-    }
-
-    /// The mask as a `[queries, keys]` tensor of 0/1 for one (batch, head).
-    public func materialize(queries: Int, keys: Int, batch: Int = 0, head: Int = 0) -> Tensor {
-        var values = [Float](repeating: 0, count: queries * keys)
-        forEachVisibleTile(queries: queries, keys: keys, batch: batch, head: head) { q, k, kind in
-            for i in q {
-                for j in k where kind == .full
-                    || isVisible(query: i, key: j, queries: queries, keys: keys, batch: batch, head: head)
-                {
-                    values[i * keys + j] = 1
-                }
-            }
-        }
-        return Tensor(unchecked: [queries, keys], storage: values)
-    }
-
-    /// The fraction of visible entries in a `queries × keys` attention matrix (batch 0, head 0).
-    public func density(queries: Int, keys: Int) -> Double {
-        guard queries > 0 && keys > 0 else { return 0 }
-        var visible = 0
-        forEachVisibleTile(queries: queries, keys: keys, batch: 0, head: 0) { q, k, kind in
-            if kind == .full {
-                visible += q.count * k.count
-            } else {
-                for i in q {
-                    for j in k where isVisible(query: i, key: j, queries: queries, keys: keys) { visible += 1 }
-                }
-            }
-        }
-        return Double(visible) / Double(queries * keys)
-    }
-
-    /// Calls `body` for every 64 × 64 tile that is not empty (hidden tiles cost nothing).
-    private func forEachVisibleTile(queries: Int, keys: Int, batch: Int, head: Int,
-                                    _ body: (Range<Int>, Range<Int>, BlockKind) -> Void) {
-        guard queries > 0 && keys > 0 else { return }
-        let tile = 64
-        let blocks = BlockMask(mask: self, queries: queries, keys: keys, queryBlockSize: tile,
-                               keyBlockSize: tile, batch: batch, head: head)
-        for qb in 0..<blocks.queryBlockCount {
-            let q = qb * tile..<Swift.min(queries, (qb + 1) * tile)
-            for (kb, kind) in blocks.visits(forQueryBlock: qb) {
-                body(q, kb * tile..<Swift.min(keys, (kb + 1) * tile), kind)
-            }
         }
     }
 }
