@@ -20,8 +20,12 @@ import Testing
         for i in 0..<S {
             for j in Swift.max(0, i - w / 2)..<Swift.min(S, i + w / 2 + 1) { seed[i * S + j] = 1 }
         }
-        expectMask(.slidingWindow(left: 8, right: 8), queries: S, keys: S) { i, j in seed[i * S + j] == 1 }
-        expectMask(try AttentionMask(parsing: "window:16"), queries: S, keys: S) { i, j in seed[i * S + j] == 1 }
+        expectMask(.slidingWindow(left: 8, right: 8), queries: S, keys: S) { i, j in
+            seed[i * S + j] == 1
+        }
+        expectMask(try AttentionMask(parsing: "window:16"), queries: S, keys: S) { i, j in
+            seed[i * S + j] == 1
+        }
     }
 
     @Test func stridedMatchesSeed() {
@@ -43,7 +47,8 @@ import Testing
             }
         }
         for (l, c) in [(16, 4), (8, 1), (5, 0), (4, 4)] {
-            expectMask(.sparseTransformerFixed(blockSize: l, summary: c), queries: S, keys: S) { i, j in
+            expectMask(.sparseTransformerFixed(blockSize: l, summary: c), queries: S, keys: S) {
+                i, j in
                 j <= i && (j / l == i / l || j % l >= l - c)
             }
         }
@@ -65,7 +70,9 @@ import Testing
     @Test func segmentFamilies() {
         // Packed documents of 20, 30 and 14 tokens.
         let doc = { (p: Int) in p < 20 ? 0 : p < 50 ? 1 : 2 }
-        expectMask(.blockDiagonal(lengths: [20, 30, 14]), queries: S, keys: S) { i, j in doc(i) == doc(j) }
+        expectMask(.blockDiagonal(lengths: [20, 30, 14]), queries: S, keys: S) { i, j in
+            doc(i) == doc(j)
+        }
         expectMask(.prefixLM(prefixLength: 10), queries: S, keys: S) { i, j in j < 10 || j <= i }
     }
 
@@ -74,13 +81,21 @@ import Testing
         // and columns; the random part is checked on its own below.
         let mask = AttentionMask.bigBird(window: 16, globalTokens: 2, randomPerRow: 3, seed: 0)
         var seedLocalGlobal = [Float](repeating: 0, count: S * S)
-        for i in 0..<S { for j in Swift.max(0, i - 8)..<Swift.min(S, i + 9) { seedLocalGlobal[i * S + j] = 1 } }
-        for i in 0..<2 { for j in 0..<S { seedLocalGlobal[i * S + j] = 1; seedLocalGlobal[j * S + i] = 1 } }
+        for i in 0..<S {
+            for j in Swift.max(0, i - 8)..<Swift.min(S, i + 9) { seedLocalGlobal[i * S + j] = 1 }
+        }
+        for i in 0..<2 {
+            for j in 0..<S { seedLocalGlobal[i * S + j] = 1; seedLocalGlobal[j * S + i] = 1 }
+        }
         let got = mask.materialize(queries: S, keys: S).scalars
         for i in 0..<S {
             var extra = 0
             for j in 0..<S {
-                if seedLocalGlobal[i * S + j] == 1 { #expect(got[i * S + j] == 1) } else if got[i * S + j] == 1 { extra += 1 }
+                if seedLocalGlobal[i * S + j] == 1 {
+                    #expect(got[i * S + j] == 1)
+                } else if got[i * S + j] == 1 {
+                    extra += 1
+                }
             }
             // Every non-global row has ≥ 3 hidden keys at S = 64, so exactly 3 random ones.
             #expect(extra == (i < 2 ? 0 : 3), "row \(i)")
@@ -99,7 +114,8 @@ import Testing
         let short = AttentionMask.bigBird(window: 16, globalTokens: 2, randomPerRow: 3, seed: 9)
         for i in 0..<S {
             for j in 0..<S {
-                #expect(short.isVisible(query: i, key: j, queries: S, keys: S)
+                #expect(
+                    short.isVisible(query: i, key: j, queries: S, keys: S)
                         == short.isVisible(query: i, key: j, queries: 2 * S, keys: S))
             }
         }
@@ -112,7 +128,9 @@ import Testing
         let mask = AttentionMask.bigBird(window: 30, globalTokens: 0, randomPerRow: 4, seed: 3)
         for i in 0..<S {
             let hidden = (0..<S).filter { abs(i - $0) > 15 }.count
-            let extra = (0..<S).filter { abs(i - $0) > 15 && mask.isVisible(query: i, key: $0, queries: S, keys: S) }.count
+            let extra = (0..<S).filter {
+                abs(i - $0) > 15 && mask.isVisible(query: i, key: $0, queries: S, keys: S)
+            }.count
             #expect(extra == Swift.min(hidden, 4))
         }
         #expect(mask.density(queries: S, keys: S) == 1)
@@ -122,14 +140,17 @@ import Testing
         // BigBird-ITC at block 8 on S = 64 (8 blocks): window of 3 blocks, 2 global blocks,
         // 3 random key blocks per non-global query block.
         let B = 8, n = S / B
-        let mask = AttentionMask.bigBirdBlocks(blockSize: B, windowBlocks: 3, globalBlocks: 2, randomBlocks: 2, seed: 4)
+        let mask = AttentionMask.bigBirdBlocks(
+            blockSize: B, windowBlocks: 3, globalBlocks: 2, randomBlocks: 2, seed: 4)
         let m = mask.materialize(queries: S, keys: S).scalars
         for a in 0..<n {
             var randomBlocks = 0
             for b in 0..<n {
                 let v = m[a * B * S + b * B]
                 // Constant on each block pair.
-                for i in a * B..<(a + 1) * B { for j in b * B..<(b + 1) * B { #expect(m[i * S + j] == v) } }
+                for i in a * B..<(a + 1) * B {
+                    for j in b * B..<(b + 1) * B { #expect(m[i * S + j] == v) }
+                }
                 let deterministic = abs(a - b) <= 1 || a < 2 || b < 2
                 if deterministic { #expect(v == 1) } else if v == 1 { randomBlocks += 1 }
             }
@@ -142,7 +163,8 @@ import Testing
         for (q, k) in [(64, 64), (100, 37)] {
             for mask in MaskFixtures.structured(queries: q, keys: k) {
                 let ones = mask.materialize(queries: q, keys: k).scalars.reduce(0, +)
-                #expect(mask.density(queries: q, keys: k) == Double(ones) / Double(q * k), "\(mask)")
+                #expect(
+                    mask.density(queries: q, keys: k) == Double(ones) / Double(q * k), "\(mask)")
             }
         }
     }

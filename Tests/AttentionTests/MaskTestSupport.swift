@@ -13,7 +13,9 @@ enum MaskFixtures {
     static func truth(_ mask: AttentionMask, _ queries: Int, _ keys: Int) -> [Bool] {
         var m = [Bool](repeating: false, count: queries * keys)
         for i in 0..<queries {
-            for j in 0..<keys { m[i * keys + j] = mask.isVisible(query: i, key: j, queries: queries, keys: keys) }
+            for j in 0..<keys {
+                m[i * keys + j] = mask.isVisible(query: i, key: j, queries: queries, keys: keys)
+            }
         }
         return m
     }
@@ -34,24 +36,32 @@ enum MaskFixtures {
     static func structured(queries: Int, keys: Int) -> [AttentionMask] {
         var masks: [AttentionMask] = [
             .none, .causal, .causalFromBottomRight,
-            .slidingWindow(left: 8, right: 8), .slidingWindow(left: 0, right: 5), .slidingWindow(left: 20, right: 0),
+            .slidingWindow(left: 8, right: 8), .slidingWindow(left: 0, right: 5),
+            .slidingWindow(left: 20, right: 0),
             .dilatedWindow(window: 8, dilation: 3), .dilatedWindow(window: 5, dilation: 1),
             .dilatedWindow(window: 0, dilation: 4),
-            .longformer(window: 16, globalTokens: 2), .longformer(window: 6, globalTokens: [0, 13, 40]),
+            .longformer(window: 16, globalTokens: 2),
+            .longformer(window: 6, globalTokens: [0, 13, 40]),
             .longformer(window: 4, globalTokens: 0),
             .strided(stride: 8), .strided(stride: 1), .strided(stride: 3),
             .sparseTransformerStrided(stride: 8), .sparseTransformerStrided(stride: 1),
             .sparseTransformerStrided(stride: 5),
-            .sparseTransformerFixed(blockSize: 16, summary: 4), .sparseTransformerFixed(blockSize: 7, summary: 0),
-            .sparseTransformerFixed(blockSize: 5, summary: 5), .sparseTransformerFixed(blockSize: 1, summary: 1),
+            .sparseTransformerFixed(blockSize: 16, summary: 4),
+            .sparseTransformerFixed(blockSize: 7, summary: 0),
+            .sparseTransformerFixed(blockSize: 5, summary: 5),
+            .sparseTransformerFixed(blockSize: 1, summary: 1),
             .bigBird(window: 16, globalTokens: 2, randomPerRow: 3, seed: 0),
             .bigBird(window: 4, globalTokens: 0, randomPerRow: 5, seed: 7),
             .bigBird(window: 60, globalTokens: 1, randomPerRow: 40, seed: 3),
             .bigBird(window: 2, globalTokens: 3, randomPerRow: 0, seed: 1),
-            .bigBirdBlocks(blockSize: 16, seed: 0), .bigBirdBlocks(blockSize: 8, windowBlocks: 1, globalBlocks: 1,
-                                                                 randomBlocks: 2, seed: 5),
-            .bigBirdBlocks(blockSize: 7, windowBlocks: 3, globalBlocks: 0, randomBlocks: 30, seed: 2),
-            .prefixLM(prefixLength: 10), .prefixLM(prefixLength: 0), .prefixLM(prefixLength: Swift.min(keys, 70)),
+            .bigBirdBlocks(blockSize: 16, seed: 0),
+            .bigBirdBlocks(
+                blockSize: 8, windowBlocks: 1, globalBlocks: 1,
+                randomBlocks: 2, seed: 5),
+            .bigBirdBlocks(
+                blockSize: 7, windowBlocks: 3, globalBlocks: 0, randomBlocks: 30, seed: 2),
+            .prefixLM(prefixLength: 10), .prefixLM(prefixLength: 0),
+            .prefixLM(prefixLength: Swift.min(keys, 70)),
         ]
         if queries == keys {
             masks.append(.blockDiagonal(lengths: .init(segments(queries))))
@@ -62,10 +72,13 @@ enum MaskFixtures {
 
     /// Random `.and` / `.or` trees over structured kinds and a dense tensor, reproducible.
     static func combinations(queries: Int, keys: Int, count: Int, seed: UInt64) -> [AttentionMask] {
-        let leaves = structured(queries: queries, keys: keys) + [denseLeaf(queries, keys, seed: seed)]
+        let leaves =
+            structured(queries: queries, keys: keys) + [denseLeaf(queries, keys, seed: seed)]
         var rng = SplitMix64(seed: seed)
         func tree(_ depth: Int) -> AttentionMask {
-            if depth == 0 || rng.next() % 3 == 0 { return leaves[Int(rng.next() % UInt64(leaves.count))] }
+            if depth == 0 || rng.next() % 3 == 0 {
+                return leaves[Int(rng.next() % UInt64(leaves.count))]
+            }
             let a = tree(depth - 1), b = tree(depth - 1)
             return rng.next() % 2 == 0 ? .and(a, b) : .or(a, b)
         }

@@ -11,20 +11,25 @@ extension AttentionMask: CustomStringConvertible {
         case .dense(let t): return "dense\(t.shape)"
         case .additive(let t): return "additive\(t.shape)"
         case .slidingWindow(let left, let right): return "window:\(left),\(right)"
-        case .dilatedWindow(let window, let dilation): return "dilated:window=\(window),dilation=\(dilation)"
+        case .dilatedWindow(let window, let dilation):
+            return "dilated:window=\(window),dilation=\(dilation)"
         case .longformer(let window, let globals):
-            let g = globals.isLeading
+            let g =
+                globals.isLeading
                 ? "\(globals.positions.count)"
                 : "[" + globals.positions.map(String.init).joined(separator: ",") + "]"
             return "longformer:window=\(window),global=\(g)"
         case .strided(let stride): return "strided:\(stride)"
         case .sparseTransformerStrided(let stride): return "sparse-strided:\(stride)"
-        case .sparseTransformerFixed(let block, let summary): return "sparse-fixed:block=\(block),summary=\(summary)"
+        case .sparseTransformerFixed(let block, let summary):
+            return "sparse-fixed:block=\(block),summary=\(summary)"
         case .bigBird(let window, let global, let random, let seed):
             return "bigbird:window=\(window),global=\(global),random=\(random),seed=\(seed)"
         case .bigBirdBlocks(let block, let window, let global, let random, let seed):
-            return "bigbird-blocks:block=\(block),window=\(window),global=\(global),random=\(random),seed=\(seed)"
-        case .blockDiagonal(let segments): return "blocks:" + segments.lengths.map(String.init).joined(separator: ",")
+            return
+                "bigbird-blocks:block=\(block),window=\(window),global=\(global),random=\(random),seed=\(seed)"
+        case .blockDiagonal(let segments):
+            return "blocks:" + segments.lengths.map(String.init).joined(separator: ",")
         case .prefixLM(let prefix): return "prefix:\(prefix)"
         case .and(let a, let b):
             // `+` binds tighter than `|`, so an `.or` inside an `.and` needs parentheses.

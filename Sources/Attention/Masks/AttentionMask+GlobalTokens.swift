@@ -28,7 +28,8 @@ extension AttentionMask {
 
         /// How many global positions lie in `range`.
         func count(in range: ClosedRange<Int>) -> Int {
-            positions.lowerBound(of: range.upperBound + 1) - positions.lowerBound(of: range.lowerBound)
+            positions.lowerBound(of: range.upperBound + 1)
+                - positions.lowerBound(of: range.lowerBound)
         }
 
         func contains(_ position: Int) -> Bool {

@@ -6,8 +6,10 @@ extension AttentionMask {
         var values = [Float](repeating: 0, count: queries * keys)
         forEachVisibleTile(queries: queries, keys: keys, batch: batch, head: head) { q, k, kind in
             for i in q {
-                for j in k where kind == .full
-                    || isVisible(query: i, key: j, queries: queries, keys: keys, batch: batch, head: head)
+                for j in k
+                where kind == .full
+                    || isVisible(
+                        query: i, key: j, queries: queries, keys: keys, batch: batch, head: head)
                 {
                     values[i * keys + j] = 1
                 }
@@ -25,7 +27,9 @@ extension AttentionMask {
                 visible += q.count * k.count
             } else {
                 for i in q {
-                    for j in k where isVisible(query: i, key: j, queries: queries, keys: keys) { visible += 1 }
+                    for j in k where isVisible(query: i, key: j, queries: queries, keys: keys) {
+                        visible += 1
+                    }
                 }
             }
         }
@@ -33,12 +37,15 @@ extension AttentionMask {
     }
 
     /// Calls `body` for every 64 × 64 tile that is not empty (hidden tiles cost nothing).
-    private func forEachVisibleTile(queries: Int, keys: Int, batch: Int, head: Int,
-                                    _ body: (Range<Int>, Range<Int>, BlockKind) -> Void) {
+    private func forEachVisibleTile(
+        queries: Int, keys: Int, batch: Int, head: Int,
+        _ body: (Range<Int>, Range<Int>, BlockKind) -> Void
+    ) {
         guard queries > 0 && keys > 0 else { return }
         let tile = 64
-        let blocks = BlockMask(mask: self, queries: queries, keys: keys, queryBlockSize: tile,
-                               keyBlockSize: tile, batch: batch, head: head)
+        let blocks = BlockMask(
+            mask: self, queries: queries, keys: keys, queryBlockSize: tile,
+            keyBlockSize: tile, batch: batch, head: head)
         for qb in 0..<blocks.queryBlockCount {
             let q = qb * tile..<Swift.min(queries, (qb + 1) * tile)
             for (kb, kind) in blocks.visits(forQueryBlock: qb) {

@@ -15,7 +15,9 @@ extension AttentionMask {
         public init(_ lengths: [Int]) {
             self.lengths = lengths
             var total = 0
-            ends = lengths.map { total += $0; return total }
+            ends = lengths.map {
+                total += $0; return total
+            }
         }
 
         public init(arrayLiteral lengths: Int...) { self.init(lengths) }

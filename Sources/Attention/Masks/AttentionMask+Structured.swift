@@ -9,7 +9,8 @@ extension AttentionMask {
     }
 
     /// Runs `visitor` on the pattern of a structured case.
-    func visitPattern<V: PositionPatternVisitor>(_ visitor: V, queries: Int, keys: Int) -> V.Result {
+    func visitPattern<V: PositionPatternVisitor>(_ visitor: V, queries: Int, keys: Int) -> V.Result
+    {
         switch self {
         case .none: return visitor.visit(NoMaskPattern())
         case .causal: return visitor.visit(CausalPattern(shift: 0))
@@ -21,17 +22,23 @@ extension AttentionMask {
         case .longformer(let window, let globals):
             return visitor.visit(LongformerPattern(window: window, globals: globals))
         case .strided(let stride): return visitor.visit(StridedPattern(stride: stride))
-        case .sparseTransformerStrided(let stride): return visitor.visit(SparseStridedPattern(stride: stride))
+        case .sparseTransformerStrided(let stride):
+            return visitor.visit(SparseStridedPattern(stride: stride))
         case .sparseTransformerFixed(let block, let summary):
             return visitor.visit(SparseFixedPattern(blockSize: block, summary: summary))
         case .bigBird(let window, let global, let random, let seed):
-            return visitor.visit(BigBirdPattern(grid: BigBirdGrid(
-                window: window, global: global, random: random, columns: keys, seed: seed)))
+            return visitor.visit(
+                BigBirdPattern(
+                    grid: BigBirdGrid(
+                        window: window, global: global, random: random, columns: keys, seed: seed)))
         case .bigBirdBlocks(let block, let window, let global, let random, let seed):
-            return visitor.visit(BigBirdBlocksPattern(
-                blockSize: block, windowBlocks: window, globalBlocks: global, randomBlocks: random,
-                seed: seed, keys: keys))
-        case .blockDiagonal(let segments): return visitor.visit(BlockDiagonalPattern(segments: segments))
+            return visitor.visit(
+                BigBirdBlocksPattern(
+                    blockSize: block, windowBlocks: window, globalBlocks: global,
+                    randomBlocks: random,
+                    seed: seed, keys: keys))
+        case .blockDiagonal(let segments):
+            return visitor.visit(BlockDiagonalPattern(segments: segments))
         case .prefixLM(let prefix): return visitor.visit(PrefixLMPattern(prefix: prefix))
         case .dense, .additive, .and, .or:
             preconditionFailure("\(self) is not a structured mask")
@@ -46,13 +53,16 @@ extension AttentionMask {
         return visitPattern(Visible(i: i, j: j), queries: queries, keys: keys)
     }
 
-    func classifyStructured(queryRange q: Range<Int>, keyRange k: Range<Int>, queries: Int, keys: Int) -> BlockKind {
+    func classifyStructured(
+        queryRange q: Range<Int>, keyRange k: Range<Int>, queries: Int, keys: Int
+    ) -> BlockKind {
         struct Classify: PositionPatternVisitor {
             let q: ClosedRange<Int>, k: ClosedRange<Int>
             func visit<P: PositionPattern>(_ p: P) -> BlockKind { p.classify(q, k) }
         }
         if q.isEmpty || k.isEmpty { return .empty }
-        return visitPattern(Classify(q: ClosedRange(q), k: ClosedRange(k)), queries: queries, keys: keys)
+        return visitPattern(
+            Classify(q: ClosedRange(q), k: ClosedRange(k)), queries: queries, keys: keys)
     }
 
     /// The pattern of a structured case, prepared for the query range `q` (non-empty).

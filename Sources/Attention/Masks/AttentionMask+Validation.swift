@@ -46,30 +46,41 @@ extension AttentionMask {
         let maxRandom = BigBirdGrid.maxRandom
         switch self {
         case .slidingWindow(let left, let right):
-            try require(left >= 0 && right >= 0,
-                        "slidingWindow needs left ≥ 0 and right ≥ 0, got left \(left), right \(right)")
+            try require(
+                left >= 0 && right >= 0,
+                "slidingWindow needs left ≥ 0 and right ≥ 0, got left \(left), right \(right)")
         case .dilatedWindow(let window, let dilation):
-            try require(window >= 0 && dilation >= 1,
-                        "dilatedWindow needs window ≥ 0 and dilation ≥ 1, got window \(window), dilation \(dilation)")
+            try require(
+                window >= 0 && dilation >= 1,
+                "dilatedWindow needs window ≥ 0 and dilation ≥ 1, got window \(window), dilation \(dilation)"
+            )
         case .longformer(let window, let globals):
             try require(window >= 0, "longformer needs window ≥ 0, got \(window)")
-            try require(globals.positions.allSatisfy { $0 >= 0 },
-                        "longformer global positions must be ≥ 0, got \(globals.positions)")
+            try require(
+                globals.positions.allSatisfy { $0 >= 0 },
+                "longformer global positions must be ≥ 0, got \(globals.positions)")
         case .strided(let stride), .sparseTransformerStrided(let stride):
             try require(stride >= 1, "a strided mask needs stride ≥ 1, got \(stride)")
         case .sparseTransformerFixed(let block, let summary):
-            try require(block >= 1 && summary >= 0 && summary <= block,
-                        "sparseTransformerFixed needs blockSize ≥ 1 and 0 ≤ summary ≤ blockSize, got blockSize \(block), summary \(summary)")
+            try require(
+                block >= 1 && summary >= 0 && summary <= block,
+                "sparseTransformerFixed needs blockSize ≥ 1 and 0 ≤ summary ≤ blockSize, got blockSize \(block), summary \(summary)"
+            )
         case .bigBird(let window, let global, let random, _):
-            try require(window >= 0 && global >= 0 && random >= 0 && random <= maxRandom,
-                        "bigBird needs window ≥ 0, globalTokens ≥ 0 and 0 ≤ randomPerRow ≤ \(maxRandom), got window \(window), globalTokens \(global), randomPerRow \(random)")
+            try require(
+                window >= 0 && global >= 0 && random >= 0 && random <= maxRandom,
+                "bigBird needs window ≥ 0, globalTokens ≥ 0 and 0 ≤ randomPerRow ≤ \(maxRandom), got window \(window), globalTokens \(global), randomPerRow \(random)"
+            )
         case .bigBirdBlocks(let block, let window, let global, let random, _):
-            try require(block >= 1 && window >= 1 && window % 2 == 1 && global >= 0
-                            && random >= 0 && random <= maxRandom,
-                        "bigBirdBlocks needs blockSize ≥ 1, an odd windowBlocks ≥ 1, globalBlocks ≥ 0 and 0 ≤ randomBlocks ≤ \(maxRandom), got blockSize \(block), windowBlocks \(window), globalBlocks \(global), randomBlocks \(random)")
+            try require(
+                block >= 1 && window >= 1 && window % 2 == 1 && global >= 0
+                    && random >= 0 && random <= maxRandom,
+                "bigBirdBlocks needs blockSize ≥ 1, an odd windowBlocks ≥ 1, globalBlocks ≥ 0 and 0 ≤ randomBlocks ≤ \(maxRandom), got blockSize \(block), windowBlocks \(window), globalBlocks \(global), randomBlocks \(random)"
+            )
         case .blockDiagonal(let segments):
-            try require(segments.lengths.allSatisfy { $0 >= 0 },
-                        "blockDiagonal lengths must be ≥ 0, got \(segments.lengths)")
+            try require(
+                segments.lengths.allSatisfy { $0 >= 0 },
+                "blockDiagonal lengths must be ≥ 0, got \(segments.lengths)")
         case .prefixLM(let prefix):
             try require(prefix >= 0, "prefixLM needs prefixLength ≥ 0, got \(prefix)")
         case .and(let a, let b), .or(let a, let b):
@@ -89,20 +100,27 @@ extension AttentionMask {
             let limit = Swift.max(queries, keys)
             if let bad = globals.positions.first(where: { $0 >= limit }) {
                 throw AttentionError.argument(
-                    "mask", "longformer global position \(bad) is outside 0..<\(limit) (max(queries, keys))")
+                    "mask",
+                    "longformer global position \(bad) is outside 0..<\(limit) (max(queries, keys))"
+                )
             }
         case .blockDiagonal(let segments):
             guard queries == keys else {
                 throw AttentionError.argument(
-                    "mask", "blockDiagonal needs queries == keys (packed sequences), got queries \(queries), keys \(keys)")
+                    "mask",
+                    "blockDiagonal needs queries == keys (packed sequences), got queries \(queries), keys \(keys)"
+                )
             }
             guard segments.total == keys else {
                 throw AttentionError.argument(
-                    "mask", "blockDiagonal lengths must sum to the sequence length \(keys), got \(segments.lengths) (sum \(segments.total))")
+                    "mask",
+                    "blockDiagonal lengths must sum to the sequence length \(keys), got \(segments.lengths) (sum \(segments.total))"
+                )
             }
         case .prefixLM(let prefix):
             guard prefix <= keys else {
-                throw AttentionError.argument("mask", "prefixLM needs prefixLength ≤ keys (\(keys)), got \(prefix)")
+                throw AttentionError.argument(
+                    "mask", "prefixLM needs prefixLength ≤ keys (\(keys)), got \(prefix)")
             }
         case .and(let a, let b), .or(let a, let b):
             try a.validateStructure(queries: queries, keys: keys)

@@ -82,8 +82,9 @@ public indirect enum AttentionMask: Sendable {
     /// key blocks (drawn as in `bigBird` over the `⌈keys / B⌉` key blocks). Tiles that align
     /// with the `B×B` blocks classify exactly as `.full` or `.empty`.
     /// Needs `blockSize ≥ 1`, odd `windowBlocks ≥ 1`, `globalBlocks ≥ 0`, `0 ≤ randomBlocks < 2^24`.
-    case bigBirdBlocks(blockSize: Int = 64, windowBlocks: Int = 3, globalBlocks: Int = 2,
-                       randomBlocks: Int = 3, seed: UInt64)
+    case bigBirdBlocks(
+        blockSize: Int = 64, windowBlocks: Int = 3, globalBlocks: Int = 2,
+        randomBlocks: Int = 3, seed: UInt64)
     /// Packed documents (varlen batching): with segment `s` covering positions
     /// `o_s ..< o_s + lengths[s]` (`o_s` = sum of the earlier lengths), query `i` sees key `j`
     /// iff both lie in the same segment. Needs `queries == keys == lengths.sum()` and every

@@ -30,21 +30,28 @@ struct BigBirdGrid {
         func column(_ t: Int) -> Int { t < a.count ? a.lowerBound + t : b.lowerBound + t - a.count }
         /// The candidate numbers of the columns in `c`, as one range per interval.
         func indices(of c: ClosedRange<Int>) -> (Range<Int>, Range<Int>) {
-            let ta = span(Swift.max(c.lowerBound, a.lowerBound), Swift.min(c.upperBound + 1, a.upperBound))
-            let tb = span(Swift.max(c.lowerBound, b.lowerBound), Swift.min(c.upperBound + 1, b.upperBound))
-            return ((ta.lowerBound - a.lowerBound)..<(ta.upperBound - a.lowerBound),
-                    (tb.lowerBound - b.lowerBound + a.count)..<(tb.upperBound - b.lowerBound + a.count))
+            let ta = span(
+                Swift.max(c.lowerBound, a.lowerBound), Swift.min(c.upperBound + 1, a.upperBound))
+            let tb = span(
+                Swift.max(c.lowerBound, b.lowerBound), Swift.min(c.upperBound + 1, b.upperBound))
+            return (
+                (ta.lowerBound - a.lowerBound)..<(ta.upperBound - a.lowerBound),
+                (tb.lowerBound - b.lowerBound + a.count)..<(tb.upperBound - b.lowerBound + a.count)
+            )
         }
     }
 
     func candidates(row i: Int) -> Candidates {
         if i < global { return Candidates(a: 0..<0, b: 0..<0) }  // a global row sees everything
         let g = Swift.min(global, columns)
-        return Candidates(a: g..<Swift.max(g, Swift.min(i - half, columns)),
-                          b: Swift.min(columns, Swift.max(g, i + half + 1))..<columns)
+        return Candidates(
+            a: g..<Swift.max(g, Swift.min(i - half, columns)),
+            b: Swift.min(columns, Swift.max(g, i + half + 1))..<columns)
     }
 
-    func isDeterministic(_ i: Int, _ j: Int) -> Bool { abs(i - j) <= half || i < global || j < global }
+    func isDeterministic(_ i: Int, _ j: Int) -> Bool {
+        abs(i - j) <= half || i < global || j < global
+    }
 
     /// The stratum holding candidate `t` of `m > random`: the largest `s` with `⌊s·m/r⌋ ≤ t`.
     func stratum(_ t: Int, of m: Int) -> Int { ((t + 1) * random - 1) / m }
@@ -108,7 +115,9 @@ struct BigBirdGrid {
 
     /// Exact for emptiness; `.full` needs every row to be global or to have all of `k` covered
     /// by window, global columns and its random draws (checked row by row for ≤ 4096 rows).
-    func classify(_ q: ClosedRange<Int>, _ k: ClosedRange<Int>, randomColumns: ColumnSet?) -> BlockKind {
+    func classify(_ q: ClosedRange<Int>, _ k: ClosedRange<Int>, randomColumns: ColumnSet?)
+        -> BlockKind
+    {
         let window = SlidingWindowPattern(left: half, right: half).classify(q, k)
         var any = window != .empty || q.lowerBound < global || k.lowerBound < global
         if !any && random > 0 {
@@ -131,7 +140,8 @@ struct BigBirdGrid {
             let hidden = ta.count + tb.count  // columns of k neither window nor global
             if hidden == 0 || (random > 0 && m <= random) { continue }
             if hidden > random { return false }
-            for t in Array(ta) + Array(tb) where pick(row: i, stratum: stratum(t, of: m), of: m) != t {
+            for t in Array(ta) + Array(tb)
+            where pick(row: i, stratum: stratum(t, of: m), of: m) != t {
                 return false
             }
         }
@@ -153,8 +163,12 @@ struct BigBirdGrid {
     }
 
     func keySpans(_ q: ClosedRange<Int>, randomColumns: ColumnSet?) -> KeySpans {
-        if q.lowerBound < global || (random > 0 && randomColumns == nil) { return KeySpans(allKeys) }
-        let fixed = KeySpans(sorted: [span(0, global), span(q.lowerBound - half, q.upperBound + half + 1)])
+        if q.lowerBound < global || (random > 0 && randomColumns == nil) {
+            return KeySpans(allKeys)
+        }
+        let fixed = KeySpans(sorted: [
+            span(0, global), span(q.lowerBound - half, q.upperBound + half + 1),
+        ])
         return randomColumns.map { fixed.union($0.spans) } ?? fixed
     }
 }

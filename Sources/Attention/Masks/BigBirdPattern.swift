@@ -14,7 +14,9 @@ struct BigBirdPattern: PositionPattern {
     }
     // keySpans stays the single range keyBounds: a query block's random keys scatter over about
     // as many key blocks as there are, and listing them costs more than classifying them all.
-    func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> { grid.keyBounds(q, randomColumns: randomColumns) }
+    func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> {
+        grid.keyBounds(q, randomColumns: randomColumns)
+    }
 
     func prepared(for q: ClosedRange<Int>) -> BigBirdPattern {
         BigBirdPattern(grid: grid, randomColumns: grid.randomColumns(rows: q))
@@ -29,11 +31,15 @@ struct BigBirdBlocksPattern: PositionPattern {
     let grid: BigBirdGrid
     var randomColumns: ColumnSet? = nil
 
-    init(blockSize: Int, windowBlocks: Int, globalBlocks: Int, randomBlocks: Int, seed: UInt64, keys: Int) {
+    init(
+        blockSize: Int, windowBlocks: Int, globalBlocks: Int, randomBlocks: Int, seed: UInt64,
+        keys: Int
+    ) {
         self.blockSize = Swift.max(blockSize, 1)
         let keyBlocks = (Swift.max(keys, 0) + self.blockSize - 1) / self.blockSize
-        grid = BigBirdGrid(window: windowBlocks, global: globalBlocks, random: randomBlocks,
-                           columns: keyBlocks, seed: seed)
+        grid = BigBirdGrid(
+            window: windowBlocks, global: globalBlocks, random: randomBlocks,
+            columns: keyBlocks, seed: seed)
     }
 
     func blocks(_ r: ClosedRange<Int>) -> ClosedRange<Int> {
@@ -52,7 +58,8 @@ struct BigBirdBlocksPattern: PositionPattern {
     func keySpans(_ q: ClosedRange<Int>) -> KeySpans {
         let spans = grid.keySpans(blocks(q), randomColumns: randomColumns)
         if spans == KeySpans(allKeys) { return spans }
-        return KeySpans(spans.ranges.map { span($0.lowerBound * blockSize, $0.upperBound * blockSize) })
+        return KeySpans(
+            spans.ranges.map { span($0.lowerBound * blockSize, $0.upperBound * blockSize) })
     }
 
     func prepared(for q: ClosedRange<Int>) -> BigBirdBlocksPattern {

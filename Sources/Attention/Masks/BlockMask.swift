@@ -17,8 +17,10 @@ public struct BlockMask: Sendable {
     /// Each query block is prepared once (see `QueryBlockClassifier`) and only the key blocks
     /// meeting its visible key spans are classified, each in O(1) for structured masks; tiles
     /// of tensor masks are scanned.
-    public init(mask: AttentionMask, queries: Int, keys: Int, queryBlockSize: Int, keyBlockSize: Int,
-                batch: Int = 0, head: Int = 0) {
+    public init(
+        mask: AttentionMask, queries: Int, keys: Int, queryBlockSize: Int, keyBlockSize: Int,
+        batch: Int = 0, head: Int = 0
+    ) {
         precondition(queryBlockSize > 0 && keyBlockSize > 0)
         self.queries = queries
         self.keys = keys
@@ -29,8 +31,9 @@ public struct BlockMask: Sendable {
         var full: [Int32] = []
         for qb in 0..<qBlocks {
             let qRange = qb * queryBlockSize..<Swift.min(queries, (qb + 1) * queryBlockSize)
-            let row = QueryBlockClassifier(mask: mask, queryRange: qRange, queries: queries, keys: keys,
-                                           batch: batch, head: head)
+            let row = QueryBlockClassifier(
+                mask: mask, queryRange: qRange, queries: queries, keys: keys,
+                batch: batch, head: head)
             // Only key blocks meeting the row's visible key spans can hold anything visible.
             let classify = row.classify
             full.removeAll(keepingCapacity: true)

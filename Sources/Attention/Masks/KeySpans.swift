@@ -14,7 +14,8 @@ struct KeySpans: Equatable {
         merged.reserveCapacity(sorted.count)
         for r in sorted where !r.isEmpty {
             if let last = merged.last, r.lowerBound <= last.upperBound {
-                merged[merged.count - 1] = last.lowerBound..<Swift.max(last.upperBound, r.upperBound)
+                merged[merged.count - 1] =
+                    last.lowerBound..<Swift.max(last.upperBound, r.upperBound)
             } else {
                 merged.append(r)
             }
@@ -36,7 +37,8 @@ struct KeySpans: Equatable {
         var out: [Range<Int>] = [], a = 0, b = 0
         while a < ranges.count && b < other.ranges.count {
             let x = ranges[a], y = other.ranges[b]
-            let lo = Swift.max(x.lowerBound, y.lowerBound), hi = Swift.min(x.upperBound, y.upperBound)
+            let lo = Swift.max(x.lowerBound, y.lowerBound),
+                hi = Swift.min(x.upperBound, y.upperBound)
             if lo < hi { out.append(lo..<hi) }
             if x.upperBound < y.upperBound { a += 1 } else { b += 1 }
         }
@@ -48,7 +50,9 @@ struct KeySpans: Equatable {
         var merged: [Range<Int>] = [], a = 0, b = 0
         merged.reserveCapacity(ranges.count + other.ranges.count)
         while a < ranges.count || b < other.ranges.count {
-            if b == other.ranges.count || (a < ranges.count && ranges[a].lowerBound <= other.ranges[b].lowerBound) {
+            if b == other.ranges.count
+                || (a < ranges.count && ranges[a].lowerBound <= other.ranges[b].lowerBound)
+            {
                 merged.append(ranges[a])
                 a += 1
             } else {
@@ -64,7 +68,8 @@ struct KeySpans: Equatable {
     func forEachBlock(size blockSize: Int, _ body: (Int) -> Void) {
         var next = Int.min
         for r in ranges {
-            let first = Swift.max(r.lowerBound / blockSize, next), last = (r.upperBound - 1) / blockSize
+            let first = Swift.max(r.lowerBound / blockSize, next),
+                last = (r.upperBound - 1) / blockSize
             if first > last { continue }
             for b in first...last { body(b) }
             next = last + 1

@@ -13,7 +13,8 @@ struct MaskParser {
     }
 
     func error(_ problem: String) -> AttentionError {
-        AttentionError.argument("--mask", "\(problem) in \"\(text)\"; expected \(AttentionMask.syntax)")
+        AttentionError.argument(
+            "--mask", "\(problem) in \"\(text)\"; expected \(AttentionMask.syntax)")
     }
 
     mutating func parseAll() throws -> AttentionMask {
@@ -85,40 +86,51 @@ struct MaskParser {
         case "causal-bottom-right": return try noArguments(.causalFromBottomRight)
         case "window":
             let v = try integers(list, name, count: 1...2)
-            return v.count == 1 ? .slidingWindow(left: v[0] / 2, right: v[0] / 2)
+            return v.count == 1
+                ? .slidingWindow(left: v[0] / 2, right: v[0] / 2)
                 : .slidingWindow(left: v[0], right: v[1])
         case "strided": return .strided(stride: try integers(list, name, count: 1...1)[0])
-        case "sparse-strided": return .sparseTransformerStrided(stride: try integers(list, name, count: 1...1)[0])
+        case "sparse-strided":
+            return .sparseTransformerStrided(stride: try integers(list, name, count: 1...1)[0])
         case "prefix": return .prefixLM(prefixLength: try integers(list, name, count: 1...1)[0])
-        case "blocks": return .blockDiagonal(lengths: .init(try integers(list, name, count: 1...Int.max)))
+        case "blocks":
+            return .blockDiagonal(lengths: .init(try integers(list, name, count: 1...Int.max)))
         case "sparse-fixed":
             let v = try keyed(list, name, ["block": nil, "summary": nil])
-            return .sparseTransformerFixed(blockSize: try int(v["block"]!, name), summary: try int(v["summary"]!, name))
+            return .sparseTransformerFixed(
+                blockSize: try int(v["block"]!, name), summary: try int(v["summary"]!, name))
         case "dilated":
             let v = try keyed(list, name, ["window": nil, "dilation": nil])
-            return .dilatedWindow(window: try int(v["window"]!, name), dilation: try int(v["dilation"]!, name))
+            return .dilatedWindow(
+                window: try int(v["window"]!, name), dilation: try int(v["dilation"]!, name))
         case "longformer":
             let v = try keyed(list, name, ["window": nil, "global": "0"])
             let g = v["global"]!
             let globals: AttentionMask.GlobalTokens
             if g.hasPrefix("[") && g.hasSuffix("]") {
                 let inner = String(g.dropFirst().dropLast())
-                globals = .init(positions: inner.trimmingSpaces.isEmpty
-                    ? [] : try integers(splitTopLevel(inner), name, count: 1...Int.max))
+                globals = .init(
+                    positions: inner.trimmingSpaces.isEmpty
+                        ? [] : try integers(splitTopLevel(inner), name, count: 1...Int.max))
             } else {
                 globals = .leading(try int(g, name))
                 if try int(g, name) < 0 { throw error("longformer needs global ≥ 0, got \(g)") }
             }
             return .longformer(window: try int(v["window"]!, name), globalTokens: globals)
         case "bigbird":
-            let v = try keyed(list, name, ["window": nil, "global": nil, "random": nil, "seed": "0"])
-            return .bigBird(window: try int(v["window"]!, name), globalTokens: try int(v["global"]!, name),
-                            randomPerRow: try int(v["random"]!, name), seed: try seed(v["seed"]!, name))
+            let v = try keyed(
+                list, name, ["window": nil, "global": nil, "random": nil, "seed": "0"])
+            return .bigBird(
+                window: try int(v["window"]!, name), globalTokens: try int(v["global"]!, name),
+                randomPerRow: try int(v["random"]!, name), seed: try seed(v["seed"]!, name))
         case "bigbird-blocks":
-            let v = try keyed(list, name, ["block": "64", "window": "3", "global": "2", "random": "3", "seed": "0"])
-            return .bigBirdBlocks(blockSize: try int(v["block"]!, name), windowBlocks: try int(v["window"]!, name),
-                                  globalBlocks: try int(v["global"]!, name),
-                                  randomBlocks: try int(v["random"]!, name), seed: try seed(v["seed"]!, name))
+            let v = try keyed(
+                list, name,
+                ["block": "64", "window": "3", "global": "2", "random": "3", "seed": "0"])
+            return .bigBirdBlocks(
+                blockSize: try int(v["block"]!, name), windowBlocks: try int(v["window"]!, name),
+                globalBlocks: try int(v["global"]!, name),
+                randomBlocks: try int(v["random"]!, name), seed: try seed(v["seed"]!, name))
         default:
             throw error("unknown mask \"\(name)\"")
         }
@@ -146,28 +158,41 @@ struct MaskParser {
     }
 
     private func seed(_ s: String, _ name: String) throws -> UInt64 {
-        guard let v = UInt64(s) else { throw error("\(name): seed \"\(s)\" is not an integer in 0…\(UInt64.max)") }
+        guard let v = UInt64(s) else {
+            throw error("\(name): seed \"\(s)\" is not an integer in 0…\(UInt64.max)")
+        }
         return v
     }
 
-    private func integers(_ list: [String], _ name: String, count: ClosedRange<Int>) throws -> [Int] {
+    private func integers(_ list: [String], _ name: String, count: ClosedRange<Int>) throws -> [Int]
+    {
         guard count.contains(list.count), !(list.count == 1 && list[0].isEmpty) else {
-            let wanted = count.lowerBound == count.upperBound ? "\(count.lowerBound)"
-                : count.upperBound == Int.max ? "at least \(count.lowerBound)"
-                : "\(count.lowerBound) to \(count.upperBound)"
+            let wanted =
+                count.lowerBound == count.upperBound
+                ? "\(count.lowerBound)"
+                : count.upperBound == Int.max
+                    ? "at least \(count.lowerBound)"
+                    : "\(count.lowerBound) to \(count.upperBound)"
             throw error("\(name) takes \(wanted) comma-separated integer(s)")
         }
         return try list.map { try int($0, name) }
     }
 
     /// `key=value` arguments; `defaults` lists the allowed keys (nil = required).
-    private func keyed(_ list: [String], _ name: String, _ defaults: [String: String?]) throws -> [String: String] {
+    private func keyed(_ list: [String], _ name: String, _ defaults: [String: String?]) throws
+        -> [String: String]
+    {
         var values: [String: String] = [:]
         for item in list where !(list.count == 1 && item.isEmpty) {
-            guard let eq = item.firstIndex(of: "=") else { throw error("\(name): expected key=value, got \"\(item)\"") }
-            let key = String(item[..<eq]).trimmingSpaces, value = String(item[item.index(after: eq)...]).trimmingSpaces
+            guard let eq = item.firstIndex(of: "=") else {
+                throw error("\(name): expected key=value, got \"\(item)\"")
+            }
+            let key = String(item[..<eq]).trimmingSpaces,
+                value = String(item[item.index(after: eq)...]).trimmingSpaces
             guard defaults.keys.contains(key) else {
-                throw error("\(name): unknown key \"\(key)\" (allowed: \(defaults.keys.sorted().joined(separator: ", ")))")
+                throw error(
+                    "\(name): unknown key \"\(key)\" (allowed: \(defaults.keys.sorted().joined(separator: ", ")))"
+                )
             }
             guard values[key] == nil else { throw error("\(name): \"\(key)\" given twice") }
             values[key] = value

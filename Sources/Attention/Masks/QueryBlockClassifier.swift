@@ -15,7 +15,9 @@ struct QueryBlockClassifier {
     let classify: (Range<Int>) -> BlockKind
 
     /// `queryRange` must be non-empty.
-    init(mask: AttentionMask, queryRange: Range<Int>, queries: Int, keys: Int, batch: Int, head: Int) {
+    init(
+        mask: AttentionMask, queryRange: Range<Int>, queries: Int, keys: Int, batch: Int, head: Int
+    ) {
         precondition(!queryRange.isEmpty)
         self.queryRange = queryRange
         let all = 0..<Swift.max(keys, 0)
@@ -25,7 +27,9 @@ struct QueryBlockClassifier {
             let q: ClosedRange<Int>, all: Range<Int>
             func visit<P: PositionPattern>(_ p: P) -> (KeySpans, (Range<Int>) -> BlockKind) {
                 let prepared = p.prepared(for: q), q = self.q
-                return (prepared.keySpans(q).clamped(to: all), { prepared.classify(q, ClosedRange($0)) })
+                return (
+                    prepared.keySpans(q).clamped(to: all), { prepared.classify(q, ClosedRange($0)) }
+                )
             }
         }
 
@@ -33,22 +37,32 @@ struct QueryBlockClassifier {
             switch m {
             case .dense(let t), .additive(let t):
                 let additive = if case .additive = m { true } else { false }
-                return (KeySpans(all), { t.classifyBroadcast(batch, head, queryRange, $0, additive: additive) })
+                return (
+                    KeySpans(all),
+                    { t.classifyBroadcast(batch, head, queryRange, $0, additive: additive) }
+                )
             case .and(let a, let b):
                 let (x, fx) = compile(a), (y, fy) = compile(b)
-                return (x.intersection(y), { k in
-                    let kx = fx(k)
-                    if kx == .empty { return .empty }
-                    return m.intersectionKind(kx, fy(k), queryRange, k,
-                                              queries: queries, keys: keys, batch: batch, head: head)
-                })
+                return (
+                    x.intersection(y),
+                    { k in
+                        let kx = fx(k)
+                        if kx == .empty { return .empty }
+                        return m.intersectionKind(
+                            kx, fy(k), queryRange, k,
+                            queries: queries, keys: keys, batch: batch, head: head)
+                    }
+                )
             case .or(let a, let b):
                 let (x, fx) = compile(a), (y, fy) = compile(b)
-                return (x.union(y), { k in
-                    let kx = fx(k)
-                    if kx == .full { return .full }
-                    return AttentionMask.unionKind(kx, fy(k))
-                })
+                return (
+                    x.union(y),
+                    { k in
+                        let kx = fx(k)
+                        if kx == .full { return .full }
+                        return AttentionMask.unionKind(kx, fy(k))
+                    }
+                )
             default:
                 return m.visitPattern(Compile(q: q, all: all), queries: queries, keys: keys)
             }

@@ -5,7 +5,9 @@
 struct BlockDiagonalPattern: PositionPattern {
     let segments: AttentionMask.SegmentLengths
 
-    func isVisible(_ i: Int, _ j: Int) -> Bool { segments.segment(of: i) == segments.segment(of: j) }
+    func isVisible(_ i: Int, _ j: Int) -> Bool {
+        segments.segment(of: i) == segments.segment(of: j)
+    }
 
     func classify(_ q: ClosedRange<Int>, _ k: ClosedRange<Int>) -> BlockKind {
         let q0 = segments.segment(of: q.lowerBound), q1 = segments.segment(of: q.upperBound)
@@ -15,8 +17,9 @@ struct BlockDiagonalPattern: PositionPattern {
     }
 
     func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> {
-        span(segments.start(of: segments.segment(of: q.lowerBound)),
-             segments.end(of: segments.segment(of: q.upperBound)))
+        span(
+            segments.start(of: segments.segment(of: q.lowerBound)),
+            segments.end(of: segments.segment(of: q.upperBound)))
     }
 }
 
@@ -32,7 +35,9 @@ struct PrefixLMPattern: PositionPattern {
         return .empty
     }
 
-    func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> { span(0, Swift.max(prefix, q.upperBound + 1)) }
+    func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> {
+        span(0, Swift.max(prefix, q.upperBound + 1))
+    }
 }
 
 /// `j ≤ i + shift` (`.causal`: shift 0; `.causalFromBottomRight`: `keys − queries`).

@@ -35,8 +35,12 @@ struct SparseStridedPattern: PositionPattern {
         if lo > dMax { return .empty }
         if lo >= stride && nextMultiple(of: stride, atLeast: lo) > dMax { return .empty }
         // Every d < stride is visible; above it only a single multiple can be.
-        if dMin >= 0 && (stride == 1 || dMax < stride
-            || (Swift.max(dMin, stride) == dMax && dMax % stride == 0)) { return .full }
+        if dMin >= 0
+            && (stride == 1 || dMax < stride
+                || (Swift.max(dMin, stride) == dMax && dMax % stride == 0))
+        {
+            return .full
+        }
         return .partial
     }
 
@@ -80,7 +84,8 @@ struct SparseFixedPattern: PositionPattern {
         if k1 <= q0 {
             if allSummary(k0, k1) { return .full }
             let b = q0 / block
-            if q1 / block == b && (k0 >= b * block || allSummary(k0, Swift.min(k1, b * block - 1))) {
+            if q1 / block == b && (k0 >= b * block || allSummary(k0, Swift.min(k1, b * block - 1)))
+            {
                 return .full
             }
         }

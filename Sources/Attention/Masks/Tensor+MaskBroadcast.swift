@@ -12,7 +12,9 @@ extension Tensor {
     }
 
     /// Classifies a tile of a broadcast boolean (or additive) mask by scanning it.
-    func classifyBroadcast(_ b: Int, _ h: Int, _ rows: Range<Int>, _ cols: Range<Int>, additive: Bool) -> BlockKind {
+    func classifyBroadcast(
+        _ b: Int, _ h: Int, _ rows: Range<Int>, _ cols: Range<Int>, additive: Bool
+    ) -> BlockKind {
         var any = false, all = true
         for i in rows {
             for j in cols {

@@ -9,9 +9,13 @@ struct SlidingWindowPattern: PositionPattern {
     func classify(_ q: ClosedRange<Int>, _ k: ClosedRange<Int>) -> BlockKind {
         if left + right < 0 { return .empty }
         // Empty when the block lies wholly right of the last row's window or left of the first row's.
-        if k.lowerBound > q.upperBound + right || k.upperBound < q.lowerBound - left { return .empty }
+        if k.lowerBound > q.upperBound + right || k.upperBound < q.lowerBound - left {
+            return .empty
+        }
         // Full when every row's window covers the whole key block.
-        if k.lowerBound >= q.upperBound - left && k.upperBound <= q.lowerBound + right { return .full }
+        if k.lowerBound >= q.upperBound - left && k.upperBound <= q.lowerBound + right {
+            return .full
+        }
         return .partial
     }
 
@@ -76,7 +80,9 @@ struct LongformerPattern: PositionPattern {
     func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> {
         if globals.count(in: q) > 0 { return allKeys }
         let w = window.keyBounds(q)
-        guard let first = globals.positions.first, let last = globals.positions.last else { return w }
+        guard let first = globals.positions.first, let last = globals.positions.last else {
+            return w
+        }
         return Swift.min(w.lowerBound, first)..<Swift.max(w.upperBound, last + 1)
     }
 
