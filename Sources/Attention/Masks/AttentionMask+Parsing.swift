@@ -4,10 +4,11 @@ extension AttentionMask {
     public static let syntax = """
         none; causal; causal-bottom-right; window:L,R or window:W (L = R = W/2); strided:S; \
         sparse-strided:S; sparse-fixed:block=L,summary=C; \
-        bigbird:window=W,global=G,random=R[,seed=N]; \
-        bigbird-blocks:[block=64,window=3,global=2,random=3,seed=0]; \
-        longformer:window=W[,global=G or global=[p,q,…]]; dilated:window=W,dilation=D; \
-        blocks:L1,L2,…; prefix:N — combined with + (and, binds tighter) and | (or), grouped with ( )
+        bigbird:window=W,global=G,random=R,seed=N (seed optional, default 0); \
+        bigbird-blocks:block=64,window=3,global=2,random=3,seed=0 (each optional, these defaults); \
+        longformer:window=W,global=G or global=[p,q,…] (global optional, default 0); \
+        dilated:window=W,dilation=D; blocks:L1,L2,…; prefix:N; \
+        joined with + (and, binds tighter) or | (or), grouped with ( )
         """
 
     /// Reads a mask from its string form, e.g. `causal+window:128,0` (the syntax is

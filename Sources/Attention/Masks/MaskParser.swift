@@ -197,7 +197,7 @@ struct MaskParser {
             guard values[key] == nil else { throw error("\(name): \"\(key)\" given twice") }
             values[key] = value
         }
-        for (key, fallback) in defaults where values[key] == nil {
+        for (key, fallback) in defaults.sorted(by: { $0.key < $1.key }) where values[key] == nil {
             guard let fallback else { throw error("\(name): missing \(key)=…") }
             values[key] = fallback
         }
