@@ -5,6 +5,10 @@
 /// (see ``BlockMask``). ``materialize(queries:keys:batch:head:)`` turns any mask into a dense
 /// 0/1 tensor for the reference path, tests and figures.
 ///
+/// Unless a case says otherwise, structured patterns compare absolute positions (top-left
+/// alignment, like ``causal``): with `queries ≠ keys`, query `i` and key `i` are "the same
+/// position". Every structured case has a string form (``init(parsing:)``, ``description``).
+///
 /// Tensor masks broadcast to `[B, H, Sq, Sk]` (NumPy rules, aligned right):
 /// - ``dense(_:)``: boolean, nonzero = may attend, zero = blocked (PyTorch's bool `attn_mask`).
 /// - ``additive(_:)``: added to the scaled scores; `-inf` blocks (PyTorch's float `attn_mask`).
@@ -25,6 +29,70 @@ public indirect enum AttentionMask: Sendable {
     /// Query `i` sees keys `i − left … i + right` (a local / sliding window). The seed's
     /// `create_local_mask(S, w)` is `slidingWindow(left: w / 2, right: w / 2)`.
     case slidingWindow(left: Int, right: Int)
+    /// Longformer's dilated sliding window: with `r = (window / 2) · dilation`, query `i`
+    /// sees key `j` iff `|i − j| ≤ r` and `(i − j) mod dilation == 0`, that is keys
+    /// `i + t · dilation` for `t = −window/2 … window/2` (integer division; `window/2 + 1`
+    /// keys on each side counting `i`). `dilation: 1` is `slidingWindow(left: window / 2,
+    /// right: window / 2)`. Needs `window ≥ 0`, `dilation ≥ 1`.
+    case dilatedWindow(window: Int, dilation: Int)
+    /// Longformer: a sliding window plus global tokens. With `h = window / 2` and `G` the
+    /// global positions, query `i` sees key `j` iff `|i − j| ≤ h` or `i ∈ G` (a global row
+    /// sees everything) or `j ∈ G` (everyone sees a global column). `globalTokens` is a count
+    /// of leading positions (`2` means `G = {0, 1}`) or a list (`[0, 17, 63]`); positions must
+    /// lie in `0..<max(queries, keys)`.
+    case longformer(window: Int, globalTokens: GlobalTokens)
+    /// The seed's strided mask (`mask[i, ::stride] = 1`): every query sees keys
+    /// `0, stride, 2·stride, …`, that is `j mod stride == 0`. No diagonal, no causality.
+    /// Needs `stride ≥ 1`.
+    case strided(stride: Int)
+    /// Sparse Transformer's strided pattern (Child et al. 2019), causal: query `i` sees key
+    /// `j` iff `j ≤ i` and (`i − j < stride` or `(i − j) mod stride == 0`): the previous
+    /// `stride` positions plus every `stride`-th earlier one. Needs `stride ≥ 1`.
+    case sparseTransformerStrided(stride: Int)
+    /// Sparse Transformer's fixed pattern (Child et al. 2019), causal: with block length
+    /// `l = blockSize` and `c = summary`, query `i` sees key `j` iff `j ≤ i` and
+    /// (`⌊j / l⌋ == ⌊i / l⌋` or `j mod l ≥ l − c`): its own block plus the last `c`
+    /// "summary" positions of every earlier block. Needs `blockSize ≥ 1`, `0 ≤ summary ≤ blockSize`.
+    case sparseTransformerFixed(blockSize: Int, summary: Int)
+    /// The seed's BigBird construction at token level: window, global and random attention.
+    ///
+    /// With `h = window / 2` and `g = globalTokens`, query `i` sees key `j` iff
+    /// `|i − j| ≤ h` (the seed's `create_local_mask`), or `i < g` (global row), or `j < g`
+    /// (global column), or `j ∈ R(i)`. The random keys `R(i)` are drawn, reproducibly from
+    /// `seed` and `i` alone, among row `i`'s *candidates* — the keys in `0..<keys` the rules
+    /// before leave hidden. With `m` candidates and `r = randomPerRow`:
+    /// - `m ≤ r` (or `i < g`, which has no candidates): every candidate is visible;
+    /// - otherwise exactly `r` distinct candidates: the candidates, in increasing key order,
+    ///   are cut into `r` strata `[⌊s·m/r⌋, ⌊(s+1)·m/r⌋)`, `s = 0..<r`, and one key is drawn
+    ///   uniformly from each stratum with `CounterRNG(seed: seed).bits(at: i << 24 | s)`.
+    ///
+    /// So every non-global row gains exactly `min(r, m)` keys; each candidate is chosen with
+    /// probability ≈ `r / m`; a row's draws do not depend on other rows or on `queries`.
+    /// (Stratified rather than a uniform `r`-subset: membership of one key costs O(1) hashes
+    /// and no storage, which keeps ``isVisible(query:key:queries:keys:batch:head:)`` and
+    /// ``classify(queryRange:keyRange:queries:keys:batch:head:)`` cheap at any length.)
+    /// Needs `window, globalTokens ≥ 0`, `0 ≤ randomPerRow < 2^24`.
+    case bigBird(window: Int, globalTokens: Int, randomPerRow: Int, seed: UInt64)
+    /// BigBird's block form (BigBird-ITC): ``bigBird(window:globalTokens:randomPerRow:seed:)``
+    /// applied to blocks of `blockSize` positions instead of single positions.
+    ///
+    /// With `B = blockSize`, query `i` sees key `j` iff query block `a = ⌊i / B⌋` sees key
+    /// block `b = ⌊j / B⌋`: `|a − b| ≤ windowBlocks / 2` (3 blocks for `windowBlocks: 3`), or
+    /// `a < globalBlocks` or `b < globalBlocks`, or `b` is one of `a`'s `randomBlocks` random
+    /// key blocks (drawn as in `bigBird` over the `⌈keys / B⌉` key blocks). Tiles that align
+    /// with the `B×B` blocks classify exactly as `.full` or `.empty`.
+    /// Needs `blockSize ≥ 1`, odd `windowBlocks ≥ 1`, `globalBlocks ≥ 0`, `0 ≤ randomBlocks < 2^24`.
+    case bigBirdBlocks(
+        blockSize: Int = 64, windowBlocks: Int = 3, globalBlocks: Int = 2,
+        randomBlocks: Int = 3, seed: UInt64)
+    /// Packed documents (varlen batching): with segment `s` covering positions
+    /// `o_s ..< o_s + lengths[s]` (`o_s` = sum of the earlier lengths), query `i` sees key `j`
+    /// iff both lie in the same segment. Needs `queries == keys == lengths.sum()` and every
+    /// length ≥ 0 (combine with ``causal`` for causal packed documents).
+    case blockDiagonal(lengths: SegmentLengths)
+    /// Prefix LM: query `i` sees key `j` iff `j < prefixLength` (the bidirectional prefix) or
+    /// `j ≤ i` (causal after it). Needs `0 ≤ prefixLength ≤ keys`.
+    case prefixLM(prefixLength: Int)
     /// Visible where both masks are visible (additive parts add up).
     case and(AttentionMask, AttentionMask)
     /// Visible where either mask is visible.
@@ -46,166 +114,4 @@ extension AttentionMask {
     public func intersect(_ other: AttentionMask) -> AttentionMask { .and(self, other) }
     /// Unites with another mask (`.or`).
     public func union(_ other: AttentionMask) -> AttentionMask { .or(self, other) }
-
-    /// Tensors inside the mask, for validation.
-    var tensors: [(name: String, tensor: Tensor)] {
-        switch self {
-        case .dense(let t): return [("dense mask", t)]
-        case .additive(let t): return [("additive mask", t)]
-        case .and(let a, let b), .or(let a, let b): return a.tensors + b.tensors
-        default: return []
-        }
-    }
-
-    /// Whether the mask contains an additive part.
-    var hasAdditive: Bool {
-        switch self {
-        case .additive: return true
-        case .and(let a, let b), .or(let a, let b): return a.hasAdditive || b.hasAdditive
-        default: return false
-        }
-    }
-
-    /// Checks that every tensor in the mask broadcasts to `[batch, heads, queries, keys]`.
-    /// - Throws: ``AttentionError`` naming `mask` and both shapes.
-    public func validate(batch: Int, heads: Int, queries: Int, keys: Int) throws {
-        let target = [batch, heads, queries, keys]
-        for (name, t) in tensors {
-            guard t.rank <= 4, let b = Tensor.broadcastShape(t.shape, target), b == target else {
-                throw AttentionError.shape(
-                    "mask", expected: "a \(name) broadcastable to \(target)", actual: t.shape)
-            }
-        }
-        if case .or = self, hasAdditive {
-            throw AttentionError.argument("mask", "an additive mask cannot be combined with .or")
-        }
-        try validateStructure(queries: queries, keys: keys)
-    }
-
-    /// Whether query `query` may attend to key `key` (additive parts count as visible unless
-    /// they hold −inf).
-    public func isVisible(query: Int, key: Int, queries: Int, keys: Int, batch: Int = 0, head: Int = 0) -> Bool {
-        switch self {
-        case .none: return true
-        case .causal: return key <= query
-        case .causalFromBottomRight: return key <= query + (keys - queries)
-        case .dense(let t): return t.broadcastValue(batch, head, query, key) != 0
-        case .additive(let t): return t.broadcastValue(batch, head, query, key) != -.infinity
-        case .and(let a, let b):
-            return a.isVisible(query: query, key: key, queries: queries, keys: keys, batch: batch, head: head)
-                && b.isVisible(query: query, key: key, queries: queries, keys: keys, batch: batch, head: head)
-        case .or(let a, let b):
-            return a.isVisible(query: query, key: key, queries: queries, keys: keys, batch: batch, head: head)
-                || b.isVisible(query: query, key: key, queries: queries, keys: keys, batch: batch, head: head)
-        default:
-            return isVisibleStructured(query: query, key: key, queries: queries, keys: keys)
-        }
-    }
-
-    /// The additive bias at one entry (0 where the mask has no additive part).
-    public func bias(query: Int, key: Int, batch: Int = 0, head: Int = 0) -> Float {
-        switch self {
-        case .additive(let t): return t.broadcastValue(batch, head, query, key)
-        case .and(let a, let b): return a.bias(query: query, key: key, batch: batch, head: head)
-            + b.bias(query: query, key: key, batch: batch, head: head)
-        default: return 0
-        }
-    }
-
-    /// Classifies the tile `queryRange × keyRange`. Never says `.empty` or `.full` wrongly;
-    /// may say `.partial` when unsure.
-    public func classify(queryRange: Range<Int>, keyRange: Range<Int>, queries: Int, keys: Int,
-                         batch: Int = 0, head: Int = 0) -> BlockKind {
-        if queryRange.isEmpty || keyRange.isEmpty { return .empty }
-        switch self {
-        case .none: return .full
-        case .causal, .causalFromBottomRight:
-            let shift = self.isCausalTopLeft ? 0 : keys - queries
-            // Row i sees keys ≤ i + shift.
-            if keyRange.lowerBound > queryRange.upperBound - 1 + shift { return .empty }
-            if keyRange.upperBound - 1 <= queryRange.lowerBound + shift { return .full }
-            return .partial
-        case .dense(let t):
-            return t.classifyBroadcast(batch, head, queryRange, keyRange, additive: false)
-        case .additive(let t):
-            return t.classifyBroadcast(batch, head, queryRange, keyRange, additive: true)
-        case .and(let a, let b):
-            let x = a.classify(queryRange: queryRange, keyRange: keyRange, queries: queries, keys: keys, batch: batch, head: head)
-            if x == .empty { return .empty }
-            let y = b.classify(queryRange: queryRange, keyRange: keyRange, queries: queries, keys: keys, batch: batch, head: head)
-            if y == .empty { return .empty }
-            return x == .full && y == .full ? .full : .partial
-        case .or(let a, let b):
-            let x = a.classify(queryRange: queryRange, keyRange: keyRange, queries: queries, keys: keys, batch: batch, head: head)
-            if x == .full { return .full }
-            let y = b.classify(queryRange: queryRange, keyRange: keyRange, queries: queries, keys: keys, batch: batch, head: head)
-            if y == .full { return .full }
-            return x == .empty && y == .empty ? .empty : .partial
-        default:
-            return classifyStructured(queryRange: queryRange, keyRange: keyRange, queries: queries, keys: keys)
-        }
-    }
-
-    private var isCausalTopLeft: Bool {
-        if case .causal = self { return true }
-        return false
-    }
-
-    /// Whether visibility differs between batch entries or heads (tensor masks with
-    /// leading axes larger than 1).
-    public var dependsOnBatchOrHead: Bool {
-        tensors.contains { t in
-            let lead = Array((Array(repeating: 1, count: Swift.max(0, 4 - t.tensor.rank)) + t.tensor.shape).prefix(2))
-            return lead.contains { $0 > 1 }
-        }
-    }
-
-    /// The mask as a `[queries, keys]` tensor of 0/1 for one (batch, head).
-    public func materialize(queries: Int, keys: Int, batch: Int = 0, head: Int = 0) -> Tensor {
-        var values = [Float](repeating: 0, count: queries * keys)
-        for i in 0..<queries {
-            for j in 0..<keys where isVisible(query: i, key: j, queries: queries, keys: keys, batch: batch, head: head) {
-                values[i * keys + j] = 1
-            }
-        }
-        return Tensor(unchecked: [queries, keys], storage: values)
-    }
-
-    /// The fraction of visible entries in a `queries × keys` attention matrix (batch 0, head 0).
-    public func density(queries: Int, keys: Int) -> Double {
-        guard queries > 0 && keys > 0 else { return 0 }
-        var visible = 0
-        for i in 0..<queries {
-            for j in 0..<keys where isVisible(query: i, key: j, queries: queries, keys: keys) { visible += 1 }
-        }
-        return Double(visible) / Double(queries * keys)
-    }
-}
-
-extension Tensor {
-    /// Element [b, h, i, j] of this tensor broadcast (right-aligned) to rank 4.
-    func broadcastValue(_ b: Int, _ h: Int, _ i: Int, _ j: Int) -> Float {
-        let idx = [b, h, i, j]
-        var index = offset
-        for axis in 0..<rank {
-            let a = axis + 4 - rank
-            if shape[axis] != 1 { index += idx[a] * strides[axis] }
-        }
-        return storage[index]
-    }
-
-    /// Classifies a tile of a broadcast boolean (or additive) mask by scanning it.
-    func classifyBroadcast(_ b: Int, _ h: Int, _ rows: Range<Int>, _ cols: Range<Int>, additive: Bool) -> BlockKind {
-        var any = false, all = true
-        for i in rows {
-            for j in cols {
-                let v = broadcastValue(b, h, i, j)
-                let visible = additive ? v != -.infinity : v != 0
-                any = any || visible
-                all = all && visible
-            }
-        }
-        if !any { return .empty }
-        return additive ? .partial : (all ? .full : .partial)
-    }
 }

@@ -13,31 +13,41 @@ public struct BlockMask: Sendable {
     let kinds: [BlockKind]
 
     /// Classifies every tile of `mask` for one (batch, head).
-    public init(mask: AttentionMask, queries: Int, keys: Int, queryBlockSize: Int, keyBlockSize: Int,
-                batch: Int = 0, head: Int = 0) {
+    ///
+    /// Each query block is prepared once (see `QueryBlockClassifier`) and only the key blocks
+    /// meeting its visible key spans are classified, each in O(1) for structured masks; tiles
+    /// of tensor masks are scanned.
+    public init(
+        mask: AttentionMask, queries: Int, keys: Int, queryBlockSize: Int, keyBlockSize: Int,
+        batch: Int = 0, head: Int = 0
+    ) {
         precondition(queryBlockSize > 0 && keyBlockSize > 0)
         self.queries = queries
         self.keys = keys
         self.queryBlockSize = queryBlockSize
         self.keyBlockSize = keyBlockSize
         let qBlocks = (queries + queryBlockSize - 1) / queryBlockSize
-        let kBlocks = (keys + keyBlockSize - 1) / keyBlockSize
         var starts = [0], blocks: [Int32] = [], kinds: [BlockKind] = []
+        var full: [Int32] = []
         for qb in 0..<qBlocks {
             let qRange = qb * queryBlockSize..<Swift.min(queries, (qb + 1) * queryBlockSize)
-            var full: [Int32] = []
-            for kb in 0..<kBlocks {
+            let row = QueryBlockClassifier(
+                mask: mask, queryRange: qRange, queries: queries, keys: keys,
+                batch: batch, head: head)
+            // Only key blocks meeting the row's visible key spans can hold anything visible.
+            let classify = row.classify
+            full.removeAll(keepingCapacity: true)
+            row.keySpans.forEachBlock(size: keyBlockSize) { kb in
                 let kRange = kb * keyBlockSize..<Swift.min(keys, (kb + 1) * keyBlockSize)
-                switch mask.classify(queryRange: qRange, keyRange: kRange, queries: queries, keys: keys,
-                                     batch: batch, head: head) {
-                case .empty: continue
+                switch classify(kRange) {
+                case .empty: break
                 case .partial: blocks.append(Int32(kb)); kinds.append(.partial)
                 case .full: full.append(Int32(kb))
                 }
             }
             // Partial blocks first, then the unmasked run (FlashAttention-2's order).
             blocks += full
-            kinds += Array(repeating: .full, count: full.count)
+            kinds += repeatElement(.full, count: full.count)
             starts.append(blocks.count)
         }
         self.starts = starts

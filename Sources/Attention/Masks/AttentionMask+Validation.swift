@@ -1,0 +1,132 @@
+// Validation: tensor shapes, structured parameters, and their fit to the sequence lengths.
+extension AttentionMask {
+    /// Tensors inside the mask, for validation.
+    var tensors: [(name: String, tensor: Tensor)] {
+        switch self {
+        case .dense(let t): return [("dense mask", t)]
+        case .additive(let t): return [("additive mask", t)]
+        case .and(let a, let b), .or(let a, let b): return a.tensors + b.tensors
+        default: return []
+        }
+    }
+
+    /// Whether the mask contains an additive part.
+    var hasAdditive: Bool {
+        switch self {
+        case .additive: return true
+        case .and(let a, let b), .or(let a, let b): return a.hasAdditive || b.hasAdditive
+        default: return false
+        }
+    }
+
+    /// Checks that every tensor in the mask broadcasts to `[batch, heads, queries, keys]` and
+    /// that every structured part's parameters are valid for `queries × keys` (for example
+    /// ``blockDiagonal(lengths:)`` lengths summing to the sequence length).
+    /// - Throws: ``AttentionError`` naming `mask`.
+    public func validate(batch: Int, heads: Int, queries: Int, keys: Int) throws {
+        let target = [batch, heads, queries, keys]
+        for (name, t) in tensors {
+            guard t.rank <= 4, let b = Tensor.broadcastShape(t.shape, target), b == target else {
+                throw AttentionError.shape(
+                    "mask", expected: "a \(name) broadcastable to \(target)", actual: t.shape)
+            }
+        }
+        if case .or = self, hasAdditive {
+            throw AttentionError.argument("mask", "an additive mask cannot be combined with .or")
+        }
+        try validateStructure(queries: queries, keys: keys)
+    }
+
+    /// Checks the parameters that do not depend on the sequence lengths.
+    /// - Throws: ``AttentionError`` naming `argument`.
+    func validateParameters(argument: String) throws {
+        func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
+            if !ok { throw AttentionError.argument(argument, message()) }
+        }
+        let maxRandom = BigBirdGrid.maxRandom
+        switch self {
+        case .slidingWindow(let left, let right):
+            try require(
+                left >= 0 && right >= 0,
+                "slidingWindow needs left ≥ 0 and right ≥ 0, got left \(left), right \(right)")
+        case .dilatedWindow(let window, let dilation):
+            try require(
+                window >= 0 && dilation >= 1,
+                "dilatedWindow needs window ≥ 0 and dilation ≥ 1, got window \(window), dilation \(dilation)"
+            )
+        case .longformer(let window, let globals):
+            try require(window >= 0, "longformer needs window ≥ 0, got \(window)")
+            try require(
+                globals.positions.allSatisfy { $0 >= 0 },
+                "longformer global positions must be ≥ 0, got \(globals.positions)")
+        case .strided(let stride), .sparseTransformerStrided(let stride):
+            try require(stride >= 1, "a strided mask needs stride ≥ 1, got \(stride)")
+        case .sparseTransformerFixed(let block, let summary):
+            try require(
+                block >= 1 && summary >= 0 && summary <= block,
+                "sparseTransformerFixed needs blockSize ≥ 1 and 0 ≤ summary ≤ blockSize, got blockSize \(block), summary \(summary)"
+            )
+        case .bigBird(let window, let global, let random, _):
+            try require(
+                window >= 0 && global >= 0 && random >= 0 && random <= maxRandom,
+                "bigBird needs window ≥ 0, globalTokens ≥ 0 and 0 ≤ randomPerRow ≤ \(maxRandom), got window \(window), globalTokens \(global), randomPerRow \(random)"
+            )
+        case .bigBirdBlocks(let block, let window, let global, let random, _):
+            try require(
+                block >= 1 && window >= 1 && window % 2 == 1 && global >= 0
+                    && random >= 0 && random <= maxRandom,
+                "bigBirdBlocks needs blockSize ≥ 1, an odd windowBlocks ≥ 1, globalBlocks ≥ 0 and 0 ≤ randomBlocks ≤ \(maxRandom), got blockSize \(block), windowBlocks \(window), globalBlocks \(global), randomBlocks \(random)"
+            )
+        case .blockDiagonal(let segments):
+            try require(
+                segments.lengths.allSatisfy { $0 >= 0 },
+                "blockDiagonal lengths must be ≥ 0, got \(segments.lengths)")
+        case .prefixLM(let prefix):
+            try require(prefix >= 0, "prefixLM needs prefixLength ≥ 0, got \(prefix)")
+        case .and(let a, let b), .or(let a, let b):
+            try a.validateParameters(argument: argument)
+            try b.validateParameters(argument: argument)
+        case .none, .causal, .causalFromBottomRight, .dense, .additive:
+            break
+        }
+    }
+
+    /// Checks parameters and their fit to `queries × keys`.
+    /// - Throws: ``AttentionError`` naming `mask`.
+    func validateStructure(queries: Int, keys: Int) throws {
+        try validateParameters(argument: "mask")
+        switch self {
+        case .longformer(_, let globals):
+            let limit = Swift.max(queries, keys)
+            if let bad = globals.positions.first(where: { $0 >= limit }) {
+                throw AttentionError.argument(
+                    "mask",
+                    "longformer global position \(bad) is outside 0..<\(limit) (max(queries, keys))"
+                )
+            }
+        case .blockDiagonal(let segments):
+            guard queries == keys else {
+                throw AttentionError.argument(
+                    "mask",
+                    "blockDiagonal needs queries == keys (packed sequences), got queries \(queries), keys \(keys)"
+                )
+            }
+            guard segments.total == keys else {
+                throw AttentionError.argument(
+                    "mask",
+                    "blockDiagonal lengths must sum to the sequence length \(keys), got \(segments.lengths) (sum \(segments.total))"
+                )
+            }
+        case .prefixLM(let prefix):
+            guard prefix <= keys else {
+                throw AttentionError.argument(
+                    "mask", "prefixLM needs prefixLength ≤ keys (\(keys)), got \(prefix)")
+            }
+        case .and(let a, let b), .or(let a, let b):
+            try a.validateStructure(queries: queries, keys: keys)
+            try b.validateStructure(queries: queries, keys: keys)
+        default:
+            break
+        }
+    }
+}
