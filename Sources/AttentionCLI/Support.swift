@@ -19,21 +19,13 @@ enum AtomicFile {
     }
 }
 
-/// Parses `--mask` values.
+/// Parses `--mask` values (the syntax of ``AttentionMask/init(parsing:)``).
 enum MaskOption {
     static func parse(_ text: String) throws -> AttentionMask.Name {
-        switch text {
-        case "none": return .none
-        case "causal": return .causal
-        case "causal-bottom-right": return "causal-bottom-right"
-        default:
-            if text.hasPrefix("window:") {
-                let parts = text.dropFirst(7).split(separator: ",").compactMap { Int($0) }
-                if parts.count == 2, parts.allSatisfy({ $0 >= 0 }) {
-                    return AttentionMask.Name(text, mask: .slidingWindow(left: parts[0], right: parts[1]))
-                }
-            }
-            throw ValidationError("--mask expects none, causal, causal-bottom-right or window:L,R, got '\(text)'")
+        do {
+            return AttentionMask.Name(text, mask: try AttentionMask(parsing: text))
+        } catch let error as AttentionError {
+            throw ValidationError(error.description)
         }
     }
 }

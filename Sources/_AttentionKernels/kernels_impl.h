@@ -235,16 +235,40 @@ AK_TARGET void AK_NAME(ak_sgemm)(int transA, int transB, long M, long N, long K,
 // ---------------------------------------------------------------------------------------
 // Packing and row passes.
 
+typedef float v8 __attribute__((vector_size(32)));
+
+// 8×8 transpose in registers (unpack, 64-bit shuffle, 128-bit lane exchange).
+AK_INLINE void transpose8(const float *src, long lds, float *dst, long ldd) {
+    v8 r[8], t[8], u[8];
+    for (int i = 0; i < 8; i++) memcpy(&r[i], src + i * lds, sizeof(v8));
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int h = 0; h < 8; h += 4) {
+        u[h + 0] = __builtin_shufflevector(t[h + 0], t[h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[h + 1] = __builtin_shufflevector(t[h + 0], t[h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        u[h + 2] = __builtin_shufflevector(t[h + 1], t[h + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+        u[h + 3] = __builtin_shufflevector(t[h + 1], t[h + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+    for (int i = 0; i < 4; i++) {
+        v8 lo = __builtin_shufflevector(u[i], u[i + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        v8 hi = __builtin_shufflevector(u[i], u[i + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+        memcpy(dst + i * ldd, &lo, sizeof(v8));
+        memcpy(dst + (i + 4) * ldd, &hi, sizeof(v8));
+    }
+}
+
 AK_TARGET void AK_NAME(ak_pack_transposed)(long cols, long d, const float *k, long ldk,
                                            float *kt, long ldkt, long colsPadded) {
-    // Blocks of 8 keys keep the reads of K rows and the writes of kt rows both streaming.
-    for (long c0 = 0; c0 < cols; c0 += 8) {
-        long cn = cols - c0 < 8 ? cols - c0 : 8;
-        for (long i = 0; i < d; i++) {
-            float *dst = kt + i * ldkt + c0;
-            for (long c = 0; c < cn; c++) dst[c] = k[(c0 + c) * ldk + i];
-        }
-    }
+    long c8 = cols & ~7L, d8 = d & ~7L;
+    for (long c0 = 0; c0 < c8; c0 += 8)
+        for (long i0 = 0; i0 < d8; i0 += 8) transpose8(k + c0 * ldk + i0, ldk, kt + i0 * ldkt + c0, ldkt);
+    // Edges: the last d % 8 features of every key, and the last cols % 8 keys.
+    for (long i = d8; i < d; i++)
+        for (long c = 0; c < cols; c++) kt[i * ldkt + c] = k[c * ldk + i];
+    for (long i = 0; i < d8; i++)
+        for (long c = c8; c < cols; c++) kt[i * ldkt + c] = k[c * ldk + i];
     for (long i = 0; i < d; i++)
         for (long c = cols; c < colsPadded; c++) kt[i * ldkt + c] = 0;
 }

@@ -51,13 +51,10 @@ extension AttentionMask {
         public let text: String
         public let mask: AttentionMask
         public init(_ text: String, mask: AttentionMask) { self.text = text; self.mask = mask }
+        /// A name in the `--mask` syntax; an unparsable literal is a programming error.
         public init(stringLiteral value: String) {
             self.text = value
-            switch value {
-            case "causal": mask = .causal
-            case "causal-bottom-right": mask = .causalFromBottomRight
-            default: mask = .none
-            }
+            self.mask = try! AttentionMask(parsing: value)
         }
         public static let none: Name = "none"
         public static let causal: Name = "causal"

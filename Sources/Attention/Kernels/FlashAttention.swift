@@ -24,10 +24,20 @@ package enum FlashAttention {
     nonisolated(unsafe) package static var queryBlock = 96
     nonisolated(unsafe) package static var keyBlock = 128
 
+    /// Tiles that line up with a block-structured mask, so that its blocks classify as
+    /// exactly full or empty and no element is tested (BigBird's 64-blocks: 64×64 tiles,
+    /// the query side padded to 72 rows); the tuned default otherwise.
+    static func tileSize(for mask: AttentionMask) -> (queries: Int, keys: Int) {
+        if case .bigBirdBlocks(let size, _, _, _, _) = mask, size % 32 == 0, size <= 256 {
+            return (size, size)
+        }
+        return (queryBlock, keyBlock)
+    }
+
     static func forward(_ p: AttentionProblem, options: AttentionOptions, outputLayout: OutputLayout)
         -> (output: Tensor, logSumExp: Tensor?)
     {
-        let br = queryBlock, bc = keyBlock
+        let (br, bc) = tileSize(for: options.mask)
         let (sq, sk, d, dv) = (p.queries, p.keys, p.headDim, p.valueDim)
         // Padding that suits every kernel variant (micro-tile rows 12 or 6, columns 32/16/8,
         // vectors of 16/8/4), so switching variants at run time is always safe.
@@ -46,7 +56,6 @@ package enum FlashAttention {
             : [BlockMask(mask: options.mask, queries: sq, keys: sk, queryBlockSize: br, keyBlockSize: bc)]
 
         let outShape = outputLayout == .bhsd ? [p.batch, p.heads, sq, dv] : [p.batch, sq, p.heads, dv]
-        var output = Tensor.zeros(outShape)
         let outRowStride = outputLayout == .bhsd ? dv : p.heads * dv
         var lse = Tensor.zeros(options.returnLogSumExp ? [p.batch, p.heads, sq] : [0])
         let wantLSE = options.returnLogSumExp
@@ -55,6 +64,10 @@ package enum FlashAttention {
         let bh = p.batch * p.heads
         let threads = AttentionConfiguration.threadCount
         let workers = Swift.max(1, Swift.min(threads, bh * qBlocks))
+        // Whole heads per item when there are enough heads to keep every thread busy; otherwise
+        // each head's query blocks split into runs so that there are ≥ 4 items per thread.
+        let parts = bh >= 2 * workers ? 1 : Swift.min(qBlocks, (4 * workers + bh - 1) / bh)
+        let chunk = (qBlocks + parts - 1) / parts
 
         // Per-worker scratch: Q block, Kᵀ of one (batch, kv head) packed block by block as
         // first needed (reused by every query block and every query head of the group that
@@ -76,113 +89,116 @@ package enum FlashAttention {
         defer { ktOwner.deallocate(); ktPacked.deallocate() }
         let owners = SendablePointer(ktOwner), packedFlags = SendablePointer(ktPacked)
 
+        // Every output element is written by exactly one task's finalize step.
+        let output = Tensor(uninitializedShape: outShape) { out in
         p.query.withUnsafeElements { q in
             p.key.withUnsafeElements { k in
                 p.value.withUnsafeElements { v in
-                    output.withUnsafeMutableElements { out in
                         lse.withUnsafeMutableElements { l in
                             let q = SendableConstPointer(q), k = SendableConstPointer(k), v = SendableConstPointer(v)
                             let out = SendablePointer(out), lsePtr = SendablePointer(l)
-                            parallelFor(count: bh * qBlocks, threads: workers) { item, worker in
-                                // Consecutive items share a (batch, kv head) — slice = b·H + h and the
-                                // heads of a kv group are adjacent — so a worker's packed Kᵀ is reused;
-                                // within a head, the largest (causal) query blocks come first.
-                                let slice = item / qBlocks, qb = qBlocks - 1 - item % qBlocks
-                                let b = slice / p.heads, h = slice % p.heads, hk = h / p.group
-                                let q0 = qb * br, rows = Swift.min(br, sq - q0)
-                                let rowsPad = (rows + rowAlign - 1) / rowAlign * rowAlign
+                            parallelFor(count: bh * parts, threads: workers) { item, worker in
+                                // An item is a run of query blocks of one (batch, head): a worker packs
+                                // that head's Kᵀ once and reuses it (and across the heads of a kv group,
+                                // which are adjacent: slice = b·H + h). Largest (causal) blocks first.
+                                let slice = item / parts, part = item % parts
+                                for qb in stride(from: Swift.min(qBlocks, (part + 1) * chunk) - 1, through: part * chunk, by: -1) {
+                                    let b = slice / p.heads, h = slice % p.heads, hk = h / p.group
+                                    let q0 = qb * br, rows = Swift.min(br, sq - q0)
+                                    let rowsPad = (rows + rowAlign - 1) / rowAlign * rowAlign
 
-                                var cursor = scratchBase.base + worker * perWorker
-                                func take(_ n: Int) -> UnsafeMutablePointer<Float> {
-                                    defer { cursor += n }
-                                    return cursor
-                                }
-                                let qBuf = take(qSize), ktAll = take(ktSize), s = take(sSize), o = take(oSize)
-                                let vBuf = take(vSize), rowMax = take(rowsMax), rowSum = take(rowsMax), alpha = take(rowsMax)
-                                let packed = packedFlags.base + worker * kBlocks
-                                if owners.base[worker] != b * p.kvHeads + hk {
-                                    owners.base[worker] = b * p.kvHeads + hk
-                                    packed.update(repeating: false, count: kBlocks)
-                                }
-
-                                let qp = q.base + b * p.query.strides[0] + h * p.query.strides[1] + q0 * p.query.strides[2]
-                                ak_pack_panels(rows, rowsPad, d, qp, p.query.strides[2], p.scale, qBuf)
-                                rowMax.update(repeating: -.infinity, count: rowsPad)
-                                rowSum.update(repeating: 0, count: rowsPad)
-                                alpha.update(repeating: 1, count: rowsPad)
-                                o.update(repeating: 0, count: rowsPad * dvPad)
-
-                                let kBase = k.base + b * p.key.strides[0] + hk * p.key.strides[1]
-                                let vBase = v.base + b * p.value.strides[0] + hk * p.value.strides[1]
-                                let ks = p.key.strides[2], vs = p.value.strides[2]
-                                let blocks = blockMasks[perSlice ? slice : 0]
-                                for (kb, kind) in blocks.visits(forQueryBlock: qb) {
-                                    let k0 = kb * bc, cols = Swift.min(bc, sk - k0)
-                                    let colsPad = (cols + colAlign - 1) / colAlign * colAlign
-                                    let kt = ktAll + kb * d * bc
-                                    if !packed[kb] {
-                                        ak_pack_transposed(cols, d, kBase + k0 * ks, ks, kt, bc, colsPad)
-                                        packed[kb] = true
+                                    var cursor = scratchBase.base + worker * perWorker
+                                    func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+                                        defer { cursor += n }
+                                        return cursor
                                     }
-                                    // On partial causal/window tiles, each 12-row panel computes only the
-                                    // columns it can see (the diagonal costs about half a tile).
-                                    let trim = kind == .partial && tile.trimsColumns
-                                    if trim {
-                                        for p0 in stride(from: 0, to: rowsPad, by: 12) {
-                                            let r = tile.visibleColumns(q0: q0 + p0, rows: Swift.min(12, rows - p0), k0: k0, cols: cols)
-                                            let lo = r.lowerBound & ~15, hi = Swift.min(colsPad, (r.upperBound + 15) & ~15)
-                                            if hi > lo {
-                                                ak_tile_gemm(0, 12, hi - lo, d, qBuf + p0 * d, d, kt + lo, bc, s + p0 * bc + lo, bc, 0, nil)
+                                    let qBuf = take(qSize), ktAll = take(ktSize), s = take(sSize), o = take(oSize)
+                                    let vBuf = take(vSize), rowMax = take(rowsMax), rowSum = take(rowsMax), alpha = take(rowsMax)
+                                    let packed = packedFlags.base + worker * kBlocks
+                                    if owners.base[worker] != b * p.kvHeads + hk {
+                                        owners.base[worker] = b * p.kvHeads + hk
+                                        packed.update(repeating: false, count: kBlocks)
+                                    }
+
+                                    let qp = q.base + b * p.query.strides[0] + h * p.query.strides[1] + q0 * p.query.strides[2]
+                                    ak_pack_panels(rows, rowsPad, d, qp, p.query.strides[2], p.scale, qBuf)
+                                    rowMax.update(repeating: -.infinity, count: rowsPad)
+                                    rowSum.update(repeating: 0, count: rowsPad)
+                                    alpha.update(repeating: 1, count: rowsPad)
+                                    o.update(repeating: 0, count: rowsPad * dvPad)
+
+                                    let kBase = k.base + b * p.key.strides[0] + hk * p.key.strides[1]
+                                    let vBase = v.base + b * p.value.strides[0] + hk * p.value.strides[1]
+                                    let ks = p.key.strides[2], vs = p.value.strides[2]
+                                    let blocks = blockMasks[perSlice ? slice : 0]
+                                    for (kb, kind) in blocks.visits(forQueryBlock: qb) {
+                                        let k0 = kb * bc, cols = Swift.min(bc, sk - k0)
+                                        let colsPad = (cols + colAlign - 1) / colAlign * colAlign
+                                        let kt = ktAll + kb * d * bc
+                                        if !packed[kb] {
+                                            ak_pack_transposed(cols, d, kBase + k0 * ks, ks, kt, bc, colsPad)
+                                            packed[kb] = true
+                                        }
+                                        // On partial causal/window tiles, each 12-row panel computes only the
+                                        // columns it can see (the diagonal costs about half a tile).
+                                        let trim = kind == .partial && tile.trimsColumns
+                                        if trim {
+                                            for p0 in stride(from: 0, to: rowsPad, by: 12) {
+                                                let r = tile.visibleColumns(q0: q0 + p0, rows: Swift.min(12, rows - p0), k0: k0, cols: cols)
+                                                let lo = r.lowerBound & ~15, hi = Swift.min(colsPad, (r.upperBound + 15) & ~15)
+                                                if hi > lo {
+                                                    ak_tile_gemm(0, 12, hi - lo, d, qBuf + p0 * d, d, kt + lo, bc, s + p0 * bc + lo, bc, 0, nil)
+                                                }
                                             }
+                                        } else {
+                                            ak_tile_gemm(0, rowsPad, colsPad, d, qBuf, d, kt, bc, s, bc, 0, nil)
                                         }
-                                    } else {
-                                        ak_tile_gemm(0, rowsPad, colsPad, d, qBuf, d, kt, bc, s, bc, 0, nil)
-                                    }
-                                    if kind == .partial {
-                                        tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
-                                    }
-                                    tile.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
-                                    if trim {
-                                        // Each panel's softmax covers only the columns it computed.
-                                        for p0 in stride(from: 0, to: rows, by: 12) {
-                                            let n = Swift.min(12, rows - p0)
-                                            let r = tile.visibleColumns(q0: q0 + p0, rows: n, k0: k0, cols: cols)
-                                            ak_online_softmax(n, r.count, s + p0 * bc + r.lowerBound, bc, rowMax + p0, rowSum + p0, alpha + p0)
+                                        if kind == .partial {
+                                            tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
                                         }
-                                    } else {
-                                        ak_online_softmax(rows, cols, s, bc, rowMax, rowSum, alpha)
-                                    }
-                                    tile.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: s, ld: bc)
-                                    var vBlock = UnsafePointer(vBase + k0 * vs), ldv = vs
-                                    if packV {
-                                        ak_pack_scaled(cols, dv, vBlock, vs, 1, vBuf, dvPad, dvPad)
-                                        vBlock = UnsafePointer(vBuf)
-                                        ldv = dvPad
-                                    }
-                                    if trim {
-                                        for p0 in stride(from: 0, to: rowsPad, by: 12) {
-                                            let r = tile.visibleColumns(q0: q0 + p0, rows: Swift.min(12, rows - p0), k0: k0, cols: cols)
-                                            ak_tile_gemm(1, 12, dvPad, r.count, s + p0 * bc + r.lowerBound, bc,
-                                                         vBlock + r.lowerBound * ldv, ldv, o + p0 * dvPad, dvPad, 1, alpha + p0)
+                                        tile.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
+                                        if trim {
+                                            // Each panel's softmax covers only the columns it computed.
+                                            for p0 in stride(from: 0, to: rows, by: 12) {
+                                                let n = Swift.min(12, rows - p0)
+                                                let r = tile.visibleColumns(q0: q0 + p0, rows: n, k0: k0, cols: cols)
+                                                ak_online_softmax(n, r.count, s + p0 * bc + r.lowerBound, bc, rowMax + p0, rowSum + p0, alpha + p0)
+                                            }
+                                        } else {
+                                            ak_online_softmax(rows, cols, s, bc, rowMax, rowSum, alpha)
                                         }
-                                    } else {
-                                        ak_tile_gemm(1, rowsPad, dvPad, cols, s, bc, vBlock, ldv, o, dvPad, 1, alpha)
+                                        tile.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: s, ld: bc)
+                                        var vBlock = UnsafePointer(vBase + k0 * vs), ldv = vs
+                                        if packV {
+                                            ak_pack_scaled(cols, dv, vBlock, vs, 1, vBuf, dvPad, dvPad)
+                                            vBlock = UnsafePointer(vBuf)
+                                            ldv = dvPad
+                                        }
+                                        if trim {
+                                            for p0 in stride(from: 0, to: rowsPad, by: 12) {
+                                                let r = tile.visibleColumns(q0: q0 + p0, rows: Swift.min(12, rows - p0), k0: k0, cols: cols)
+                                                ak_tile_gemm(1, 12, dvPad, r.count, s + p0 * bc + r.lowerBound, bc,
+                                                             vBlock + r.lowerBound * ldv, ldv, o + p0 * dvPad, dvPad, 1, alpha + p0)
+                                            }
+                                        } else {
+                                            ak_tile_gemm(1, rowsPad, dvPad, cols, s, bc, vBlock, ldv, o, dvPad, 1, alpha)
+                                        }
                                     }
-                                }
-                                let outBase = outputLayout == .bhsd
-                                    ? out.base + (slice * sq + q0) * dv
-                                    : out.base + ((b * sq + q0) * p.heads + h) * dv
-                                ak_finalize_rows(rows, dv, o, dvPad, rowSum, outBase, outRowStride)
-                                if wantLSE {
-                                    for r in 0..<rows {
-                                        lsePtr.base[slice * sq + q0 + r] = rowSum[r] > 0 ? rowMax[r] + logf(rowSum[r]) : -.infinity
+                                    let outBase = outputLayout == .bhsd
+                                        ? out.base + (slice * sq + q0) * dv
+                                        : out.base + ((b * sq + q0) * p.heads + h) * dv
+                                    ak_finalize_rows(rows, dv, o, dvPad, rowSum, outBase, outRowStride)
+                                    if wantLSE {
+                                        for r in 0..<rows {
+                                            lsePtr.base[slice * sq + q0 + r] = rowSum[r] > 0 ? rowMax[r] + logf(rowSum[r]) : -.infinity
+                                        }
                                     }
                                 }
                             }
                         }
-                    }
                 }
             }
+        }
         }
         return (output, wantLSE ? lse : nil)
     }

@@ -18,6 +18,19 @@ extension Tensor {
     }
 }
 
+extension Tensor {
+    /// A row-major tensor whose storage `initializer` must fill completely (kernels that
+    /// write every element skip the zero-fill pass and its page faults on one thread).
+    package init(uninitializedShape shape: [Int], _ initializer: (UnsafeMutablePointer<Float>) -> Void) {
+        let n = shape.reduce(1, *)
+        let storage = [Float](unsafeUninitializedCapacity: Swift.max(n, 1)) { buffer, count in
+            initializer(buffer.baseAddress!)
+            count = n
+        }
+        self.init(unchecked: shape, storage: storage)
+    }
+}
+
 /// A pointer that may cross into concurrently running closures. Each task writes a disjoint
 /// region; that discipline is the caller's, as in any parallel kernel.
 package struct SendablePointer<T>: @unchecked Sendable {
