@@ -76,11 +76,16 @@ package enum FlashAttention {
         let kBlocks = (sk + bc - 1) / bc
         let qSize = rowsMax * d, ktSize = kBlocks * d * bc, sSize = rowsMax * bc, oSize = rowsMax * dvPad
         let vSize = packV ? bc * dvPad : 0
-        let perWorker = qSize + ktSize + sSize + oSize + vSize + 3 * rowsMax
+        let perWorker = qSize + sSize + oSize + vSize + 3 * rowsMax
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: perWorker * workers + 16)
         defer { scratch.deallocate() }
         scratch.initialize(repeating: 0, count: perWorker * workers + 16)
         let scratchBase = SendablePointer(scratch)
+        // Kᵀ (S·D per worker) is written by packing before any read: no zero-fill pass.
+        let ktScratch = UnsafeMutablePointer<Float>.allocate(capacity: ktSize * workers)
+        defer { ktScratch.deallocate() }
+        adviseHugePages(ktScratch, count: ktSize * workers)
+        let ktBase = SendablePointer(ktScratch)
         // Which (batch, kv head) each worker's Kᵀ holds, and which of its blocks are packed.
         let ktOwner = UnsafeMutablePointer<Int>.allocate(capacity: workers)
         ktOwner.initialize(repeating: -1, count: workers)
@@ -112,7 +117,8 @@ package enum FlashAttention {
                                         defer { cursor += n }
                                         return cursor
                                     }
-                                    let qBuf = take(qSize), ktAll = take(ktSize), s = take(sSize), o = take(oSize)
+                                    let qBuf = take(qSize), s = take(sSize), o = take(oSize)
+                                    let ktAll = ktBase.base + worker * ktSize
                                     let vBuf = take(vSize), rowMax = take(rowsMax), rowSum = take(rowsMax), alpha = take(rowsMax)
                                     let packed = packedFlags.base + worker * kBlocks
                                     if owners.base[worker] != b * p.kvHeads + hk {
@@ -139,48 +145,42 @@ package enum FlashAttention {
                                             ak_pack_transposed(cols, d, kBase + k0 * ks, ks, kt, bc, colsPad)
                                             packed[kb] = true
                                         }
-                                        // On partial causal/window tiles, each 12-row panel computes only the
-                                        // columns it can see (the diagonal costs about half a tile).
-                                        let trim = kind == .partial && tile.trimsColumns
-                                        if trim {
-                                            for p0 in stride(from: 0, to: rowsPad, by: 12) {
-                                                let r = tile.visibleColumns(q0: q0 + p0, rows: Swift.min(12, rows - p0), k0: k0, cols: cols)
-                                                let lo = r.lowerBound & ~15, hi = Swift.min(colsPad, (r.upperBound + 15) & ~15)
-                                                if hi > lo {
-                                                    ak_tile_gemm(0, 12, hi - lo, d, qBuf + p0 * d, d, kt + lo, bc, s + p0 * bc + lo, bc, 0, nil)
-                                                }
-                                            }
-                                        } else {
-                                            ak_tile_gemm(0, rowsPad, colsPad, d, qBuf, d, kt, bc, s, bc, 0, nil)
-                                        }
-                                        if kind == .partial {
-                                            tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
-                                        }
-                                        tile.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
-                                        if trim {
-                                            // Each panel's softmax covers only the columns it computed.
-                                            for p0 in stride(from: 0, to: rows, by: 12) {
-                                                let n = Swift.min(12, rows - p0)
-                                                let r = tile.visibleColumns(q0: q0 + p0, rows: n, k0: k0, cols: cols)
-                                                ak_online_softmax(n, r.count, s + p0 * bc + r.lowerBound, bc, rowMax + p0, rowSum + p0, alpha + p0)
-                                            }
-                                        } else {
-                                            ak_online_softmax(rows, cols, s, bc, rowMax, rowSum, alpha)
-                                        }
-                                        tile.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: s, ld: bc)
                                         var vBlock = UnsafePointer(vBase + k0 * vs), ldv = vs
                                         if packV {
                                             ak_pack_scaled(cols, dv, vBlock, vs, 1, vBuf, dvPad, dvPad)
                                             vBlock = UnsafePointer(vBuf)
                                             ldv = dvPad
                                         }
-                                        if trim {
-                                            for p0 in stride(from: 0, to: rowsPad, by: 12) {
-                                                let r = tile.visibleColumns(q0: q0 + p0, rows: Swift.min(12, rows - p0), k0: k0, cols: cols)
-                                                ak_tile_gemm(1, 12, dvPad, r.count, s + p0 * bc + r.lowerBound, bc,
-                                                             vBlock + r.lowerBound * ldv, ldv, o + p0 * dvPad, dvPad, 1, alpha + p0)
+                                        if kind == .partial && tile.trimsColumns {
+                                            // Causal diagonal and window edges: each 12-row panel works only on
+                                            // the columns its rows can see (16-aligned for the product), so the
+                                            // diagonal costs about half a tile and a window edge a sliver.
+                                            for p0 in stride(from: 0, to: rows, by: 12) {
+                                                let n = Swift.min(12, rows - p0)
+                                                let r = tile.visibleColumns(q0: q0 + p0, rows: n, k0: k0, cols: cols)
+                                                // Whole vectors: [lo, hi) is 16-aligned (but ends at `cols` on the
+                                                // last key tile); the mask hides the extra columns.
+                                                let lo = r.lowerBound & ~15, hi16 = Swift.min(colsPad, (r.upperBound + 15) & ~15)
+                                                let hi = Swift.max(lo, Swift.min(cols, hi16)), width = hi - lo
+                                                if hi16 > lo {
+                                                    ak_tile_gemm(0, 12, hi16 - lo, d, qBuf + p0 * d, d, kt + lo, bc, s + p0 * bc + lo, bc, 0, nil)
+                                                }
+                                                let sp = s + p0 * bc + lo, kr = k0 + lo
+                                                tile.applyMask(b: b, h: h, q0: q0 + p0, rows: n, k0: kr, cols: width, scores: sp, ld: bc)
+                                                tile.applyALiBi(h: h, q0: q0 + p0, rows: n, k0: kr, cols: width, scores: sp, ld: bc)
+                                                ak_online_softmax(n, width, sp, bc, rowMax + p0, rowSum + p0, alpha + p0)
+                                                tile.applyDropout(b: b, h: h, q0: q0 + p0, rows: n, k0: kr, cols: width, weights: sp, ld: bc)
+                                                ak_tile_gemm(1, 12, dvPad, width, sp, bc, vBlock + lo * ldv, ldv,
+                                                             o + p0 * dvPad, dvPad, 1, alpha + p0)
                                             }
                                         } else {
+                                            ak_tile_gemm(0, rowsPad, colsPad, d, qBuf, d, kt, bc, s, bc, 0, nil)
+                                            if kind == .partial {
+                                                tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
+                                            }
+                                            tile.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
+                                            ak_online_softmax(rows, cols, s, bc, rowMax, rowSum, alpha)
+                                            tile.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: s, ld: bc)
                                             ak_tile_gemm(1, rowsPad, dvPad, cols, s, bc, vBlock, ldv, o, dvPad, 1, alpha)
                                         }
                                     }

@@ -24,6 +24,7 @@ extension Tensor {
     package init(uninitializedShape shape: [Int], _ initializer: (UnsafeMutablePointer<Float>) -> Void) {
         let n = shape.reduce(1, *)
         let storage = [Float](unsafeUninitializedCapacity: Swift.max(n, 1)) { buffer, count in
+            adviseHugePages(buffer.baseAddress!, count: n)
             initializer(buffer.baseAddress!)
             count = n
         }
@@ -41,4 +42,21 @@ package struct SendablePointer<T>: @unchecked Sendable {
 package struct SendableConstPointer<T>: @unchecked Sendable {
     package let base: UnsafePointer<T>
     package init(_ base: UnsafePointer<T>) { self.base = base }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Asks Linux for transparent huge pages on a large, not yet touched buffer: the first
+/// writes then fault once per 2 MiB instead of once per 4 KiB (page faults are a visible
+/// share of a 128 MiB output's cost). No effect elsewhere or on small buffers.
+package func adviseHugePages(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
+    #if os(Linux)
+    let huge = 2 << 20
+    let start = (Int(bitPattern: pointer) + huge - 1) & ~(huge - 1)
+    let end = (Int(bitPattern: pointer) + count * MemoryLayout<Float>.stride) & ~(huge - 1)
+    guard end - start >= 2 * huge, let address = UnsafeMutableRawPointer(bitPattern: start) else { return }
+    _ = madvise(address, end - start, MADV_HUGEPAGE)
+    #endif
 }
