@@ -73,3 +73,15 @@ public enum InstructionSet: Int, Sendable, CaseIterable, Comparable, CustomStrin
     public static func < (a: Self, b: Self) -> Bool { a.rawValue < b.rawValue }
     public var description: String { ["portable", "AVX2+FMA", "AVX-512"][rawValue] }
 }
+
+/// `exp` of every element through the active variant's vectorized kernel (the exp the
+/// kernels use); exposed for accuracy tests and benchmarks.
+package func vectorizedExp(_ x: [Float]) -> [Float] {
+    var y = [Float](repeating: 0, count: x.count)
+    x.withUnsafeBufferPointer { xp in
+        y.withUnsafeMutableBufferPointer { yp in
+            if let xb = xp.baseAddress, let yb = yp.baseAddress { ak_exp(x.count, xb, yb) }
+        }
+    }
+    return y
+}

@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+@testable import Attention
+
+/// The micro-kernels on their own: exp accuracy, GEMM and the dispatch switch, on every
+/// instruction-set variant the machine has (the portable one everywhere).
+@Suite(.serialized) struct KernelTests {
+    static var variants: [InstructionSet] {
+        InstructionSet.allCases.filter { $0 <= AttentionConfiguration.detectedInstructionSet }
+    }
+
+    func withEachVariant(_ body: (InstructionSet) throws -> Void) rethrows {
+        let saved = AttentionConfiguration.instructionSet
+        defer { AttentionConfiguration.instructionSet = saved }
+        for isa in Self.variants {
+            AttentionConfiguration.instructionSet = isa
+            try body(isa)
+        }
+    }
+
+    /// Distance in units in the last place between two positive normal floats.
+    func ulps(_ a: Float, _ b: Float) -> Int {
+        abs(Int(a.bitPattern) - Int(b.bitPattern))
+    }
+
+    @Test func expIsWithinTwoUlpOverTheSoftmaxRange() {
+        // Every 97th float bit pattern from −87.33 (ln FLT_MIN) to 88.72, plus hand-picked values.
+        var xs: [Float] = [0, -0.0, 1, -1, 0.5, -0.5, 1e-8, -1e-8, 88.7, -87.3, 20, -20, 0.693147, -0.693147]
+        var bits = Float(-87.33).bitPattern
+        while Float(bitPattern: bits) < 0 && bits > Float(-0.0).bitPattern { xs.append(Float(bitPattern: bits)); bits = bits &- 97 * 1024 }
+        var v: Float = 1e-30
+        while v < 88.72 { xs.append(v); v *= 1.003 }
+        withEachVariant { isa in
+            let ys = vectorizedExp(xs)
+            var worst = 0
+            for (x, y) in zip(xs, ys) {
+                let expected = Float(exp(Double(x)))
+                worst = max(worst, ulps(y, expected))
+            }
+            #expect(worst <= 2, "\(isa): worst error \(worst) ulp over \(xs.count) values")
+        }
+    }
+
+    @Test func expSpecialValues() {
+        withEachVariant { isa in
+            let ys = vectorizedExp([-.infinity, -1000, -88, 89, .infinity, .nan, -87.0])
+            #expect(ys[0] == 0 && ys[1] == 0, "\(isa): exp(−inf) and large negatives are exactly 0")
+            #expect(ys[2] >= 0 && ys[2] < Float.leastNormalMagnitude, "\(isa): below FLT_MIN flushes toward 0")
+            #expect(ys[3] == .infinity && ys[4] == .infinity, "\(isa): overflow gives +inf")
+            #expect(ys[5].isNaN, "\(isa): NaN propagates")
+            #expect(ulps(ys[6], Float(exp(-87.0))) <= 2)
+        }
+    }
+
+    @Test(arguments: [(1, 1, 1), (7, 13, 5), (33, 17, 64), (100, 129, 70), (12, 32, 256)])
+    func matmulMatchesDouble(_ dims: (Int, Int, Int)) throws {
+        let (m, n, k) = dims
+        let a = Tensor.randomNormal([2, m, k], seed: 1), b = Tensor.randomNormal([k, n], seed: 2)
+        var expected = [Double](repeating: 0, count: 2 * m * n)
+        let (sa, sb) = (a.scalars, b.scalars)
+        for bi in 0..<2 { for i in 0..<m { for j in 0..<n {
+            var acc = 0.0
+            for p in 0..<k { acc += Double(sa[(bi * m + i) * k + p]) * Double(sb[p * n + j]) }
+            expected[(bi * m + i) * n + j] = acc
+        } } }
+        try withEachVariant { isa in
+            let c = try a.matmul(b)
+            #expect(c.shape == [2, m, n])
+            // Float accumulation over k terms of size ~1: error ≤ k·ε·(Σ|a||b|) ≈ 1e-6·k.
+            #expect(maxError(c, expected) <= 2e-6 * Double(k) + 1e-6, "\(isa) \(dims)")
+        }
+    }
+
+    @Test func linearMatchesDouble() throws {
+        let layer = Linear(9, 5, seed: 3)
+        let x = Tensor.randomNormal([4, 3, 9], seed: 4)
+        let y = try layer(x)
+        let (w, b, xs) = (layer.weight.scalars, layer.bias!.scalars, x.scalars)
+        var expected = [Double](repeating: 0, count: 12 * 5)
+        for r in 0..<12 { for j in 0..<5 {
+            var acc = Double(b[j])
+            for i in 0..<9 { acc += xs[r * 9 + i] .d * w[j * 9 + i].d }
+            expected[r * 5 + j] = acc
+        } }
+        #expect(y.shape == [4, 3, 5])
+        #expect(maxError(y, expected) <= 1e-5)
+        // PyTorch's default initialisation bound 1/√in.
+        #expect(w.allSatisfy { abs($0) <= 1 / Float(9).squareRoot() })
+        #expect { _ = try layer(Tensor.zeros([2, 8])) } throws: { ($0 as? AttentionError)?.argument == "input" }
+    }
+
+    @Test func requestingAMissingVariantSelectsTheBestAvailable() {
+        let saved = AttentionConfiguration.instructionSet
+        defer { AttentionConfiguration.instructionSet = saved }
+        AttentionConfiguration.instructionSet = .avx512
+        #expect(AttentionConfiguration.instructionSet == AttentionConfiguration.detectedInstructionSet)
+        AttentionConfiguration.instructionSet = .portable
+        #expect(AttentionConfiguration.instructionSet == .portable)
+    }
+}
+
+extension Float { var d: Double { Double(self) } }
