@@ -75,6 +75,9 @@ struct HeadsFigureTests {
     @Test("other head counts make a 4-wide grid; bad sizes throw")
     func gridsAndErrors() throws {
         let three = try Figures.attentionHeads(tokens: ["a", "b"], dModel: 12, heads: 3)
+        #expect(three.pixelWidth == 1350 && three.pixelHeight == 450)
+        let one = try Figures.attentionHeads(tokens: ["a", "b"], dModel: 4, heads: 1)
+        #expect(one.pixelWidth == 900, "at least 6 inches wide, so the title fits")
         #expect(three.rows == 1 && three.columns == 3)
         let twelve = try Figures.attentionHeads(tokens: ["a", "b"], dModel: 24, heads: 12)
         #expect(twelve.rows == 3 && twelve.columns == 4)

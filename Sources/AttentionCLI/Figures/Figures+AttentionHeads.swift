@@ -14,9 +14,9 @@ extension Figures {
     /// from `seed`), PE is ``SinusoidalPositionalEncoding``. Panel `h` shows head `h`'s
     /// `S × S` weights (rows = queries, which sum to 1) on viridis, over one range shared by
     /// all heads (the smallest to the largest weight), tokens labelling both axes, x labels
-    /// rotated 90° (at 45° only every other token of a ten-token sentence would fit). Four panels per row at
-    /// 3 × 3 inches each, 150 dpi: 8 heads give 2 × 4 panels, 12 × 6 inches (1800 × 900
-    /// pixels).
+    /// rotated 90° (at 45° only every other token of a ten-token sentence would fit). Four
+    /// panels per row at 3 × 3 inches each (the figure at least 6 inches wide), 150 dpi:
+    /// 8 heads give 2 × 4 panels, 12 × 6 inches (1800 × 900 pixels).
     ///
     /// - Parameters:
     ///   - tokens: the sequence, `S ≥ 1` tokens.
@@ -33,9 +33,9 @@ extension Figures {
         let columns = min(4, heads)
         let rows = (heads + columns - 1) / columns
         var figure = Figure(
-            rows: rows, columns: columns, widthInches: 3 * Double(columns),
+            rows: rows, columns: columns, widthInches: max(6, 3 * Double(columns)),
             heightInches: 3 * Double(rows), dpi: dpi,
-            title: "Attention weights per head (random init, d_model = \(dModel), \(heads) heads)")
+            title: "Attention weights per head (row = query, column = key)")
         // One range for every head, so colours compare across panels (and all panels lay
         // out alike).
         let range = ColorRange.fixed(
