@@ -6,8 +6,8 @@ import Attention
 
 /// Runs the measurements behind `complexity.png` (``Figures/complexity(_:)``).
 ///
-/// For each sequence length `S`, in this order (least memory first, so one run's freed
-/// memory cannot hide the next one's growth):
+/// After one discarded warm-up run, for each sequence length `S`, in this order (least
+/// memory first, so one run's freed memory cannot hide the next one's growth):
 /// 1. fused attention restricted to a sliding window of `window` keys
 ///    (`slidingWindow(left: window / 2, right: window − 1 − window / 2)`, exactly `window`
 ///    keys per query away from the edges), named ``ComplexityPoint/slidingWindow(_:)``;
@@ -63,6 +63,14 @@ enum ComplexityMeasurement {
             (ComplexityPoint.reference, .reference, .none),
         ]
         let benchmark = AttentionBenchmark(repeats: repeats)
+        // One discarded run first, so one-time costs (worker threads, their scratch tiles)
+        // do not land in the first measured point's memory.
+        if let first = seqLens.first {
+            _ = try benchmark.run(
+                BenchmarkConfiguration(
+                    batch: batch, heads: heads, seqLen: first, headDim: headDim, mask: windowMask),
+                backend: .fused)
+        }
         var points: [ComplexityPoint] = []
         let total = seqLens.count * runs.count
         for s in seqLens {

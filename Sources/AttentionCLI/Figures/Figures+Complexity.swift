@@ -81,7 +81,11 @@ extension Figures {
             plot.series.append(
                 LineSeries(
                     name: legendName(backend), x: measured.map(\.0), y: measured.map(\.1),
-                    marker: markers[index % markers.count]))
+                    // Fused is drawn wider: sliding-window memory equals it (both O(S·D)),
+                    // and the later, thinner line on top would hide it otherwise.
+                    lineWidth: backend == ComplexityPoint.fused ? 4 : 2,
+                    marker: markers[index % markers.count],
+                    markerSize: backend == ComplexityPoint.fused ? 10 : 7))
         }
         guard let lastX = lengths.last.map(Double.init) else { return plot }
         let present = backends.filter { firsts[$0] != nil }
