@@ -109,6 +109,7 @@ struct MaskFigureTests {
         let figure = try Figures.masks(list, size: 32, columns: 2)
         #expect(figure.rows == 2 && figure.columns == 2)
         #expect(figure[1, 1] == nil)
+        #expect(figure.title == "Attention masks (32 x 32)")
         #expect(figure.pixelWidth == 1800 && figure.pixelHeight == 1500)
         let probe = try FigureProbe(writing: figure, name: "masks.png")
         #expect(probe.panels().count == 3)

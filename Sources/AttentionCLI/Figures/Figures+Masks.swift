@@ -37,7 +37,8 @@ extension Figures {
     ///
     /// Each panel is titled `"<title>, density <d>%"` and uses the Blues colormap over the
     /// fixed range 0…1 (white = hidden, dark blue = visible), with "Key position" along x and
-    /// "Query position" along y. Each grid cell is 6 × 5 inches at 150 dpi.
+    /// "Query position" along y, under the title `"Attention masks (S x S)"`. Each grid cell
+    /// is 6 × 5 inches at 150 dpi.
     ///
     /// - Parameters:
     ///   - masks: panel titles and masks, drawn row-major.
@@ -63,7 +64,8 @@ extension Figures {
         let rowCount = (masks.count + columnCount - 1) / columnCount
         var figure = Figure(
             rows: rowCount, columns: columnCount, widthInches: 6 * Double(columnCount),
-            heightInches: 5 * Double(rowCount), dpi: dpi)
+            heightInches: 5 * Double(rowCount), dpi: dpi,
+            title: "Attention masks (\(size) x \(size))")
         for (index, entry) in masks.enumerated() {
             try entry.mask.validate(batch: 1, heads: 1, queries: size, keys: size)
             figure[index / columnCount, index % columnCount] = .heatmap(
