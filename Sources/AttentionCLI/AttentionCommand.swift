@@ -6,6 +6,6 @@ struct AttentionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attention",
         abstract: "Attention mechanisms for transformers: run, benchmark, plot and demo.",
-        subcommands: [RunCommand.self, BenchCommand.self, PlotCommand.self]
+        subcommands: [DemoCommand.self, RunCommand.self, BenchCommand.self, PlotCommand.self]
     )
 }

@@ -161,3 +161,22 @@ import Testing
         #expect(out.maxAbsDifference(manual) <= 1e-5)
     }
 }
+
+@Suite struct LocalAttentionTests {
+    @Test func weightsStayInsideTheWindowAndFusedMatchesReference() throws {
+        let layer = try LocalAttention(dimensions: 16, numHeads: 2, windowSize: 6, seed: 1)
+        let x = Tensor.randomNormal([2, 40, 16], seed: 2)
+        let (reference, weights) = try layer.attentionWithWeights(x)
+        let fused = try layer(x, backend: .fused)
+        #expect(fused.maxAbsDifference(reference) <= 1e-5)
+        for b in 0..<2 { for h in 0..<2 { for i in 0..<40 { for j in 0..<40 {
+            if abs(i - j) > 3 { #expect(weights[b, h, i, j] == 0) } else { #expect(weights[b, h, i, j] > 0) }
+        } } } }
+        // Intersected with causal: nothing after the query.
+        let (_, causal) = try layer.attentionWithWeights(x, mask: .causal)
+        #expect(causal[0, 0, 10, 11] == 0 && causal[0, 0, 10, 7] > 0 && causal[0, 0, 10, 6] == 0)
+        #expect { _ = try LocalAttention(dimensions: 16, numHeads: 2, windowSize: -1) } throws: {
+            ($0 as? AttentionError)?.argument == "windowSize"
+        }
+    }
+}

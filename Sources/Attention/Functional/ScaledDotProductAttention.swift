@@ -41,7 +41,7 @@ public func scaledDotProductAttention(
     let (backend, reason) = try chooseBackend(problem, options)
     switch backend {
     case .fused:
-        let (out, lse) = FlashAttention.forward(problem, options: options, outputLayout: .bhsd)
+        let (out, lse, _) = FlashAttention.forward(problem, options: options, outputLayout: .bhsd)
         return AttentionResult(output: out, weights: nil, logSumExp: lse, backend: .fused, reason: reason)
     default:
         let (out, weights, lse) = try ReferenceAttention.forward(problem, options: options)

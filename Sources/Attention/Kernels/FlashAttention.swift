@@ -27,7 +27,7 @@ package enum FlashAttention {
     /// Tiles that line up with a block-structured mask, so that its blocks classify as
     /// exactly full or empty and no element is tested (BigBird's 64-blocks: 64×64 tiles,
     /// the query side padded to 72 rows); the tuned default otherwise.
-    static func tileSize(for mask: AttentionMask) -> (queries: Int, keys: Int) {
+    package static func tileSize(for mask: AttentionMask) -> (queries: Int, keys: Int) {
         if case .bigBirdBlocks(let size, _, _, _, _) = mask, size % 32 == 0, size <= 256 {
             return (size, size)
         }
@@ -35,7 +35,7 @@ package enum FlashAttention {
     }
 
     static func forward(_ p: AttentionProblem, options: AttentionOptions, outputLayout: OutputLayout)
-        -> (output: Tensor, logSumExp: Tensor?)
+        -> (output: Tensor, logSumExp: Tensor?, visitedTiles: Int)
     {
         let (br, bc) = tileSize(for: options.mask)
         let (sq, sk, d, dv) = (p.queries, p.keys, p.headDim, p.valueDim)
@@ -86,6 +86,11 @@ package enum FlashAttention {
         defer { ktScratch.deallocate() }
         adviseHugePages(ktScratch, count: ktSize * workers)
         let ktBase = SendablePointer(ktScratch)
+        // Tiles computed (a test checks that it equals the BlockMask's count).
+        let visits = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        visits.initialize(to: 0)
+        defer { visits.deallocate() }
+        let visitCounter = SendablePointer(visits)
         // Which (batch, kv head) each worker's Kᵀ holds, and which of its blocks are packed.
         let ktOwner = UnsafeMutablePointer<Int>.allocate(capacity: workers)
         ktOwner.initialize(repeating: -1, count: workers)
@@ -139,6 +144,7 @@ package enum FlashAttention {
                                     let blocks = blockMasks[perSlice ? slice : 0]
                                     for (kb, kind) in blocks.visits(forQueryBlock: qb) {
                                         let k0 = kb * bc, cols = Swift.min(bc, sk - k0)
+                                        _ = ak_atomic_fetch_add(visitCounter.base, 1)
                                         let colsPad = (cols + colAlign - 1) / colAlign * colAlign
                                         let kt = ktAll + kb * d * bc
                                         if !packed[kb] {
@@ -200,7 +206,7 @@ package enum FlashAttention {
             }
         }
         }
-        return (output, wantLSE ? lse : nil)
+        return (output, wantLSE ? lse : nil, visits.pointee)
     }
 }
 

@@ -11,6 +11,8 @@ struct ScoreTile {
     let dropout: Float
     let dropoutRNG: CounterRNG
     let problemHeads: Int
+    /// Visible keys of every row form one interval (``AttentionMask/visibleInterval``).
+    let intervalMask: Bool
 
     init(_ p: AttentionProblem, _ options: AttentionOptions) {
         mask = options.mask
@@ -20,6 +22,7 @@ struct ScoreTile {
         dropout = options.dropout
         dropoutRNG = CounterRNG(seed: options.dropoutSeed)
         problemHeads = p.heads
+        intervalMask = options.mask.isIntervalMask
     }
 
     /// Hides masked entries (−inf) and adds additive masks in a partial tile.
@@ -32,14 +35,14 @@ struct ScoreTile {
             ak_mask_causal(rows, cols, s, ld, q0, k0, 0)
         case .causalFromBottomRight:
             ak_mask_causal(rows, cols, s, ld, q0, k0, keys - queries)
-        case .slidingWindow(let left, let right):
+        case _ where intervalMask:
             for r in 0..<rows {
-                let i = q0 + r
-                let lo = Swift.max(0, Swift.min(cols, i - left - k0))
-                let hi = Swift.max(lo, Swift.min(cols, i + right - k0 + 1))
+                let v = mask.visibleInterval(query: q0 + r, queries: queries, keys: keys)!
+                let lo = Swift.min(Swift.max(v.lowerBound - k0, 0), cols)
+                let hi = Swift.min(Swift.max(v.upperBound - k0, lo), cols)
                 let row = s + r * ld
-                for c in 0..<lo { row[c] = -.infinity }
-                for c in hi..<cols { row[c] = -.infinity }
+                if lo > 0 { row.update(repeating: -.infinity, count: lo) }
+                if hi < cols { (row + hi).update(repeating: -.infinity, count: cols - hi) }
             }
         default:
             let additive = mask.hasAdditive
@@ -58,29 +61,19 @@ struct ScoreTile {
     }
 
     /// Whether ``visibleColumns(q0:rows:k0:cols:)`` can be narrower than the tile.
-    var trimsColumns: Bool {
-        switch mask {
-        case .causal, .causalFromBottomRight, .slidingWindow: return true
-        default: return false
-        }
-    }
+    var trimsColumns: Bool { intervalMask }
 
-    /// The columns of a tile that rows `q0..<q0+rows` can see at all (a superset of each
-    /// row's visible keys): the kernel computes only these on the causal diagonal and at
-    /// window edges, and applyMask hides the rest.
+    /// The columns of a tile that rows `q0..<q0+rows` can see at all (the union of their
+    /// visible intervals): the kernel computes only these on causal diagonals and window
+    /// edges, and applyMask hides the rest.
     func visibleColumns(q0: Int, rows: Int, k0: Int, cols: Int) -> Range<Int> {
-        let last = q0 + rows - 1
-        var lo = 0, hi = cols
-        switch mask {
-        case .causal: hi = last - k0 + 1
-        case .causalFromBottomRight: hi = last + keys - queries - k0 + 1
-        case .slidingWindow(let left, let right):
-            lo = q0 - left - k0
-            hi = last + right - k0 + 1
-        default: break
+        var lo = cols, hi = 0
+        for r in 0..<rows {
+            let v = mask.visibleInterval(query: q0 + r, queries: queries, keys: keys)!
+            let a = Swift.max(v.lowerBound - k0, 0), b = Swift.min(v.upperBound - k0, cols)
+            if a < b { lo = Swift.min(lo, a); hi = Swift.max(hi, b) }
         }
-        lo = Swift.min(Swift.max(lo, 0), cols)
-        return lo..<Swift.min(Swift.max(hi, lo), cols)
+        return lo < hi ? lo..<hi : 0..<0
     }
 
     /// Adds the ALiBi bias of head `h` to a tile (every visited tile, full or partial).
