@@ -100,3 +100,24 @@ import Testing
 }
 
 extension Float { var d: Double { Double(self) } }
+
+@Suite struct DropoutTests {
+    @Test func keptFractionAndScaling() throws {
+        let x = Tensor.randomUniform([100, 100], in: 1...2, seed: 1)
+        for p: Float in [0.1, 0.5, 0.9] {
+            let layer = try Dropout(probability: p)
+            let y = layer(x, training: true, seed: 7)
+            var kept = 0
+            for (a, b) in zip(x.scalars, y.scalars) where b != 0 {
+                kept += 1
+                #expect(abs(b - a / (1 - p)) <= 1e-6 * b)
+            }
+            let n = Double(x.count), q = Double(1 - p)
+            #expect(abs(Double(kept) / n - q) <= 5 * (q * (1 - q) / n).squareRoot(), "p = \(p)")
+            #expect(layer(x, training: true, seed: 7) == y, "same seed, same mask")
+            #expect(layer(x, training: true, seed: 8) != y)
+            #expect(layer(x, training: false) == x)
+        }
+        #expect { _ = try Dropout(probability: 1) } throws: { ($0 as? AttentionError)?.argument == "probability" }
+    }
+}
