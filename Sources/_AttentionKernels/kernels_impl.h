@@ -78,6 +78,27 @@ AK_INLINE vf vexp_impl(vf x, int nonPositive) {
     return (vf)(((vi)y & keep) | (isNaN & 0x7fc00000));
 }
 
+// 2^x for x ≤ 0: the fused kernel's softmax works in base 2 (log2 e is folded into the
+// query scale, so no range reduction by ln 2 is needed): n = round(x), f = x − n exactly,
+// 2^f by a degree-6 near-minimax polynomial on [−½, ½] (relative error 2e-9 before
+// rounding), 2^n through the exponent bits. Clamping at −127 gives n = −127, an exponent
+// field of 0, so 2^(−inf) is exactly 0.
+AK_INLINE vf vexp2_nonpositive(vf x) {
+    const float magic = 12582912.0f;  // 1.5·2^23
+    vf xc = AK_VMAX(x, vsplat(-127.0f));
+    vf t = xc + magic;
+    vf f = xc - (t - magic);
+    vf p = vsplat(1.533758146e-4f);
+    p = p * f + 1.339986053e-3f;
+    p = p * f + 9.618519518e-3f;
+    p = p * f + 5.550328900e-2f;
+    p = p * f + 2.402264661e-1f;
+    p = p * f + 6.931472056e-1f;
+    p = p * f + 1.0f;
+    vi ni = (vi)t - 0x4B400000;
+    return p * (vf)((ni + 127) << 23);
+}
+
 // ---------------------------------------------------------------------------------------
 // Register micro-kernel: C[MR × NV·VW] (+)= A[MR × depth] · B[depth × NV·VW].
 // A(r, k) = a[r·ars + k·acs]; B row k starts at b + k·ldb.
@@ -293,20 +314,22 @@ AK_INLINE float row_max(const float *row, long cols) {
     return mx;
 }
 
-// row[c] = exp(row[c] − shift) in place; returns the sum. The tail goes through a padded
-// vector so it uses the same exp as the body.
-AK_INLINE float row_exp_sum(float *row, long cols, float shift) {
+// row[c] = exp(row[c] − shift) (or 2^(row[c] − shift) when `base2`) in place; returns the
+// sum. The tail goes through a padded vector so it uses the same function as the body.
+AK_INLINE vf vexp_softmax(vf x, int base2) { return base2 ? vexp2_nonpositive(x) : vexp_impl(x, 1); }
+
+AK_INLINE float row_exp_sum(float *row, long cols, float shift, int base2) {
     vf sum = vsplat(0);
     long c = 0;
     for (; c + AK_VW <= cols; c += AK_VW) {
-        vf p = vexp_impl(vload(row + c) - shift, 1);
+        vf p = vexp_softmax(vload(row + c) - shift, base2);
         vstore(row + c, p);
         sum = sum + p;
     }
     if (c < cols) {
         float tmp[AK_VW];
         for (int i = 0; i < AK_VW; i++) tmp[i] = c + i < cols ? row[c + i] - shift : -INFINITY;
-        vf p = vexp_impl(vload(tmp), 1);
+        vf p = vexp_softmax(vload(tmp), base2);
         vstore(tmp, p);
         for (long i = 0; c + i < cols; i++) row[c + i] = tmp[i];
         sum = sum + p;
@@ -334,7 +357,7 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
                 mo[i] = live ? rowMax[r0 + r + i] : 0.0f;
                 mn[i] = live ? mNew[r + i] : 0.0f;
             }
-            vstore(a, vexp_impl(vload(mo) - vload(mn), 1));
+            vstore(a, vexp2_nonpositive(vload(mo) - vload(mn)));
             for (int i = 0; i < AK_VW && r + i < n; i++) alpha[r0 + r + i] = a[i];
         }
         for (long r = 0; r < n; r++) {
@@ -344,7 +367,7 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
                 sums[r] = 0;
                 continue;
             }
-            sums[r] = row_exp_sum(row, cols, mNew[r]);
+            sums[r] = row_exp_sum(row, cols, mNew[r], 1);
         }
         for (long r = 0; r < n; r++) {
             if (mNew[r] == -INFINITY) continue;
@@ -362,7 +385,7 @@ AK_TARGET void AK_NAME(ak_softmax_rows)(long rows, long cols, float *s, long lds
             memset(row, 0, (size_t)cols * sizeof(float));
             continue;
         }
-        float inv = 1.0f / row_exp_sum(row, cols, mx);
+        float inv = 1.0f / row_exp_sum(row, cols, mx, 0);
         for (long c = 0; c < cols; c++) row[c] *= inv;
     }
 }

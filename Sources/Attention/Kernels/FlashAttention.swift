@@ -44,7 +44,10 @@ package enum FlashAttention {
         let rowAlign = 12, colAlign = 32
         let dvPad = (dv + 15) / 16 * 16
         let packV = dvPad != dv
-        let tile = ScoreTile(p, options)
+        // Scores in base 2: log2 e is folded into the query scale (and into added biases), so
+        // the softmax uses 2^x with no ln 2 range reduction.
+        let tile = ScoreTile(p, options, base2: true)
+        let queryScale = p.scale * Float(M_LOG2E)
 
         // Block classification: once, or per (batch, head) when the mask varies with them.
         let perSlice = options.mask.dependsOnBatchOrHead
@@ -132,7 +135,7 @@ package enum FlashAttention {
                                     }
 
                                     let qp = q.base + b * p.query.strides[0] + h * p.query.strides[1] + q0 * p.query.strides[2]
-                                    ak_pack_panels(rows, rowsPad, d, qp, p.query.strides[2], p.scale, qBuf)
+                                    ak_pack_panels(rows, rowsPad, d, qp, p.query.strides[2], queryScale, qBuf)
                                     rowMax.update(repeating: -.infinity, count: rowsPad)
                                     rowSum.update(repeating: 0, count: rowsPad)
                                     alpha.update(repeating: 1, count: rowsPad)
@@ -196,7 +199,8 @@ package enum FlashAttention {
                                     ak_finalize_rows(rows, dv, o, dvPad, rowSum, outBase, outRowStride)
                                     if wantLSE {
                                         for r in 0..<rows {
-                                            lsePtr.base[slice * sq + q0 + r] = rowSum[r] > 0 ? rowMax[r] + logf(rowSum[r]) : -.infinity
+                                            // Natural log-sum-exp from the base-2 state: (m + log2 l)·ln 2.
+                                            lsePtr.base[slice * sq + q0 + r] = rowSum[r] > 0 ? (rowMax[r] + log2f(rowSum[r])) * Float(M_LN2) : -.infinity
                                         }
                                     }
                                 }

@@ -1,3 +1,4 @@
+import Foundation
 import _AttentionKernels
 
 /// Applies the mask, ALiBi and dropout of one attention call to tiles of scores or weights.
@@ -14,7 +15,12 @@ struct ScoreTile {
     /// Visible keys of every row form one interval (``AttentionMask/visibleInterval``).
     let intervalMask: Bool
 
-    init(_ p: AttentionProblem, _ options: AttentionOptions) {
+    /// Multiplies every bias added to the scores: 1 for natural-log scores (reference),
+    /// log2 e for the fused kernel's base-2 scores.
+    let scoreScale: Float
+
+    init(_ p: AttentionProblem, _ options: AttentionOptions, base2: Bool = false) {
+        scoreScale = base2 ? Float(M_LOG2E) : 1
         mask = options.mask
         alibi = options.alibi
         queries = p.queries
@@ -53,7 +59,7 @@ struct ScoreTile {
                     if !mask.isVisible(query: i, key: j, queries: queries, keys: keys, batch: b, head: h) {
                         row[c] = -.infinity
                     } else if additive {
-                        row[c] += mask.bias(query: i, key: j, batch: b, head: h)
+                        row[c] += mask.bias(query: i, key: j, batch: b, head: h) * scoreScale
                     }
                 }
             }
@@ -79,7 +85,7 @@ struct ScoreTile {
     /// Adds the ALiBi bias of head `h` to a tile (every visited tile, full or partial).
     func applyALiBi(h: Int, q0: Int, rows: Int, k0: Int, cols: Int, scores s: UnsafeMutablePointer<Float>, ld: Int) {
         guard let alibi else { return }
-        ak_add_alibi(rows, cols, s, ld, alibi.slopes[h], q0, k0, alibi.alignment.queryShift(queries: queries, keys: keys),
+        ak_add_alibi(rows, cols, s, ld, alibi.slopes[h] * scoreScale, q0, k0, alibi.alignment.queryShift(queries: queries, keys: keys),
                      alibi.form == .symmetric ? 1 : 0)
     }
 

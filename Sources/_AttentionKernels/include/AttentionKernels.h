@@ -74,10 +74,11 @@ void ak_pack_transposed(long cols, long d, const float *k, long ldk,
 void ak_pack_scaled(long rows, long cols, const float *x, long ldx, float scale,
                     float *y, long ldy, long colsPadded);
 
-/// One online-softmax step over a tile of scores s[rows × cols] (row stride lds), in place:
-/// for each row, m' = max(m, max_j s), p_j = exp(s_j − m'), l = l·exp(m − m') + Σ p_j,
-/// s_j ← p_j, alpha[r] = exp(m − m'). Rows that have seen only −inf keep m = −inf, p = 0,
-/// alpha = 1 (so a fully masked row never produces NaN).
+/// One online-softmax step over a tile of scores s[rows × cols] (row stride lds), in place,
+/// in base 2 (the caller folds log2 e into the scores): for each row,
+/// m' = max(m, max_j s), p_j = 2^(s_j − m'), l = l·2^(m − m') + Σ p_j, s_j ← p_j,
+/// alpha[r] = 2^(m − m'). Rows that have seen only −inf keep m = −inf, p = 0, alpha = 1
+/// (so a fully masked row never produces NaN).
 void ak_online_softmax(long rows, long cols, float *s, long lds,
                        float *rowMax, float *rowSum, float *alpha);
 
