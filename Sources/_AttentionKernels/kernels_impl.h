@@ -161,17 +161,41 @@ AK_TARGET void AK_NAME(ak_tile_gemm)(int shape, long rows, long cols, long depth
         tiles(PV_MR, PV_NV, rows, cols, depth, a, 1, lda, lda, 1, b, ldb, c, ldc, mode, rowScale);
 }
 
+typedef float v4 __attribute__((vector_size(16)));
+
+// 4×4 transpose of scaled rows into a 12-row panel: dst[k·12 + r] = scale·src[r·lds + k].
+AK_INLINE void transpose4_scaled(const float *src, long lds, float scale, float *dst) {
+    v4 r[4];
+    for (int i = 0; i < 4; i++) {
+        memcpy(&r[i], src + i * lds, sizeof(v4));
+        r[i] = r[i] * scale;
+    }
+    v4 t0 = __builtin_shufflevector(r[0], r[1], 0, 4, 1, 5), t1 = __builtin_shufflevector(r[0], r[1], 2, 6, 3, 7);
+    v4 t2 = __builtin_shufflevector(r[2], r[3], 0, 4, 1, 5), t3 = __builtin_shufflevector(r[2], r[3], 2, 6, 3, 7);
+    v4 c0 = __builtin_shufflevector(t0, t2, 0, 1, 4, 5), c1 = __builtin_shufflevector(t0, t2, 2, 3, 6, 7);
+    v4 c2 = __builtin_shufflevector(t1, t3, 0, 1, 4, 5), c3 = __builtin_shufflevector(t1, t3, 2, 3, 6, 7);
+    memcpy(dst, &c0, sizeof(v4));
+    memcpy(dst + 12, &c1, sizeof(v4));
+    memcpy(dst + 24, &c2, sizeof(v4));
+    memcpy(dst + 36, &c3, sizeof(v4));
+}
+
 AK_TARGET void AK_NAME(ak_pack_panels)(long rows, long rowsPadded, long cols, const float *x,
                                        long ldx, float scale, float *out) {
+    long c4 = cols & ~3L;
     for (long p = 0; p < rowsPadded; p += 12) {
         float *panel = out + p * cols;
-        for (long r = 0; r < 12; r++) {
-            long row = p + r;
-            if (row < rows) {
-                const float *xr = x + row * ldx;
-                for (long k = 0; k < cols; k++) panel[k * 12 + r] = xr[k] * scale;
+        for (long r0 = 0; r0 < 12; r0 += 4) {
+            if (p + r0 + 4 <= rows) {  // four real rows: 4×4 register transposes
+                const float *src = x + (p + r0) * ldx;
+                for (long k = 0; k < c4; k += 4) transpose4_scaled(src + k, ldx, scale, panel + k * 12 + r0);
+                for (long r = 0; r < 4; r++)
+                    for (long k = c4; k < cols; k++) panel[k * 12 + r0 + r] = src[r * ldx + k] * scale;
             } else {
-                for (long k = 0; k < cols; k++) panel[k * 12 + r] = 0;
+                for (long r = r0; r < r0 + 4; r++) {
+                    long row = p + r;
+                    for (long k = 0; k < cols; k++) panel[k * 12 + r] = row < rows ? x[row * ldx + k] * scale : 0;
+                }
             }
         }
     }
