@@ -84,10 +84,9 @@ package enum FlashAttention {
         defer { scratch.deallocate() }
         scratch.initialize(repeating: 0, count: perWorker * workers + 16)
         let scratchBase = SendablePointer(scratch)
-        // Kᵀ (S·D per worker) is written by packing before any read: no zero-fill pass.
-        let ktScratch = UnsafeMutablePointer<Float>.allocate(capacity: ktSize * workers)
-        defer { ktScratch.deallocate() }
-        adviseHugePages(ktScratch, count: ktSize * workers)
+        // Kᵀ (S·D per worker) is written by packing before any read: no zero-fill pass, and
+        // the buffer is kept between calls (ScratchPool).
+        return ScratchPool.withBuffer(count: ktSize * workers) { ktScratch in
         let ktBase = SendablePointer(ktScratch)
         // Tiles computed (a test checks that it equals the BlockMask's count).
         let visits = UnsafeMutablePointer<Int>.allocate(capacity: 1)
@@ -211,6 +210,7 @@ package enum FlashAttention {
         }
         }
         return (output, wantLSE ? lse : nil, visits.pointee)
+        }
     }
 }
 
