@@ -75,3 +75,20 @@ import Testing
         }
     }
 }
+
+@Suite struct BlockMaskReuseTests {
+    @Test func aPrebuiltClassificationGivesTheSameResult() throws {
+        let (q, k, v) = randomQKV(b: 1, h: 2, sq: 150, sk: 150, d: 16, seed: 9)
+        let dense = Tensor.randomUniform([150, 150], seed: 3).map { $0 < 0.3 ? 1 : 0 }
+        let blocks = BlockMask.forFusedKernel(mask: .dense(dense), queries: 150, keys: 150)
+        var options = AttentionOptions(mask: .dense(dense), backend: .fused)
+        let fresh = try scaledDotProductAttention(query: q, key: k, value: v, options: options).output
+        options.blockMask = blocks
+        let reused = try scaledDotProductAttention(query: q, key: k, value: v, options: options).output
+        #expect(fresh == reused)
+        options.blockMask = BlockMask.forFusedKernel(mask: .dense(dense), queries: 150, keys: 140)
+        #expect { _ = try scaledDotProductAttention(query: q, key: k, value: v, options: options) } throws: {
+            ($0 as? AttentionError)?.argument == "blockMask"
+        }
+    }
+}

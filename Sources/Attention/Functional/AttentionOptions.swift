@@ -30,6 +30,12 @@ public struct AttentionOptions: Sendable {
     public var returnWeights = false
     /// Return the per-row log-sum-exp of the scaled scores `[B, H, Sq]`.
     public var returnLogSumExp = false
+    /// A classification of ``mask`` for the fused kernel's tiles, built once with
+    /// ``BlockMask/forFusedKernel(mask:queries:keys:)`` and reused across calls (worth it for
+    /// a `.dense` mask, whose classification scans all `Sq × Sk` entries). It must describe
+    /// the same mask; its sizes are checked. Ignored by the reference path and for masks that
+    /// differ between batch entries or heads.
+    public var blockMask: BlockMask? = nil
     /// Refuse reference runs whose score matrix would exceed this many bytes
     /// (default: ``AttentionConfiguration/referenceMemoryLimit``).
     public var memoryLimit: Int? = nil

@@ -99,6 +99,13 @@ struct AttentionProblem {
             throw AttentionError.argument("alibi", "expected \(h) slopes (one per query head), got \(alibi.slopes.count)")
         }
         try options.mask.validate(batch: b, heads: h, queries: sq, keys: sk)
+        if let blocks = options.blockMask {
+            let (bq, bk) = FlashAttention.tileSize(for: options.mask)
+            guard blocks.queries == sq, blocks.keys == sk, blocks.queryBlockSize == bq, blocks.keyBlockSize == bk else {
+                throw AttentionError.argument(
+                    "blockMask", "built for \(blocks.queries)×\(blocks.keys) with \(blocks.queryBlockSize)×\(blocks.keyBlockSize) tiles; this call needs \(sq)×\(sk) with \(bq)×\(bk) (use BlockMask.forFusedKernel)")
+            }
+        }
         // Kernels need a unit stride along the feature axis.
         self.query = query.strides[3] == 1 ? query : query.contiguous()
         self.key = key.strides[3] == 1 ? key : key.contiguous()

@@ -56,7 +56,7 @@ package enum FlashAttention {
                 BlockMask(mask: options.mask, queries: sq, keys: sk, queryBlockSize: br, keyBlockSize: bc,
                           batch: $0 / p.heads, head: $0 % p.heads)
             }
-            : [BlockMask(mask: options.mask, queries: sq, keys: sk, queryBlockSize: br, keyBlockSize: bc)]
+            : [options.blockMask ?? BlockMask(mask: options.mask, queries: sq, keys: sk, queryBlockSize: br, keyBlockSize: bc)]
 
         let outShape = outputLayout == .bhsd ? [p.batch, p.heads, sq, dv] : [p.batch, sq, p.heads, dv]
         let outRowStride = outputLayout == .bhsd ? dv : p.heads * dv
@@ -214,4 +214,3 @@ package enum FlashAttention {
     }
 }
 
-func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }

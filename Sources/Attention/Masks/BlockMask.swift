@@ -69,3 +69,12 @@ public struct BlockMask: Sendable {
     /// Number of partial tiles.
     public var partialBlockCount: Int { kinds.reduce(0) { $0 + ($1 == .partial ? 1 : 0) } }
 }
+
+extension BlockMask {
+    /// The classification the fused kernel would build for `mask` (its tile sizes), to pass
+    /// as ``AttentionOptions/blockMask`` and reuse across calls.
+    public static func forFusedKernel(mask: AttentionMask, queries: Int, keys: Int) -> BlockMask {
+        let (bq, bk) = FlashAttention.tileSize(for: mask)
+        return BlockMask(mask: mask, queries: queries, keys: keys, queryBlockSize: bq, keyBlockSize: bk)
+    }
+}
