@@ -6,7 +6,9 @@ import Foundation
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmark reference (materialized) vs fused attention: median ms, GFLOP/s, speedup, peak memory.")
+        abstract:
+            "Benchmark reference (materialized) vs fused attention: median ms, GFLOP/s, speedup, peak memory."
+    )
 
     @Option(help: "Batch size.") var batch = 8
     @Option(help: "Query heads.") var heads = 8
@@ -14,14 +16,17 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Features per head.") var headDim = 64
     @Option(help: "Comma-separated sequence lengths.") var seqLens = "256,512,1024"
     @Option(help: "Causal mask: false, true or both.") var causal = "false"
-    @Option(help: "Mask for sparse runs (e.g. window:128,127); overrides --causal.") var mask: String?
+    @Option(help: "Mask for sparse runs (e.g. window:128,127); overrides --causal.") var mask:
+        String?
     @Option(help: "Comma-separated backends: reference, fused.") var backends = "reference,fused"
-    @Flag(help: "Benchmark the full MultiHeadAttention layer (projections included).") var layer = false
+    @Flag(help: "Benchmark the full MultiHeadAttention layer (projections included).") var layer =
+        false
     @Option(help: "Threads (default: all cores).") var threads: Int?
     @Option(help: "Timed repetitions per configuration (median reported).") var repeats = 5
     @Option(help: "Write results as a JSON array to this path.") var json: String?
     @Flag(help: "Skip measuring the GEMM ceiling.") var noGemm = false
-    @Option(help: ArgumentHelp("Fused tile size QxK (tuning).", visibility: .hidden)) var tile: String?
+    @Option(help: ArgumentHelp("Fused tile size QxK (tuning).", visibility: .hidden)) var tile:
+        String?
 
     func validate() throws {
         guard batch > 0 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
@@ -31,16 +36,21 @@ struct BenchCommand: ParsableCommand {
         }
         guard headDim > 0 else { throw ValidationError("--head-dim must be ≥ 1, got \(headDim)") }
         guard repeats > 0 else { throw ValidationError("--repeats must be ≥ 1, got \(repeats)") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        if let threads, threads <= 0 {
+            throw ValidationError("--threads must be ≥ 1, got \(threads)")
+        }
         _ = try parsedSeqLens()
         _ = try parsedBackends()
         _ = try parsedMasks()
     }
 
     func parsedSeqLens() throws -> [Int] {
-        let values = seqLens.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let values = seqLens.split(separator: ",").map {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
         guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw ValidationError("--seq-lens expects positive integers separated by commas, got '\(seqLens)'")
+            throw ValidationError(
+                "--seq-lens expects positive integers separated by commas, got '\(seqLens)'")
         }
         return values.map { $0! }
     }
@@ -68,14 +78,20 @@ struct BenchCommand: ParsableCommand {
         if let threads { AttentionConfiguration.threadCount = threads }
         if let tile {
             let parts = tile.split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] > 0, parts[0] % 12 == 0, parts[1] > 0, parts[1] % 32 == 0 else {
-                throw ValidationError("--tile expects QxK with Q a multiple of 12 and K of 32, got '\(tile)'")
+            guard parts.count == 2, parts[0] > 0, parts[0] % 12 == 0, parts[1] > 0,
+                parts[1] % 32 == 0
+            else {
+                throw ValidationError(
+                    "--tile expects QxK with Q a multiple of 12 and K of 32, got '\(tile)'")
             }
             (FlashAttention.queryBlock, FlashAttention.keyBlock) = (parts[0], parts[1])
         }
         let bench = AttentionBenchmark(repeats: repeats)
-        let lens = try parsedSeqLens(), backendList = try parsedBackends(), masks = try parsedMasks()
-        print("SwiftAttention benchmark — \(AttentionConfiguration.threadCount) thread(s), kernels: \(AttentionConfiguration.instructionSet)")
+        let lens = try parsedSeqLens(), backendList = try parsedBackends(),
+            masks = try parsedMasks()
+        print(
+            "SwiftAttention benchmark — \(AttentionConfiguration.threadCount) thread(s), kernels: \(AttentionConfiguration.instructionSet)"
+        )
         if !noGemm {
             let gemm = try AttentionBenchmark.gemmGFLOPs()
             print(String(format: "GEMM ceiling (1024³ float32 matmul): %.1f GFLOP/s", gemm))
@@ -85,9 +101,11 @@ struct BenchCommand: ParsableCommand {
         for m in masks {
             for s in lens {
                 for backend in backendList {
-                    let config = BenchmarkConfiguration(batch: batch, heads: heads, kvHeads: kvHeads, seqLen: s,
-                                                        headDim: headDim, mask: m, layer: layer)
-                    progress("[\(results.count + 1)/\(total)] \(backend.rawValue) seq \(s) mask \(m)…")
+                    let config = BenchmarkConfiguration(
+                        batch: batch, heads: heads, kvHeads: kvHeads, seqLen: s,
+                        headDim: headDim, mask: m, layer: layer)
+                    progress(
+                        "[\(results.count + 1)/\(total)] \(backend.rawValue) seq \(s) mask \(m)…")
                     results.append(try bench.run(config, backend: backend))
                 }
             }
@@ -111,14 +129,24 @@ func progress(_ text: String) {
 /// Formats benchmark results as an aligned text table with speedups against the reference.
 enum BenchTable {
     static func render(_ results: [BenchmarkResult]) -> String {
-        var rows = [["backend", "B", "H/Hkv", "seq", "D", "mask", "density", "ms (median)", "GFLOP/s", "speedup", "peak mem"]]
+        var rows = [
+            [
+                "backend", "B", "H/Hkv", "seq", "D", "mask", "density", "ms (median)", "GFLOP/s",
+                "speedup", "peak mem",
+            ]
+        ]
         for r in results {
             let reference = results.first {
-                $0.backend == "reference" && $0.seqLen == r.seqLen && $0.mask == r.mask && $0.medianMs != nil
+                $0.backend == "reference" && $0.seqLen == r.seqLen && $0.mask == r.mask
+                    && $0.medianMs != nil
             }
-            let speedup = (reference?.medianMs).flatMap { ref in r.medianMs.map { String(format: "%.2f×", ref / $0) } } ?? "–"
+            let speedup =
+                (reference?.medianMs).flatMap { ref in
+                    r.medianMs.map { String(format: "%.2f×", ref / $0) }
+                } ?? "–"
             rows.append([
-                r.backend + (r.layer ? " (layer)" : ""), "\(r.batch)", "\(r.heads)/\(r.kvHeads)", "\(r.seqLen)", "\(r.headDim)",
+                r.backend + (r.layer ? " (layer)" : ""), "\(r.batch)", "\(r.heads)/\(r.kvHeads)",
+                "\(r.seqLen)", "\(r.headDim)",
                 r.mask, String(format: "%.3f", r.density),
                 r.medianMs.map { String(format: "%.2f", $0) } ?? "skipped",
                 r.gflops.map { String(format: "%.1f", $0) } ?? "–", speedup,
@@ -127,7 +155,8 @@ enum BenchTable {
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
         return rows.map { row in
-            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(
+                separator: "  ")
         }.joined(separator: "\n")
     }
 }

@@ -8,7 +8,9 @@ import Foundation
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Walk through standard, fused and sparse attention, position encodings and ALiBi; benchmark; write figures.")
+        abstract:
+            "Walk through standard, fused and sparse attention, position encodings and ALiBi; benchmark; write figures."
+    )
 
     @Option(help: "Folder for the figures (created if missing).") var outputDir = "attention-output"
     @Option(help: "Seed for every random tensor and figure.") var seed: UInt64 = 0
@@ -17,16 +19,20 @@ struct DemoCommand: ParsableCommand {
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be ≥ 1, got \(repeats)") }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        if let threads, threads <= 0 {
+            throw ValidationError("--threads must be ≥ 1, got \(threads)")
+        }
         guard !outputDir.isEmpty else { throw ValidationError("--output-dir must not be empty") }
     }
 
     func run() throws {
         if let threads { AttentionConfiguration.threadCount = threads }
         do {
-            try FileManager.default.createDirectory(atPath: outputDir, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: outputDir, withIntermediateDirectories: true)
         } catch {
-            throw ValidationError("--output-dir: cannot create \(outputDir): \(error.localizedDescription)")
+            throw ValidationError(
+                "--output-dir: cannot create \(outputDir): \(error.localizedDescription)")
         }
         var demo = Demo(outputDir: outputDir, seed: seed, repeats: repeats)
         let start = Date()
@@ -50,7 +56,9 @@ struct Demo {
     var figures: [String] = []
     var highlights: [String] = []
 
-    func path(_ name: String) -> String { URL(fileURLWithPath: outputDir).appendingPathComponent(name).path }
+    func path(_ name: String) -> String {
+        URL(fileURLWithPath: outputDir).appendingPathComponent(name).path
+    }
 
     static func section(_ n: Int, _ title: String) {
         print("\n[\(n)] \(title)")
@@ -74,12 +82,19 @@ struct Demo {
         let mha = try MultiHeadAttention(dimensions: 512, numHeads: 8, seed: seed)
         let x = Tensor.randomNormal([2, 10, 512], seed: seed &+ 1)
         let (out, weights) = try mha.attentionWithWeights(x)
-        let rowSums = stride(from: 0, to: weights.count, by: 10).map { weights.scalars[$0..<($0 + 10)].reduce(0, +) }
-        print("  MultiHeadAttention(dimensions: 512, numHeads: 8): head dim \(mha.headDimensions), \(mha.parameters().values.reduce(0) { $0 + $1.count }) parameters")
+        let rowSums = stride(from: 0, to: weights.count, by: 10).map {
+            weights.scalars[$0..<($0 + 10)].reduce(0, +)
+        }
+        print(
+            "  MultiHeadAttention(dimensions: 512, numHeads: 8): head dim \(mha.headDimensions), \(mha.parameters().values.reduce(0) { $0 + $1.count }) parameters"
+        )
         print("  input  \(x.shape)  [batch, seq, d_model]")
         print("  output \(out.shape)")
         print("  weights \(weights.shape)  [batch, heads, query, key]")
-        print(String(format: "  every weight row sums to 1: max |sum − 1| = %.2e", rowSums.map { abs($0 - 1) }.max() ?? 0))
+        print(
+            String(
+                format: "  every weight row sums to 1: max |sum − 1| = %.2e",
+                rowSums.map { abs($0 - 1) }.max() ?? 0))
         let ms = try time { _ = try mha.attentionWithWeights(x) }
         print(String(format: "  forward pass (reference path, weights materialized): %.2f ms", ms))
     }
@@ -93,13 +108,25 @@ struct Demo {
         let reference = try mha(x, isCausal: true, backend: .reference)
         let fused = try mha(x, isCausal: true, backend: .fused)
         let q = Tensor.randomNormal([2, 8, 128, 64], seed: seed &+ 3)
-        let result = try scaledDotProductAttention(query: q, key: q, value: q, options: .init(mask: .causal))
-        print("  scaledDotProductAttention(…, mask: .causal) chose .\(result.backend.rawValue): \(result.reason)")
-        print("  kernels: \(AttentionConfiguration.instructionSet), \(AttentionConfiguration.threadCount) thread(s)")
-        print(String(format: "  causal layer, [2, 128, 512]: max |fused − reference| = %.2e", fused.maxAbsDifference(reference)))
+        let result = try scaledDotProductAttention(
+            query: q, key: q, value: q, options: .init(mask: .causal))
+        print(
+            "  scaledDotProductAttention(…, mask: .causal) chose .\(result.backend.rawValue): \(result.reason)"
+        )
+        print(
+            "  kernels: \(AttentionConfiguration.instructionSet), \(AttentionConfiguration.threadCount) thread(s)"
+        )
+        print(
+            String(
+                format: "  causal layer, [2, 128, 512]: max |fused − reference| = %.2e",
+                fused.maxAbsDifference(reference)))
         let tRef = try time { _ = try mha(x, isCausal: true, backend: .reference) }
         let tFused = try time { _ = try mha(x, isCausal: true, backend: .fused) }
-        print(String(format: "  reference %.2f ms, fused %.2f ms (%.2f×); fused never allocates the [B, H, S, S] matrix", tRef, tFused, tRef / tFused))
+        print(
+            String(
+                format:
+                    "  reference %.2f ms, fused %.2f ms (%.2f×); fused never allocates the [B, H, S, S] matrix",
+                tRef, tFused, tRef / tFused))
     }
 
     // MARK: [3]
@@ -114,29 +141,46 @@ struct Demo {
             let gb = Double(heads) * Double(s) * Double(s) * 4 / 1e9
             print(String(format: "  %7d   %12.1f   %21.3f", s, ops, gb))
         }
-        print("\n  Measured (batch 1, \(heads) heads, head dim 64): attention-core FLOPs, time, extra resident memory")
+        print(
+            "\n  Measured (batch 1, \(heads) heads, head dim 64): attention-core FLOPs, time, extra resident memory"
+        )
         print("  seq_len     GFLOP   standard ms  standard MiB   fused ms  fused MiB")
         var claim = ""
         for s in [512, 1024, 2048, 4096] {
             let q = Tensor.randomNormal([1, heads, s, 64], seed: seed &+ UInt64(s))
-            let flops = AttentionComplexity.flops(batch: 1, heads: heads, queries: s, keys: s, headDim: 64)
-            let (tr, mr) = try measure { _ = try scaledDotProductAttention(query: q, key: q, value: q, backend: .reference) }
-            let (tf, mf) = try measure { _ = try scaledDotProductAttention(query: q, key: q, value: q, backend: .fused) }
-            print(String(format: "  %7d  %8.2f  %12.2f  %12.1f  %9.2f  %9.1f", s, flops / 1e9, tr, mr / 1_048_576, tf, mf / 1_048_576))
+            let flops = AttentionComplexity.flops(
+                batch: 1, heads: heads, queries: s, keys: s, headDim: 64)
+            let (tr, mr) = try measure {
+                _ = try scaledDotProductAttention(query: q, key: q, value: q, backend: .reference)
+            }
+            let (tf, mf) = try measure {
+                _ = try scaledDotProductAttention(query: q, key: q, value: q, backend: .fused)
+            }
+            print(
+                String(
+                    format: "  %7d  %8.2f  %12.2f  %12.1f  %9.2f  %9.1f", s, flops / 1e9, tr,
+                    mr / 1_048_576, tf, mf / 1_048_576))
             if s == 4096 {
-                claim = String(format: "seq 4096, 12 heads: standard %.2f GB, fused %.3f GB (measured)", mr / 1e9, mf / 1e9)
+                claim = String(
+                    format: "seq 4096, 12 heads: standard %.2f GB, fused %.3f GB (measured)",
+                    mr / 1e9, mf / 1e9)
             }
         }
         let memory = Double(ProcessInfo.processInfo.physicalMemory)
         let limit = Int((memory / (4 * Double(heads))).squareRoot())
-        print("  standard attention needs 4·H·S² bytes for the scores alone: on this machine (\(formatBytes(memory)))")
-        print("  it runs out of memory beyond S ≈ \(limit) for \(heads) heads; the fused kernel's memory grows as S·D.")
+        print(
+            "  standard attention needs 4·H·S² bytes for the scores alone: on this machine (\(formatBytes(memory)))"
+        )
+        print(
+            "  it runs out of memory beyond S ≈ \(limit) for \(heads) heads; the fused kernel's memory grows as S·D."
+        )
         print("  \(claim)")
         highlights.append(claim)
 
         progress("  measuring time and memory vs sequence length for complexity.png…")
-        let points = try ComplexityMeasurement.run(seqLens: [256, 512, 1024, 2048, 4096, 8192], batch: 1, heads: 8, headDim: 64,
-                                                   window: 256, referenceMaxLen: 4096, repeats: 1, progress: { progress("  " + $0) })
+        let points = try ComplexityMeasurement.run(
+            seqLens: [256, 512, 1024, 2048, 4096, 8192], batch: 1, heads: 8, headDim: 64,
+            window: 256, referenceMaxLen: 4096, repeats: 1, progress: { progress("  " + $0) })
         progress("")
         try write(Figures.complexity(points), "complexity.png")
     }
@@ -155,13 +199,16 @@ struct Demo {
     mutating func sparsePatterns() throws {
         Self.section(4, "Sparse attention patterns")
         let patterns: [(String, AttentionMask)] = [
-            ("local window 16", .slidingWindow(left: 8, right: 8)), ("strided 8", .strided(stride: 8)), ("causal", .causal),
+            ("local window 16", .slidingWindow(left: 8, right: 8)),
+            ("strided 8", .strided(stride: 8)), ("causal", .causal),
             ("BigBird 16/2/3", .bigBird(window: 16, globalTokens: 2, randomPerRow: 3, seed: seed)),
         ]
         print("  64×64 masks (materialized only for this table and the figure):")
         for (name, mask) in patterns {
-            print("  " + name.padding(toLength: 16, withPad: " ", startingAt: 0)
-                  + String(format: " density %.3f   ", mask.density(queries: 64, keys: 64)) + mask.description)
+            print(
+                "  " + name.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + String(format: " density %.3f   ", mask.density(queries: 64, keys: 64))
+                    + mask.description)
         }
         try write(Figures.maskPatterns(size: 64, seed: seed), "attention_masks.png")
 
@@ -170,16 +217,26 @@ struct Demo {
         print("\n  Fused kernel at S = \(s), 8 heads: tiles the mask hides are never visited")
         print("  mask                                      density  visited tiles     ms   speedup")
         var dense = 0.0
-        for (name, mask) in [("none (dense)", AttentionMask.none), ("window:128,127", .slidingWindow(left: 128, right: 127)),
-                             ("bigbird-blocks 64: 3 window, 2 global, 3 random", .bigBirdBlocks(seed: seed)),
-                             ("causal+window:256,0", .and(.causal, .slidingWindow(left: 256, right: 0)))] {
+        for (name, mask) in [
+            ("none (dense)", AttentionMask.none),
+            ("window:128,127", .slidingWindow(left: 128, right: 127)),
+            ("bigbird-blocks 64: 3 window, 2 global, 3 random", .bigBirdBlocks(seed: seed)),
+            ("causal+window:256,0", .and(.causal, .slidingWindow(left: 256, right: 0))),
+        ] {
             let (bq, bk) = FlashAttention.tileSize(for: mask)
-            let blocks = BlockMask(mask: mask, queries: s, keys: s, queryBlockSize: bq, keyBlockSize: bk)
+            let blocks = BlockMask(
+                mask: mask, queries: s, keys: s, queryBlockSize: bq, keyBlockSize: bk)
             let total = ((s + bq - 1) / bq) * ((s + bk - 1) / bk)
-            let ms = try time { _ = try scaledDotProductAttention(query: q, key: q, value: q, mask: mask, backend: .fused) }
+            let ms = try time {
+                _ = try scaledDotProductAttention(
+                    query: q, key: q, value: q, mask: mask, backend: .fused)
+            }
             if dense == 0 { dense = ms }
-            print("  " + name.padding(toLength: 42, withPad: " ", startingAt: 0)
-                  + String(format: " %7.3f  %6d/%-6d %8.2f  %6.1f×", mask.density(queries: s, keys: s), blocks.visitedBlockCount, total, ms, dense / ms))
+            print(
+                "  " + name.padding(toLength: 42, withPad: " ", startingAt: 0)
+                    + String(
+                        format: " %7.3f  %6d/%-6d %8.2f  %6.1f×", mask.density(queries: s, keys: s),
+                        blocks.visitedBlockCount, total, ms, dense / ms))
         }
     }
 
@@ -188,36 +245,64 @@ struct Demo {
     mutating func positionEncodings() throws {
         Self.section(5, "Position encodings")
         let pe = try SinusoidalPositionalEncoding(dimensions: 64, maxLength: 100)
-        print("  sinusoidal table \(pe.table.shape): PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(…)")
-        print(String(format: "  PE[1, 0…3] = %.4f %.4f %.4f %.4f", pe.table[1, 0], pe.table[1, 1], pe.table[1, 2], pe.table[1, 3]))
+        print(
+            "  sinusoidal table \(pe.table.shape): PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(…)"
+        )
+        print(
+            String(
+                format: "  PE[1, 0…3] = %.4f %.4f %.4f %.4f", pe.table[1, 0], pe.table[1, 1],
+                pe.table[1, 2], pe.table[1, 3]))
         let rope = try RoPE(dimensions: 64)
-        let a = Tensor.randomNormal([1, 1, 1, 64], seed: seed &+ 11), b = Tensor.randomNormal([1, 1, 1, 64], seed: seed &+ 12)
+        let a = Tensor.randomNormal([1, 1, 1, 64], seed: seed &+ 11),
+            b = Tensor.randomNormal([1, 1, 1, 64], seed: seed &+ 12)
         func score(_ p: Int, _ q: Int) throws -> Float {
-            zip(try rope(a, offset: p).scalars, try rope(b, offset: q).scalars).reduce(0) { $0 + $1.0 * $1.1 }
+            zip(try rope(a, offset: p).scalars, try rope(b, offset: q).scalars).reduce(0) {
+                $0 + $1.0 * $1.1
+            }
         }
-        print(String(format: "  RoPE: q·k depends on the distance only: positions (3, 7) → %.5f, (1003, 1007) → %.5f", try score(3, 7), try score(1003, 1007)))
+        print(
+            String(
+                format:
+                    "  RoPE: q·k depends on the distance only: positions (3, 7) → %.5f, (1003, 1007) → %.5f",
+                try score(3, 7), try score(1003, 1007)))
         let slopes = ALiBi.slopes(heads: 8)
-        print("  ALiBi slopes for 8 heads: " + slopes.map { "1/\(Int((1 / $0).rounded()))" }.joined(separator: ", "))
-        try write(Figures.positionEncodings(positions: 100, dimensions: 64, heads: 8), "position_encodings.png")
+        print(
+            "  ALiBi slopes for 8 heads: "
+                + slopes.map { "1/\(Int((1 / $0).rounded()))" }.joined(separator: ", "))
+        try write(
+            Figures.positionEncodings(positions: 100, dimensions: 64, heads: 8),
+            "position_encodings.png")
     }
 
     // MARK: [6]
 
     mutating func alibiAttention() throws {
         Self.section(6, "ALiBi attention")
-        let layer = try ALiBiMultiHeadAttention(dimensions: 512, numHeads: 8, form: .symmetric, seed: seed)
+        let layer = try ALiBiMultiHeadAttention(
+            dimensions: 512, numHeads: 8, form: .symmetric, seed: seed)
         let x = Tensor.randomNormal([2, 256, 512], seed: seed &+ 13)
         let fused = try layer(x)
         let (reference, weights) = try layer.attentionWithWeights(x)
-        print("  ALiBiMultiHeadAttention(dimensions: 512, numHeads: 8): bias −m_h·|i − j| computed inside the kernel")
-        print(String(format: "  [2, 256, 512]: max |fused − reference| = %.2e; weights ", fused.maxAbsDifference(reference)) + "\(weights.shape)")
+        print(
+            "  ALiBiMultiHeadAttention(dimensions: 512, numHeads: 8): bias −m_h·|i − j| computed inside the kernel"
+        )
+        print(
+            String(
+                format: "  [2, 256, 512]: max |fused − reference| = %.2e; weights ",
+                fused.maxAbsDifference(reference)) + "\(weights.shape)")
         // How far each head looks: mean |i − j| under its weights, head 0 (steepest) vs head 7.
         func reach(_ h: Int) -> Double {
             var total = 0.0
-            for i in 0..<256 { for j in 0..<256 { total += Double(weights[0, h, i, j]) * Double(abs(i - j)) } }
+            for i in 0..<256 {
+                for j in 0..<256 { total += Double(weights[0, h, i, j]) * Double(abs(i - j)) }
+            }
             return total / 256
         }
-        print(String(format: "  mean attention distance: head 0 (slope 1/2) %.1f tokens, head 7 (slope 1/256) %.1f tokens", reach(0), reach(7)))
+        print(
+            String(
+                format:
+                    "  mean attention distance: head 0 (slope 1/2) %.1f tokens, head 7 (slope 1/256) %.1f tokens",
+                reach(0), reach(7)))
         let ms = try time { _ = try layer(x) }
         print(String(format: "  fused forward: %.2f ms", ms))
     }
@@ -225,21 +310,33 @@ struct Demo {
     // MARK: [7]
 
     mutating func benchmark() throws {
-        Self.section(7, "Benchmark: standard vs efficient attention layer (batch 8, d_model 512, 8 heads)")
+        Self.section(
+            7, "Benchmark: standard vs efficient attention layer (batch 8, d_model 512, 8 heads)")
         let bench = AttentionBenchmark(repeats: repeats, seed: seed)
         var results: [BenchmarkResult] = []
         for s in [256, 512, 1024] {
             for backend in [AttentionBackend.reference, .fused] {
                 progress("  seq \(s), \(backend.rawValue)…")
-                results.append(try bench.run(BenchmarkConfiguration(batch: 8, heads: 8, seqLen: s, headDim: 64, layer: true), backend: backend))
+                results.append(
+                    try bench.run(
+                        BenchmarkConfiguration(
+                            batch: 8, heads: 8, seqLen: s, headDim: 64, layer: true),
+                        backend: backend))
             }
         }
         progress("")
-        print(BenchTable.render(results).split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
-        if let r = results.last(where: { $0.backend == "reference" })?.medianMs, let f = results.last?.medianMs {
-            highlights.append(String(format: "layer at seq 1024: fused %.1f× faster than standard", r / f))
+        print(
+            BenchTable.render(results).split(separator: "\n").map { "  " + $0 }.joined(
+                separator: "\n"))
+        if let r = results.last(where: { $0.backend == "reference" })?.medianMs,
+            let f = results.last?.medianMs
+        {
+            highlights.append(
+                String(format: "layer at seq 1024: fused %.1f× faster than standard", r / f))
         }
-        print("  GFLOP/s counts the attention core plus the four projections; run `attention bench` for the kernel alone.")
+        print(
+            "  GFLOP/s counts the attention core plus the four projections; run `attention bench` for the kernel alone."
+        )
     }
 
     // MARK: [8]
@@ -248,14 +345,19 @@ struct Demo {
         Self.section(8, "Attention visualization")
         let tokens = "The cat sat on the mat and then left .".split(separator: " ").map(String.init)
         print("  tokens: \(tokens.joined(separator: " "))")
-        try write(Figures.attentionHeads(tokens: tokens, dModel: 64, heads: 8, seed: seed), "attention_heads.png")
+        try write(
+            Figures.attentionHeads(tokens: tokens, dModel: 64, heads: 8, seed: seed),
+            "attention_heads.png")
     }
 
     func summary(elapsed: Double) {
         print("\nSummary")
         print("───────")
         for h in highlights { print("  • \(h)") }
-        print("  • figures: " + figures.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ") + " in \(outputDir)/")
+        print(
+            "  • figures: "
+                + figures.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ", ")
+                + " in \(outputDir)/")
         print(String(format: "  • finished in %.1f s", elapsed))
     }
 }

@@ -6,7 +6,8 @@ import Foundation
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Evaluate attention on query/key/value (and optional mask) from a .safetensors file.",
+        abstract:
+            "Evaluate attention on query/key/value (and optional mask) from a .safetensors file.",
         discussion: """
             IN holds `query` [B, H, Sq, D], `key` [B, Hkv, Sk, D], `value` [B, Hkv, Sk, Dv] and optionally \
             `mask` (BOOL/U8: 1 = may attend, or F32: added to the scores), broadcastable to [B, H, Sq, Sk]. \
@@ -15,18 +16,25 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Input .safetensors file.") var input: String
     @Option(help: "Output .safetensors file (written atomically).") var output: String
-    @Option(help: "Structured mask: none, causal, causal-bottom-right, window:L,R, … (combined with a `mask` tensor if present).")
+    @Option(
+        help:
+            "Structured mask: none, causal, causal-bottom-right, window:L,R, … (combined with a `mask` tensor if present)."
+    )
     var mask = "none"
     @Option(help: "Score scale (default 1/sqrt(D)).") var scale: Float?
     @Option(help: "Backend: reference, fused or auto.") var backend = "auto"
-    @Flag(help: "Also write the attention weights [B, H, Sq, Sk] (reference path).") var returnWeights = false
-    @Flag(name: .customLong("return-lse"), help: "Also write the per-row log-sum-exp [B, H, Sq].") var returnLSE = false
+    @Flag(help: "Also write the attention weights [B, H, Sq, Sk] (reference path).")
+    var returnWeights = false
+    @Flag(name: .customLong("return-lse"), help: "Also write the per-row log-sum-exp [B, H, Sq].")
+    var returnLSE = false
     @Option(help: "Dropout probability on the weights.") var dropout: Float = 0
     @Option(help: "Dropout seed.") var seed: UInt64 = 0
     @Option(help: "ALiBi biases: symmetric or causal.") var alibi: String?
     @Option(help: "Rotary embedding on query and key: half or interleaved.") var rope: String?
     @Option(help: "RoPE base.") var ropeBase: Float = 10_000
-    @Option(help: "RoPE scaling: linear:F, ntk:F,orig=N, yarn:F,orig=N or llama3:F,orig=N,low=L,high=H.")
+    @Option(
+        help: "RoPE scaling: linear:F, ntk:F,orig=N, yarn:F,orig=N or llama3:F,orig=N,low=L,high=H."
+    )
     var ropeScaling: String?
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
@@ -34,14 +42,18 @@ struct RunCommand: ParsableCommand {
         guard ["reference", "fused", "auto"].contains(backend) else {
             throw ValidationError("--backend expects reference, fused or auto, got '\(backend)'")
         }
-        guard dropout >= 0 && dropout < 1 else { throw ValidationError("--dropout expects a probability in [0, 1), got \(dropout)") }
+        guard dropout >= 0 && dropout < 1 else {
+            throw ValidationError("--dropout expects a probability in [0, 1), got \(dropout)")
+        }
         if let alibi, ALiBi.Form(name: alibi) == nil {
             throw ValidationError("--alibi expects symmetric or causal, got '\(alibi)'")
         }
         if let rope, !["half", "interleaved"].contains(rope) {
             throw ValidationError("--rope expects half or interleaved, got '\(rope)'")
         }
-        if let threads, threads <= 0 { throw ValidationError("--threads must be ≥ 1, got \(threads)") }
+        if let threads, threads <= 0 {
+            throw ValidationError("--threads must be ≥ 1, got \(threads)")
+        }
         _ = try MaskOption.parse(mask)
         if let ropeScaling { _ = try RoPEScalingOption.parse(ropeScaling) }
     }
@@ -50,39 +62,53 @@ struct RunCommand: ParsableCommand {
         if let threads { AttentionConfiguration.threadCount = threads }
         let file = try SafetensorsFile(contentsOf: input)
         for name in ["query", "key", "value"] where !file.names.contains(name) {
-            throw ValidationError("\(input): no tensor named \"\(name)\" (found: \(file.names.joined(separator: ", ")))")
+            throw ValidationError(
+                "\(input): no tensor named \"\(name)\" (found: \(file.names.joined(separator: ", ")))"
+            )
         }
         var query = try file.tensor(named: "query"), key = try file.tensor(named: "key")
         let value = try file.tensor(named: "value")
         var attentionMask = try MaskOption.parse(mask).mask
         if file.names.contains("mask") {
             let t = try file.tensor(named: "mask")
-            let tensorMask: AttentionMask = try file.dtype(of: "mask").isFloatingPoint ? .additive(t) : .dense(t)
+            let tensorMask: AttentionMask =
+                try file.dtype(of: "mask").isFloatingPoint ? .additive(t) : .dense(t)
             attentionMask = attentionMask.isNone ? tensorMask : .and(attentionMask, tensorMask)
         }
         if let rope {
             guard query.rank == 4, key.rank == 4 else {
-                throw ValidationError("--rope needs rank-4 query and key, got \(query.shape) and \(key.shape)")
+                throw ValidationError(
+                    "--rope needs rank-4 query and key, got \(query.shape) and \(key.shape)")
             }
             let scaling = try ropeScaling.map(RoPEScalingOption.parse) ?? RoPE.Scaling.none
-            let r = try RoPE(dimensions: query.shape[3], traditional: rope == "interleaved", base: ropeBase, scaling: scaling)
+            let r = try RoPE(
+                dimensions: query.shape[3], traditional: rope == "interleaved", base: ropeBase,
+                scaling: scaling)
             query = try r(query, offset: Swift.max(0, key.shape[2] - query.shape[2]))
             key = try r(key)
         }
-        var options = AttentionOptions(mask: attentionMask, scale: scale, dropout: dropout, dropoutSeed: seed,
-                                       backend: backend == "auto" ? .automatic : AttentionBackend(rawValue: backend)!,
-                                       returnWeights: returnWeights, returnLogSumExp: returnLSE)
+        var options = AttentionOptions(
+            mask: attentionMask, scale: scale, dropout: dropout, dropoutSeed: seed,
+            backend: backend == "auto" ? .automatic : AttentionBackend(rawValue: backend)!,
+            returnWeights: returnWeights, returnLogSumExp: returnLSE)
         if let alibi, query.rank == 4 {
             options.alibi = try ALiBi(heads: query.shape[1], form: ALiBi.Form(name: alibi)!)
         }
-        let result = try scaledDotProductAttention(query: query, key: key, value: value, options: options)
-        var tensors: [(name: String, tensor: Tensor, dtype: SafetensorsDType)] = [("output", result.output, .f32)]
+        let result = try scaledDotProductAttention(
+            query: query, key: key, value: value, options: options)
+        var tensors: [(name: String, tensor: Tensor, dtype: SafetensorsDType)] = [
+            ("output", result.output, .f32)
+        ]
         if let w = result.weights { tensors.append(("weights", w, .f32)) }
         if let l = result.logSumExp { tensors.append(("lse", l, .f32)) }
-        try SafetensorsFile.write(tensors, metadata: ["backend": result.backend.rawValue, "reason": result.reason], to: output)
+        try SafetensorsFile.write(
+            tensors, metadata: ["backend": result.backend.rawValue, "reason": result.reason],
+            to: output)
         print("\(result.backend.rawValue): \(result.reason)")
-        print("wrote \(output): output \(result.output.shape)" + (result.weights.map { ", weights \($0.shape)" } ?? "")
-              + (result.logSumExp.map { ", lse \($0.shape)" } ?? ""))
+        print(
+            "wrote \(output): output \(result.output.shape)"
+                + (result.weights.map { ", weights \($0.shape)" } ?? "")
+                + (result.logSumExp.map { ", lse \($0.shape)" } ?? ""))
     }
 }
 
@@ -106,11 +132,14 @@ extension AttentionMask {
 /// Parses `--rope-scaling`.
 enum RoPEScalingOption {
     static func parse(_ text: String) throws -> RoPE.Scaling {
-        let usage = "--rope-scaling expects linear:F, ntk:F,orig=N, yarn:F,orig=N or llama3:F,orig=N,low=L,high=H, got '\(text)'"
+        let usage =
+            "--rope-scaling expects linear:F, ntk:F,orig=N, yarn:F,orig=N or llama3:F,orig=N,low=L,high=H, got '\(text)'"
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw ValidationError(usage) }
         let fields = parts[1].split(separator: ",").map(String.init)
-        guard let factor = fields.first.flatMap(Float.init), factor > 0 else { throw ValidationError(usage) }
+        guard let factor = fields.first.flatMap(Float.init), factor > 0 else {
+            throw ValidationError(usage)
+        }
         var named: [String: String] = [:]
         for f in fields.dropFirst() {
             let kv = f.split(separator: "=", maxSplits: 1).map(String.init)
@@ -118,7 +147,9 @@ enum RoPEScalingOption {
             named[kv[0]] = kv[1]
         }
         func int(_ key: String, _ fallback: Int?) throws -> Int {
-            guard let v = named[key].map({ Int($0) }) ?? fallback, v > 0 else { throw ValidationError(usage) }
+            guard let v = named[key].map({ Int($0) }) ?? fallback, v > 0 else {
+                throw ValidationError(usage)
+            }
             return v
         }
         func float(_ key: String, _ fallback: Float) throws -> Float {
@@ -131,8 +162,10 @@ enum RoPEScalingOption {
         case "ntk": return .dynamicNTK(factor: factor, originalMaxPositions: try int("orig", 2048))
         case "yarn": return .yarn(factor: factor, originalMaxPositions: try int("orig", 4096))
         case "llama3":
-            return .llama3(factor: factor, lowFrequencyFactor: try float("low", 1), highFrequencyFactor: try float("high", 4),
-                           originalMaxPositions: try int("orig", 8192))
+            return .llama3(
+                factor: factor, lowFrequencyFactor: try float("low", 1),
+                highFrequencyFactor: try float("high", 4),
+                originalMaxPositions: try int("orig", 8192))
         default: throw ValidationError(usage)
         }
     }

@@ -8,7 +8,8 @@ import Testing
 /// `attention run` end to end on files in a temporary folder, and `bench`/`demo` parsing.
 @Suite struct RunCommandTests {
     let folder: URL = {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("run-tests-\(UUID())")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "run-tests-\(UUID())")
         try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }()
@@ -21,25 +22,39 @@ import Testing
     }
 
     @Test func computesWhatTheLibraryComputes() throws {
-        let q = Tensor.randomNormal([2, 4, 9, 8], seed: 1), k = Tensor.randomNormal([2, 2, 13, 8], seed: 2)
+        let q = Tensor.randomNormal([2, 4, 9, 8], seed: 1),
+            k = Tensor.randomNormal([2, 2, 13, 8], seed: 2)
         let v = Tensor.randomNormal([2, 2, 13, 5], seed: 3)
         var mask = Tensor(shape: [9, 13], repeating: 1)
         mask[3, 0] = 0
-        try SafetensorsFile.write([("query", q, .f32), ("key", k, .f32), ("value", v, .f32), ("mask", mask, .bool)],
-                                  to: path("in.safetensors"))
+        try SafetensorsFile.write(
+            [("query", q, .f32), ("key", k, .f32), ("value", v, .f32), ("mask", mask, .bool)],
+            to: path("in.safetensors"))
         for backend in ["fused", "reference"] {
-            try run(["run", "--input", path("in.safetensors"), "--output", path("out-\(backend).safetensors"),
-                     "--mask", "causal-bottom-right", "--backend", backend, "--return-lse"])
+            try run([
+                "run", "--input", path("in.safetensors"), "--output",
+                path("out-\(backend).safetensors"),
+                "--mask", "causal-bottom-right", "--backend", backend, "--return-lse",
+            ])
             let file = try SafetensorsFile(contentsOf: path("out-\(backend).safetensors"))
-            let expected = try scaledDotProductAttention(query: q, key: k, value: v, options: .init(
-                mask: .and(.causalFromBottomRight, .dense(mask)), backend: backend == "fused" ? .fused : .reference))
+            let expected = try scaledDotProductAttention(
+                query: q, key: k, value: v,
+                options: .init(
+                    mask: .and(.causalFromBottomRight, .dense(mask)),
+                    backend: backend == "fused" ? .fused : .reference))
             #expect(try file.tensor(named: "output").maxAbsDifference(expected.output) <= 1e-6)
             #expect(try file.shape(of: "lse") == [2, 4, 9])
             #expect(file.metadata["backend"] == backend)
         }
-        try run(["run", "--input", path("in.safetensors"), "--output", path("w.safetensors"), "--return-weights",
-                 "--alibi", "symmetric", "--rope", "interleaved", "--rope-scaling", "yarn:4,orig=8"])
-        #expect(try SafetensorsFile(contentsOf: path("w.safetensors")).shape(of: "weights") == [2, 4, 9, 13])
+        try run([
+            "run", "--input", path("in.safetensors"), "--output", path("w.safetensors"),
+            "--return-weights",
+            "--alibi", "symmetric", "--rope", "interleaved", "--rope-scaling", "yarn:4,orig=8",
+        ])
+        #expect(
+            try SafetensorsFile(contentsOf: path("w.safetensors")).shape(of: "weights") == [
+                2, 4, 9, 13,
+            ])
     }
 
     @Test func lyingFilesFailWithoutWritingOutput() throws {
@@ -49,26 +64,44 @@ import Testing
         bytes += Array(#"{"query":{}}"#.utf8)
         try Data(bytes).write(to: URL(fileURLWithPath: path("lying.safetensors")))
         #expect(throws: (any Error).self) {
-            try run(["run", "--input", path("lying.safetensors"), "--output", path("never.safetensors")])
+            try run([
+                "run", "--input", path("lying.safetensors"), "--output", path("never.safetensors"),
+            ])
         }
         #expect(!FileManager.default.fileExists(atPath: path("never.safetensors")))
         // A valid file without `value`.
-        try SafetensorsFile.write(["query": Tensor.zeros([1, 1, 2, 2]), "key": Tensor.zeros([1, 1, 2, 2])], to: path("partial.safetensors"))
-        #expect { try run(["run", "--input", path("partial.safetensors"), "--output", path("never.safetensors")]) } throws: {
+        try SafetensorsFile.write(
+            ["query": Tensor.zeros([1, 1, 2, 2]), "key": Tensor.zeros([1, 1, 2, 2])],
+            to: path("partial.safetensors"))
+        #expect {
+            try run([
+                "run", "--input", path("partial.safetensors"), "--output",
+                path("never.safetensors"),
+            ])
+        } throws: {
             AttentionCommand.message(for: $0).contains("value")
         }
         #expect(!FileManager.default.fileExists(atPath: path("never.safetensors")))
     }
 
     @Test func badFlagsAreRejectedWhileParsing() {
-        for arguments in [["run", "--input", "a", "--output", "b", "--backend", "gpu"],
-                          ["run", "--input", "a", "--output", "b", "--mask", "window:x"],
-                          ["run", "--input", "a", "--output", "b", "--dropout", "1.5"],
-                          ["run", "--input", "a", "--output", "b", "--rope-scaling", "magic:2"],
-                          ["bench", "--seq-lens", "0,12"], ["bench", "--causal", "maybe"], ["bench", "--kv-heads", "3"],
-                          ["bench", "--mask", "bigbird:window=x"], ["demo", "--repeats", "0"]] {
-            #expect(throws: (any Error).self, "\(arguments)") { _ = try AttentionCommand.parseAsRoot(arguments) }
+        for arguments in [
+            ["run", "--input", "a", "--output", "b", "--backend", "gpu"],
+            ["run", "--input", "a", "--output", "b", "--mask", "window:x"],
+            ["run", "--input", "a", "--output", "b", "--dropout", "1.5"],
+            ["run", "--input", "a", "--output", "b", "--rope-scaling", "magic:2"],
+            ["bench", "--seq-lens", "0,12"], ["bench", "--causal", "maybe"],
+            ["bench", "--kv-heads", "3"],
+            ["bench", "--mask", "bigbird:window=x"], ["demo", "--repeats", "0"],
+        ] {
+            #expect(throws: (any Error).self, "\(arguments)") {
+                _ = try AttentionCommand.parseAsRoot(arguments)
+            }
         }
-        #expect(throws: Never.self) { _ = try AttentionCommand.parseAsRoot(["bench", "--seq-lens", "256,512", "--mask", "window:128,127"]) }
+        #expect(throws: Never.self) {
+            _ = try AttentionCommand.parseAsRoot([
+                "bench", "--seq-lens", "256,512", "--mask", "window:128,127",
+            ])
+        }
     }
 }

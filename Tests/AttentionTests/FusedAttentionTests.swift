@@ -19,25 +19,39 @@ struct Case: CustomStringConvertible, Sendable {
         Case(h: 2, sq: 40, sk: 70, d: 32, dv: 24),
     ]
 
-    static let masks: [AttentionMask] = [.none, .causal, .causalFromBottomRight, .slidingWindow(left: 20, right: 5)]
+    static let masks: [AttentionMask] = [
+        .none, .causal, .causalFromBottomRight, .slidingWindow(left: 20, right: 5),
+    ]
 
-    func check(_ c: Case, mask: AttentionMask, dropout: Float = 0, alibi: ALiBi? = nil, seed: UInt64) throws {
-        let (q, k, v) = randomQKV(b: c.b, h: c.h, hkv: c.hkv, sq: c.sq, sk: c.sk, d: c.d, dv: c.dv, seed: seed)
-        let options = AttentionOptions(mask: mask, dropout: dropout, dropoutSeed: 9, alibi: alibi, backend: .fused,
-                                       returnLogSumExp: true)
+    func check(
+        _ c: Case, mask: AttentionMask, dropout: Float = 0, alibi: ALiBi? = nil, seed: UInt64
+    ) throws {
+        let (q, k, v) = randomQKV(
+            b: c.b, h: c.h, hkv: c.hkv, sq: c.sq, sk: c.sk, d: c.d, dv: c.dv, seed: seed)
+        let options = AttentionOptions(
+            mask: mask, dropout: dropout, dropoutSeed: 9, alibi: alibi, backend: .fused,
+            returnLogSumExp: true)
         let fused = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
         var refOptions = options
         refOptions.backend = .reference
-        let reference = try scaledDotProductAttention(query: q, key: k, value: v, options: refOptions)
-        let oracle = NaiveAttention(query: q, key: k, value: v, mask: mask, alibi: alibi, dropout: Double(dropout), seed: 9)
+        let reference = try scaledDotProductAttention(
+            query: q, key: k, value: v, options: refOptions)
+        let oracle = NaiveAttention(
+            query: q, key: k, value: v, mask: mask, alibi: alibi, dropout: Double(dropout), seed: 9)
         let fusedError = maxError(fused.output, oracle.output)
         let referenceError = maxError(reference.output, oracle.output)
-        #expect(fusedError <= 2 * referenceError + 1e-6, "\(c) \(mask) p=\(dropout): fused \(fusedError) vs reference \(referenceError)")
+        #expect(
+            fusedError <= 2 * referenceError + 1e-6,
+            "\(c) \(mask) p=\(dropout): fused \(fusedError) vs reference \(referenceError)")
         #expect(fused.backend == .fused)
         // Log-sum-exp per row, −inf for rows that saw nothing.
         let lse = fused.logSumExp!.scalars
         for (x, y) in zip(lse, oracle.lse) {
-            if y == -.infinity { #expect(x == -.infinity) } else { #expect(abs(Double(x) - y) <= 1e-5 * max(1, abs(y))) }
+            if y == -.infinity {
+                #expect(x == -.infinity)
+            } else {
+                #expect(abs(Double(x) - y) <= 1e-5 * max(1, abs(y)))
+            }
         }
     }
 
@@ -49,7 +63,9 @@ struct Case: CustomStringConvertible, Sendable {
     }
 
     @Test func dropoutDropsTheSameEntriesAsTheReference() throws {
-        for (i, c) in [Case(h: 2, sq: 50, sk: 70, d: 16), Case(b: 2, h: 2, hkv: 1, sq: 129, sk: 129, d: 64)].enumerated() {
+        for (i, c) in [
+            Case(h: 2, sq: 50, sk: 70, d: 16), Case(b: 2, h: 2, hkv: 1, sq: 129, sk: 129, d: 64),
+        ].enumerated() {
             try check(c, mask: .causal, dropout: 0.3, seed: UInt64(100 + i))
             try check(c, mask: .none, dropout: 0.1, seed: UInt64(200 + i))
         }
@@ -60,7 +76,8 @@ struct Case: CustomStringConvertible, Sendable {
         var dense = Tensor.randomUniform([2, 1, 100, 150], seed: 5).map { $0 < 0.7 ? 1 : 0 }
         for j in 0..<150 { dense[1, 0, 7, j] = 0 }  // one fully blocked row
         let additive = Tensor.randomNormal([100, 150], seed: 6)
-        for mask in [AttentionMask.dense(dense), .additive(additive), .and(.causal, .dense(dense))] {
+        for mask in [AttentionMask.dense(dense), .additive(additive), .and(.causal, .dense(dense))]
+        {
             try check(c, mask: mask, seed: 11)
         }
     }
@@ -68,10 +85,13 @@ struct Case: CustomStringConvertible, Sendable {
     @Test func portableAndEveryDetectedVariant() throws {
         let saved = AttentionConfiguration.instructionSet
         defer { AttentionConfiguration.instructionSet = saved }
-        for isa in InstructionSet.allCases where isa <= AttentionConfiguration.detectedInstructionSet {
+        for isa in InstructionSet.allCases
+        where isa <= AttentionConfiguration.detectedInstructionSet {
             AttentionConfiguration.instructionSet = isa
             #expect(AttentionConfiguration.instructionSet == isa)
-            for (i, c) in [Case(h: 2, hkv: 1, sq: 113, sk: 203, d: 59), Case(sq: 130, sk: 130, d: 64, dv: 40)].enumerated() {
+            for (i, c) in [
+                Case(h: 2, hkv: 1, sq: 113, sk: 203, d: 59), Case(sq: 130, sk: 130, d: 64, dv: 40),
+            ].enumerated() {
                 try check(c, mask: .causal, seed: UInt64(300 + i))
                 try check(c, mask: .none, dropout: 0.2, seed: UInt64(310 + i))
             }
@@ -80,37 +100,53 @@ struct Case: CustomStringConvertible, Sendable {
 
     @Test(arguments: [1, 8, 12, 16])
     func alibiMatchesMaterializedBias(_ heads: Int) throws {
-        for (form, mask) in [(ALiBi.Form.symmetric, AttentionMask.none), (.causal, .causal), (.symmetric, .causalFromBottomRight)] {
+        for (form, mask) in [
+            (ALiBi.Form.symmetric, AttentionMask.none), (.causal, .causal),
+            (.symmetric, .causalFromBottomRight),
+        ] {
             for alignment in [ALiBi.Alignment.bottomRight, .topLeft] {
                 let alibi = try ALiBi(heads: heads, form: form, alignment: alignment)
-                try check(Case(h: heads, sq: 70, sk: 90, d: 16), mask: mask, alibi: alibi, seed: UInt64(heads))
+                try check(
+                    Case(h: heads, sq: 70, sk: 90, d: 16), mask: mask, alibi: alibi,
+                    seed: UInt64(heads))
             }
         }
         // And the fused result equals the reference given the bias as an additive mask tensor.
         let alibi = try ALiBi(heads: heads, form: .symmetric)
         let (q, k, v) = randomQKV(b: 1, h: heads, sq: 33, sk: 40, d: 8, seed: 77)
         let bias = try alibi.bias(queries: 33, keys: 40).reshaped([1, heads, 33, 40])
-        let viaTensor = try scaledDotProductAttention(query: q, key: k, value: v, mask: .additive(bias), backend: .reference)
-        let onTheFly = try scaledDotProductAttention(query: q, key: k, value: v, options: .init(alibi: alibi, backend: .fused))
+        let viaTensor = try scaledDotProductAttention(
+            query: q, key: k, value: v, mask: .additive(bias), backend: .reference)
+        let onTheFly = try scaledDotProductAttention(
+            query: q, key: k, value: v, options: .init(alibi: alibi, backend: .fused))
         #expect(viaTensor.maxAbsDifference(onTheFly.output) <= 1e-5)
     }
 
     @Test func fullyMaskedRowsAreZero() throws {
         let (q, k, v) = randomQKV(b: 1, h: 1, sq: 10, sk: 4, d: 8, seed: 1)
         // Top-left causal with Sq > Sk: every row sees key 0 at least; bottom-right hides rows 0…5.
-        let out = try scaledDotProductAttention(query: q, key: k, value: v, mask: .causalFromBottomRight, backend: .fused)
+        let out = try scaledDotProductAttention(
+            query: q, key: k, value: v, mask: .causalFromBottomRight, backend: .fused)
         for i in 0..<6 { for x in 0..<8 { #expect(out[0, 0, i, x] == 0) } }
         #expect(!out.scalars.contains { $0.isNaN })
     }
 
     @Test func futureKeysDoNotChangeCausalOutputs() throws {
         let (q, k, v) = randomQKV(b: 1, h: 2, sq: 200, sk: 200, d: 64, seed: 4)
-        let base = try scaledDotProductAttention(query: q, key: k, value: v, mask: .causal, backend: .fused)
+        let base = try scaledDotProductAttention(
+            query: q, key: k, value: v, mask: .causal, backend: .fused)
         // Perturb keys and values from position 150 on: rows < 150 must be bit-identical.
         var k2 = k, v2 = v
-        for h in 0..<2 { for j in 150..<200 { for x in 0..<64 { k2[0, h, j, x] += 3; v2[0, h, j, x] -= 1 } } }
-        let perturbed = try scaledDotProductAttention(query: q, key: k2, value: v2, mask: .causal, backend: .fused)
-        for h in 0..<2 { for i in 0..<150 { for x in 0..<64 { #expect(base[0, h, i, x] == perturbed[0, h, i, x]) } } }
+        for h in 0..<2 {
+            for j in 150..<200 { for x in 0..<64 { k2[0, h, j, x] += 3; v2[0, h, j, x] -= 1 } }
+        }
+        let perturbed = try scaledDotProductAttention(
+            query: q, key: k2, value: v2, mask: .causal, backend: .fused)
+        for h in 0..<2 {
+            for i in 0..<150 {
+                for x in 0..<64 { #expect(base[0, h, i, x] == perturbed[0, h, i, x]) }
+            }
+        }
         #expect(base[0, 0, 199, 0] != perturbed[0, 0, 199, 0])
     }
 
@@ -119,14 +155,18 @@ struct Case: CustomStringConvertible, Sendable {
         let bshd = Tensor.randomNormal([2, 37, 3, 16], seed: 8)
         let q = bshd.transposed(1, 2)
         #expect(!q.isContiguous)
-        let out = try scaledDotProductAttention(query: q, key: q, value: q, mask: .causal, backend: .fused)
-        let oracle = NaiveAttention(query: q.contiguous(), key: q.contiguous(), value: q.contiguous(), mask: .causal)
+        let out = try scaledDotProductAttention(
+            query: q, key: q, value: q, mask: .causal, backend: .fused)
+        let oracle = NaiveAttention(
+            query: q.contiguous(), key: q.contiguous(), value: q.contiguous(), mask: .causal)
         #expect(maxRelativeError(out, oracle.output) <= 1e-5)
     }
 
     @Test func fusedRefusesToReturnWeights() throws {
         let (q, k, v) = randomQKV(b: 1, h: 1, sq: 4, sk: 4, d: 4, seed: 1)
-        #expect { _ = try scaledDotProductAttention(query: q, key: k, value: v, options: .init(backend: .fused, returnWeights: true)) }
-            throws: { ($0 as? AttentionError)?.argument == "backend" }
+        #expect {
+            _ = try scaledDotProductAttention(
+                query: q, key: k, value: v, options: .init(backend: .fused, returnWeights: true))
+        } throws: { ($0 as? AttentionError)?.argument == "backend" }
     }
 }

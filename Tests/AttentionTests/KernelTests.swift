@@ -25,9 +25,13 @@ import Testing
 
     @Test func expIsWithinTwoUlpOverTheSoftmaxRange() {
         // Every 97th float bit pattern from −87.33 (ln FLT_MIN) to 88.72, plus hand-picked values.
-        var xs: [Float] = [0, -0.0, 1, -1, 0.5, -0.5, 1e-8, -1e-8, 88.7, -87.3, 20, -20, 0.693147, -0.693147]
+        var xs: [Float] = [
+            0, -0.0, 1, -1, 0.5, -0.5, 1e-8, -1e-8, 88.7, -87.3, 20, -20, 0.693147, -0.693147,
+        ]
         var bits = Float(-87.33).bitPattern
-        while Float(bitPattern: bits) < 0 && bits > Float(-0.0).bitPattern { xs.append(Float(bitPattern: bits)); bits = bits &- 97 * 1024 }
+        while Float(bitPattern: bits) < 0 && bits > Float(-0.0).bitPattern {
+            xs.append(Float(bitPattern: bits)); bits = bits &- 97 * 1024
+        }
         var v: Float = 1e-30
         while v < 88.72 { xs.append(v); v *= 1.003 }
         withEachVariant { isa in
@@ -45,7 +49,9 @@ import Testing
         withEachVariant { isa in
             let ys = vectorizedExp([-.infinity, -1000, -88, 89, .infinity, .nan, -87.0])
             #expect(ys[0] == 0 && ys[1] == 0, "\(isa): exp(−inf) and large negatives are exactly 0")
-            #expect(ys[2] >= 0 && ys[2] < Float.leastNormalMagnitude, "\(isa): below FLT_MIN flushes toward 0")
+            #expect(
+                ys[2] >= 0 && ys[2] < Float.leastNormalMagnitude,
+                "\(isa): below FLT_MIN flushes toward 0")
             #expect(ys[3] == .infinity && ys[4] == .infinity, "\(isa): overflow gives +inf")
             #expect(ys[5].isNaN, "\(isa): NaN propagates")
             #expect(ulps(ys[6], Float(exp(-87.0))) <= 2)
@@ -58,11 +64,17 @@ import Testing
         let a = Tensor.randomNormal([2, m, k], seed: 1), b = Tensor.randomNormal([k, n], seed: 2)
         var expected = [Double](repeating: 0, count: 2 * m * n)
         let (sa, sb) = (a.scalars, b.scalars)
-        for bi in 0..<2 { for i in 0..<m { for j in 0..<n {
-            var acc = 0.0
-            for p in 0..<k { acc += Double(sa[(bi * m + i) * k + p]) * Double(sb[p * n + j]) }
-            expected[(bi * m + i) * n + j] = acc
-        } } }
+        for bi in 0..<2 {
+            for i in 0..<m {
+                for j in 0..<n {
+                    var acc = 0.0
+                    for p in 0..<k {
+                        acc += Double(sa[(bi * m + i) * k + p]) * Double(sb[p * n + j])
+                    }
+                    expected[(bi * m + i) * n + j] = acc
+                }
+            }
+        }
         try withEachVariant { isa in
             let c = try a.matmul(b)
             #expect(c.shape == [2, m, n])
@@ -77,23 +89,28 @@ import Testing
         let y = try layer(x)
         let (w, b, xs) = (layer.weight.scalars, layer.bias!.scalars, x.scalars)
         var expected = [Double](repeating: 0, count: 12 * 5)
-        for r in 0..<12 { for j in 0..<5 {
-            var acc = Double(b[j])
-            for i in 0..<9 { acc += xs[r * 9 + i] .d * w[j * 9 + i].d }
-            expected[r * 5 + j] = acc
-        } }
+        for r in 0..<12 {
+            for j in 0..<5 {
+                var acc = Double(b[j])
+                for i in 0..<9 { acc += xs[r * 9 + i].d * w[j * 9 + i].d }
+                expected[r * 5 + j] = acc
+            }
+        }
         #expect(y.shape == [4, 3, 5])
         #expect(maxError(y, expected) <= 1e-5)
         // PyTorch's default initialisation bound 1/√in.
         #expect(w.allSatisfy { abs($0) <= 1 / Float(9).squareRoot() })
-        #expect { _ = try layer(Tensor.zeros([2, 8])) } throws: { ($0 as? AttentionError)?.argument == "input" }
+        #expect { _ = try layer(Tensor.zeros([2, 8])) } throws: {
+            ($0 as? AttentionError)?.argument == "input"
+        }
     }
 
     @Test func requestingAMissingVariantSelectsTheBestAvailable() {
         let saved = AttentionConfiguration.instructionSet
         defer { AttentionConfiguration.instructionSet = saved }
         AttentionConfiguration.instructionSet = .avx512
-        #expect(AttentionConfiguration.instructionSet == AttentionConfiguration.detectedInstructionSet)
+        #expect(
+            AttentionConfiguration.instructionSet == AttentionConfiguration.detectedInstructionSet)
         AttentionConfiguration.instructionSet = .portable
         #expect(AttentionConfiguration.instructionSet == .portable)
     }
@@ -118,6 +135,8 @@ extension Float { var d: Double { Double(self) } }
             #expect(layer(x, training: true, seed: 8) != y)
             #expect(layer(x, training: false) == x)
         }
-        #expect { _ = try Dropout(probability: 1) } throws: { ($0 as? AttentionError)?.argument == "probability" }
+        #expect { _ = try Dropout(probability: 1) } throws: {
+            ($0 as? AttentionError)?.argument == "probability"
+        }
     }
 }

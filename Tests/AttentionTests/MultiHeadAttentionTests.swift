@@ -20,8 +20,12 @@ import Testing
     }
 
     /// The whole layer in Double: project, split heads, attend, merge, project.
-    func naiveLayer(_ mha: MultiHeadAttention, queries: Tensor, keys: Tensor, mask: AttentionMask) throws -> [Double] {
-        let (b, sq, sk, e, h) = (queries.shape[0], queries.shape[1], keys.shape[1], mha.dimensions, mha.numHeads)
+    func naiveLayer(_ mha: MultiHeadAttention, queries: Tensor, keys: Tensor, mask: AttentionMask)
+        throws -> [Double]
+    {
+        let (b, sq, sk, e, h) = (
+            queries.shape[0], queries.shape[1], keys.shape[1], mha.dimensions, mha.numHeads
+        )
         let dh = e / h
         let q = linear(queries.scalars.map(Double.init), rows: b * sq, mha.queryProjection)
         let k = linear(keys.scalars.map(Double.init), rows: b * sk, mha.keyProjection)
@@ -30,16 +34,31 @@ import Testing
         // add error; the oracle reads Float tensors, so keep Double by splitting into heads here).
         func heads(_ x: [Double], _ s: Int) -> Tensor {
             var out = [Float](repeating: 0, count: b * h * s * dh)
-            for bi in 0..<b { for si in 0..<s { for hi in 0..<h { for d in 0..<dh {
-                out[((bi * h + hi) * s + si) * dh + d] = Float(x[(bi * s + si) * e + hi * dh + d])
-            } } } }
+            for bi in 0..<b {
+                for si in 0..<s {
+                    for hi in 0..<h {
+                        for d in 0..<dh {
+                            out[((bi * h + hi) * s + si) * dh + d] = Float(
+                                x[(bi * s + si) * e + hi * dh + d])
+                        }
+                    }
+                }
+            }
             return try! Tensor(shape: [b, h, s, dh], scalars: out)
         }
-        let oracle = NaiveAttention(query: heads(q, sq), key: heads(k, sk), value: heads(v, sk), mask: mask)
+        let oracle = NaiveAttention(
+            query: heads(q, sq), key: heads(k, sk), value: heads(v, sk), mask: mask)
         var merged = [Double](repeating: 0, count: b * sq * e)
-        for bi in 0..<b { for si in 0..<sq { for hi in 0..<h { for d in 0..<dh {
-            merged[(bi * sq + si) * e + hi * dh + d] = oracle.output[((bi * h + hi) * sq + si) * dh + d]
-        } } } }
+        for bi in 0..<b {
+            for si in 0..<sq {
+                for hi in 0..<h {
+                    for d in 0..<dh {
+                        merged[(bi * sq + si) * e + hi * dh + d] =
+                            oracle.output[((bi * h + hi) * sq + si) * dh + d]
+                    }
+                }
+            }
+        }
         return linear(merged, rows: b * sq, mha.outputProjection)
     }
 
@@ -89,13 +108,19 @@ import Testing
         #expect(train == again, "same seed, same drops")
         let fusedTrain = try mha(x, training: true, seed: 5, backend: .fused)
         let referenceTrain = try mha(x, training: true, seed: 5, backend: .reference)
-        #expect(fusedTrain.maxAbsDifference(referenceTrain) <= 1e-5, "both paths drop the same entries")
+        #expect(
+            fusedTrain.maxAbsDifference(referenceTrain) <= 1e-5, "both paths drop the same entries")
     }
 
     @Test func dropoutKeptEntriesScaleByInverseKeepProbability() throws {
         let (q, k, v) = randomQKV(b: 1, h: 1, sq: 64, sk: 64, d: 4, seed: 2)
-        let plain = try scaledDotProductAttention(query: q, key: k, value: v, options: .init(returnWeights: true)).weights!
-        let dropped = try scaledDotProductAttention(query: q, key: k, value: v, options: .init(dropout: 0.25, dropoutSeed: 3, returnWeights: true)).weights!
+        let plain = try scaledDotProductAttention(
+            query: q, key: k, value: v, options: .init(returnWeights: true)
+        ).weights!
+        let dropped = try scaledDotProductAttention(
+            query: q, key: k, value: v,
+            options: .init(dropout: 0.25, dropoutSeed: 3, returnWeights: true)
+        ).weights!
         var kept = 0
         for (a, b) in zip(plain.scalars, dropped.scalars) where b != 0 {
             kept += 1
@@ -107,16 +132,23 @@ import Testing
 
     @Test func parametersRoundTripThroughSafetensors() throws {
         let mha = try MultiHeadAttention(dimensions: 8, numHeads: 2, seed: 9)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("mha-\(UUID()).safetensors").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "mha-\(UUID()).safetensors"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try SafetensorsFile.write(mha.parameters(), to: path)
         var other = try MultiHeadAttention(dimensions: 8, numHeads: 2, seed: 10)
         #expect(other.parameters()["query_proj.weight"] != mha.parameters()["query_proj.weight"])
         try other.update(parameters: SafetensorsFile(contentsOf: path).tensors())
         for (name, t) in mha.parameters() { #expect(other.parameters()[name] == t, "\(name)") }
-        #expect(Set(mha.parameters().keys) == ["query_proj.weight", "query_proj.bias", "key_proj.weight", "key_proj.bias",
-                                                "value_proj.weight", "value_proj.bias", "out_proj.weight", "out_proj.bias"])
-        #expect { try other.update(parameters: ["out_proj.weight": Tensor.zeros([3, 3])]) } throws: {
+        #expect(
+            Set(mha.parameters().keys) == [
+                "query_proj.weight", "query_proj.bias", "key_proj.weight", "key_proj.bias",
+                "value_proj.weight", "value_proj.bias", "out_proj.weight", "out_proj.bias",
+            ])
+        #expect {
+            try other.update(parameters: ["out_proj.weight": Tensor.zeros([3, 3])])
+        } throws: {
             ($0 as? AttentionError)?.argument == "out_proj.weight"
         }
         #expect { try other.update(parameters: ["nonsense": Tensor.zeros([1])]) } throws: {
@@ -127,10 +159,13 @@ import Testing
     @Test func errorsNameTheArgument() throws {
         #expect { _ = try MultiHeadAttention(dimensions: 10, numHeads: 3) } throws: { error in
             let e = error as? AttentionError
-            return e?.argument == "dimensions" && e!.message.contains("10") && e!.message.contains("3")
+            return e?.argument == "dimensions" && e!.message.contains("10")
+                && e!.message.contains("3")
         }
         let mha = try MultiHeadAttention(dimensions: 8, numHeads: 2)
-        #expect { _ = try mha(Tensor.zeros([1, 4, 7])) } throws: { ($0 as? AttentionError)?.argument == "queries" }
+        #expect { _ = try mha(Tensor.zeros([1, 4, 7])) } throws: {
+            ($0 as? AttentionError)?.argument == "queries"
+        }
         #expect { _ = try mha(Tensor.zeros([1, 4, 8]), keys: Tensor.zeros([2, 4, 8])) } throws: {
             ($0 as? AttentionError)?.argument == "keys/values"
         }
@@ -156,8 +191,10 @@ import Testing
         let q = try mha.queryProjection(x).reshaped([1, 10, 2, 8]).transposed(1, 2)
         let k = try mha.keyProjection(x).reshaped([1, 10, 2, 8]).transposed(1, 2)
         let v = try mha.valueProjection(x).reshaped([1, 10, 2, 8]).transposed(1, 2)
-        let a = try scaledDotProductAttention(query: mha.rope!(q), key: mha.rope!(k), value: v, mask: .causal, backend: .reference)
-        let manual = try mha.outputProjection(a.transposed(1, 2).contiguous().reshaped([1, 10, 16]))
+        let a = try scaledDotProductAttention(
+            query: mha.rope!(q), key: mha.rope!(k), value: v, mask: .causal, backend: .reference)
+        let manual = try mha.outputProjection(
+            a.transposed(1, 2).contiguous().reshaped([1, 10, 16]))
         #expect(out.maxAbsDifference(manual) <= 1e-5)
     }
 }
@@ -169,9 +206,19 @@ import Testing
         let (reference, weights) = try layer.attentionWithWeights(x)
         let fused = try layer(x, backend: .fused)
         #expect(fused.maxAbsDifference(reference) <= 1e-5)
-        for b in 0..<2 { for h in 0..<2 { for i in 0..<40 { for j in 0..<40 {
-            if abs(i - j) > 3 { #expect(weights[b, h, i, j] == 0) } else { #expect(weights[b, h, i, j] > 0) }
-        } } } }
+        for b in 0..<2 {
+            for h in 0..<2 {
+                for i in 0..<40 {
+                    for j in 0..<40 {
+                        if abs(i - j) > 3 {
+                            #expect(weights[b, h, i, j] == 0)
+                        } else {
+                            #expect(weights[b, h, i, j] > 0)
+                        }
+                    }
+                }
+            }
+        }
         // Intersected with causal: nothing after the query.
         let (_, causal) = try layer.attentionWithWeights(x, mask: .causal)
         #expect(causal[0, 0, 10, 11] == 0 && causal[0, 0, 10, 7] > 0 && causal[0, 0, 10, 6] == 0)

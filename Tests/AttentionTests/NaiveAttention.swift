@@ -5,12 +5,15 @@ import Foundation
 /// every backend is compared against. Shares nothing with the library but `Tensor` element
 /// access, `AttentionMask.isVisible/bias` and the dropout generator's counter formula.
 struct NaiveAttention {
-    var output: [Double]   // [B, H, Sq, Dv]
+    var output: [Double]  // [B, H, Sq, Dv]
     var weights: [Double]  // [B, H, Sq, Sk]
-    var lse: [Double]      // [B, H, Sq]
+    var lse: [Double]  // [B, H, Sq]
 
-    init(query q: Tensor, key k: Tensor, value v: Tensor, mask: AttentionMask = .none, scale: Double? = nil,
-         alibi: ALiBi? = nil, dropout: Double = 0, seed: UInt64 = 0) {
+    init(
+        query q: Tensor, key k: Tensor, value v: Tensor, mask: AttentionMask = .none,
+        scale: Double? = nil,
+        alibi: ALiBi? = nil, dropout: Double = 0, seed: UInt64 = 0
+    ) {
         let (b, h, sq, d) = (q.shape[0], q.shape[1], q.shape[2], q.shape[3])
         let (hkv, sk, dv) = (k.shape[1], k.shape[2], v.shape[3])
         let scale = scale ?? 1 / Double(d).squareRoot()
@@ -26,15 +29,23 @@ struct NaiveAttention {
                 for i in 0..<sq {
                     var scores = [Double](repeating: -.infinity, count: sk)
                     for j in 0..<sk {
-                        guard mask.isVisible(query: i, key: j, queries: sq, keys: sk, batch: bi, head: hi) else { continue }
+                        guard
+                            mask.isVisible(
+                                query: i, key: j, queries: sq, keys: sk, batch: bi, head: hi)
+                        else { continue }
                         var dot = 0.0
                         let qo = ((bi * h + hi) * sq + i) * d, ko = ((bi * hkv + kh) * sk + j) * d
                         for x in 0..<d { dot += Double(qs[qo + x]) * Double(ks[ko + x]) }
                         var s = dot * scale
-                        if !structured { s += Double(mask.bias(query: i, key: j, batch: bi, head: hi)) }
+                        if !structured {
+                            s += Double(mask.bias(query: i, key: j, batch: bi, head: hi))
+                        }
                         if let alibi {
-                            let dist = Double(i + (alibi.alignment == .bottomRight ? sk - sq : 0) - j)
-                            s -= Double(alibi.slopes[hi]) * (alibi.form == .symmetric ? abs(dist) : dist)
+                            let dist = Double(
+                                i + (alibi.alignment == .bottomRight ? sk - sq : 0) - j)
+                            s -=
+                                Double(alibi.slopes[hi])
+                                * (alibi.form == .symmetric ? abs(dist) : dist)
                         }
                         scores[j] = s
                     }
@@ -52,7 +63,9 @@ struct NaiveAttention {
                         }
                         weights[row * sk + j] = w
                         let vo = ((bi * hkv + kh) * sk + j) * dv
-                        if w != 0 { for x in 0..<dv { output[row * dv + x] += w * Double(vs[vo + x]) } }
+                        if w != 0 {
+                            for x in 0..<dv { output[row * dv + x] += w * Double(vs[vo + x]) }
+                        }
                     }
                 }
             }
@@ -79,11 +92,15 @@ func maxRelativeError(_ a: Tensor, _ b: [Double]) -> Double {
     return maxError(a, b) / max(scaleOf, 1e-30)
 }
 
-func randomQKV(b: Int, h: Int, hkv: Int? = nil, sq: Int, sk: Int, d: Int, dv: Int? = nil, seed: UInt64) -> (Tensor, Tensor, Tensor) {
+func randomQKV(
+    b: Int, h: Int, hkv: Int? = nil, sq: Int, sk: Int, d: Int, dv: Int? = nil, seed: UInt64
+) -> (Tensor, Tensor, Tensor) {
     let hkv = hkv ?? h, dv = dv ?? d
-    return (Tensor.randomNormal([b, h, sq, d], seed: seed),
-            Tensor.randomNormal([b, hkv, sk, d], seed: seed &+ 1),
-            Tensor.randomNormal([b, hkv, sk, dv], seed: seed &+ 2))
+    return (
+        Tensor.randomNormal([b, h, sq, d], seed: seed),
+        Tensor.randomNormal([b, hkv, sk, d], seed: seed &+ 1),
+        Tensor.randomNormal([b, hkv, sk, dv], seed: seed &+ 2)
+    )
 }
 
 extension AttentionMask {

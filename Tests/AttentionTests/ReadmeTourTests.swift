@@ -11,9 +11,12 @@ import Attention
         let out = try scaledDotProductAttention(query: q, key: k, value: v, mask: .causal)
         #expect(out.shape == [2, 8, 64, 64])
 
-        let r = try scaledDotProductAttention(query: q, key: k, value: v, options: .init(
-            mask: .slidingWindow(left: 128, right: 0), alibi: try ALiBi(heads: 8, form: .causal),
-            returnLogSumExp: true))
+        let r = try scaledDotProductAttention(
+            query: q, key: k, value: v,
+            options: .init(
+                mask: .slidingWindow(left: 128, right: 0),
+                alibi: try ALiBi(heads: 8, form: .causal),
+                returnLogSumExp: true))
         #expect(r.backend == .fused && r.logSumExp?.shape == [2, 8, 64])
 
         var mha = try MultiHeadAttention(dimensions: 512, numHeads: 8)
@@ -22,14 +25,19 @@ import Attention
         let y = try mha(x, isCausal: true)
         let (_, weights) = try mha.attentionWithWeights(x)
         #expect(y.shape == [2, 16, 512] && weights.shape == [2, 8, 16, 16])
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tour-\(UUID()).safetensors").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "tour-\(UUID()).safetensors"
+        ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try SafetensorsFile.write(mha.parameters(), to: path)
 
-        let bigBird = AttentionMask.bigBirdBlocks(blockSize: 64, windowBlocks: 3, globalBlocks: 2, randomBlocks: 3, seed: 0)
+        let bigBird = AttentionMask.bigBirdBlocks(
+            blockSize: 64, windowBlocks: 3, globalBlocks: 2, randomBlocks: 3, seed: 0)
         let local = try LocalAttention(dimensions: 512, numHeads: 8, windowSize: 256)
         let mask = try AttentionMask(parsing: "causal+window:128,0")
         #expect(bigBird.density(queries: 1024, keys: 1024) < 0.6 && local.windowSize == 256)
-        #expect(mask.isVisible(query: 10, key: 5, queries: 20, keys: 20) && !mask.isVisible(query: 10, key: 11, queries: 20, keys: 20))
+        #expect(
+            mask.isVisible(query: 10, key: 5, queries: 20, keys: 20)
+                && !mask.isVisible(query: 10, key: 11, queries: 20, keys: 20))
     }
 }

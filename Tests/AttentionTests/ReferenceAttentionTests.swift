@@ -12,13 +12,16 @@ import Testing
     @Test(arguments: 0..<sizes.count)
     func matchesDoubleReference(_ index: Int) throws {
         let s = Self.sizes[index]
-        let (q, k, v) = randomQKV(b: s.b, h: s.h, hkv: s.hkv, sq: s.sq, sk: s.sk, d: s.d, seed: UInt64(index))
+        let (q, k, v) = randomQKV(
+            b: s.b, h: s.h, hkv: s.hkv, sq: s.sq, sk: s.sk, d: s.d, seed: UInt64(index))
         for mask in [AttentionMask.none, .causal, .causalFromBottomRight] {
             let result = try scaledDotProductAttention(
-                query: q, key: k, value: v, options: .init(mask: mask, backend: .reference, returnWeights: true))
+                query: q, key: k, value: v,
+                options: .init(mask: mask, backend: .reference, returnWeights: true))
             let oracle = NaiveAttention(query: q, key: k, value: v, mask: mask)
             #expect(maxRelativeError(result.output, oracle.output) <= 1e-5, "output \(s) \(mask)")
-            #expect(maxRelativeError(result.weights!, oracle.weights) <= 1e-5, "weights \(s) \(mask)")
+            #expect(
+                maxRelativeError(result.weights!, oracle.weights) <= 1e-5, "weights \(s) \(mask)")
             #expect(result.backend == .reference)
         }
     }
@@ -35,29 +38,36 @@ import Testing
         var additive = Tensor.zeros([2, 1, 1, 7])
         additive[1, 0, 0, 6] = -.infinity
         additive[0, 0, 0, 1] = 0.75
-        for mask in [AttentionMask.dense(boolMask), .additive(additive), .and(.dense(boolMask), .additive(additive))] {
+        for mask in [
+            AttentionMask.dense(boolMask), .additive(additive),
+            .and(.dense(boolMask), .additive(additive)),
+        ] {
             let result = try scaledDotProductAttention(
-                query: q, key: k, value: v, options: .init(mask: mask, backend: .reference, returnWeights: true))
+                query: q, key: k, value: v,
+                options: .init(mask: mask, backend: .reference, returnWeights: true))
             let oracle = NaiveAttention(query: q, key: k, value: v, mask: mask)
             #expect(maxRelativeError(result.output, oracle.output) <= 1e-5)
             #expect(maxRelativeError(result.weights!, oracle.weights) <= 1e-5)
         }
         // The blocked row gives zeros, never NaN.
-        let out = try scaledDotProductAttention(query: q, key: k, value: v, mask: .dense(boolMask), backend: .reference)
+        let out = try scaledDotProductAttention(
+            query: q, key: k, value: v, mask: .dense(boolMask), backend: .reference)
         for x in 0..<8 { #expect(out[0, 0, 2, x] == 0) }
         #expect(!out.scalars.contains { $0.isNaN })
     }
 
     @Test func customScale() throws {
         let (q, k, v) = randomQKV(b: 1, h: 2, sq: 4, sk: 5, d: 3, seed: 7)
-        let out = try scaledDotProductAttention(query: q, key: k, value: v, scale: 0.3, backend: .reference)
+        let out = try scaledDotProductAttention(
+            query: q, key: k, value: v, scale: 0.3, backend: .reference)
         let oracle = NaiveAttention(query: q, key: k, value: v, scale: 0.3)
         #expect(maxRelativeError(out, oracle.output) <= 1e-5)
     }
 
     @Test func weightRowsSumToOne() throws {
         let (q, k, v) = randomQKV(b: 1, h: 2, sq: 9, sk: 11, d: 4, seed: 3)
-        let r = try scaledDotProductAttention(query: q, key: k, value: v, options: .init(mask: .causal, returnWeights: true))
+        let r = try scaledDotProductAttention(
+            query: q, key: k, value: v, options: .init(mask: .causal, returnWeights: true))
         let w = r.weights!.scalars
         for row in 0..<(2 * 9) {
             let sum = w[(row * 11)..<(row * 11 + 11)].reduce(0, +)
@@ -87,16 +97,23 @@ import Testing
             (Tensor.zeros([2, 4, 5, 8]), Tensor.zeros([2, 4, 6, 8]), "value"),  // length
         ]
         for (k, v, name) in cases {
-            #expect { _ = try scaledDotProductAttention(query: q, key: k, value: v) } throws: { error in
+            #expect { _ = try scaledDotProductAttention(query: q, key: k, value: v) } throws: {
+                error in
                 (error as? AttentionError)?.argument == name
             }
         }
         let k = Tensor.zeros([2, 4, 5, 8])
-        #expect { _ = try scaledDotProductAttention(query: q, key: k, value: k, mask: .dense(Tensor.zeros([3, 5, 5]))) } throws: { error in
+        #expect {
+            _ = try scaledDotProductAttention(
+                query: q, key: k, value: k, mask: .dense(Tensor.zeros([3, 5, 5])))
+        } throws: { error in
             let e = error as? AttentionError
-            return e?.argument == "mask" && e!.message.contains("[3, 5, 5]") && e!.message.contains("[2, 4, 5, 5]")
+            return e?.argument == "mask" && e!.message.contains("[3, 5, 5]")
+                && e!.message.contains("[2, 4, 5, 5]")
         }
-        #expect { _ = try scaledDotProductAttention(query: q, key: k, value: k, dropout: 1) } throws: { error in
+        #expect {
+            _ = try scaledDotProductAttention(query: q, key: k, value: k, dropout: 1)
+        } throws: { error in
             (error as? AttentionError)?.argument == "dropout"
         }
     }

@@ -14,15 +14,19 @@ import Testing
     }
 
     @Test func byteSizes() {
-        let sizes = Dictionary(uniqueKeysWithValues: SafetensorsDType.allCases.map { ($0.rawValue, $0.byteSize) })
-        #expect(sizes == [
-            "F32": 4, "F16": 2, "BF16": 2, "F64": 8, "BOOL": 1, "U8": 1, "I8": 1,
-            "I16": 2, "U16": 2, "I32": 4, "U32": 4, "I64": 8, "U64": 8,
-        ])
+        let sizes = Dictionary(
+            uniqueKeysWithValues: SafetensorsDType.allCases.map { ($0.rawValue, $0.byteSize) })
+        #expect(
+            sizes == [
+                "F32": 4, "F16": 2, "BF16": 2, "F64": 8, "BOOL": 1, "U8": 1, "I8": 1,
+                "I16": 2, "U16": 2, "I32": 4, "U32": 4, "I64": 8, "U64": 8,
+            ])
     }
 
     @Test func f32() throws {
-        let values = try read("F32", [0x00, 0x00, 0xC0, 0x3F, 0x00, 0x00, 0x00, 0xC0, 0x01, 0x00, 0x80, 0x7F], count: 3)
+        let values = try read(
+            "F32", [0x00, 0x00, 0xC0, 0x3F, 0x00, 0x00, 0x00, 0xC0, 0x01, 0x00, 0x80, 0x7F],
+            count: 3)
         #expect(S.bits(values) == [0x3FC0_0000, 0xC000_0000, 0x7F80_0001])  // 1.5, -2, signaling NaN kept
     }
 
@@ -43,7 +47,9 @@ import Testing
     }
 
     @Test func bf16() throws {
-        let raw: [UInt16] = [0x3F80, 0xC040, 0x7F80, 0xFF80, 0x0001, 0x7F7F, 0x8000, 0x3EAB, 0x7FC1]
+        let raw: [UInt16] = [
+            0x3F80, 0xC040, 0x7F80, 0xFF80, 0x0001, 0x7F7F, 0x8000, 0x3EAB, 0x7FC1,
+        ]
         let values = try read("BF16", raw.flatMap(S.le), count: raw.count)
         let expected: [Float] = [
             1, -3, .infinity, -.infinity, 0x1p-133, (2 - 0x1p-7) * 0x1p127, -0.0, 0.333984375,
@@ -54,8 +60,11 @@ import Testing
 
     @Test func f64() throws {
         let doubles: [Double] = [1.0 / 3.0, 1e300, -0.0, 0x1p-149, -.infinity, 0x1p-160]
-        let values = try read("F64", doubles.flatMap { S.le($0.bitPattern) } + S.le(Double.nan.bitPattern), count: 7)
-        #expect(S.bits(Array(values.prefix(6))) == S.bits([0.333333343, .infinity, -0.0, 0x1p-149, -.infinity, 0]))
+        let values = try read(
+            "F64", doubles.flatMap { S.le($0.bitPattern) } + S.le(Double.nan.bitPattern), count: 7)
+        #expect(
+            S.bits(Array(values.prefix(6)))
+                == S.bits([0.333333343, .infinity, -0.0, 0x1p-149, -.infinity, 0]))
         #expect(values[6].isNaN)
     }
 
@@ -66,18 +75,26 @@ import Testing
     }
 
     @Test func wideIntegers() throws {
-        #expect(try read("I16", [0x01, 0x00, 0xFF, 0xFF, 0x00, 0x80, 0xFF, 0x7F], count: 4) == [1, -1, -32768, 32767])
+        #expect(
+            try read("I16", [0x01, 0x00, 0xFF, 0xFF, 0x00, 0x80, 0xFF, 0x7F], count: 4) == [
+                1, -1, -32768, 32767,
+            ])
         #expect(try read("U16", [0xFF, 0xFF, 0x34, 0x12], count: 2) == [65535, 0x1234])
         let int32s: [Int32] = [16_777_217, .min, 123_456_789, -7]
-        #expect(try read("I32", int32s.flatMap(S.le), count: 4) == [16_777_216, -2_147_483_648, 123_456_792, -7])
-        #expect(try read("U32", S.le(UInt32.max) + S.le(UInt32(5)), count: 2) == [4_294_967_296, 5])
+        #expect(
+            try read("I32", int32s.flatMap(S.le), count: 4) == [
+                16_777_216, -2_147_483_648, 123_456_792, -7,
+            ])
+        #expect(
+            try read("U32", S.le(UInt32.max) + S.le(UInt32(5)), count: 2) == [4_294_967_296, 5])
         let int64s: [Int64] = [.min, (1 << 53) + 1, -42]
         #expect(try read("I64", int64s.flatMap(S.le), count: 3) == [-0x1p63, 0x1p53, -42])
         #expect(try read("U64", S.le(UInt64.max) + S.le(UInt64(3)), count: 2) == [0x1p64, 3])
     }
 
     @Test func scalarAndEmptyShapes() throws {
-        let scalar = try SafetensorsFile(bytes: S.file(dtype: "F32", shape: [], data: S.le(Float(2.5).bitPattern)))
+        let scalar = try SafetensorsFile(
+            bytes: S.file(dtype: "F32", shape: [], data: S.le(Float(2.5).bitPattern)))
         #expect(try scalar.tensor(named: "t") == Tensor(2.5))
         let empty = try SafetensorsFile(bytes: S.file(dtype: "I64", shape: [3, 0, 2], data: []))
         #expect(try empty.tensor(named: "t").shape == [3, 0, 2])
@@ -104,7 +121,8 @@ import Testing
 
     @Test func bfloat16Encoding() {
         let cases: [(Float, UInt16)] = [
-            (1, 0x3F80), (1 + 0x1p-8, 0x3F80), (1 + 3 * 0x1p-8, 0x3F82), (1 + 0x1p-8 + 0x1p-20, 0x3F81),
+            (1, 0x3F80), (1 + 0x1p-8, 0x3F80), (1 + 3 * 0x1p-8, 0x3F82),
+            (1 + 0x1p-8 + 0x1p-20, 0x3F81),
             (.greatestFiniteMagnitude, 0x7F80), (-.greatestFiniteMagnitude, 0xFF80), (-0.0, 0x8000),
             (0x1p-133, 0x0001), (0x1p-149, 0x0000), (.nan, 0x7FC0), (-3, 0xC040),
         ]
@@ -148,7 +166,8 @@ import Testing
                 if expected.isNaN {
                     #expect(SafetensorsConversion.half(from: value) & 0x7E00 == 0x7E00)
                 } else {
-                    #expect(SafetensorsConversion.half(from: value) == expected.bitPattern, "\(value)")
+                    #expect(
+                        SafetensorsConversion.half(from: value) == expected.bitPattern, "\(value)")
                 }
             }
         }

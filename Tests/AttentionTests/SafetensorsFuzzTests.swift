@@ -21,19 +21,23 @@ import Testing
             ],
             metadata: ["format": "pt", "note": "fuzz \"seed\" ü"])
         let handWritten = S.file(
-            header: " { \"\\u00e9\" : {\"extra\": [1, {\"x\": null}], \"dtype\": \"I32\", \"shape\": [2], "
+            header:
+                " { \"\\u00e9\" : {\"extra\": [1, {\"x\": null}], \"dtype\": \"I32\", \"shape\": [2], "
                 + "\"data_offsets\": [0, 8]}, \"__metadata__\": null, \"u\": {\"dtype\": \"U16\", "
                 + "\"shape\": [1, 1], \"data_offsets\": [8, 10]} }  ",
             data: S.le(Int32(-3)) + S.le(Int32(9)) + S.le(UInt16(40000)))
         let empty = try SafetensorsFile.encode([:], metadata: [:])
-        let scalars = try SafetensorsFile.encode(["a": Tensor(1), "b": Tensor(2), "c": Tensor.zeros([1, 1, 1])])
+        let scalars = try SafetensorsFile.encode([
+            "a": Tensor(1), "b": Tensor(2), "c": Tensor.zeros([1, 1, 1]),
+        ])
         return [mixed, handWritten, empty, scalars]
     }
 
     /// Byte strings worth splicing into a JSON header.
     static let tokens: [String] = [
         "-1", "1e300", "2.5", "18446744073709551616", "9223372036854775807", "4294967296", "0",
-        "\"F32\"", "\"BOOL\"", "\"I64\"", "\"X\"", "null", "true", "[]", "{}", "[0,0]", "[", "]", "{",
+        "\"F32\"", "\"BOOL\"", "\"I64\"", "\"X\"", "null", "true", "[]", "{}", "[0,0]", "[", "]",
+        "{",
         "}", ",", ":", "\"", "\\", "\\u", "\\ud800", "\"__metadata__\"", "\"data_offsets\"",
         "\"shape\"", "\"dtype\"", " ", "\u{0}", "é",
     ]
@@ -41,7 +45,8 @@ import Testing
     static func mutate(_ input: [UInt8], using rng: inout S.RNG) -> [UInt8] {
         var bytes = input
         let prefixEnd = min(8, bytes.count)
-        let claimed = Int(bytes.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } & 0xFFFF)
+        let claimed = Int(
+            bytes.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) } & 0xFFFF)
         let headerEnd = max(prefixEnd, min(bytes.count, 8 + claimed))
         func headerPosition() -> Int {
             headerEnd > prefixEnd ? Int.random(in: prefixEnd..<headerEnd, using: &rng) : prefixEnd
@@ -58,7 +63,9 @@ import Testing
             bytes[i] ^= 1 << UInt8.random(in: 0..<8, using: &rng)
         case 1:  // byte overwrite, biased to the header
             guard !bytes.isEmpty else { break }
-            let i = Bool.random(using: &rng) ? headerPosition() : Int.random(in: 0..<bytes.count, using: &rng)
+            let i =
+                Bool.random(using: &rng)
+                ? headerPosition() : Int.random(in: 0..<bytes.count, using: &rng)
             if i < bytes.count { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
         case 2:  // truncation
             bytes.removeLast(Int.random(in: 0...bytes.count, using: &rng))
@@ -66,8 +73,10 @@ import Testing
             guard bytes.count >= 8 else { break }
             let current = UInt64(headerEnd - 8)
             let choices: [UInt64] = [
-                0, 1, current &+ 1, current &- 1, current &+ 8, UInt64(bytes.count), UInt64(bytes.count - 8),
-                100_000_000, 100_000_001, UInt64.max, UInt64(Int.max), 1 << 32, UInt64.random(in: 0...UInt64.max, using: &rng),
+                0, 1, current &+ 1, current &- 1, current &+ 8, UInt64(bytes.count),
+                UInt64(bytes.count - 8),
+                100_000_000, 100_000_001, UInt64.max, UInt64(Int.max), 1 << 32,
+                UInt64.random(in: 0...UInt64.max, using: &rng),
             ]
             bytes.replaceSubrange(0..<8, with: S.le(choices.randomElement(using: &rng)!))
         case 4:  // insert a token into the header
@@ -84,7 +93,11 @@ import Testing
             guard let i = digits.randomElement(using: &rng) else { break }
             var j = i
             while j < headerEnd && (0x30...0x39).contains(bytes[j]) { j += 1 }
-            let token = Array(["-1", "1e300", "2.5", "18446744073709551616", "4611686018427387904", "0", "3", "1000", "-0"].randomElement(using: &rng)!.utf8)
+            let token = Array(
+                [
+                    "-1", "1e300", "2.5", "18446744073709551616", "4611686018427387904", "0", "3",
+                    "1000", "-0",
+                ].randomElement(using: &rng)!.utf8)
             bytes.replaceSubrange(i..<j, with: token)
             fixLength(token.count - (j - i))
         case 7:  // duplicate a chunk of the header (duplicate keys, nesting)
@@ -95,14 +108,18 @@ import Testing
             fixLength(n)
         case 8:  // append or remove data bytes
             if Bool.random(using: &rng) {
-                bytes += (0..<Int.random(in: 1...16, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                bytes += (0..<Int.random(in: 1...16, using: &rng)).map { _ in
+                    UInt8.random(in: 0...255, using: &rng)
+                }
             } else if bytes.count > headerEnd {
                 bytes.removeLast(Int.random(in: 1...(bytes.count - headerEnd), using: &rng))
             }
         default:  // swap a dtype for another of a different size
             let header = String(decoding: bytes[prefixEnd..<headerEnd], as: UTF8.self)
             let names = SafetensorsDType.allCases.map { "\"\($0.rawValue)\"" }
-            guard let from = names.filter({ header.contains($0) }).randomElement(using: &rng) else { break }
+            guard let from = names.filter({ header.contains($0) }).randomElement(using: &rng) else {
+                break
+            }
             let to = names.randomElement(using: &rng)!
             let replaced = Array(header.replacingOccurrences(of: from, with: to).utf8)
             bytes.replaceSubrange(prefixEnd..<headerEnd, with: replaced)
@@ -121,7 +138,9 @@ import Testing
         let start = clock.now
         for iteration in 0..<10_000 {
             var bytes = seeds[iteration % seeds.count]
-            for _ in 0..<Int.random(in: 1...3, using: &rng) { bytes = Self.mutate(bytes, using: &rng) }
+            for _ in 0..<Int.random(in: 1...3, using: &rng) {
+                bytes = Self.mutate(bytes, using: &rng)
+            }
             let file: SafetensorsFile
             do {
                 file = try SafetensorsFile(bytes: bytes, source: "fuzz-\(iteration)")
@@ -156,7 +175,9 @@ import Testing
         // Every strict prefix of a valid file is invalid (the buffer must be covered exactly).
         let valid = try! SafetensorsFile.encode(["x": Tensor(shape: [3], scalars: [1, 2, 3])])
         for length in 0..<valid.count {
-            #expect(throws: AttentionError.self) { try SafetensorsFile(bytes: Array(valid.prefix(length))) }
+            #expect(throws: AttentionError.self) {
+                try SafetensorsFile(bytes: Array(valid.prefix(length)))
+            }
         }
     }
 }

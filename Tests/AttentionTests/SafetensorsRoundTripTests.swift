@@ -21,7 +21,9 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/special.safetensors"
         var rng = S.RNG(seed: 7)
-        let random = (0..<1000).map { _ in Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng)) }
+        let random = (0..<1000).map { _ in
+            Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng))
+        }
         let special = try Tensor(shape: [Self.specialFloats.count], scalars: Self.specialFloats)
         let noise = try Tensor(shape: [10, 100], scalars: random)
         try SafetensorsFile.write(["special": special, "noise": noise], to: path)
@@ -54,15 +56,21 @@ import Testing
 
     @Test func outputIsDeterministic() throws {
         var tensors: [String: Tensor] = [:]
-        for i in 0..<20 { tensors["t\(i)"] = try Tensor(shape: [i % 3 + 1], scalars: (0...(i % 3)).map(Float.init)) }
+        for i in 0..<20 {
+            tensors["t\(i)"] = try Tensor(
+                shape: [i % 3 + 1], scalars: (0...(i % 3)).map(Float.init))
+        }
         let first = try SafetensorsFile.encode(tensors, metadata: ["x": "1", "y": "2", "a": "3"])
         var reordered: [String: Tensor] = [:]
         for (key, value) in tensors.shuffled() { reordered[key] = value }
-        let second = try SafetensorsFile.encode(reordered, metadata: ["a": "3", "y": "2", "x": "1"])
+        let second = try SafetensorsFile.encode(
+            reordered, metadata: ["a": "3", "y": "2", "x": "1"])
         #expect(first == second)
         let length = (0..<8).reduce(0) { $0 | Int(first[$1]) << (8 * $1) }
         #expect(length % 8 == 0)
-        #expect(String(decoding: first[8..<(8 + length)], as: UTF8.self).hasPrefix(#"{"__metadata__":{"a":"3","x":"1","y":"2"},"t0":"#))
+        #expect(
+            String(decoding: first[8..<(8 + length)], as: UTF8.self).hasPrefix(
+                #"{"__metadata__":{"a":"3","x":"1","y":"2"},"t0":"#))
     }
 
     @Test func metadataRoundTrip() throws {
@@ -86,7 +94,9 @@ import Testing
         for (i, name) in names.enumerated() { entries.append((name, Tensor(Float(i)), .f32)) }
         let file = try SafetensorsFile(bytes: SafetensorsFile.encode(entries))
         #expect(file.names == names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) })
-        for (i, name) in names.enumerated() { #expect(try file.tensor(named: name) == Tensor(Float(i))) }
+        for (i, name) in names.enumerated() {
+            #expect(try file.tensor(named: name) == Tensor(Float(i)))
+        }
     }
 
     @Test func viewsAreWrittenRowMajor() throws {
@@ -101,8 +111,11 @@ import Testing
         let values: [Float] = [0, 1, -0.0, 3, 100]
         let t = try Tensor(shape: [5], scalars: values)
         for dtype in SafetensorsDType.allCases {
-            let input = dtype.rawValue.hasPrefix("U") || dtype == .bool ? t : try Tensor(shape: [5], scalars: values.map { -$0 })
-            let file = try SafetensorsFile(bytes: SafetensorsFile.encode([(name: "t", tensor: input, dtype: dtype)]))
+            let input =
+                dtype.rawValue.hasPrefix("U") || dtype == .bool
+                ? t : try Tensor(shape: [5], scalars: values.map { -$0 })
+            let file = try SafetensorsFile(
+                bytes: SafetensorsFile.encode([(name: "t", tensor: input, dtype: dtype)]))
             #expect(try file.dtype(of: "t") == dtype)
             let back = try file.tensor(named: "t").scalars
             if dtype == .bool {
@@ -115,13 +128,16 @@ import Testing
 
     @Test func masksAndRounding() throws {
         let mask = try Tensor(shape: [6], scalars: [0, 1, -3, 0.5, .nan, -0.0])
-        let file = try SafetensorsFile(bytes: SafetensorsFile.encode([(name: "m", tensor: mask, dtype: .bool)]))
+        let file = try SafetensorsFile(
+            bytes: SafetensorsFile.encode([(name: "m", tensor: mask, dtype: .bool)]))
         #expect(try file.tensor(named: "m").scalars == [0, 1, 1, 1, 1, 0])
 
         let halfish = try Tensor(shape: [4], scalars: [1 + 0x1p-11, 65520, 0.1, .nan])
-        let encoded = try SafetensorsFile(bytes: SafetensorsFile.encode([
-            (name: "h", tensor: halfish, dtype: .f16), (name: "b", tensor: halfish, dtype: .bf16),
-        ]))
+        let encoded = try SafetensorsFile(
+            bytes: SafetensorsFile.encode([
+                (name: "h", tensor: halfish, dtype: .f16),
+                (name: "b", tensor: halfish, dtype: .bf16),
+            ]))
         let h = try encoded.tensor(named: "h").scalars
         #expect(Array(h.prefix(3)) == [1, .infinity, 0.0999755859375])
         #expect(h[3].isNaN)
@@ -132,8 +148,10 @@ import Testing
 
     @Test func integerDTypesRejectValuesTheyCannotHold() throws {
         let cases: [(Float, SafetensorsDType, String)] = [
-            (2.5, .u8, "0...255"), (256, .u8, "0...255"), (-1, .u8, "0...255"), (.nan, .u8, "0...255"),
-            (128, .i8, "-128...127"), (.infinity, .i64, "-9223372036854775808...9223372036854775807"),
+            (2.5, .u8, "0...255"), (256, .u8, "0...255"), (-1, .u8, "0...255"),
+            (.nan, .u8, "0...255"),
+            (128, .i8, "-128...127"),
+            (.infinity, .i64, "-9223372036854775808...9223372036854775807"),
             (0x1p64, .u64, "0...18446744073709551615"),
         ]
         for (value, dtype, range) in cases {
@@ -142,14 +160,20 @@ import Testing
                 try SafetensorsFile.encode([(name: "mask", tensor: t, dtype: dtype)])
             }
             #expect(error?.kind == .invalidArgument)
-            #expect(error?.message.contains("tensor \"mask\": element 1 is \(value), which \(dtype.rawValue) cannot store") == true, "\(String(describing: error))")
+            #expect(
+                error?.message.contains(
+                    "tensor \"mask\": element 1 is \(value), which \(dtype.rawValue) cannot store")
+                    == true, "\(String(describing: error))")
             #expect(error?.message.contains(range) == true)
         }
     }
 
     @Test func writerRejectsBadNames() throws {
         let duplicate = #expect(throws: AttentionError.self) {
-            try SafetensorsFile.encode([(name: "a", tensor: Tensor(1), dtype: .f32), (name: "a", tensor: Tensor(2), dtype: .u8)])
+            try SafetensorsFile.encode([
+                (name: "a", tensor: Tensor(1), dtype: .f32),
+                (name: "a", tensor: Tensor(2), dtype: .u8),
+            ])
         }
         #expect(duplicate?.message.contains("duplicate tensor name \"a\"") == true)
         let reserved = #expect(throws: AttentionError.self) {
@@ -169,21 +193,27 @@ import Testing
         let bad = try Tensor(shape: [2], scalars: [1, 2.5])
         let error = #expect(throws: AttentionError.self) {
             try SafetensorsFile.write(
-                [(name: "a", tensor: Tensor.ones([1000]), dtype: .f32), (name: "b", tensor: bad, dtype: .u8)],
+                [
+                    (name: "a", tensor: Tensor.ones([1000]), dtype: .f32),
+                    (name: "b", tensor: bad, dtype: .u8),
+                ],
                 to: path)
         }
         #expect(error?.argument == path)
         #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["model.safetensors"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory) == ["model.safetensors"])
 
         // Overwriting succeeds and leaves no temporary file behind.
         try SafetensorsFile.write(["y": Tensor(2)], metadata: ["v": "2"], to: path)
         #expect(try SafetensorsFile(contentsOf: path).names == ["y"])
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["model.safetensors"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory) == ["model.safetensors"])
 
         // Unwritable destinations throw and create nothing.
         let missing = #expect(throws: AttentionError.self) {
-            try SafetensorsFile.write(["x": Tensor(1)], to: directory + "/no/such/dir/x.safetensors")
+            try SafetensorsFile.write(
+                ["x": Tensor(1)], to: directory + "/no/such/dir/x.safetensors")
         }
         #expect(missing?.kind == .invalidFile)
         #expect(missing?.message.contains("cannot create temporary file") == true)
@@ -191,7 +221,8 @@ import Testing
             try SafetensorsFile.write(["x": Tensor(1)], to: directory)
         }
         #expect(onDirectory != nil)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["model.safetensors"])
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: directory) == ["model.safetensors"])
     }
 
     @Test func readingMissingFilesAndNames() throws {
@@ -199,15 +230,23 @@ import Testing
             try SafetensorsFile(contentsOf: "/nonexistent/dir/model.safetensors")
         }
         #expect(missing?.kind == .invalidFile)
-        #expect(missing?.description.hasPrefix("/nonexistent/dir/model.safetensors: cannot open") == true)
+        #expect(
+            missing?.description.hasPrefix("/nonexistent/dir/model.safetensors: cannot open")
+                == true)
 
-        let file = try SafetensorsFile(bytes: SafetensorsFile.encode(["a": Tensor(1), "b": Tensor(2)]), source: "w.safetensors")
+        let file = try SafetensorsFile(
+            bytes: SafetensorsFile.encode(["a": Tensor(1), "b": Tensor(2)]), source: "w.safetensors"
+        )
         let noName = #expect(throws: AttentionError.self) { try file.tensor(named: "c") }
         #expect(noName?.kind == .invalidArgument)
-        #expect(noName?.description == "w.safetensors: no tensor named \"c\" (the file has 2 tensors: \"a\", \"b\")")
+        #expect(
+            noName?.description
+                == "w.safetensors: no tensor named \"c\" (the file has 2 tensors: \"a\", \"b\")")
         #expect(throws: AttentionError.self) { try file.shape(of: "c") }
         #expect(throws: AttentionError.self) { try file.dtype(of: "c") }
-        #expect(try file.info(of: "b") == SafetensorsTensorInfo(dtype: .f32, shape: [], dataOffsets: 4..<8))
+        #expect(
+            try file.info(of: "b")
+                == SafetensorsTensorInfo(dtype: .f32, shape: [], dataOffsets: 4..<8))
     }
 
     @Test func largeFileReadsQuickly() throws {

@@ -61,7 +61,8 @@ enum SafetensorsTestSupport {
         #expect(error.argument == "model.safetensors", sourceLocation: sourceLocation)
         for fragment in fragments {
             #expect(
-                error.message.contains(fragment), "\(error) should mention \(fragment.debugDescription)",
+                error.message.contains(fragment),
+                "\(error) should mention \(fragment.debugDescription)",
                 sourceLocation: sourceLocation)
         }
     }

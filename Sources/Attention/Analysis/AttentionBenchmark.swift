@@ -10,8 +10,10 @@ public struct BenchmarkConfiguration: Sendable, Hashable {
     public var mask: AttentionMask.Name
     public var layer: Bool
 
-    public init(batch: Int, heads: Int, kvHeads: Int? = nil, seqLen: Int, headDim: Int,
-                mask: AttentionMask.Name = .none, layer: Bool = false) {
+    public init(
+        batch: Int, heads: Int, kvHeads: Int? = nil, seqLen: Int, headDim: Int,
+        mask: AttentionMask.Name = .none, layer: Bool = false
+    ) {
         self.batch = batch
         self.heads = heads
         self.kvHeads = kvHeads ?? heads
@@ -83,26 +85,36 @@ public struct AttentionBenchmark {
     }
 
     /// Measures one configuration with one backend.
-    public func run(_ c: BenchmarkConfiguration, backend: AttentionBackend) throws -> BenchmarkResult {
+    public func run(_ c: BenchmarkConfiguration, backend: AttentionBackend) throws
+        -> BenchmarkResult
+    {
         let mask = c.mask.mask
-        let density = c.seqLen <= 4096 ? mask.density(queries: c.seqLen, keys: c.seqLen) : estimatedDensity(mask, c.seqLen)
+        let density =
+            c.seqLen <= 4096
+            ? mask.density(queries: c.seqLen, keys: c.seqLen) : estimatedDensity(mask, c.seqLen)
         var result = BenchmarkResult(
-            backend: backend.rawValue, batch: c.batch, heads: c.heads, kvHeads: c.kvHeads, seqLen: c.seqLen,
-            headDim: c.headDim, causal: c.mask.isCausal, mask: c.mask.text, layer: c.layer, medianMs: nil,
+            backend: backend.rawValue, batch: c.batch, heads: c.heads, kvHeads: c.kvHeads,
+            seqLen: c.seqLen,
+            headDim: c.headDim, causal: c.mask.isCausal, mask: c.mask.text, layer: c.layer,
+            medianMs: nil,
             gflops: nil, peakBytes: nil, density: density, skipped: nil)
         if backend == .reference {
-            let bytes = AttentionComplexity.scoreMatrixBytes(batch: c.batch, heads: c.heads, queries: c.seqLen, keys: c.seqLen)
+            let bytes = AttentionComplexity.scoreMatrixBytes(
+                batch: c.batch, heads: c.heads, queries: c.seqLen, keys: c.seqLen)
             if bytes > Double(AttentionConfiguration.referenceMemoryLimit) {
-                result.skipped = "needs \(formatBytes(bytes)) for scores (limit \(formatBytes(Double(AttentionConfiguration.referenceMemoryLimit))))"
+                result.skipped =
+                    "needs \(formatBytes(bytes)) for scores (limit \(formatBytes(Double(AttentionConfiguration.referenceMemoryLimit))))"
                 return result
             }
         }
         let body: () throws -> Void
-        var flops = AttentionComplexity.flops(batch: c.batch, heads: c.heads, queries: c.seqLen, keys: c.seqLen,
-                                              headDim: c.headDim, density: density)
+        var flops = AttentionComplexity.flops(
+            batch: c.batch, heads: c.heads, queries: c.seqLen, keys: c.seqLen,
+            headDim: c.headDim, density: density)
         if c.layer {
             let dims = c.heads * c.headDim
-            let layer = try MultiHeadAttention(dimensions: dims, numHeads: c.heads, bias: true, seed: seed)
+            let layer = try MultiHeadAttention(
+                dimensions: dims, numHeads: c.heads, bias: true, seed: seed)
             let x = Tensor.randomNormal([c.batch, c.seqLen, dims], seed: seed &+ 1)
             flops += 4 * 2 * Double(c.batch * c.seqLen) * Double(dims * dims)  // four projections
             body = { _ = try layer(x, mask: mask, backend: backend) }
@@ -110,7 +122,10 @@ public struct AttentionBenchmark {
             let q = Tensor.randomNormal([c.batch, c.heads, c.seqLen, c.headDim], seed: seed)
             let k = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 1)
             let v = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 2)
-            body = { _ = try scaledDotProductAttention(query: q, key: k, value: v, mask: mask, backend: backend) }
+            body = {
+                _ = try scaledDotProductAttention(
+                    query: q, key: k, value: v, mask: mask, backend: backend)
+            }
         }
         MemoryProbe.resetPeak()
         let times = try Timing.measure(repeats: repeats, warmup: warmup, body)
@@ -123,12 +138,14 @@ public struct AttentionBenchmark {
 
     /// Density from a sample of rows, for lengths where counting every entry is slow.
     func estimatedDensity(_ mask: AttentionMask, _ s: Int) -> Double {
-        let blocks = BlockMask(mask: mask, queries: s, keys: s, queryBlockSize: 256, keyBlockSize: 256)
+        let blocks = BlockMask(
+            mask: mask, queries: s, keys: s, queryBlockSize: 256, keyBlockSize: 256)
         var visible = 0.0
         let rows = Array(stride(from: 0, to: s, by: Swift.max(1, s / 64)))
         for i in rows {
             for (kb, _) in blocks.visits(forQueryBlock: i / 256) {
-                for j in (kb * 256)..<Swift.min(s, kb * 256 + 256) where mask.isVisible(query: i, key: j, queries: s, keys: s) {
+                for j in (kb * 256)..<Swift.min(s, kb * 256 + 256)
+                where mask.isVisible(query: i, key: j, queries: s, keys: s) {
                     visible += 1
                 }
             }

@@ -3,8 +3,11 @@
 public enum AttentionComplexity {
     /// Attention-core FLOPs: `4·B·H·Sq·Sk·D` (Q·Kᵀ and P·V, a multiply-add counted as 2),
     /// halved for causal square attention; for sparse masks multiply by the density instead.
-    public static func flops(batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int, density: Double = 1) -> Double {
-        4 * Double(batch) * Double(heads) * Double(queries) * Double(keys) * Double(headDim) * density
+    public static func flops(
+        batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int, density: Double = 1
+    ) -> Double {
+        4 * Double(batch) * Double(heads) * Double(queries) * Double(keys) * Double(headDim)
+            * density
     }
 
     /// Bytes of one materialized `[B, H, Sq, Sk]` float32 score matrix.
@@ -13,7 +16,9 @@ public enum AttentionComplexity {
     }
 
     /// Bytes of the fused kernel's working set: inputs, output and per-thread tiles — O(S·D).
-    public static func fusedBytes(batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int, threads: Int) -> Double {
+    public static func fusedBytes(
+        batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int, threads: Int
+    ) -> Double {
         let io = 4 * Double(batch * heads) * Double(2 * queries * headDim + 2 * keys * headDim)
         let scratch = 4 * Double(threads) * Double(96 * headDim * 3 + 96 * 128 + headDim * 128)
         return io + scratch

@@ -12,16 +12,22 @@ public enum MemoryProbe {
     /// Starts a new peak measurement (returns `false` where the OS cannot reset it).
     @discardableResult
     public static func resetPeak() -> Bool {
-        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else { return false }
+        guard let handle = FileHandle(forWritingAtPath: "/proc/self/clear_refs") else {
+            return false
+        }
         defer { try? handle.close() }
         do { try handle.write(contentsOf: Data("5".utf8)) } catch { return false }
         return true
     }
 
     private static func statusField(_ name: String) -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else {
+            return nil
+        }
         for line in text.split(separator: "\n") where line.hasPrefix(name) {
-            let digits = line.dropFirst(name.count).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) }
+            let digits = line.dropFirst(name.count).split(whereSeparator: {
+                $0 == " " || $0 == "\t"
+            }).first.flatMap { Int($0) }
             return digits.map { $0 * 1024 }
         }
         return nil

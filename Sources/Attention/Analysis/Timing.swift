@@ -3,7 +3,9 @@ import Dispatch
 /// Timing helpers for benchmarks (never used in unit tests).
 public enum Timing {
     /// Runs `body` `warmup` times, then `repeats` times, and returns each timed run in ms.
-    public static func measure(repeats: Int, warmup: Int = 1, _ body: () throws -> Void) rethrows -> [Double] {
+    public static func measure(repeats: Int, warmup: Int = 1, _ body: () throws -> Void) rethrows
+        -> [Double]
+    {
         for _ in 0..<warmup { try body() }
         var times: [Double] = []
         for _ in 0..<Swift.max(1, repeats) {

@@ -40,9 +40,12 @@ public struct AttentionOptions: Sendable {
     /// (default: ``AttentionConfiguration/referenceMemoryLimit``).
     public var memoryLimit: Int? = nil
 
-    public init(mask: AttentionMask = .none, scale: Float? = nil, dropout: Float = 0, dropoutSeed: UInt64 = 0,
-                alibi: ALiBi? = nil, backend: AttentionBackend = .automatic,
-                returnWeights: Bool = false, returnLogSumExp: Bool = false) {
+    public init(
+        mask: AttentionMask = .none, scale: Float? = nil, dropout: Float = 0,
+        dropoutSeed: UInt64 = 0,
+        alibi: ALiBi? = nil, backend: AttentionBackend = .automatic,
+        returnWeights: Bool = false, returnLogSumExp: Bool = false
+    ) {
         self.mask = mask
         self.scale = scale
         self.dropout = dropout
@@ -69,7 +72,8 @@ public struct AttentionResult: Sendable {
 }
 
 extension AttentionConfiguration {
-    nonisolated(unsafe) private static var _referenceMemoryLimit = Int(ProcessInfo.processInfo.physicalMemory / 2)
+    nonisolated(unsafe) private static var _referenceMemoryLimit = Int(
+        ProcessInfo.processInfo.physicalMemory / 2)
 
     /// The largest score matrix (bytes) the reference path allocates before refusing with an
     /// error instead of being killed. Default: half the physical memory.

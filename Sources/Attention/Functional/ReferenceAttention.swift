@@ -13,7 +13,8 @@ enum ReferenceAttention {
         guard bytes <= Double(limit) else {
             throw AttentionError(
                 .outOfMemoryBudget, argument: "backend",
-                "the reference path would allocate \(formatBytes(bytes)) for [\(p.batch), \(p.heads), \(p.queries), \(p.keys)] scores, over the limit of \(formatBytes(Double(limit))); use the fused backend")
+                "the reference path would allocate \(formatBytes(bytes)) for [\(p.batch), \(p.heads), \(p.queries), \(p.keys)] scores, over the limit of \(formatBytes(Double(limit))); use the fused backend"
+            )
         }
         let tile = ScoreTile(p, options)
         var weights = Tensor.zeros([p.batch, p.heads, p.queries, p.keys])
@@ -27,25 +28,40 @@ enum ReferenceAttention {
                     weights.withUnsafeMutableElements { w in
                         output.withUnsafeMutableElements { o in
                             lse.withUnsafeMutableElements { l in
-                                let q = SendableConstPointer(q), k = SendableConstPointer(k), v = SendableConstPointer(v)
-                                let w = SendablePointer(w), o = SendablePointer(o), l = SendablePointer(l)
+                                let q = SendableConstPointer(q), k = SendableConstPointer(k),
+                                    v = SendableConstPointer(v)
+                                let w = SendablePointer(w), o = SendablePointer(o),
+                                    l = SendablePointer(l)
                                 parallelFor(count: p.batch * p.heads) { item, _ in
                                     let b = item / p.heads, h = item % p.heads, hk = h / p.group
-                                    let qp = q.base + b * p.query.strides[0] + h * p.query.strides[1]
+                                    let qp =
+                                        q.base + b * p.query.strides[0] + h * p.query.strides[1]
                                     let kp = k.base + b * p.key.strides[0] + hk * p.key.strides[1]
-                                    let vp = v.base + b * p.value.strides[0] + hk * p.value.strides[1]
+                                    let vp =
+                                        v.base + b * p.value.strides[0] + hk * p.value.strides[1]
                                     let wp = w.base + item * sq * sk
                                     // S = scale · Q·Kᵀ
-                                    ak_sgemm(0, 1, sq, sk, d, p.scale, qp, p.query.strides[2], kp, p.key.strides[2], 0, wp, sk)
-                                    tile.applyMask(b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, scores: wp, ld: sk)
-                                    tile.applyALiBi(h: h, q0: 0, rows: sq, k0: 0, cols: sk, scores: wp, ld: sk)
+                                    ak_sgemm(
+                                        0, 1, sq, sk, d, p.scale, qp, p.query.strides[2], kp,
+                                        p.key.strides[2], 0, wp, sk)
+                                    tile.applyMask(
+                                        b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, scores: wp,
+                                        ld: sk)
+                                    tile.applyALiBi(
+                                        h: h, q0: 0, rows: sq, k0: 0, cols: sk, scores: wp, ld: sk)
                                     if wantLSE {
-                                        for i in 0..<sq { l.base[item * sq + i] = logSumExp(wp + i * sk, sk) }
+                                        for i in 0..<sq {
+                                            l.base[item * sq + i] = logSumExp(wp + i * sk, sk)
+                                        }
                                     }
                                     ak_softmax_rows(sq, sk, wp, sk)
-                                    tile.applyDropout(b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, weights: wp, ld: sk)
+                                    tile.applyDropout(
+                                        b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, weights: wp,
+                                        ld: sk)
                                     // O = W·V
-                                    ak_sgemm(0, 0, sq, dv, sk, 1, wp, sk, vp, p.value.strides[2], 0, o.base + item * sq * dv, dv)
+                                    ak_sgemm(
+                                        0, 0, sq, dv, sk, 1, wp, sk, vp, p.value.strides[2], 0,
+                                        o.base + item * sq * dv, dv)
                                 }
                             }
                         }

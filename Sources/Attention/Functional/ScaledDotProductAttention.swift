@@ -27,7 +27,8 @@ public func scaledDotProductAttention(
 ) throws -> Tensor {
     try scaledDotProductAttention(
         query: query, key: key, value: value,
-        options: AttentionOptions(mask: mask, scale: scale, dropout: dropout, dropoutSeed: seed, backend: backend)
+        options: AttentionOptions(
+            mask: mask, scale: scale, dropout: dropout, dropoutSeed: seed, backend: backend)
     ).output
 }
 
@@ -42,26 +43,35 @@ public func scaledDotProductAttention(
     switch backend {
     case .fused:
         let (out, lse, _) = FlashAttention.forward(problem, options: options, outputLayout: .bhsd)
-        return AttentionResult(output: out, weights: nil, logSumExp: lse, backend: .fused, reason: reason)
+        return AttentionResult(
+            output: out, weights: nil, logSumExp: lse, backend: .fused, reason: reason)
     default:
         let (out, weights, lse) = try ReferenceAttention.forward(problem, options: options)
-        return AttentionResult(output: out, weights: weights, logSumExp: lse, backend: .reference, reason: reason)
+        return AttentionResult(
+            output: out, weights: weights, logSumExp: lse, backend: .reference, reason: reason)
     }
 }
 
-func chooseBackend(_ p: AttentionProblem, _ options: AttentionOptions) throws -> (AttentionBackend, String) {
+func chooseBackend(_ p: AttentionProblem, _ options: AttentionOptions) throws -> (
+    AttentionBackend, String
+) {
     switch options.backend {
     case .reference:
         return (.reference, "requested: backend .reference")
     case .fused:
         if options.returnWeights {
             throw AttentionError.argument(
-                "backend", "the fused backend never materializes the [B, H, Sq, Sk] weights; use .reference or .automatic with returnWeights")
+                "backend",
+                "the fused backend never materializes the [B, H, Sq, Sk] weights; use .reference or .automatic with returnWeights"
+            )
         }
         return (.fused, "requested: backend .fused")
     case .automatic:
         if options.returnWeights {
-            return (.reference, "automatic: attention weights were requested, which only the reference path materializes")
+            return (
+                .reference,
+                "automatic: attention weights were requested, which only the reference path materializes"
+            )
         }
         return (.fused, "automatic: fused kernel (O(S·D) memory) supports this problem")
     }
@@ -75,42 +85,58 @@ struct AttentionProblem {
 
     init(query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions) throws {
         guard query.rank == 4 else {
-            throw AttentionError.shape("query", expected: "rank 4 [B, H, Sq, D]", actual: query.shape)
+            throw AttentionError.shape(
+                "query", expected: "rank 4 [B, H, Sq, D]", actual: query.shape)
         }
         let (b, h, sq, d) = (query.shape[0], query.shape[1], query.shape[2], query.shape[3])
-        guard key.rank == 4, key.shape[0] == b, key.shape[3] == d, key.shape[1] > 0, h % key.shape[1] == 0 else {
+        guard key.rank == 4, key.shape[0] == b, key.shape[3] == d, key.shape[1] > 0,
+            h % key.shape[1] == 0
+        else {
             throw AttentionError.shape(
-                "key", expected: "[\(b), Hkv, Sk, \(d)] with \(h) (query heads) a multiple of Hkv", actual: key.shape)
+                "key", expected: "[\(b), Hkv, Sk, \(d)] with \(h) (query heads) a multiple of Hkv",
+                actual: key.shape)
         }
         let (hkv, sk) = (key.shape[1], key.shape[2])
-        guard value.rank == 4, value.shape[0] == b, value.shape[1] == hkv, value.shape[2] == sk else {
-            throw AttentionError.shape("value", expected: "[\(b), \(hkv), \(sk), Dv] (batch, heads and length of key)", actual: value.shape)
+        guard value.rank == 4, value.shape[0] == b, value.shape[1] == hkv, value.shape[2] == sk
+        else {
+            throw AttentionError.shape(
+                "value", expected: "[\(b), \(hkv), \(sk), Dv] (batch, heads and length of key)",
+                actual: value.shape)
         }
         guard d > 0, value.shape[3] > 0 else {
-            throw AttentionError.shape("query", expected: "a head dimension ≥ 1", actual: query.shape)
+            throw AttentionError.shape(
+                "query", expected: "a head dimension ≥ 1", actual: query.shape)
         }
         guard options.dropout >= 0 && options.dropout < 1 else {
-            throw AttentionError.argument("dropout", "expected a probability in [0, 1), got \(options.dropout)")
+            throw AttentionError.argument(
+                "dropout", "expected a probability in [0, 1), got \(options.dropout)")
         }
         if let scale = options.scale, !scale.isFinite {
             throw AttentionError.argument("scale", "expected a finite number, got \(scale)")
         }
         if let alibi = options.alibi, alibi.slopes.count != h {
-            throw AttentionError.argument("alibi", "expected \(h) slopes (one per query head), got \(alibi.slopes.count)")
+            throw AttentionError.argument(
+                "alibi", "expected \(h) slopes (one per query head), got \(alibi.slopes.count)")
         }
         try options.mask.validate(batch: b, heads: h, queries: sq, keys: sk)
         if let blocks = options.blockMask {
             let (bq, bk) = FlashAttention.tileSize(for: options.mask)
-            guard blocks.queries == sq, blocks.keys == sk, blocks.queryBlockSize == bq, blocks.keyBlockSize == bk else {
+            guard blocks.queries == sq, blocks.keys == sk, blocks.queryBlockSize == bq,
+                blocks.keyBlockSize == bk
+            else {
                 throw AttentionError.argument(
-                    "blockMask", "built for \(blocks.queries)×\(blocks.keys) with \(blocks.queryBlockSize)×\(blocks.keyBlockSize) tiles; this call needs \(sq)×\(sk) with \(bq)×\(bk) (use BlockMask.forFusedKernel)")
+                    "blockMask",
+                    "built for \(blocks.queries)×\(blocks.keys) with \(blocks.queryBlockSize)×\(blocks.keyBlockSize) tiles; this call needs \(sq)×\(sk) with \(bq)×\(bk) (use BlockMask.forFusedKernel)"
+                )
             }
         }
         // Kernels need a unit stride along the feature axis.
         self.query = query.strides[3] == 1 ? query : query.contiguous()
         self.key = key.strides[3] == 1 ? key : key.contiguous()
         self.value = value.strides[3] == 1 ? value : value.contiguous()
-        (batch, heads, kvHeads, queries, keys, headDim, valueDim) = (b, h, hkv, sq, sk, d, value.shape[3])
+        (batch, heads, kvHeads, queries, keys, headDim, valueDim) = (
+            b, h, hkv, sq, sk, d, value.shape[3]
+        )
         scale = options.scale ?? 1 / Float(d).squareRoot()
     }
 

@@ -89,7 +89,9 @@ enum SafetensorsConversion {
     private static func load<T: FixedWidthInteger>(
         _ raw: UnsafeRawBufferPointer, _ index: Int, as type: T.Type
     ) -> T {
-        T(littleEndian: raw.loadUnaligned(fromByteOffset: index &* MemoryLayout<T>.size, as: T.self))
+        T(
+            littleEndian: raw.loadUnaligned(
+                fromByteOffset: index &* MemoryLayout<T>.size, as: T.self))
     }
 
     /// Converts `count` little-endian elements of `dtype` to `Float`.
@@ -107,7 +109,8 @@ enum SafetensorsConversion {
             switch dtype {
             case .f32:
                 #if _endian(little)
-                    UnsafeMutableRawPointer(dst).copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+                    UnsafeMutableRawPointer(dst).copyMemory(
+                        from: raw.baseAddress!, byteCount: raw.count)
                 #else
                     for i in 0..<count { dst[i] = Float(bitPattern: load(raw, i, as: UInt32.self)) }
                 #endif
@@ -116,7 +119,9 @@ enum SafetensorsConversion {
             case .bf16:
                 for i in 0..<count { dst[i] = float(fromBFloat16: load(raw, i, as: UInt16.self)) }
             case .f64:
-                for i in 0..<count { dst[i] = Float(Double(bitPattern: load(raw, i, as: UInt64.self))) }
+                for i in 0..<count {
+                    dst[i] = Float(Double(bitPattern: load(raw, i, as: UInt64.self)))
+                }
             case .bool:
                 for i in 0..<count { dst[i] = raw[i] == 0 ? 0 : 1 }
             case .u8:

@@ -55,7 +55,8 @@ extension SafetensorsFile {
             }
             json += "}"
             var header = Array(json.utf8)
-            header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
+            header.append(
+                contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
             self.header = header
             self.entries = ordered
             self.totalSize = 8 + header.count + offset

@@ -145,7 +145,8 @@ struct SafetensorsHeader: Sendable {
                 }
                 let text = try parser.parseString()
                 guard let known = SafetensorsDType(rawValue: text) else {
-                    let supported = SafetensorsDType.allCases.map(\.rawValue).joined(separator: ", ")
+                    let supported = SafetensorsDType.allCases.map(\.rawValue).joined(
+                        separator: ", ")
                     throw failure(
                         source,
                         "\(context): unsupported dtype \(quoted(text)) (supported: \(supported))")
@@ -269,10 +270,11 @@ struct SafetensorsHeader: Sendable {
         for (name, info) in ordered {
             let range = info.dataOffsets
             if range.lowerBound < covered {
-                let other = previous.map {
-                    "tensor \(quoted($0.name)) (data_offsets [\($0.info.dataOffsets.lowerBound), "
-                        + "\($0.info.dataOffsets.upperBound)])"
-                } ?? "another tensor"
+                let other =
+                    previous.map {
+                        "tensor \(quoted($0.name)) (data_offsets [\($0.info.dataOffsets.lowerBound), "
+                            + "\($0.info.dataOffsets.upperBound)])"
+                    } ?? "another tensor"
                 throw failure(
                     source,
                     "tensor \(quoted(name)): data_offsets [\(range.lowerBound), "

@@ -197,7 +197,8 @@ struct SafetensorsJSONParser {
                 utf8.append(contentsOf: UTF8.encode(Unicode.Scalar(scalar)!)!)
             default:
                 position -= 1
-                throw syntaxError("invalid escape character \(Self.describe(byte: escape)) after '\\'")
+                throw syntaxError(
+                    "invalid escape character \(Self.describe(byte: escape)) after '\\'")
             }
         }
         throw syntaxError("unterminated string")
@@ -226,7 +227,8 @@ struct SafetensorsJSONParser {
         skipWhitespace()
         let start = position
         func digit() -> Bool {
-            position < bytes.count && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position])
+            position < bytes.count
+                && (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[position])
         }
         if peek() == UInt8(ascii: "-") { position += 1 }
         guard digit() else { throw syntaxError("expected a digit") }

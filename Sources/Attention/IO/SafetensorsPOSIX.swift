@@ -11,7 +11,8 @@ enum SafetensorsPOSIX {
     private static func failure(_ path: String, _ message: String, errno code: Int32)
         -> AttentionError
     {
-        AttentionError(.invalidFile, argument: path, "\(message): \(String(cString: strerror(code)))")
+        AttentionError(
+            .invalidFile, argument: path, "\(message): \(String(cString: strerror(code)))")
     }
 
     /// The bytes of the file at `path`. The buffer is sized by the file's actual size.
@@ -87,7 +88,9 @@ enum SafetensorsPOSIX {
         }
         let closed = close(fd)
         fd = -1
-        guard closed == 0 else { throw failure(path, "cannot close \(temporaryPath)", errno: errno) }
+        guard closed == 0 else {
+            throw failure(path, "cannot close \(temporaryPath)", errno: errno)
+        }
         guard rename(temporaryPath, path) == 0 else {
             throw failure(path, "cannot rename \(temporaryPath) to \(path)", errno: errno)
         }

@@ -34,7 +34,9 @@ package enum FlashAttention {
         return (queryBlock, keyBlock)
     }
 
-    static func forward(_ p: AttentionProblem, options: AttentionOptions, outputLayout: OutputLayout)
+    static func forward(
+        _ p: AttentionProblem, options: AttentionOptions, outputLayout: OutputLayout
+    )
         -> (output: Tensor, logSumExp: Tensor?, visitedTiles: Int)
     {
         let (br, bc) = tileSize(for: options.mask)
@@ -51,14 +53,22 @@ package enum FlashAttention {
 
         // Block classification: once, or per (batch, head) when the mask varies with them.
         let perSlice = options.mask.dependsOnBatchOrHead
-        let blockMasks: [BlockMask] = perSlice
+        let blockMasks: [BlockMask] =
+            perSlice
             ? (0..<(p.batch * p.heads)).map {
-                BlockMask(mask: options.mask, queries: sq, keys: sk, queryBlockSize: br, keyBlockSize: bc,
-                          batch: $0 / p.heads, head: $0 % p.heads)
+                BlockMask(
+                    mask: options.mask, queries: sq, keys: sk, queryBlockSize: br, keyBlockSize: bc,
+                    batch: $0 / p.heads, head: $0 % p.heads)
             }
-            : [options.blockMask ?? BlockMask(mask: options.mask, queries: sq, keys: sk, queryBlockSize: br, keyBlockSize: bc)]
+            : [
+                options.blockMask
+                    ?? BlockMask(
+                        mask: options.mask, queries: sq, keys: sk, queryBlockSize: br,
+                        keyBlockSize: bc)
+            ]
 
-        let outShape = outputLayout == .bhsd ? [p.batch, p.heads, sq, dv] : [p.batch, sq, p.heads, dv]
+        let outShape =
+            outputLayout == .bhsd ? [p.batch, p.heads, sq, dv] : [p.batch, sq, p.heads, dv]
         let outRowStride = outputLayout == .bhsd ? dv : p.heads * dv
         var lse = Tensor.zeros(options.returnLogSumExp ? [p.batch, p.heads, sq] : [0])
         let wantLSE = options.returnLogSumExp
@@ -77,7 +87,8 @@ package enum FlashAttention {
         // the worker takes next), scores, O accumulator, V block, row state.
         let rowsMax = (br + rowAlign - 1) / rowAlign * rowAlign
         let kBlocks = (sk + bc - 1) / bc
-        let qSize = rowsMax * d, ktSize = kBlocks * d * bc, sSize = rowsMax * bc, oSize = rowsMax * dvPad
+        let qSize = rowsMax * d, ktSize = kBlocks * d * bc, sSize = rowsMax * bc,
+            oSize = rowsMax * dvPad
         let vSize = packV ? bc * dvPad : 0
         let perWorker = qSize + sSize + oSize + vSize + 3 * rowsMax
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: perWorker * workers + 16)
@@ -87,130 +98,178 @@ package enum FlashAttention {
         // Kᵀ (S·D per worker) is written by packing before any read: no zero-fill pass, and
         // the buffer is kept between calls (ScratchPool).
         return ScratchPool.withBuffer(count: ktSize * workers) { ktScratch in
-        let ktBase = SendablePointer(ktScratch)
-        // Tiles computed (a test checks that it equals the BlockMask's count).
-        let visits = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        visits.initialize(to: 0)
-        defer { visits.deallocate() }
-        let visitCounter = SendablePointer(visits)
-        // Which (batch, kv head) each worker's Kᵀ holds, and which of its blocks are packed.
-        let ktOwner = UnsafeMutablePointer<Int>.allocate(capacity: workers)
-        ktOwner.initialize(repeating: -1, count: workers)
-        let ktPacked = UnsafeMutablePointer<Bool>.allocate(capacity: workers * kBlocks)
-        ktPacked.initialize(repeating: false, count: workers * kBlocks)
-        defer { ktOwner.deallocate(); ktPacked.deallocate() }
-        let owners = SendablePointer(ktOwner), packedFlags = SendablePointer(ktPacked)
+            let ktBase = SendablePointer(ktScratch)
+            // Tiles computed (a test checks that it equals the BlockMask's count).
+            let visits = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+            visits.initialize(to: 0)
+            defer { visits.deallocate() }
+            let visitCounter = SendablePointer(visits)
+            // Which (batch, kv head) each worker's Kᵀ holds, and which of its blocks are packed.
+            let ktOwner = UnsafeMutablePointer<Int>.allocate(capacity: workers)
+            ktOwner.initialize(repeating: -1, count: workers)
+            let ktPacked = UnsafeMutablePointer<Bool>.allocate(capacity: workers * kBlocks)
+            ktPacked.initialize(repeating: false, count: workers * kBlocks)
+            defer { ktOwner.deallocate(); ktPacked.deallocate() }
+            let owners = SendablePointer(ktOwner), packedFlags = SendablePointer(ktPacked)
 
-        // Every output element is written by exactly one task's finalize step.
-        let output = Tensor(uninitializedShape: outShape) { out in
-        p.query.withUnsafeElements { q in
-            p.key.withUnsafeElements { k in
-                p.value.withUnsafeElements { v in
-                        lse.withUnsafeMutableElements { l in
-                            let q = SendableConstPointer(q), k = SendableConstPointer(k), v = SendableConstPointer(v)
-                            let out = SendablePointer(out), lsePtr = SendablePointer(l)
-                            parallelFor(count: bh * parts, threads: workers) { item, worker in
-                                // An item is a run of query blocks of one (batch, head): a worker packs
-                                // that head's Kᵀ once and reuses it (and across the heads of a kv group,
-                                // which are adjacent: slice = b·H + h). Largest (causal) blocks first.
-                                let slice = item / parts, part = item % parts
-                                for qb in stride(from: Swift.min(qBlocks, (part + 1) * chunk) - 1, through: part * chunk, by: -1) {
-                                    let b = slice / p.heads, h = slice % p.heads, hk = h / p.group
-                                    let q0 = qb * br, rows = Swift.min(br, sq - q0)
-                                    let rowsPad = (rows + rowAlign - 1) / rowAlign * rowAlign
+            // Every output element is written by exactly one task's finalize step.
+            let output = Tensor(uninitializedShape: outShape) { out in
+                p.query.withUnsafeElements { q in
+                    p.key.withUnsafeElements { k in
+                        p.value.withUnsafeElements { v in
+                            lse.withUnsafeMutableElements { l in
+                                let q = SendableConstPointer(q), k = SendableConstPointer(k),
+                                    v = SendableConstPointer(v)
+                                let out = SendablePointer(out), lsePtr = SendablePointer(l)
+                                parallelFor(count: bh * parts, threads: workers) { item, worker in
+                                    // An item is a run of query blocks of one (batch, head): a worker packs
+                                    // that head's Kᵀ once and reuses it (and across the heads of a kv group,
+                                    // which are adjacent: slice = b·H + h). Largest (causal) blocks first.
+                                    let slice = item / parts, part = item % parts
+                                    for qb in stride(
+                                        from: Swift.min(qBlocks, (part + 1) * chunk) - 1,
+                                        through: part * chunk, by: -1)
+                                    {
+                                        let b = slice / p.heads, h = slice % p.heads,
+                                            hk = h / p.group
+                                        let q0 = qb * br, rows = Swift.min(br, sq - q0)
+                                        let rowsPad = (rows + rowAlign - 1) / rowAlign * rowAlign
 
-                                    var cursor = scratchBase.base + worker * perWorker
-                                    func take(_ n: Int) -> UnsafeMutablePointer<Float> {
-                                        defer { cursor += n }
-                                        return cursor
-                                    }
-                                    let qBuf = take(qSize), s = take(sSize), o = take(oSize)
-                                    let ktAll = ktBase.base + worker * ktSize
-                                    let vBuf = take(vSize), rowMax = take(rowsMax), rowSum = take(rowsMax), alpha = take(rowsMax)
-                                    let packed = packedFlags.base + worker * kBlocks
-                                    if owners.base[worker] != b * p.kvHeads + hk {
-                                        owners.base[worker] = b * p.kvHeads + hk
-                                        packed.update(repeating: false, count: kBlocks)
-                                    }
-
-                                    let qp = q.base + b * p.query.strides[0] + h * p.query.strides[1] + q0 * p.query.strides[2]
-                                    ak_pack_panels(rows, rowsPad, d, qp, p.query.strides[2], queryScale, qBuf)
-                                    rowMax.update(repeating: -.infinity, count: rowsPad)
-                                    rowSum.update(repeating: 0, count: rowsPad)
-                                    alpha.update(repeating: 1, count: rowsPad)
-                                    o.update(repeating: 0, count: rowsPad * dvPad)
-
-                                    let kBase = k.base + b * p.key.strides[0] + hk * p.key.strides[1]
-                                    let vBase = v.base + b * p.value.strides[0] + hk * p.value.strides[1]
-                                    let ks = p.key.strides[2], vs = p.value.strides[2]
-                                    let blocks = blockMasks[perSlice ? slice : 0]
-                                    for (kb, kind) in blocks.visits(forQueryBlock: qb) {
-                                        let k0 = kb * bc, cols = Swift.min(bc, sk - k0)
-                                        _ = ak_atomic_fetch_add(visitCounter.base, 1)
-                                        let colsPad = (cols + colAlign - 1) / colAlign * colAlign
-                                        let kt = ktAll + kb * d * bc
-                                        if !packed[kb] {
-                                            ak_pack_transposed(cols, d, kBase + k0 * ks, ks, kt, bc, colsPad)
-                                            packed[kb] = true
+                                        var cursor = scratchBase.base + worker * perWorker
+                                        func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+                                            defer { cursor += n }
+                                            return cursor
                                         }
-                                        var vBlock = UnsafePointer(vBase + k0 * vs), ldv = vs
-                                        if packV {
-                                            ak_pack_scaled(cols, dv, vBlock, vs, 1, vBuf, dvPad, dvPad)
-                                            vBlock = UnsafePointer(vBuf)
-                                            ldv = dvPad
+                                        let qBuf = take(qSize), s = take(sSize), o = take(oSize)
+                                        let ktAll = ktBase.base + worker * ktSize
+                                        let vBuf = take(vSize), rowMax = take(rowsMax),
+                                            rowSum = take(rowsMax), alpha = take(rowsMax)
+                                        let packed = packedFlags.base + worker * kBlocks
+                                        if owners.base[worker] != b * p.kvHeads + hk {
+                                            owners.base[worker] = b * p.kvHeads + hk
+                                            packed.update(repeating: false, count: kBlocks)
                                         }
-                                        if kind == .partial && tile.trimsColumns {
-                                            // Causal diagonal and window edges: each 12-row panel works only on
-                                            // the columns its rows can see (16-aligned for the product), so the
-                                            // diagonal costs about half a tile and a window edge a sliver.
-                                            for p0 in stride(from: 0, to: rows, by: 12) {
-                                                let n = Swift.min(12, rows - p0)
-                                                let r = tile.visibleColumns(q0: q0 + p0, rows: n, k0: k0, cols: cols)
-                                                // Whole vectors: [lo, hi) is 16-aligned (but ends at `cols` on the
-                                                // last key tile); the mask hides the extra columns.
-                                                let lo = r.lowerBound & ~15, hi16 = Swift.min(colsPad, (r.upperBound + 15) & ~15)
-                                                let hi = Swift.max(lo, Swift.min(cols, hi16)), width = hi - lo
-                                                if hi16 > lo {
-                                                    ak_tile_gemm(0, 12, hi16 - lo, d, qBuf + p0 * d, d, kt + lo, bc, s + p0 * bc + lo, bc, 0, nil)
+
+                                        let qp =
+                                            q.base + b * p.query.strides[0] + h * p.query.strides[1]
+                                            + q0 * p.query.strides[2]
+                                        ak_pack_panels(
+                                            rows, rowsPad, d, qp, p.query.strides[2], queryScale,
+                                            qBuf)
+                                        rowMax.update(repeating: -.infinity, count: rowsPad)
+                                        rowSum.update(repeating: 0, count: rowsPad)
+                                        alpha.update(repeating: 1, count: rowsPad)
+                                        o.update(repeating: 0, count: rowsPad * dvPad)
+
+                                        let kBase =
+                                            k.base + b * p.key.strides[0] + hk * p.key.strides[1]
+                                        let vBase =
+                                            v.base + b * p.value.strides[0] + hk
+                                            * p.value.strides[1]
+                                        let ks = p.key.strides[2], vs = p.value.strides[2]
+                                        let blocks = blockMasks[perSlice ? slice : 0]
+                                        for (kb, kind) in blocks.visits(forQueryBlock: qb) {
+                                            let k0 = kb * bc, cols = Swift.min(bc, sk - k0)
+                                            _ = ak_atomic_fetch_add(visitCounter.base, 1)
+                                            let colsPad =
+                                                (cols + colAlign - 1) / colAlign * colAlign
+                                            let kt = ktAll + kb * d * bc
+                                            if !packed[kb] {
+                                                ak_pack_transposed(
+                                                    cols, d, kBase + k0 * ks, ks, kt, bc, colsPad)
+                                                packed[kb] = true
+                                            }
+                                            var vBlock = UnsafePointer(vBase + k0 * vs), ldv = vs
+                                            if packV {
+                                                ak_pack_scaled(
+                                                    cols, dv, vBlock, vs, 1, vBuf, dvPad, dvPad)
+                                                vBlock = UnsafePointer(vBuf)
+                                                ldv = dvPad
+                                            }
+                                            if kind == .partial && tile.trimsColumns {
+                                                // Causal diagonal and window edges: each 12-row panel works only on
+                                                // the columns its rows can see (16-aligned for the product), so the
+                                                // diagonal costs about half a tile and a window edge a sliver.
+                                                for p0 in stride(from: 0, to: rows, by: 12) {
+                                                    let n = Swift.min(12, rows - p0)
+                                                    let r = tile.visibleColumns(
+                                                        q0: q0 + p0, rows: n, k0: k0, cols: cols)
+                                                    // Whole vectors: [lo, hi) is 16-aligned (but ends at `cols` on the
+                                                    // last key tile); the mask hides the extra columns.
+                                                    let lo = r.lowerBound & ~15,
+                                                        hi16 = Swift.min(
+                                                            colsPad, (r.upperBound + 15) & ~15)
+                                                    let hi = Swift.max(lo, Swift.min(cols, hi16)),
+                                                        width = hi - lo
+                                                    if hi16 > lo {
+                                                        ak_tile_gemm(
+                                                            0, 12, hi16 - lo, d, qBuf + p0 * d, d,
+                                                            kt + lo, bc, s + p0 * bc + lo, bc, 0,
+                                                            nil)
+                                                    }
+                                                    let sp = s + p0 * bc + lo, kr = k0 + lo
+                                                    tile.applyMask(
+                                                        b: b, h: h, q0: q0 + p0, rows: n, k0: kr,
+                                                        cols: width, scores: sp, ld: bc)
+                                                    tile.applyALiBi(
+                                                        h: h, q0: q0 + p0, rows: n, k0: kr,
+                                                        cols: width, scores: sp, ld: bc)
+                                                    ak_online_softmax(
+                                                        n, width, sp, bc, rowMax + p0, rowSum + p0,
+                                                        alpha + p0)
+                                                    tile.applyDropout(
+                                                        b: b, h: h, q0: q0 + p0, rows: n, k0: kr,
+                                                        cols: width, weights: sp, ld: bc)
+                                                    ak_tile_gemm(
+                                                        1, 12, dvPad, width, sp, bc,
+                                                        vBlock + lo * ldv, ldv,
+                                                        o + p0 * dvPad, dvPad, 1, alpha + p0)
                                                 }
-                                                let sp = s + p0 * bc + lo, kr = k0 + lo
-                                                tile.applyMask(b: b, h: h, q0: q0 + p0, rows: n, k0: kr, cols: width, scores: sp, ld: bc)
-                                                tile.applyALiBi(h: h, q0: q0 + p0, rows: n, k0: kr, cols: width, scores: sp, ld: bc)
-                                                ak_online_softmax(n, width, sp, bc, rowMax + p0, rowSum + p0, alpha + p0)
-                                                tile.applyDropout(b: b, h: h, q0: q0 + p0, rows: n, k0: kr, cols: width, weights: sp, ld: bc)
-                                                ak_tile_gemm(1, 12, dvPad, width, sp, bc, vBlock + lo * ldv, ldv,
-                                                             o + p0 * dvPad, dvPad, 1, alpha + p0)
+                                            } else {
+                                                ak_tile_gemm(
+                                                    0, rowsPad, colsPad, d, qBuf, d, kt, bc, s, bc,
+                                                    0, nil)
+                                                if kind == .partial {
+                                                    tile.applyMask(
+                                                        b: b, h: h, q0: q0, rows: rows, k0: k0,
+                                                        cols: cols, scores: s, ld: bc)
+                                                }
+                                                tile.applyALiBi(
+                                                    h: h, q0: q0, rows: rows, k0: k0, cols: cols,
+                                                    scores: s, ld: bc)
+                                                ak_online_softmax(
+                                                    rows, cols, s, bc, rowMax, rowSum, alpha)
+                                                tile.applyDropout(
+                                                    b: b, h: h, q0: q0, rows: rows, k0: k0,
+                                                    cols: cols, weights: s, ld: bc)
+                                                ak_tile_gemm(
+                                                    1, rowsPad, dvPad, cols, s, bc, vBlock, ldv, o,
+                                                    dvPad, 1, alpha)
                                             }
-                                        } else {
-                                            ak_tile_gemm(0, rowsPad, colsPad, d, qBuf, d, kt, bc, s, bc, 0, nil)
-                                            if kind == .partial {
-                                                tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
-                                            }
-                                            tile.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
-                                            ak_online_softmax(rows, cols, s, bc, rowMax, rowSum, alpha)
-                                            tile.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: s, ld: bc)
-                                            ak_tile_gemm(1, rowsPad, dvPad, cols, s, bc, vBlock, ldv, o, dvPad, 1, alpha)
                                         }
-                                    }
-                                    let outBase = outputLayout == .bhsd
-                                        ? out.base + (slice * sq + q0) * dv
-                                        : out.base + ((b * sq + q0) * p.heads + h) * dv
-                                    ak_finalize_rows(rows, dv, o, dvPad, rowSum, outBase, outRowStride)
-                                    if wantLSE {
-                                        for r in 0..<rows {
-                                            // Natural log-sum-exp from the base-2 state: (m + log2 l)·ln 2.
-                                            lsePtr.base[slice * sq + q0 + r] = rowSum[r] > 0 ? (rowMax[r] + log2f(rowSum[r])) * Float(M_LN2) : -.infinity
+                                        let outBase =
+                                            outputLayout == .bhsd
+                                            ? out.base + (slice * sq + q0) * dv
+                                            : out.base + ((b * sq + q0) * p.heads + h) * dv
+                                        ak_finalize_rows(
+                                            rows, dv, o, dvPad, rowSum, outBase, outRowStride)
+                                        if wantLSE {
+                                            for r in 0..<rows {
+                                                // Natural log-sum-exp from the base-2 state: (m + log2 l)·ln 2.
+                                                lsePtr.base[slice * sq + q0 + r] =
+                                                    rowSum[r] > 0
+                                                    ? (rowMax[r] + log2f(rowSum[r])) * Float(M_LN2)
+                                                    : -.infinity
+                                            }
                                         }
                                     }
                                 }
                             }
                         }
+                    }
                 }
             }
-        }
-        }
-        return (output, wantLSE ? lse : nil, visits.pointee)
+            return (output, wantLSE ? lse : nil, visits.pointee)
         }
     }
 }
-

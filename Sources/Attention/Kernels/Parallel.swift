@@ -25,14 +25,18 @@ public enum AttentionConfiguration {
         InstructionSet(rawValue: Int(ak_detected_isa())) ?? .portable
     }
 
-    static var defaultThreadCount: Int { Swift.max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    static var defaultThreadCount: Int {
+        Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+    }
 }
 
 /// Runs `body(item)` for every item in 0..<count on up to `threads` threads. Items are
 /// handed out dynamically (an atomic counter), so uneven items (causal blocks) balance.
 /// `body` receives the worker index (0..<threads) too, for per-thread scratch space.
-package func parallelFor(count: Int, threads: Int = AttentionConfiguration.threadCount,
-                         _ body: (_ item: Int, _ worker: Int) -> Void) {
+package func parallelFor(
+    count: Int, threads: Int = AttentionConfiguration.threadCount,
+    _ body: (_ item: Int, _ worker: Int) -> Void
+) {
     guard count > 0 else { return }
     let workers = Swift.min(threads, count)
     if workers <= 1 {

@@ -32,8 +32,10 @@ struct ScoreTile {
     }
 
     /// Hides masked entries (−inf) and adds additive masks in a partial tile.
-    func applyMask(b: Int, h: Int, q0: Int, rows: Int, k0: Int, cols: Int,
-                   scores s: UnsafeMutablePointer<Float>, ld: Int) {
+    func applyMask(
+        b: Int, h: Int, q0: Int, rows: Int, k0: Int, cols: Int,
+        scores s: UnsafeMutablePointer<Float>, ld: Int
+    ) {
         switch mask {
         case .none:
             return
@@ -56,7 +58,9 @@ struct ScoreTile {
                 let row = s + r * ld
                 for c in 0..<cols {
                     let i = q0 + r, j = k0 + c
-                    if !mask.isVisible(query: i, key: j, queries: queries, keys: keys, batch: b, head: h) {
+                    if !mask.isVisible(
+                        query: i, key: j, queries: queries, keys: keys, batch: b, head: h)
+                    {
                         row[c] = -.infinity
                     } else if additive {
                         row[c] += mask.bias(query: i, key: j, batch: b, head: h) * scoreScale
@@ -83,16 +87,23 @@ struct ScoreTile {
     }
 
     /// Adds the ALiBi bias of head `h` to a tile (every visited tile, full or partial).
-    func applyALiBi(h: Int, q0: Int, rows: Int, k0: Int, cols: Int, scores s: UnsafeMutablePointer<Float>, ld: Int) {
+    func applyALiBi(
+        h: Int, q0: Int, rows: Int, k0: Int, cols: Int, scores s: UnsafeMutablePointer<Float>,
+        ld: Int
+    ) {
         guard let alibi else { return }
-        ak_add_alibi(rows, cols, s, ld, alibi.slopes[h] * scoreScale, q0, k0, alibi.alignment.queryShift(queries: queries, keys: keys),
-                     alibi.form == .symmetric ? 1 : 0)
+        ak_add_alibi(
+            rows, cols, s, ld, alibi.slopes[h] * scoreScale, q0, k0,
+            alibi.alignment.queryShift(queries: queries, keys: keys),
+            alibi.form == .symmetric ? 1 : 0)
     }
 
     /// Zeroes dropped weights and scales kept ones by 1/(1−p). The decision for entry
     /// (b, h, i, j) depends only on the seed and those indices.
-    func applyDropout(b: Int, h: Int, q0: Int, rows: Int, k0: Int, cols: Int,
-                      weights w: UnsafeMutablePointer<Float>, ld: Int) {
+    func applyDropout(
+        b: Int, h: Int, q0: Int, rows: Int, k0: Int, cols: Int,
+        weights w: UnsafeMutablePointer<Float>, ld: Int
+    ) {
         guard dropout > 0 else { return }
         let keep = 1 / (1 - dropout)
         for r in 0..<rows {

@@ -8,7 +8,9 @@ enum ScratchPool {
     nonisolated(unsafe) private static var capacity = 0
     private static let lock = NSLock()
 
-    static func withBuffer<R>(count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R) rethrows -> R {
+    static func withBuffer<R>(count: Int, _ body: (UnsafeMutablePointer<Float>) throws -> R)
+        rethrows -> R
+    {
         lock.lock()
         var mine = buffer
         var mineCapacity = capacity

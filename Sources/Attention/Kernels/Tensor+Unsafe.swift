@@ -21,7 +21,9 @@ extension Tensor {
 extension Tensor {
     /// A row-major tensor whose storage `initializer` must fill completely (kernels that
     /// write every element skip the zero-fill pass and its page faults on one thread).
-    package init(uninitializedShape shape: [Int], _ initializer: (UnsafeMutablePointer<Float>) -> Void) {
+    package init(
+        uninitializedShape shape: [Int], _ initializer: (UnsafeMutablePointer<Float>) -> Void
+    ) {
         let n = shape.reduce(1, *)
         let storage = [Float](unsafeUninitializedCapacity: Swift.max(n, 1)) { buffer, count in
             adviseHugePages(buffer.baseAddress!, count: n)
@@ -45,7 +47,7 @@ package struct SendableConstPointer<T>: @unchecked Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Asks Linux for transparent huge pages on a large, not yet touched buffer: the first
@@ -53,10 +55,11 @@ import Glibc
 /// share of a 128 MiB output's cost). No effect elsewhere or on small buffers.
 package func adviseHugePages(_ pointer: UnsafeMutablePointer<Float>, count: Int) {
     #if os(Linux)
-    let huge = 2 << 20
-    let start = (Int(bitPattern: pointer) + huge - 1) & ~(huge - 1)
-    let end = (Int(bitPattern: pointer) + count * MemoryLayout<Float>.stride) & ~(huge - 1)
-    guard end - start >= 2 * huge, let address = UnsafeMutableRawPointer(bitPattern: start) else { return }
-    _ = madvise(address, end - start, MADV_HUGEPAGE)
+        let huge = 2 << 20
+        let start = (Int(bitPattern: pointer) + huge - 1) & ~(huge - 1)
+        let end = (Int(bitPattern: pointer) + count * MemoryLayout<Float>.stride) & ~(huge - 1)
+        guard end - start >= 2 * huge, let address = UnsafeMutableRawPointer(bitPattern: start)
+        else { return }
+        _ = madvise(address, end - start, MADV_HUGEPAGE)
     #endif
 }

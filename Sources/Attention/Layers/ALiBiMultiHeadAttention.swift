@@ -18,25 +18,36 @@ public struct ALiBiMultiHeadAttention: Module, Sendable {
     ///   - bias: projection biases.
     ///   - seed: initial weights.
     /// - Throws: ``AttentionError`` for indivisible dimensions.
-    public init(dimensions: Int, numHeads: Int, form: ALiBi.Form = .symmetric, bias: Bool = true,
-                dropout: Float = 0, seed: UInt64 = 0) throws {
-        attention = try MultiHeadAttention(dimensions: dimensions, numHeads: numHeads, bias: bias, dropout: dropout,
-                                           backend: .automatic, seed: seed)
+    public init(
+        dimensions: Int, numHeads: Int, form: ALiBi.Form = .symmetric, bias: Bool = true,
+        dropout: Float = 0, seed: UInt64 = 0
+    ) throws {
+        attention = try MultiHeadAttention(
+            dimensions: dimensions, numHeads: numHeads, bias: bias, dropout: dropout,
+            backend: .automatic, seed: seed)
         attention.alibi = try ALiBi(heads: numHeads, form: form)
     }
 
     /// Output `[B, Sq, E]` on the fused path (or `backend`).
-    public func callAsFunction(_ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil, mask: AttentionMask = .none,
-                               training: Bool = false, seed: UInt64 = 0, backend: AttentionBackend? = nil) throws -> Tensor {
-        try attention(queries, keys: keys, values: values, mask: mask, training: training, seed: seed, backend: backend)
+    public func callAsFunction(
+        _ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil, mask: AttentionMask = .none,
+        training: Bool = false, seed: UInt64 = 0, backend: AttentionBackend? = nil
+    ) throws -> Tensor {
+        try attention(
+            queries, keys: keys, values: values, mask: mask, training: training, seed: seed,
+            backend: backend)
     }
 
     /// Output and per-head weights `[B, H, Sq, Sk]` from the reference path.
-    public func attentionWithWeights(_ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
-                                     mask: AttentionMask = .none) throws -> (output: Tensor, weights: Tensor) {
+    public func attentionWithWeights(
+        _ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
+        mask: AttentionMask = .none
+    ) throws -> (output: Tensor, weights: Tensor) {
         try attention.attentionWithWeights(queries, keys: keys, values: values, mask: mask)
     }
 
     public func parameters() -> [String: Tensor] { attention.parameters() }
-    public mutating func update(parameters: [String: Tensor]) throws { try attention.update(parameters: parameters) }
+    public mutating func update(parameters: [String: Tensor]) throws {
+        try attention.update(parameters: parameters)
+    }
 }

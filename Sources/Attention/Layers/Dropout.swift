@@ -9,7 +9,8 @@ public struct Dropout: Sendable {
     /// - Throws: ``AttentionError`` unless `0 ≤ probability < 1`.
     public init(probability: Float) throws {
         guard probability >= 0 && probability < 1 else {
-            throw AttentionError.argument("probability", "expected a probability in [0, 1), got \(probability)")
+            throw AttentionError.argument(
+                "probability", "expected a probability in [0, 1), got \(probability)")
         }
         self.probability = probability
     }
@@ -19,8 +20,10 @@ public struct Dropout: Sendable {
         guard training && probability > 0 else { return x }
         let rng = CounterRNG(seed: seed), keep = 1 / (1 - probability), p = probability
         let values = x.scalars
-        return Tensor(unchecked: x.shape, storage: values.indices.map {
-            rng.uniform(at: UInt64($0)) < p ? 0 : values[$0] * keep
-        })
+        return Tensor(
+            unchecked: x.shape,
+            storage: values.indices.map {
+                rng.uniform(at: UInt64($0)) < p ? 0 : values[$0] * keep
+            })
     }
 }

@@ -17,17 +17,25 @@ public struct Linear: Module, Sendable {
     ///   - outputDimensions: features out.
     ///   - bias: whether to add a learned bias.
     ///   - seed: seed of the counter-based generator for the initial values.
-    public init(_ inputDimensions: Int, _ outputDimensions: Int, bias: Bool = true, seed: UInt64 = 0) {
-        precondition(inputDimensions > 0 && outputDimensions > 0, "Linear dimensions must be positive")
+    public init(
+        _ inputDimensions: Int, _ outputDimensions: Int, bias: Bool = true, seed: UInt64 = 0
+    ) {
+        precondition(
+            inputDimensions > 0 && outputDimensions > 0, "Linear dimensions must be positive")
         let bound = 1 / Float(inputDimensions).squareRoot()
-        weight = Tensor.randomUniform([outputDimensions, inputDimensions], in: -bound...bound, seed: seed)
-        self.bias = bias ? Tensor.randomUniform([outputDimensions], in: -bound...bound, seed: seed &+ 0x5EED) : nil
+        weight = Tensor.randomUniform(
+            [outputDimensions, inputDimensions], in: -bound...bound, seed: seed)
+        self.bias =
+            bias
+            ? Tensor.randomUniform([outputDimensions], in: -bound...bound, seed: seed &+ 0x5EED)
+            : nil
     }
 
     /// A layer with the given weight `[out, in]` and optional bias `[out]`.
     public init(weight: Tensor, bias: Tensor? = nil) throws {
         guard weight.rank == 2 else {
-            throw AttentionError.shape("weight", expected: "[outputDimensions, inputDimensions]", actual: weight.shape)
+            throw AttentionError.shape(
+                "weight", expected: "[outputDimensions, inputDimensions]", actual: weight.shape)
         }
         if let bias, bias.shape != [weight.shape[0]] {
             throw AttentionError.shape("bias", expected: "[\(weight.shape[0])]", actual: bias.shape)
@@ -40,7 +48,8 @@ public struct Linear: Module, Sendable {
     /// - Throws: ``AttentionError`` if the last axis of `x` is not `inputDimensions`.
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard x.rank >= 1, x.shape.last == inputDimensions else {
-            throw AttentionError.shape("input", expected: "[..., \(inputDimensions)]", actual: x.shape)
+            throw AttentionError.shape(
+                "input", expected: "[..., \(inputDimensions)]", actual: x.shape)
         }
         let rows = x.count / inputDimensions
         let n = outputDimensions, k = inputDimensions
@@ -50,10 +59,13 @@ public struct Linear: Module, Sendable {
         input.withUnsafeElements { px in
             weight.withUnsafeElements { pw in
                 out.withUnsafeMutableElements { py in
-                    let px = SendableConstPointer(px), pw = SendableConstPointer(pw), py = SendablePointer(py)
+                    let px = SendableConstPointer(px), pw = SendableConstPointer(pw),
+                        py = SendablePointer(py)
                     parallelFor(count: (rows + chunk - 1) / chunk) { item, _ in
                         let r0 = item * chunk, m = Swift.min(chunk, rows - r0)
-                        ak_sgemm(0, 1, m, n, k, 1, px.base + r0 * k, k, pw.base, k, 0, py.base + r0 * n, n)
+                        ak_sgemm(
+                            0, 1, m, n, k, 1, px.base + r0 * k, k, pw.base, k, 0, py.base + r0 * n,
+                            n)
                     }
                 }
             }

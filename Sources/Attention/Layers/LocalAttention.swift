@@ -10,7 +10,9 @@ public struct LocalAttention: Module, Sendable {
     public let windowSize: Int
 
     /// The mask every call applies.
-    public var windowMask: AttentionMask { .slidingWindow(left: windowSize / 2, right: windowSize / 2) }
+    public var windowMask: AttentionMask {
+        .slidingWindow(left: windowSize / 2, right: windowSize / 2)
+    }
 
     /// - Parameters:
     ///   - dimensions: model width `E`.
@@ -19,22 +21,30 @@ public struct LocalAttention: Module, Sendable {
     ///   - bias: projection biases.
     ///   - seed: initial weights.
     /// - Throws: ``AttentionError`` for indivisible dimensions or a negative window.
-    public init(dimensions: Int, numHeads: Int, windowSize: Int, bias: Bool = true, dropout: Float = 0, seed: UInt64 = 0) throws {
+    public init(
+        dimensions: Int, numHeads: Int, windowSize: Int, bias: Bool = true, dropout: Float = 0,
+        seed: UInt64 = 0
+    ) throws {
         guard windowSize >= 0 else {
             throw AttentionError.argument("windowSize", "expected ≥ 0, got \(windowSize)")
         }
-        attention = try MultiHeadAttention(dimensions: dimensions, numHeads: numHeads, bias: bias, dropout: dropout, seed: seed)
+        attention = try MultiHeadAttention(
+            dimensions: dimensions, numHeads: numHeads, bias: bias, dropout: dropout, seed: seed)
         self.windowSize = windowSize
     }
 
     /// Output `[B, S, E]`; `mask` is intersected with the window.
-    public func callAsFunction(_ x: Tensor, mask: AttentionMask = .none, training: Bool = false, seed: UInt64 = 0,
-                               backend: AttentionBackend? = nil) throws -> Tensor {
+    public func callAsFunction(
+        _ x: Tensor, mask: AttentionMask = .none, training: Bool = false, seed: UInt64 = 0,
+        backend: AttentionBackend? = nil
+    ) throws -> Tensor {
         try attention(x, mask: combined(mask), training: training, seed: seed, backend: backend)
     }
 
     /// Output and per-head weights `[B, H, S, S]` (reference path).
-    public func attentionWithWeights(_ x: Tensor, mask: AttentionMask = .none) throws -> (output: Tensor, weights: Tensor) {
+    public func attentionWithWeights(_ x: Tensor, mask: AttentionMask = .none) throws -> (
+        output: Tensor, weights: Tensor
+    ) {
         try attention.attentionWithWeights(x, mask: combined(mask))
     }
 
@@ -44,5 +54,7 @@ public struct LocalAttention: Module, Sendable {
     }
 
     public func parameters() -> [String: Tensor] { attention.parameters() }
-    public mutating func update(parameters: [String: Tensor]) throws { try attention.update(parameters: parameters) }
+    public mutating func update(parameters: [String: Tensor]) throws {
+        try attention.update(parameters: parameters)
+    }
 }

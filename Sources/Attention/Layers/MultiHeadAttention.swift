@@ -44,14 +44,21 @@ public struct MultiHeadAttention: Module, Sendable {
     ///   - seed: seed for the initial weights (PyTorch's `nn.Linear` initialisation).
     /// - Throws: ``AttentionError`` if `dimensions` is not divisible by `numHeads`, or
     ///   `dropout` is outside [0, 1).
-    public init(dimensions: Int, numHeads: Int, keyInputDimensions: Int? = nil, valueInputDimensions: Int? = nil,
-                bias: Bool = true, dropout: Float = 0, backend: AttentionBackend = .automatic, seed: UInt64 = 0) throws {
+    public init(
+        dimensions: Int, numHeads: Int, keyInputDimensions: Int? = nil,
+        valueInputDimensions: Int? = nil,
+        bias: Bool = true, dropout: Float = 0, backend: AttentionBackend = .automatic,
+        seed: UInt64 = 0
+    ) throws {
         guard dimensions > 0, numHeads > 0, dimensions % numHeads == 0 else {
             throw AttentionError.argument(
-                "dimensions", "\(dimensions) is not divisible by numHeads \(numHeads) (each head needs an equal share)")
+                "dimensions",
+                "\(dimensions) is not divisible by numHeads \(numHeads) (each head needs an equal share)"
+            )
         }
         guard dropout >= 0 && dropout < 1 else {
-            throw AttentionError.argument("dropout", "expected a probability in [0, 1), got \(dropout)")
+            throw AttentionError.argument(
+                "dropout", "expected a probability in [0, 1), got \(dropout)")
         }
         let kIn = keyInputDimensions ?? dimensions, vIn = valueInputDimensions ?? kIn
         queryProjection = Linear(dimensions, dimensions, bias: bias, seed: seed)
@@ -73,22 +80,29 @@ public struct MultiHeadAttention: Module, Sendable {
     ///   - training: apply dropout.
     ///   - seed: dropout seed for this call.
     ///   - backend: overrides the layer's backend for this call.
-    public func callAsFunction(_ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
-                               mask: AttentionMask = .none, isCausal: Bool = false, training: Bool = false,
-                               seed: UInt64 = 0, backend: AttentionBackend? = nil) throws -> Tensor {
+    public func callAsFunction(
+        _ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
+        mask: AttentionMask = .none, isCausal: Bool = false, training: Bool = false,
+        seed: UInt64 = 0, backend: AttentionBackend? = nil
+    ) throws -> Tensor {
         let mask = isCausal ? (isNone(mask) ? .causal : .and(.causal, mask)) : mask
-        return try forward(queries, keys: keys, values: values, mask: mask, training: training, seed: seed,
-                           backend: backend ?? self.backend, returnWeights: false).output
+        return try forward(
+            queries, keys: keys, values: values, mask: mask, training: training, seed: seed,
+            backend: backend ?? self.backend, returnWeights: false
+        ).output
     }
 
     /// Attention output `[B, Sq, E]` and the per-head weights `[B, H, Sq, Sk]` (after
     /// dropout, as PyTorch returns them). Runs the reference path.
-    public func attentionWithWeights(_ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
-                                     mask: AttentionMask = .none, training: Bool = false, seed: UInt64 = 0)
+    public func attentionWithWeights(
+        _ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
+        mask: AttentionMask = .none, training: Bool = false, seed: UInt64 = 0
+    )
         throws -> (output: Tensor, weights: Tensor)
     {
-        let r = try forward(queries, keys: keys, values: values, mask: mask, training: training, seed: seed,
-                            backend: .reference, returnWeights: true)
+        let r = try forward(
+            queries, keys: keys, values: values, mask: mask, training: training, seed: seed,
+            backend: .reference, returnWeights: true)
         return (r.output, r.weights!)
     }
 
@@ -100,24 +114,30 @@ public struct MultiHeadAttention: Module, Sendable {
     /// Projects and splits `x` `[B, S, E_in]` into heads: a `[B, H, S, E/H]` strided view.
     private func heads(_ projection: Linear, _ x: Tensor, argument: String) throws -> Tensor {
         guard x.rank == 3, x.shape[2] == projection.inputDimensions else {
-            throw AttentionError.shape(argument, expected: "[B, S, \(projection.inputDimensions)]", actual: x.shape)
+            throw AttentionError.shape(
+                argument, expected: "[B, S, \(projection.inputDimensions)]", actual: x.shape)
         }
         let (b, s) = (x.shape[0], x.shape[1])
         return try projection(x).reshaped([b, s, numHeads, headDimensions]).transposed(1, 2)
     }
 
-    private func forward(_ queries: Tensor, keys: Tensor?, values: Tensor?, mask: AttentionMask, training: Bool,
-                         seed: UInt64, backend: AttentionBackend, returnWeights: Bool)
+    private func forward(
+        _ queries: Tensor, keys: Tensor?, values: Tensor?, mask: AttentionMask, training: Bool,
+        seed: UInt64, backend: AttentionBackend, returnWeights: Bool
+    )
         throws -> (output: Tensor, weights: Tensor?)
     {
         let keys = keys ?? queries, values = values ?? keys
         guard queries.rank == 3 else {
-            throw AttentionError.shape("queries", expected: "[B, Sq, \(dimensions)]", actual: queries.shape)
+            throw AttentionError.shape(
+                "queries", expected: "[B, Sq, \(dimensions)]", actual: queries.shape)
         }
         guard keys.rank == 3, keys.shape[0] == queries.shape[0], values.rank == 3,
-              values.shape[0] == keys.shape[0], values.shape[1] == keys.shape[1] else {
+            values.shape[0] == keys.shape[0], values.shape[1] == keys.shape[1]
+        else {
             throw AttentionError.shape(
-                "keys/values", expected: "[\(queries.shape[0]), Sk, E] for both (same batch and length)",
+                "keys/values",
+                expected: "[\(queries.shape[0]), Sk, E] for both (same batch and length)",
                 actual: keys.shape + values.shape)
         }
         var q = try heads(queryProjection, queries, argument: "queries")
@@ -128,8 +148,9 @@ public struct MultiHeadAttention: Module, Sendable {
             k = try rope(k)
         }
         let v = try heads(valueProjection, values, argument: "values")
-        let options = AttentionOptions(mask: mask, dropout: training ? dropout : 0, dropoutSeed: seed, alibi: alibi,
-                                       backend: backend, returnWeights: returnWeights)
+        let options = AttentionOptions(
+            mask: mask, dropout: training ? dropout : 0, dropoutSeed: seed, alibi: alibi,
+            backend: backend, returnWeights: returnWeights)
         let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
         let (chosen, _) = try chooseBackend(problem, options)
         let (b, sq) = (queries.shape[0], queries.shape[1])
@@ -137,7 +158,8 @@ public struct MultiHeadAttention: Module, Sendable {
         var weights: Tensor? = nil
         if chosen == .fused {
             // The kernel writes [B, Sq, H, Dh] directly: merging heads is a free reshape.
-            merged = try FlashAttention.forward(problem, options: options, outputLayout: .bshd).output
+            merged = try FlashAttention.forward(problem, options: options, outputLayout: .bshd)
+                .output
                 .reshaped([b, sq, dimensions])
         } else {
             let r = try ReferenceAttention.forward(problem, options: options)
@@ -149,8 +171,10 @@ public struct MultiHeadAttention: Module, Sendable {
 
     public func parameters() -> [String: Tensor] {
         var p: [String: Tensor] = [:]
-        for (prefix, layer) in [("query_proj", queryProjection), ("key_proj", keyProjection),
-                                ("value_proj", valueProjection), ("out_proj", outputProjection)] {
+        for (prefix, layer) in [
+            ("query_proj", queryProjection), ("key_proj", keyProjection),
+            ("value_proj", valueProjection), ("out_proj", outputProjection),
+        ] {
             for (name, t) in layer.parameters() { p["\(prefix).\(name)"] = t }
         }
         return p
@@ -160,8 +184,11 @@ public struct MultiHeadAttention: Module, Sendable {
         var groups: [String: [String: Tensor]] = [:]
         for (name, t) in parameters {
             let parts = name.split(separator: ".", maxSplits: 1).map(String.init)
-            guard parts.count == 2, ["query_proj", "key_proj", "value_proj", "out_proj"].contains(parts[0]) else {
-                throw AttentionError.argument(name, "MultiHeadAttention has no parameter named \"\(name)\"")
+            guard parts.count == 2,
+                ["query_proj", "key_proj", "value_proj", "out_proj"].contains(parts[0])
+            else {
+                throw AttentionError.argument(
+                    name, "MultiHeadAttention has no parameter named \"\(name)\"")
             }
             groups[parts[0], default: [:]][parts[1]] = t
         }

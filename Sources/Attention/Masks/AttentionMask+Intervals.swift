@@ -20,7 +20,8 @@ extension AttentionMask {
             return clamp(lengths.start(of: s), lengths.start(of: s) + lengths.lengths[s])
         case .and(let a, let b):
             guard let x = a.visibleInterval(query: i, queries: queries, keys: keys),
-                  let y = b.visibleInterval(query: i, queries: queries, keys: keys) else { return nil }
+                let y = b.visibleInterval(query: i, queries: queries, keys: keys)
+            else { return nil }
             let lo = Swift.max(x.lowerBound, y.lowerBound)
             return lo..<Swift.max(lo, Swift.min(x.upperBound, y.upperBound))
         default: return nil
@@ -30,7 +31,8 @@ extension AttentionMask {
     /// Whether every query's visible keys form one interval.
     var isIntervalMask: Bool {
         switch self {
-        case .none, .causal, .causalFromBottomRight, .slidingWindow, .prefixLM, .blockDiagonal: return true
+        case .none, .causal, .causalFromBottomRight, .slidingWindow, .prefixLM, .blockDiagonal:
+            return true
         case .and(let a, let b): return a.isIntervalMask && b.isIntervalMask
         default: return false
         }

@@ -75,6 +75,7 @@ extension BlockMask {
     /// as ``AttentionOptions/blockMask`` and reuse across calls.
     public static func forFusedKernel(mask: AttentionMask, queries: Int, keys: Int) -> BlockMask {
         let (bq, bk) = FlashAttention.tileSize(for: mask)
-        return BlockMask(mask: mask, queries: queries, keys: keys, queryBlockSize: bq, keyBlockSize: bk)
+        return BlockMask(
+            mask: mask, queries: queries, keys: keys, queryBlockSize: bq, keyBlockSize: bk)
     }
 }

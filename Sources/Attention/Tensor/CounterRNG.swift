@@ -13,7 +13,8 @@ public struct CounterRNG: Sendable, Hashable {
     /// 64 random bits for `counter`.
     @inlinable
     public func bits(at counter: UInt64) -> UInt64 {
-        CounterRNG.mix(CounterRNG.mix(seed &+ 0x9E37_79B9_7F4A_7C15) ^ (counter &* 0xD1B5_4A32_D192_ED03))
+        CounterRNG.mix(
+            CounterRNG.mix(seed &+ 0x9E37_79B9_7F4A_7C15) ^ (counter &* 0xD1B5_4A32_D192_ED03))
     }
 
     /// A uniform `Float` in [0, 1) with 24 random bits.
@@ -62,14 +63,20 @@ extension Tensor {
     ) -> Tensor {
         let rng = CounterRNG(seed: seed)
         let n = shape.reduce(1, *)
-        return Tensor(unchecked: shape, storage: (0..<n).map { mean + standardDeviation * rng.normal(at: UInt64($0)) })
+        return Tensor(
+            unchecked: shape,
+            storage: (0..<n).map { mean + standardDeviation * rng.normal(at: UInt64($0)) })
     }
 
     /// Uniformly distributed values in `range`, reproducible from `seed` on every machine.
-    public static func randomUniform(_ shape: [Int], in range: ClosedRange<Float> = 0...1, seed: UInt64) -> Tensor {
+    public static func randomUniform(
+        _ shape: [Int], in range: ClosedRange<Float> = 0...1, seed: UInt64
+    ) -> Tensor {
         let rng = CounterRNG(seed: seed)
         let n = shape.reduce(1, *)
         let width = range.upperBound - range.lowerBound
-        return Tensor(unchecked: shape, storage: (0..<n).map { range.lowerBound + width * rng.uniform(at: UInt64($0)) })
+        return Tensor(
+            unchecked: shape,
+            storage: (0..<n).map { range.lowerBound + width * rng.uniform(at: UInt64($0)) })
     }
 }

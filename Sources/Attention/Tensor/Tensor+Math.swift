@@ -10,15 +10,19 @@ extension Tensor {
     /// - Throws: ``AttentionError`` if the shapes do not broadcast.
     public func zipWith(_ other: Tensor, _ f: (Float, Float) -> Float) throws -> Tensor {
         guard let target = Tensor.broadcastShape(shape, other.shape) else {
-            throw AttentionError.argument("other", "shape \(other.shape) does not broadcast with \(shape)")
+            throw AttentionError.argument(
+                "other", "shape \(other.shape) does not broadcast with \(shape)")
         }
         let a = shape == target ? self : try expanded(to: target)
         let b = other.shape == target ? other : try other.expanded(to: target)
-        if a.isContiguous && b.isContiguous && a.count == a.storage.count && b.count == b.storage.count {
+        if a.isContiguous && b.isContiguous && a.count == a.storage.count
+            && b.count == b.storage.count
+        {
             let x = a.scalars, y = b.scalars
             return Tensor(unchecked: target, storage: (0..<x.count).map { f(x[$0], y[$0]) })
         }
-        return Tensor(unchecked: target, storage: zip(a.contiguous().scalars, b.contiguous().scalars).map(f))
+        return Tensor(
+            unchecked: target, storage: zip(a.contiguous().scalars, b.contiguous().scalars).map(f))
     }
 
     public static func + (a: Tensor, b: Tensor) throws -> Tensor { try a.zipWith(b, +) }
@@ -43,15 +47,21 @@ extension Tensor {
     ///   that do not broadcast.
     public func matmul(_ other: Tensor) throws -> Tensor {
         guard rank >= 2, other.rank >= 2 else {
-            throw AttentionError.argument("matmul", "both operands need rank ≥ 2, got \(shape) and \(other.shape)")
+            throw AttentionError.argument(
+                "matmul", "both operands need rank ≥ 2, got \(shape) and \(other.shape)")
         }
         let m = shape[rank - 2], k = shape[rank - 1]
         let k2 = other.shape[other.rank - 2], n = other.shape[other.rank - 1]
         guard k == k2 else {
-            throw AttentionError.argument("matmul", "inner dimensions differ: \(shape) × \(other.shape)")
+            throw AttentionError.argument(
+                "matmul", "inner dimensions differ: \(shape) × \(other.shape)")
         }
-        guard let batch = Tensor.broadcastShape(Array(shape.dropLast(2)), Array(other.shape.dropLast(2))) else {
-            throw AttentionError.argument("matmul", "batch axes do not broadcast: \(shape) × \(other.shape)")
+        guard
+            let batch = Tensor.broadcastShape(
+                Array(shape.dropLast(2)), Array(other.shape.dropLast(2)))
+        else {
+            throw AttentionError.argument(
+                "matmul", "batch axes do not broadcast: \(shape) × \(other.shape)")
         }
         let a = try expanded(to: batch + [m, k]).contiguous()
         let b = try other.expanded(to: batch + [k, n]).contiguous()
@@ -60,13 +70,16 @@ extension Tensor {
         a.withUnsafeElements { pa in
             b.withUnsafeElements { pb in
                 out.withUnsafeMutableElements { pc in
-                    let pa = SendableConstPointer(pa), pb = SendableConstPointer(pb), pc = SendablePointer(pc)
-                    let chunk = rowChunk(rows: m, batches: batches), chunks = (m + chunk - 1) / chunk
+                    let pa = SendableConstPointer(pa), pb = SendableConstPointer(pb),
+                        pc = SendablePointer(pc)
+                    let chunk = rowChunk(rows: m, batches: batches),
+                        chunks = (m + chunk - 1) / chunk
                     parallelFor(count: batches * chunks) { item, _ in
                         let bi = item / chunks, row = (item % chunks) * chunk
                         let rows = Swift.min(chunk, m - row)
-                        ak_sgemm(0, 0, rows, n, k, 1, pa.base + bi * m * k + row * k, k,
-                                 pb.base + bi * k * n, n, 0, pc.base + bi * m * n + row * n, n)
+                        ak_sgemm(
+                            0, 0, rows, n, k, 1, pa.base + bi * m * k + row * k, k,
+                            pb.base + bi * k * n, n, 0, pc.base + bi * m * n + row * n, n)
                     }
                 }
             }

@@ -6,36 +6,44 @@ extension Tensor {
         var resolved = newShape
         let inferred = newShape.indices.filter { newShape[$0] == -1 }
         guard inferred.count <= 1, newShape.allSatisfy({ $0 >= -1 }) else {
-            throw AttentionError.argument("shape", "at most one -1 and no other negative value, got \(newShape)")
+            throw AttentionError.argument(
+                "shape", "at most one -1 and no other negative value, got \(newShape)")
         }
         if let axis = inferred.first {
             let known = newShape.filter { $0 != -1 }.reduce(1, *)
             guard known > 0, count % known == 0 else {
-                throw AttentionError.argument("shape", "cannot reshape \(shape) (\(count) elements) to \(newShape)")
+                throw AttentionError.argument(
+                    "shape", "cannot reshape \(shape) (\(count) elements) to \(newShape)")
             }
             resolved[axis] = count / known
         }
         guard resolved.reduce(1, *) == count else {
-            throw AttentionError.argument("shape", "cannot reshape \(shape) (\(count) elements) to \(newShape)")
+            throw AttentionError.argument(
+                "shape", "cannot reshape \(shape) (\(count) elements) to \(newShape)")
         }
         let base = isContiguous ? self : contiguous()
-        return Tensor(shape: resolved, strides: Tensor.contiguousStrides(for: resolved),
-                      offset: base.offset, storage: base.storage)
+        return Tensor(
+            shape: resolved, strides: Tensor.contiguousStrides(for: resolved),
+            offset: base.offset, storage: base.storage)
     }
 
     /// Reorders the axes: result axis i is input axis `axes[i]`. No copy.
     public func permuted(_ axes: [Int]) throws -> Tensor {
         guard axes.count == rank, Set(axes) == Set(0..<rank) else {
-            throw AttentionError.argument("axes", "expected a permutation of 0..<\(rank), got \(axes)")
+            throw AttentionError.argument(
+                "axes", "expected a permutation of 0..<\(rank), got \(axes)")
         }
-        return Tensor(shape: axes.map { shape[$0] }, strides: axes.map { strides[$0] },
-                      offset: offset, storage: storage)
+        return Tensor(
+            shape: axes.map { shape[$0] }, strides: axes.map { strides[$0] },
+            offset: offset, storage: storage)
     }
 
     /// Swaps two axes (negative axes count from the end). No copy.
     public func transposed(_ a: Int, _ b: Int) -> Tensor {
         let a = a < 0 ? a + rank : a, b = b < 0 ? b + rank : b
-        precondition(a >= 0 && a < rank && b >= 0 && b < rank, "axes \(a), \(b) out of range for rank \(rank)")
+        precondition(
+            a >= 0 && a < rank && b >= 0 && b < rank,
+            "axes \(a), \(b) out of range for rank \(rank)")
         var axes = Array(0..<rank)
         axes.swapAt(a, b)
         return try! permuted(axes)
@@ -48,12 +56,14 @@ extension Tensor {
             throw AttentionError.argument("axis", "expected 0..<\(rank), got \(axis)")
         }
         guard range.lowerBound >= 0 && range.upperBound <= shape[axis] else {
-            throw AttentionError.argument("range", "\(range) is outside 0..<\(shape[axis]) on axis \(axis)")
+            throw AttentionError.argument(
+                "range", "\(range) is outside 0..<\(shape[axis]) on axis \(axis)")
         }
         var newShape = shape
         newShape[axis] = range.count
-        return Tensor(shape: newShape, strides: strides, offset: offset + range.lowerBound * strides[axis],
-                      storage: storage)
+        return Tensor(
+            shape: newShape, strides: strides, offset: offset + range.lowerBound * strides[axis],
+            storage: storage)
     }
 
     /// A broadcast view with the given shape (NumPy rules: align right, size-1 axes stretch).

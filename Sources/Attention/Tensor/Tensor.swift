@@ -65,7 +65,8 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
 
     static func validate(shape: [Int], argument: String) throws {
         if let bad = shape.first(where: { $0 < 0 }) {
-            throw AttentionError.argument(argument, "dimensions must be ≥ 0, got \(bad) in \(shape)")
+            throw AttentionError.argument(
+                argument, "dimensions must be ≥ 0, got \(bad) in \(shape)")
         }
     }
 
@@ -97,11 +98,13 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
 
     /// Storage index of an element.
     @inlinable func storageIndex(_ indices: [Int]) -> Int {
-        precondition(indices.count == shape.count, "expected \(shape.count) indices, got \(indices.count)")
+        precondition(
+            indices.count == shape.count, "expected \(shape.count) indices, got \(indices.count)")
         var index = offset
         for axis in indices.indices {
-            precondition(indices[axis] >= 0 && indices[axis] < shape[axis],
-                         "index \(indices[axis]) out of range 0..<\(shape[axis]) on axis \(axis)")
+            precondition(
+                indices[axis] >= 0 && indices[axis] < shape[axis],
+                "index \(indices[axis]) out of range 0..<\(shape[axis]) on axis \(axis)")
             index += indices[axis] * strides[axis]
         }
         return index
