@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attention
+import AttentionPlot
 import Foundation
 
 /// `attention bench`: standard (reference) vs fused attention, core or full layer.
@@ -115,7 +116,11 @@ struct BenchCommand: ParsableCommand {
         if let json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            try AtomicFile.write(try encoder.encode(results), to: json)
+            do {
+                try AtomicFile.write(Array(try encoder.encode(results)), to: json)
+            } catch let error as FileIOError {
+                throw ValidationError("--json: \(error)")
+            }
             print("wrote \(json)")
         }
     }

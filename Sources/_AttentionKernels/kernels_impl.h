@@ -206,6 +206,19 @@ AK_TARGET void AK_NAME(ak_pack_panels)(long rows, long rowsPadded, long cols, co
 // (alpha folded in), B in NR-column panels, both zero-padded so the micro-kernel only runs
 // full tiles; edge tiles of C go through a small buffer.
 enum { GEMM_KC = 256, GEMM_MC = 96, GEMM_NC = 2048 };
+
+// dst[k·W + t] = scale·X(t0 + t, k0 + k) for t < n, zero for n ≤ t < W, with
+// X(t, k) = M[t·ld + k], or M[k·ld + t] when `kMajorSource`: one packer for both operands
+// (A's rows are t; B's columns are t, i.e. op(B) read transposed).
+AK_INLINE void pack_kmajor(float *dst, long W, long n, long kc, const float *M, long ld, int kMajorSource,
+                           float scale, long t0, long k0) {
+    for (long k = 0; k < kc; k++) {
+        float *d = dst + k * W;
+        for (long t = 0; t < n; t++)
+            d[t] = scale * (kMajorSource ? M[(k0 + k) * ld + t0 + t] : M[(t0 + t) * ld + k0 + k]);
+        for (long t = n; t < W; t++) d[t] = 0;
+    }
+}
 #define GEMM_NR (QK_NV * AK_VW)
 
 AK_TARGET void AK_NAME(ak_sgemm)(int transA, int transB, long M, long N, long K, float alpha,
@@ -229,34 +242,16 @@ AK_TARGET void AK_NAME(ak_sgemm)(int transA, int transB, long M, long N, long K,
         long nc = N - jc < GEMM_NC ? N - jc : GEMM_NC;
         for (long pc = 0; pc < K; pc += GEMM_KC) {
             long kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
-            // Pack B(pc.., jc..) into panels [kc][NR].
-            for (long jp = 0; jp < nc; jp += NR) {
-                float *dst = bufB + jp * kc;
-                long w = nc - jp < NR ? nc - jp : NR;
-                for (long k = 0; k < kc; k++) {
-                    float *d = dst + k * NR;
-                    for (long j = 0; j < w; j++) {
-                        long row = pc + k, col = jc + jp + j;
-                        d[j] = transB ? B[col * ldb + row] : B[row * ldb + col];
-                    }
-                    for (long j = w; j < NR; j++) d[j] = 0;
-                }
-            }
+            // Pack op(B)(pc.., jc..) into panels [kc][NR].
+            for (long jp = 0; jp < nc; jp += NR)
+                pack_kmajor(bufB + jp * kc, NR, nc - jp < NR ? nc - jp : NR, kc, B, ldb, !transB, 1.0f,
+                            jc + jp, pc);
             for (long ic = 0; ic < M; ic += GEMM_MC) {
                 long mc = M - ic < GEMM_MC ? M - ic : GEMM_MC;
-                // Pack alpha·A(ic.., pc..) into panels [kc][MR].
-                for (long ip = 0; ip < mc; ip += MR) {
-                    float *dst = bufA + ip * kc;
-                    long h = mc - ip < MR ? mc - ip : MR;
-                    for (long k = 0; k < kc; k++) {
-                        float *d = dst + k * MR;
-                        for (long i = 0; i < h; i++) {
-                            long row = ic + ip + i, col = pc + k;
-                            d[i] = alpha * (transA ? A[col * lda + row] : A[row * lda + col]);
-                        }
-                        for (long i = h; i < MR; i++) d[i] = 0;
-                    }
-                }
+                // Pack alpha·op(A)(ic.., pc..) into panels [kc][MR].
+                for (long ip = 0; ip < mc; ip += MR)
+                    pack_kmajor(bufA + ip * kc, MR, mc - ip < MR ? mc - ip : MR, kc, A, lda, transA, alpha,
+                                ic + ip, pc);
                 for (long jp = 0; jp < nc; jp += NR) {
                     long w = nc - jp < NR ? nc - jp : NR;
                     for (long ip = 0; ip < mc; ip += MR) {

@@ -6,13 +6,13 @@
     import Darwin
 #endif
 
-/// Whole-file reads and crash-safe whole-file writes.
-enum AtomicFile {
+/// Whole-file reads and crash-safe whole-file writes (figures, and the CLI's JSON output).
+public enum AtomicFile {
     /// Writes `bytes` to `path` atomically: the data goes to a new temporary file in the same
     /// directory, is flushed to disk, and is then renamed over `path`. Readers see either the
     /// old file or the complete new one, and a failure removes the temporary file, so no
     /// partial file is ever left behind.
-    static func write(_ bytes: [UInt8], to path: String) throws(FileIOError) {
+    public static func write(_ bytes: [UInt8], to path: String) throws(FileIOError) {
         let (directory, name) = split(path)
         var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
@@ -52,7 +52,7 @@ enum AtomicFile {
     }
 
     /// Reads the whole file at `path`.
-    static func read(path: String) throws(FileIOError) -> [UInt8] {
+    public static func read(path: String) throws(FileIOError) -> [UInt8] {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw FileIOError(operation: .read, path: path, code: errno) }
         defer { close(fd) }
