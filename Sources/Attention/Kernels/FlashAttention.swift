@@ -187,43 +187,38 @@ package enum FlashAttention {
                                                 ldv = dvPad
                                             }
                                             if kind == .partial && tile.trimsColumns {
-                                                // Causal diagonal and window edges: each 12-row panel works only on
-                                                // the columns its rows can see (16-aligned for the product), so the
-                                                // diagonal costs about half a tile and a window edge a sliver.
+                                                // Causal diagonal and window edges: the products run per 12-row
+                                                // panel over the 16-aligned columns its rows can see (the diagonal
+                                                // costs about half a tile); mask and softmax run once over the
+                                                // union of those spans, where the mask hides every column a row
+                                                // cannot see, including ones its panel did not compute.
+                                                var spans: [Range<Int>] = []
+                                                spans.reserveCapacity(rowsPad / 12)
                                                 for p0 in stride(from: 0, to: rows, by: 12) {
-                                                    let n = Swift.min(12, rows - p0)
                                                     let r = tile.visibleColumns(
-                                                        q0: q0 + p0, rows: n, k0: k0, cols: cols)
-                                                    // Whole vectors: [lo, hi) is 16-aligned (but ends at `cols` on the
-                                                    // last key tile); the mask hides the extra columns.
-                                                    let lo = r.lowerBound & ~15,
-                                                        hi16 = Swift.min(
-                                                            colsPad, (r.upperBound + 15) & ~15)
-                                                    let hi = Swift.max(lo, Swift.min(cols, hi16)),
-                                                        width = hi - lo
+                                                        q0: q0 + p0, rows: Swift.min(12, rows - p0), k0: k0, cols: cols)
+                                                    let lo = r.lowerBound & ~15
+                                                    let hi16 = Swift.max(lo, Swift.min(colsPad, (r.upperBound + 15) & ~15))
                                                     if hi16 > lo {
                                                         ak_tile_gemm(
-                                                            0, 12, hi16 - lo, d, qBuf + p0 * d, d,
-                                                            kt + lo, bc, s + p0 * bc + lo, bc, 0,
-                                                            nil)
+                                                            0, 12, hi16 - lo, d, qBuf + p0 * d, d, kt + lo, bc,
+                                                            s + p0 * bc + lo, bc, 0, nil)
                                                     }
-                                                    let sp = s + p0 * bc + lo, kr = k0 + lo
-                                                    tile.applyMask(
-                                                        b: b, h: h, q0: q0 + p0, rows: n, k0: kr,
-                                                        cols: width, scores: sp, ld: bc)
-                                                    tile.applyALiBi(
-                                                        h: h, q0: q0 + p0, rows: n, k0: kr,
-                                                        cols: width, scores: sp, ld: bc)
-                                                    ak_online_softmax(
-                                                        n, width, sp, bc, rowMax + p0, rowSum + p0,
-                                                        alpha + p0)
-                                                    tile.applyDropout(
-                                                        b: b, h: h, q0: q0 + p0, rows: n, k0: kr,
-                                                        cols: width, weights: sp, ld: bc)
+                                                    spans.append(lo..<Swift.min(cols, hi16))
+                                                }
+                                                let uLo = spans.map(\.lowerBound).min() ?? 0
+                                                let uHi = Swift.max(uLo, spans.map(\.upperBound).max() ?? 0)
+                                                let sp = s + uLo, kr = k0 + uLo, width = uHi - uLo
+                                                tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: kr, cols: width, scores: sp, ld: bc)
+                                                tile.applyALiBi(h: h, q0: q0, rows: rows, k0: kr, cols: width, scores: sp, ld: bc)
+                                                ak_online_softmax(rows, width, sp, bc, rowMax, rowSum, alpha)
+                                                tile.applyDropout(
+                                                    b: b, h: h, q0: q0, rows: rows, k0: kr, cols: width, weights: sp, ld: bc)
+                                                for (i, span) in spans.enumerated() {
+                                                    let p0 = i * 12
                                                     ak_tile_gemm(
-                                                        1, 12, dvPad, width, sp, bc,
-                                                        vBlock + lo * ldv, ldv,
-                                                        o + p0 * dvPad, dvPad, 1, alpha + p0)
+                                                        1, 12, dvPad, Swift.max(0, span.count), s + p0 * bc + span.lowerBound, bc,
+                                                        vBlock + span.lowerBound * ldv, ldv, o + p0 * dvPad, dvPad, 1, alpha + p0)
                                                 }
                                             } else {
                                                 ak_tile_gemm(
