@@ -359,16 +359,18 @@ AK_INLINE float row_exp_sum(float *row, long cols, float shift, int base2) {
 // In phases over a chunk of rows, so that rows' latency chains overlap and the per-row
 // scalar work (new max, correction factor) runs rows-in-lanes as vectors.
 AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long lds,
-                                          float *rowMax, float *rowSum, float *alpha) {
+                                          float *rowMax, float *rowSum, float *alpha,
+                                          const long *spans) {
     enum { CHUNK = 64 };
     float mNew[CHUNK], sums[CHUNK];
     for (long r0 = 0; r0 < rows; r0 += CHUNK) {
         long n = rows - r0 < CHUNK ? rows - r0 : CHUNK;
         for (long r = 0; r < n; r++) {
-            float mx = row_max(s + (r0 + r) * lds, cols), mOld = rowMax[r0 + r];
+            long lo = spans ? spans[2 * (r0 + r)] : 0, hi = spans ? spans[2 * (r0 + r) + 1] : cols;
+            float mx = row_max(s + (r0 + r) * lds + lo, hi - lo), mOld = rowMax[r0 + r];
             mNew[r] = mx > mOld ? mx : mOld;
         }
-        // alpha = exp(m − m'), 0 on a first visit (m = −inf), 1 while nothing is visible.
+        // alpha = 2^(m − m'), 0 on a first visit (m = −inf), 1 while nothing is visible.
         for (long r = 0; r < n; r += AK_VW) {
             float mo[AK_VW], mn[AK_VW], a[AK_VW];
             for (int i = 0; i < AK_VW; i++) {
@@ -381,12 +383,15 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
         }
         for (long r = 0; r < n; r++) {
             float *row = s + (r0 + r) * lds;
+            long lo = spans ? spans[2 * (r0 + r)] : 0, hi = spans ? spans[2 * (r0 + r) + 1] : cols;
+            if (lo > 0) memset(row, 0, (size_t)lo * sizeof(float));
+            if (hi < cols) memset(row + hi, 0, (size_t)(cols - hi) * sizeof(float));
             if (mNew[r] == -INFINITY) {  // nothing visible yet: p = 0, state unchanged
-                memset(row, 0, (size_t)cols * sizeof(float));
+                memset(row + lo, 0, (size_t)(hi - lo) * sizeof(float));
                 sums[r] = 0;
                 continue;
             }
-            sums[r] = row_exp_sum(row, cols, mNew[r], 1);
+            sums[r] = row_exp_sum(row + lo, hi - lo, mNew[r], 1);
         }
         for (long r = 0; r < n; r++) {
             if (mNew[r] == -INFINITY) continue;

@@ -111,6 +111,10 @@ package enum FlashAttention {
             ktPacked.initialize(repeating: false, count: workers * kBlocks)
             defer { ktOwner.deallocate(); ktPacked.deallocate() }
             let owners = SendablePointer(ktOwner), packedFlags = SendablePointer(ktPacked)
+            // Per-row column spans for the softmax of partial interval tiles.
+            let spanScratch = UnsafeMutablePointer<Int>.allocate(capacity: 5 * rowsMax * workers)
+            defer { spanScratch.deallocate() }
+            let spans = SendablePointer(spanScratch)
 
             // Every output element is written by exactly one task's finalize step.
             let output = Tensor(uninitializedShape: outShape) { out in
@@ -145,6 +149,9 @@ package enum FlashAttention {
                                         let vBuf = take(vSize), rowMax = take(rowsMax),
                                             rowSum = take(rowsMax), alpha = take(rowsMax)
                                         let packed = packedFlags.base + worker * kBlocks
+                                        let spanBuf = spans.base + worker * 5 * rowsMax
+                                        let rowIv = spanBuf + 2 * rowsMax,
+                                            panelSpan = rowIv + 2 * rowsMax
                                         if owners.base[worker] != b * p.kvHeads + hk {
                                             owners.base[worker] = b * p.kvHeads + hk
                                             packed.update(repeating: false, count: kBlocks)
@@ -160,6 +167,15 @@ package enum FlashAttention {
                                         rowSum.update(repeating: 0, count: rowsPad)
                                         alpha.update(repeating: 1, count: rowsPad)
                                         o.update(repeating: 0, count: rowsPad * dvPad)
+                                        if tile.intervalMask {
+                                            for r in 0..<rows {
+                                                let v = options.mask.visibleInterval(
+                                                    query: q0 + r, queries: sq, keys: sk)!
+                                                (rowIv[2 * r], rowIv[2 * r + 1]) = (
+                                                    v.lowerBound, v.upperBound
+                                                )
+                                            }
+                                        }
 
                                         let kBase =
                                             k.base + b * p.key.strides[0] + hk * p.key.strides[1]
@@ -190,35 +206,84 @@ package enum FlashAttention {
                                                 // Causal diagonal and window edges: the products run per 12-row
                                                 // panel over the 16-aligned columns its rows can see (the diagonal
                                                 // costs about half a tile); mask and softmax run once over the
-                                                // union of those spans, where the mask hides every column a row
-                                                // cannot see, including ones its panel did not compute.
-                                                var spans: [Range<Int>] = []
-                                                spans.reserveCapacity(rowsPad / 12)
+                                                // union of those spans. Rows' visible intervals were computed once
+                                                // for the query block (rowIv, absolute key positions).
+                                                func local(_ r: Int) -> (Int, Int) {
+                                                    let a = Swift.max(rowIv[2 * r] - k0, 0),
+                                                        b = Swift.min(rowIv[2 * r + 1] - k0, cols)
+                                                    return a < b ? (a, b) : (0, 0)
+                                                }
+                                                var uLo = cols, uHi = 0
                                                 for p0 in stride(from: 0, to: rows, by: 12) {
-                                                    let r = tile.visibleColumns(
-                                                        q0: q0 + p0, rows: Swift.min(12, rows - p0), k0: k0, cols: cols)
-                                                    let lo = r.lowerBound & ~15
-                                                    let hi16 = Swift.max(lo, Swift.min(colsPad, (r.upperBound + 15) & ~15))
+                                                    var a = cols, b = 0
+                                                    for r in p0..<Swift.min(rows, p0 + 12) {
+                                                        let (x, y) = local(r)
+                                                        if x < y {
+                                                            (a, b) = (
+                                                                Swift.min(a, x), Swift.max(b, y)
+                                                            )
+                                                        }
+                                                    }
+                                                    let lo = a < b ? a & ~15 : 0
+                                                    let hi16 =
+                                                        a < b
+                                                        ? Swift.min(colsPad, (b + 15) & ~15) : 0
                                                     if hi16 > lo {
                                                         ak_tile_gemm(
-                                                            0, 12, hi16 - lo, d, qBuf + p0 * d, d, kt + lo, bc,
+                                                            0, 12, hi16 - lo, d, qBuf + p0 * d, d,
+                                                            kt + lo, bc,
                                                             s + p0 * bc + lo, bc, 0, nil)
                                                     }
-                                                    spans.append(lo..<Swift.min(cols, hi16))
+                                                    let hi = Swift.max(lo, Swift.min(cols, hi16))
+                                                    (
+                                                        panelSpan[2 * (p0 / 12)],
+                                                        panelSpan[2 * (p0 / 12) + 1]
+                                                    ) = (lo, hi)
+                                                    if hi > lo {
+                                                        (uLo, uHi) = (
+                                                            Swift.min(uLo, lo), Swift.max(uHi, hi)
+                                                        )
+                                                    }
                                                 }
-                                                let uLo = spans.map(\.lowerBound).min() ?? 0
-                                                let uHi = Swift.max(uLo, spans.map(\.upperBound).max() ?? 0)
-                                                let sp = s + uLo, kr = k0 + uLo, width = uHi - uLo
-                                                tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: kr, cols: width, scores: sp, ld: bc)
-                                                tile.applyALiBi(h: h, q0: q0, rows: rows, k0: kr, cols: width, scores: sp, ld: bc)
-                                                ak_online_softmax(rows, width, sp, bc, rowMax, rowSum, alpha)
+                                                if uLo >= uHi { (uLo, uHi) = (0, 0) }
+                                                let sp = s + uLo, width = uHi - uLo
+                                                // Hide what each row cannot see inside the union; its softmax then
+                                                // covers only its own 16-aligned span.
+                                                for r in 0..<rows {
+                                                    let (x, y) = local(r)
+                                                    let row = sp + r * bc
+                                                    let a = x < y ? x - uLo : width,
+                                                        b = x < y ? y - uLo : width
+                                                    if a > 0 {
+                                                        row.update(repeating: -.infinity, count: a)
+                                                    }
+                                                    if b < width {
+                                                        (row + b).update(
+                                                            repeating: -.infinity, count: width - b)
+                                                    }
+                                                    let lo = x < y ? x & ~15 : uLo
+                                                    let hi =
+                                                        x < y ? Swift.min(uHi, (y + 15) & ~15) : uLo
+                                                    (spanBuf[2 * r], spanBuf[2 * r + 1]) = (
+                                                        lo - uLo, Swift.max(lo, hi) - uLo
+                                                    )
+                                                }
+                                                tile.applyALiBi(
+                                                    h: h, q0: q0, rows: rows, k0: k0 + uLo,
+                                                    cols: width, scores: sp, ld: bc)
+                                                ak_online_softmax(
+                                                    rows, width, sp, bc, rowMax, rowSum, alpha,
+                                                    spanBuf)
                                                 tile.applyDropout(
-                                                    b: b, h: h, q0: q0, rows: rows, k0: kr, cols: width, weights: sp, ld: bc)
-                                                for (i, span) in spans.enumerated() {
-                                                    let p0 = i * 12
+                                                    b: b, h: h, q0: q0, rows: rows, k0: k0 + uLo,
+                                                    cols: width, weights: sp, ld: bc)
+                                                for p0 in stride(from: 0, to: rows, by: 12) {
+                                                    let lo = panelSpan[2 * (p0 / 12)],
+                                                        hi = panelSpan[2 * (p0 / 12) + 1]
                                                     ak_tile_gemm(
-                                                        1, 12, dvPad, Swift.max(0, span.count), s + p0 * bc + span.lowerBound, bc,
-                                                        vBlock + span.lowerBound * ldv, ldv, o + p0 * dvPad, dvPad, 1, alpha + p0)
+                                                        1, 12, dvPad, hi - lo, s + p0 * bc + lo, bc,
+                                                        vBlock + lo * ldv, ldv, o + p0 * dvPad,
+                                                        dvPad, 1, alpha + p0)
                                                 }
                                             } else {
                                                 ak_tile_gemm(
@@ -233,7 +298,7 @@ package enum FlashAttention {
                                                     h: h, q0: q0, rows: rows, k0: k0, cols: cols,
                                                     scores: s, ld: bc)
                                                 ak_online_softmax(
-                                                    rows, cols, s, bc, rowMax, rowSum, alpha)
+                                                    rows, cols, s, bc, rowMax, rowSum, alpha, nil)
                                                 tile.applyDropout(
                                                     b: b, h: h, q0: q0, rows: rows, k0: k0,
                                                     cols: cols, weights: s, ld: bc)

@@ -79,11 +79,17 @@ struct ScoreTile {
     func visibleColumns(q0: Int, rows: Int, k0: Int, cols: Int) -> Range<Int> {
         var lo = cols, hi = 0
         for r in 0..<rows {
-            let v = mask.visibleInterval(query: q0 + r, queries: queries, keys: keys)!
-            let a = Swift.max(v.lowerBound - k0, 0), b = Swift.min(v.upperBound - k0, cols)
-            if a < b { lo = Swift.min(lo, a); hi = Swift.max(hi, b) }
+            let v = visibleColumns(query: q0 + r, k0: k0, cols: cols)
+            if !v.isEmpty { (lo, hi) = (Swift.min(lo, v.lowerBound), Swift.max(hi, v.upperBound)) }
         }
         return lo < hi ? lo..<hi : 0..<0
+    }
+
+    /// The tile columns one query sees (its interval, in tile coordinates; may be empty).
+    func visibleColumns(query i: Int, k0: Int, cols: Int) -> Range<Int> {
+        let v = mask.visibleInterval(query: i, queries: queries, keys: keys)!
+        let a = Swift.max(v.lowerBound - k0, 0), b = Swift.min(v.upperBound - k0, cols)
+        return a < b ? a..<b : 0..<0
     }
 
     /// Adds the ALiBi bias of head `h` to a tile (every visited tile, full or partial).

@@ -78,9 +78,10 @@ void ak_pack_scaled(long rows, long cols, const float *x, long ldx, float scale,
 /// in base 2 (the caller folds log2 e into the scores): for each row,
 /// m' = max(m, max_j s), p_j = 2^(s_j − m'), l = l·2^(m − m') + Σ p_j, s_j ← p_j,
 /// alpha[r] = 2^(m − m'). Rows that have seen only −inf keep m = −inf, p = 0, alpha = 1
-/// (so a fully masked row never produces NaN).
+/// (so a fully masked row never produces NaN). When `spans` is not NULL, row r considers
+/// only columns spans[2r] ..< spans[2r+1] and zeroes the rest of its `cols` columns.
 void ak_online_softmax(long rows, long cols, float *s, long lds,
-                       float *rowMax, float *rowSum, float *alpha);
+                       float *rowMax, float *rowSum, float *alpha, const long *spans);
 
 /// Plain row softmax in place (reference path): rows with no finite score become all zeros.
 void ak_softmax_rows(long rows, long cols, float *s, long lds);
