@@ -1,0 +1,245 @@
+import Foundation
+import _AttentionKernels
+
+/// What every task of one fused call shares: the problem, its layout, the input and output
+/// pointers, and the scratch arenas (one slice per worker).
+struct FlashPlan {
+    let problem: AttentionProblem
+    let options: AttentionOptions
+    let layout: FlashLayout
+    let outputLayout: FlashAttention.OutputLayout
+    /// Mask, ALiBi and dropout on score tiles, in base 2.
+    let tile: ScoreTile
+    /// `scale · log2 e`: the softmax runs in base 2.
+    let queryScale: Float
+    let query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>
+    let output: UnsafeMutablePointer<Float>, logSumExp: UnsafeMutablePointer<Float>
+    /// Tiles computed (a test checks that it equals the BlockMask's count).
+    let visits: UnsafeMutablePointer<Int>
+    let floatArena: UnsafeMutablePointer<Float>, intArena: UnsafeMutablePointer<Int>
+    let flagArena: UnsafeMutablePointer<Bool>, ktArena: UnsafeMutablePointer<Float>
+
+    init(
+        problem: AttentionProblem, options: AttentionOptions, layout: FlashLayout,
+        outputLayout: FlashAttention.OutputLayout, query: UnsafePointer<Float>,
+        key: UnsafePointer<Float>, value: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        logSumExp: UnsafeMutablePointer<Float>, visits: UnsafeMutablePointer<Int>,
+        floatArena: UnsafeMutablePointer<Float>, intArena: UnsafeMutablePointer<Int>,
+        flagArena: UnsafeMutablePointer<Bool>, ktArena: UnsafeMutablePointer<Float>
+    ) {
+        self.problem = problem
+        self.options = options
+        self.layout = layout
+        self.outputLayout = outputLayout
+        self.tile = ScoreTile(problem, options, base2: true)
+        self.queryScale = problem.scale * Float(M_LOG2E)
+        (self.query, self.key, self.value) = (query, key, value)
+        (self.output, self.logSumExp, self.visits) = (output, logSumExp, visits)
+        (self.floatArena, self.intArena, self.flagArena, self.ktArena) = (
+            floatArena, intArena, flagArena, ktArena
+        )
+    }
+}
+
+/// One worker's buffers and the steps of one query block: pack Q, visit the key blocks the
+/// mask leaves visible, write `O / l`.
+struct FlashWorker {
+    let plan: FlashPlan
+    /// Q block in 12-row panels, scores/probabilities, O accumulator, padded V block.
+    let qPanels: UnsafeMutablePointer<Float>, scores: UnsafeMutablePointer<Float>
+    let acc: UnsafeMutablePointer<Float>, vBlockCopy: UnsafeMutablePointer<Float>
+    /// Online-softmax state per row: running max m (base 2), running sum l, correction.
+    let rowMax: UnsafeMutablePointer<Float>, rowSum: UnsafeMutablePointer<Float>
+    let alpha: UnsafeMutablePointer<Float>
+    /// Kᵀ of one (batch, kv head), packed block by block as first needed, and which blocks are.
+    let kt: UnsafeMutablePointer<Float>, packed: UnsafeMutablePointer<Bool>
+    /// Which (batch, kv head) `kt` holds (−1: none).
+    let ktOwner: UnsafeMutablePointer<Int>
+    /// Per-row softmax spans, rows' visible key intervals, per-panel column spans.
+    let rowSpans: UnsafeMutablePointer<Int>, rowIntervals: UnsafeMutablePointer<Int>
+    let panelSpans: UnsafeMutablePointer<Int>
+
+    // The query block being processed.
+    private var b = 0, h = 0, q0 = 0, rows = 0, rowsPad = 0
+    private var keyBase = UnsafePointer<Float>(bitPattern: 1)!
+    private var valueBase = UnsafePointer<Float>(bitPattern: 1)!
+
+    init(plan: FlashPlan, worker: Int) {
+        self.plan = plan
+        let l = plan.layout
+        var f = plan.floatArena + worker * l.floatsPerWorker
+        func take(_ n: Int) -> UnsafeMutablePointer<Float> {
+            defer { f += n }
+            return f
+        }
+        qPanels = take(l.rowsMax * l.headDim)
+        scores = take(l.rowsMax * l.keyBlock)
+        acc = take(l.rowsMax * l.valueDimPadded)
+        vBlockCopy = take(l.packsValues ? l.keyBlock * l.valueDimPadded : 0)
+        rowMax = take(l.rowsMax)
+        rowSum = take(l.rowsMax)
+        alpha = take(l.rowsMax)
+        kt = plan.ktArena + worker * l.ktFloats
+        packed = plan.flagArena + worker * l.keyBlocks
+        let ints = plan.intArena + worker * l.intsPerWorker
+        rowSpans = ints
+        rowIntervals = ints + 2 * l.rowsMax
+        panelSpans = ints + 4 * l.rowsMax
+        ktOwner = ints + 5 * l.rowsMax
+    }
+
+    /// Computes query block `qb` of (batch, head) `slice` into the output.
+    mutating func run(slice: Int, queryBlock qb: Int, blocks: BlockMask) {
+        let p = plan.problem, l = plan.layout
+        (b, h) = (slice / p.heads, slice % p.heads)
+        let hk = h / p.group
+        q0 = qb * l.queryBlock
+        rows = Swift.min(l.queryBlock, p.queries - q0)
+        rowsPad = (rows + 11) / 12 * 12
+        keyBase = plan.key + b * p.key.strides[0] + hk * p.key.strides[1]
+        valueBase = plan.value + b * p.value.strides[0] + hk * p.value.strides[1]
+        if ktOwner.pointee != b * p.kvHeads + hk {  // a new head: its Kᵀ blocks are stale
+            ktOwner.pointee = b * p.kvHeads + hk
+            packed.update(repeating: false, count: l.keyBlocks)
+        }
+
+        let qp =
+            plan.query + b * p.query.strides[0] + h * p.query.strides[1] + q0 * p.query.strides[2]
+        ak_pack_panels(rows, rowsPad, l.headDim, qp, p.query.strides[2], plan.queryScale, qPanels)
+        rowMax.update(repeating: -.infinity, count: rowsPad)
+        rowSum.update(repeating: 0, count: rowsPad)
+        alpha.update(repeating: 1, count: rowsPad)
+        acc.update(repeating: 0, count: rowsPad * l.valueDimPadded)
+        if plan.tile.intervalMask {
+            for r in 0..<rows {
+                let v = plan.options.mask.visibleInterval(
+                    query: q0 + r, queries: p.queries, keys: p.keys)!
+                (rowIntervals[2 * r], rowIntervals[2 * r + 1]) = (v.lowerBound, v.upperBound)
+            }
+        }
+
+        for (kb, kind) in blocks.visits(forQueryBlock: qb) {
+            _ = ak_atomic_fetch_add(plan.visits, 1)
+            if kind == .partial && plan.tile.trimsColumns {
+                intervalTile(kb)
+            } else {
+                wholeTile(kb, partial: kind == .partial)
+            }
+        }
+        finish(slice: slice)
+    }
+
+    /// Columns of key block `kb` (clipped at the sequence end), 32-padded; packs its Kᵀ on
+    /// first use; returns its V block (in place, or copied when the width needs padding).
+    private func keyBlock(_ kb: Int) -> (
+        k0: Int, cols: Int, colsPad: Int, kt: UnsafeMutablePointer<Float>,
+        v: UnsafePointer<Float>, ldv: Int
+    ) {
+        let p = plan.problem, l = plan.layout
+        let k0 = kb * l.keyBlock, cols = Swift.min(l.keyBlock, p.keys - k0)
+        let colsPad = (cols + 31) / 32 * 32
+        let ks = p.key.strides[2], vs = p.value.strides[2]
+        let ktBlock = kt + kb * l.headDim * l.keyBlock
+        if !packed[kb] {
+            ak_pack_transposed(cols, l.headDim, keyBase + k0 * ks, ks, ktBlock, l.keyBlock, colsPad)
+            packed[kb] = true
+        }
+        if l.packsValues {
+            ak_pack_scaled(
+                cols, l.valueDim, valueBase + k0 * vs, vs, 1, vBlockCopy, l.valueDimPadded,
+                l.valueDimPadded)
+            return (k0, cols, colsPad, ktBlock, UnsafePointer(vBlockCopy), l.valueDimPadded)
+        }
+        return (k0, cols, colsPad, ktBlock, valueBase + k0 * vs, vs)
+    }
+
+    /// A full tile, or a partial one whose mask is tested element by element.
+    private func wholeTile(_ kb: Int, partial: Bool) {
+        let l = plan.layout, bc = l.keyBlock, t = plan.tile
+        let (k0, cols, colsPad, ktBlock, v, ldv) = keyBlock(kb)
+        ak_tile_gemm(
+            0, rowsPad, colsPad, l.headDim, qPanels, l.headDim, ktBlock, bc, scores, bc, 0, nil)
+        if partial {
+            t.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: scores, ld: bc)
+        }
+        t.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: scores, ld: bc)
+        ak_online_softmax(rows, cols, scores, bc, rowMax, rowSum, alpha, nil)
+        t.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: scores, ld: bc)
+        ak_tile_gemm(
+            1, rowsPad, l.valueDimPadded, cols, scores, bc, v, ldv, acc, l.valueDimPadded, 1, alpha)
+    }
+
+    /// A partial tile of an interval mask (causal diagonal, window edge): the products run
+    /// per 12-row panel over the 16-aligned columns its rows can see (the diagonal costs
+    /// about half a tile); mask and softmax run once over the union of those spans, the mask
+    /// hiding every column a row cannot see, the softmax covering each row's own span.
+    private func intervalTile(_ kb: Int) {
+        let l = plan.layout, bc = l.keyBlock, t = plan.tile
+        let (k0, cols, colsPad, ktBlock, v, ldv) = keyBlock(kb)
+        // Row r's visible columns in this tile, or (0, 0).
+        func local(_ r: Int) -> (Int, Int) {
+            let a = Swift.max(rowIntervals[2 * r] - k0, 0),
+                z = Swift.min(rowIntervals[2 * r + 1] - k0, cols)
+            return a < z ? (a, z) : (0, 0)
+        }
+        var uLo = cols, uHi = 0
+        for p0 in stride(from: 0, to: rows, by: 12) {
+            var a = cols, z = 0
+            for r in p0..<Swift.min(rows, p0 + 12) {
+                let (x, y) = local(r)
+                if x < y { (a, z) = (Swift.min(a, x), Swift.max(z, y)) }
+            }
+            let lo = a < z ? a & ~15 : 0
+            let hi16 = a < z ? Swift.min(colsPad, (z + 15) & ~15) : 0
+            if hi16 > lo {
+                ak_tile_gemm(
+                    0, 12, hi16 - lo, l.headDim, qPanels + p0 * l.headDim, l.headDim, ktBlock + lo,
+                    bc,
+                    scores + p0 * bc + lo, bc, 0, nil)
+            }
+            let hi = Swift.max(lo, Swift.min(cols, hi16))
+            (panelSpans[2 * (p0 / 12)], panelSpans[2 * (p0 / 12) + 1]) = (lo, hi)
+            if hi > lo { (uLo, uHi) = (Swift.min(uLo, lo), Swift.max(uHi, hi)) }
+        }
+        if uLo >= uHi { (uLo, uHi) = (0, 0) }
+        let sp = scores + uLo, width = uHi - uLo
+        for r in 0..<rows {
+            let (x, y) = local(r)
+            let row = sp + r * bc
+            let a = x < y ? x - uLo : width, z = x < y ? y - uLo : width
+            if a > 0 { row.update(repeating: -.infinity, count: a) }
+            if z < width { (row + z).update(repeating: -.infinity, count: width - z) }
+            let lo = x < y ? x & ~15 : uLo
+            let hi = x < y ? Swift.min(uHi, (y + 15) & ~15) : uLo
+            (rowSpans[2 * r], rowSpans[2 * r + 1]) = (lo - uLo, Swift.max(lo, hi) - uLo)
+        }
+        t.applyALiBi(h: h, q0: q0, rows: rows, k0: k0 + uLo, cols: width, scores: sp, ld: bc)
+        ak_online_softmax(rows, width, sp, bc, rowMax, rowSum, alpha, rowSpans)
+        t.applyDropout(
+            b: b, h: h, q0: q0, rows: rows, k0: k0 + uLo, cols: width, weights: sp, ld: bc)
+        for p0 in stride(from: 0, to: rows, by: 12) {
+            let lo = panelSpans[2 * (p0 / 12)], hi = panelSpans[2 * (p0 / 12) + 1]
+            ak_tile_gemm(
+                1, 12, l.valueDimPadded, hi - lo, scores + p0 * bc + lo, bc, v + lo * ldv, ldv,
+                acc + p0 * l.valueDimPadded, l.valueDimPadded, 1, alpha + p0)
+        }
+    }
+
+    /// Writes `O / l` (0 for rows that saw nothing) and, when asked, the natural
+    /// log-sum-exp `(m + log2 l)·ln 2` from the base-2 state.
+    private func finish(slice: Int) {
+        let p = plan.problem, l = plan.layout, sq = p.queries, dv = l.valueDim
+        let bshd = plan.outputLayout == .bshd
+        let out =
+            bshd
+            ? plan.output + ((b * sq + q0) * p.heads + h) * dv
+            : plan.output + (slice * sq + q0) * dv
+        ak_finalize_rows(rows, dv, acc, l.valueDimPadded, rowSum, out, bshd ? p.heads * dv : dv)
+        if plan.options.returnLogSumExp {
+            for r in 0..<rows {
+                plan.logSumExp[slice * sq + q0 + r] =
+                    rowSum[r] > 0 ? (rowMax[r] + log2f(rowSum[r])) * Float(M_LN2) : -.infinity
+            }
+        }
+    }
+}
