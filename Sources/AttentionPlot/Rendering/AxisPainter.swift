@@ -138,8 +138,10 @@ struct AxisPainter {
             let wb = Double(theme.tickText.unrotatedSize(of: b.label ?? "").width)
             return distance - (wa + wb) / 2 >= gap
         }
-        // Parallel rotated labels: their perpendicular spacing must exceed a line.
-        return distance * sine >= Double(theme.tickText.lineHeight) + gap
+        // Parallel rotated labels: their perpendicular spacing must exceed the glyphs' ink
+        // height (about 4/5 of the line height: no leading between parallel lines), as
+        // matplotlib's rotated token labels sit.
+        return distance * sine >= 0.8 * Double(theme.tickText.lineHeight)
     }
 
     private func verticalPairFits(_ a: AxisTick, _ b: AxisTick) -> Bool {
