@@ -28,7 +28,7 @@ extension AttentionMask {
         for (name, t) in tensors {
             guard t.rank <= 4, let b = Tensor.broadcastShape(t.shape, target), b == target else {
                 throw AttentionError.shape(
-                    "mask", expected: "a \(name) broadcastable to \(target)", actual: t.shape)
+                    "mask", expected: "\(name) broadcastable to \(target)", actual: t.shape)
             }
         }
         if case .or = self, hasAdditive {
