@@ -105,3 +105,42 @@ import Testing
         }
     }
 }
+
+@Suite struct BenchCommandTests {
+    @Test func jsonHasTheDocumentedKeysAndSkipsOversizedReferenceRuns() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "bench-\(UUID()).json"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var command = try AttentionCommand.parseAsRoot([
+            "bench", "--batch", "1", "--heads", "2", "--kv-heads", "1", "--head-dim", "8",
+            "--seq-lens", "16,33",
+            "--causal", "both", "--repeats", "1", "--no-gemm", "--json", path,
+        ])
+        try command.run()
+        let rows = try #require(
+            JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
+                as? [[String: Any]])
+        #expect(rows.count == 2 * 2 * 2)  // masks × lengths × backends
+        for row in rows {
+            for key in [
+                "backend", "batch", "heads", "kvHeads", "seqLen", "headDim", "causal", "mask",
+                "medianMs", "gflops", "peakBytes",
+            ] {
+                #expect(row[key] != nil, "missing \(key)")
+            }
+            #expect((row["medianMs"] as? Double ?? 0) > 0)
+        }
+        #expect(Set(rows.compactMap { $0["backend"] as? String }) == ["reference", "fused"])
+        #expect(
+            rows.contains { ($0["causal"] as? Bool) == true }
+                && rows.contains { ($0["causal"] as? Bool) == false })
+
+        // A reference run over the memory limit is reported as skipped, not run.
+        var bench = AttentionBenchmark(repeats: 1)
+        bench.memoryLimit = 1000
+        let result = try bench.run(
+            BenchmarkConfiguration(batch: 1, heads: 2, seqLen: 64, headDim: 8), backend: .reference)
+        #expect(result.medianMs == nil && result.skipped?.contains("needs") == true)
+    }
+}

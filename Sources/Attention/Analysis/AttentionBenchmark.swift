@@ -77,6 +77,9 @@ public struct AttentionBenchmark {
     public var repeats: Int
     public var warmup: Int
     public var seed: UInt64
+    /// Reference runs whose score matrix would exceed this many bytes are reported as
+    /// skipped (default: ``AttentionConfiguration/referenceMemoryLimit``).
+    public var memoryLimit: Int? = nil
 
     public init(repeats: Int = 5, warmup: Int = 1, seed: UInt64 = 0) {
         self.repeats = repeats
@@ -99,11 +102,12 @@ public struct AttentionBenchmark {
             medianMs: nil,
             gflops: nil, peakBytes: nil, density: density, skipped: nil)
         if backend == .reference {
+            let limit = memoryLimit ?? AttentionConfiguration.referenceMemoryLimit
             let bytes = AttentionComplexity.scoreMatrixBytes(
                 batch: c.batch, heads: c.heads, queries: c.seqLen, keys: c.seqLen)
-            if bytes > Double(AttentionConfiguration.referenceMemoryLimit) {
+            if bytes > Double(limit) {
                 result.skipped =
-                    "needs \(formatBytes(bytes)) for scores (limit \(formatBytes(Double(AttentionConfiguration.referenceMemoryLimit))))"
+                    "needs \(formatBytes(bytes)) for scores (limit \(formatBytes(Double(limit))))"
                 return result
             }
         }
