@@ -82,22 +82,6 @@ struct Case: CustomStringConvertible, Sendable {
         }
     }
 
-    @Test func portableAndEveryDetectedVariant() throws {
-        let saved = AttentionConfiguration.instructionSet
-        defer { AttentionConfiguration.instructionSet = saved }
-        for isa in InstructionSet.allCases
-        where isa <= AttentionConfiguration.detectedInstructionSet {
-            AttentionConfiguration.instructionSet = isa
-            #expect(AttentionConfiguration.instructionSet == isa)
-            for (i, c) in [
-                Case(h: 2, hkv: 1, sq: 113, sk: 203, d: 59), Case(sq: 130, sk: 130, d: 64, dv: 40),
-            ].enumerated() {
-                try check(c, mask: .causal, seed: UInt64(300 + i))
-                try check(c, mask: .none, dropout: 0.2, seed: UInt64(310 + i))
-            }
-        }
-    }
-
     @Test(arguments: [1, 8, 12, 16])
     func alibiMatchesMaterializedBias(_ heads: Int) throws {
         for (form, mask) in [

@@ -105,6 +105,22 @@ import Testing
         }
     }
 
+    /// The fused kernel on each variant (the variant switch lives in this serialized suite
+    /// only, so no other test changes it meanwhile).
+    @Test func fusedAttentionOnEveryVariant() throws {
+        try withEachVariant { isa in
+            #expect(AttentionConfiguration.instructionSet == isa)
+            for (i, c) in [
+                Case(h: 2, hkv: 1, sq: 113, sk: 203, d: 59), Case(sq: 130, sk: 130, d: 64, dv: 40),
+            ].enumerated() {
+                try FusedAttentionTests().check(c, mask: .causal, seed: UInt64(300 + i))
+                try FusedAttentionTests().check(c, mask: .none, dropout: 0.2, seed: UInt64(310 + i))
+                try FusedAttentionTests().check(
+                    c, mask: .slidingWindow(left: 20, right: 3), seed: UInt64(320 + i))
+            }
+        }
+    }
+
     @Test func requestingAMissingVariantSelectsTheBestAvailable() {
         let saved = AttentionConfiguration.instructionSet
         defer { AttentionConfiguration.instructionSet = saved }
