@@ -17,22 +17,19 @@ typedef struct {
     void (*softmax_rows)(long, long, float *, long);
     void (*exp)(long, const float *, float *);
     void (*add_alibi)(long, long, float *, long, float, long, long, long, int);
-    void (*add_tile)(long, long, float *, long, const float *, long);
     void (*finalize_rows)(long, long, const float *, long, const float *, float *, long);
-    ak_tile_geometry geometry;
 } ak_table;
 
-#define AK_TABLE(S, VW, QMR, QNV, PMR, PNV)                                                    \
+#define AK_TABLE(S)                                                    \
     {ak_tile_gemm_##S, ak_sgemm_##S, ak_pack_panels_##S, ak_pack_transposed_##S, ak_pack_scaled_##S,              \
      ak_online_softmax_##S, ak_softmax_rows_##S, ak_exp_##S, ak_add_alibi_##S,                \
-     ak_add_tile_##S, ak_finalize_rows_##S, {VW, QMR, QNV * VW, PMR, PNV * VW}}
+     ak_finalize_rows_##S}
 
-// Geometry must match the QK_/PV_ constants in each kernels_*.c file.
 static const ak_table tables[3] = {
-    AK_TABLE(portable, 4, 6, 2, 6, 2),
+    AK_TABLE(portable),
 #ifdef AK_HAS_X86
-    AK_TABLE(avx2, 8, 6, 2, 6, 2),
-    AK_TABLE(avx512, 16, 12, 2, 12, 2),
+    AK_TABLE(avx2),
+    AK_TABLE(avx512),
 #endif
 };
 
@@ -70,8 +67,6 @@ int ak_active_isa(void) {
 }
 
 static inline const ak_table *table(void) { return &tables[ak_active_isa()]; }
-
-ak_tile_geometry ak_geometry(void) { return table()->geometry; }
 
 void *ak_alloc_bytes(size_t bytes) {
     void *p = 0;
@@ -123,10 +118,6 @@ void ak_mask_causal(long rows, long cols, float *s, long lds, long qStart, long 
         if (first < 0) first = 0;
         for (long c = first; c < cols; c++) s[r * lds + c] = -__builtin_inff();
     }
-}
-
-void ak_add_tile(long rows, long cols, float *s, long lds, const float *bias, long ldb) {
-    table()->add_tile(rows, cols, s, lds, bias, ldb);
 }
 
 void ak_add_alibi(long rows, long cols, float *s, long lds, float slope, long qStart,

@@ -438,12 +438,6 @@ AK_TARGET void AK_NAME(ak_add_alibi)(long rows, long cols, float *s, long lds, f
     }
 }
 
-AK_TARGET void AK_NAME(ak_add_tile)(long rows, long cols, float *s, long lds, const float *bias,
-                                    long ldb) {
-    for (long r = 0; r < rows; r++)
-        for (long c = 0; c < cols; c++) s[r * lds + c] += bias[r * ldb + c];
-}
-
 AK_TARGET void AK_NAME(ak_finalize_rows)(long rows, long cols, const float *o, long ldoi,
                                          const float *rowSum, float *out, long ldo) {
     for (long r = 0; r < rows; r++) {

@@ -20,7 +20,6 @@ static inline float *ak_alloc(size_t floats) { return (float *)ak_alloc_bytes(fl
     void ak_softmax_rows_##S(long, long, float *, long);                                       \
     void ak_exp_##S(long, const float *, float *);                                             \
     void ak_add_alibi_##S(long, long, float *, long, float, long, long, long, int);            \
-    void ak_add_tile_##S(long, long, float *, long, const float *, long);                      \
     void ak_finalize_rows_##S(long, long, const float *, long, const float *, float *, long);
 
 AK_DECLARE_VARIANT(portable)

@@ -22,7 +22,7 @@ struct NaiveAttention {
         lse = Array(repeating: 0, count: b * h * sq)
         let rng = CounterRNG(seed: seed)
         let qs = q.scalars, ks = k.scalars, vs = v.scalars
-        let structured = mask.tensorsAreAbsent
+        let structured = mask.tensors.isEmpty
         for bi in 0..<b {
             for hi in 0..<h {
                 let kh = hi / (h / hkv)
@@ -101,8 +101,4 @@ func randomQKV(
         Tensor.randomNormal([b, hkv, sk, d], seed: seed &+ 1),
         Tensor.randomNormal([b, hkv, sk, dv], seed: seed &+ 2)
     )
-}
-
-extension AttentionMask {
-    var tensorsAreAbsent: Bool { tensors.isEmpty }
 }

@@ -14,13 +14,4 @@ public enum AttentionComplexity {
     public static func scoreMatrixBytes(batch: Int, heads: Int, queries: Int, keys: Int) -> Double {
         4 * Double(batch) * Double(heads) * Double(queries) * Double(keys)
     }
-
-    /// Bytes of the fused kernel's working set: inputs, output and per-thread tiles — O(S·D).
-    public static func fusedBytes(
-        batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int, threads: Int
-    ) -> Double {
-        let io = 4 * Double(batch * heads) * Double(2 * queries * headDim + 2 * keys * headDim)
-        let scratch = 4 * Double(threads) * Double(96 * headDim * 3 + 96 * 128 + headDim * 128)
-        return io + scratch
-    }
 }

@@ -142,10 +142,4 @@ struct AttentionProblem {
 
     /// Query heads per key/value head.
     var group: Int { heads / kvHeads }
-
-    /// Counter of the dropout generator for one entry (same in every backend).
-    @inline(__always)
-    func dropoutCounter(_ b: Int, _ h: Int, _ i: Int, _ j: Int) -> UInt64 {
-        UInt64(((b * heads + h) * queries + i) * keys + j)
-    }
 }

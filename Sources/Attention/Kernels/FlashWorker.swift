@@ -120,7 +120,7 @@ struct FlashWorker {
 
         for (kb, kind) in blocks.visits(forQueryBlock: qb) {
             _ = ak_atomic_fetch_add(plan.visits, 1)
-            if kind == .partial && plan.tile.trimsColumns {
+            if kind == .partial && plan.tile.intervalMask {
                 intervalTile(kb)
             } else {
                 wholeTile(kb, partial: kind == .partial)

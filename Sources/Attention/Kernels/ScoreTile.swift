@@ -70,28 +70,6 @@ struct ScoreTile {
         }
     }
 
-    /// Whether ``visibleColumns(q0:rows:k0:cols:)`` can be narrower than the tile.
-    var trimsColumns: Bool { intervalMask }
-
-    /// The columns of a tile that rows `q0..<q0+rows` can see at all (the union of their
-    /// visible intervals): the kernel computes only these on causal diagonals and window
-    /// edges, and applyMask hides the rest.
-    func visibleColumns(q0: Int, rows: Int, k0: Int, cols: Int) -> Range<Int> {
-        var lo = cols, hi = 0
-        for r in 0..<rows {
-            let v = visibleColumns(query: q0 + r, k0: k0, cols: cols)
-            if !v.isEmpty { (lo, hi) = (Swift.min(lo, v.lowerBound), Swift.max(hi, v.upperBound)) }
-        }
-        return lo < hi ? lo..<hi : 0..<0
-    }
-
-    /// The tile columns one query sees (its interval, in tile coordinates; may be empty).
-    func visibleColumns(query i: Int, k0: Int, cols: Int) -> Range<Int> {
-        let v = mask.visibleInterval(query: i, queries: queries, keys: keys)!
-        let a = Swift.max(v.lowerBound - k0, 0), b = Swift.min(v.upperBound - k0, cols)
-        return a < b ? a..<b : 0..<0
-    }
-
     /// Adds the ALiBi bias of head `h` to a tile (every visited tile, full or partial).
     func applyALiBi(
         h: Int, q0: Int, rows: Int, k0: Int, cols: Int, scores s: UnsafeMutablePointer<Float>,

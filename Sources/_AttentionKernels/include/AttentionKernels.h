@@ -29,17 +29,6 @@ int ak_active_isa(void);
 /// Selects a variant; a request above the detected one is clamped. Returns the active variant.
 int ak_set_isa(int isa);
 
-/// Register-tile geometry of the active variant (see kernels_impl.h for the register budget).
-typedef struct {
-    int vectorWidth;   ///< floats per SIMD register
-    int qkRows;        ///< micro-tile rows for S = Q·Kᵀ
-    int qkCols;        ///< micro-tile columns for S = Q·Kᵀ (multiple of vectorWidth)
-    int pvRows;        ///< micro-tile rows for O += P·V
-    int pvCols;        ///< micro-tile columns for O += P·V (multiple of vectorWidth)
-} ak_tile_geometry;
-
-ak_tile_geometry ak_geometry(void);
-
 /// General matrix multiply: C = alpha·op(A)·op(B) + beta·C, op(X) = X or Xᵀ.
 /// op(A) is M×K, op(B) is K×N, C is M×N. Single-threaded; callers split work.
 void ak_sgemm(int transA, int transB, long M, long N, long K, float alpha,
@@ -94,9 +83,6 @@ void ak_exp(long n, const float *x, float *y);
 /// query row r (absolute position qStart + r + shift): the causal diagonal tile.
 void ak_mask_causal(long rows, long cols, float *s, long lds,
                     long qStart, long kStart, long shift);
-
-/// s[r][c] += bias[r·ldb + c] (an additive mask tile).
-void ak_add_tile(long rows, long cols, float *s, long lds, const float *bias, long ldb);
 
 /// s[r][c] += −slope·|i − j| (symmetric) or −slope·(i − j) (causal form), with
 /// i = qStart + r + shift and j = kStart + c: ALiBi computed on the fly.
