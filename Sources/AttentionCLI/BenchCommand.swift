@@ -126,11 +126,6 @@ struct BenchCommand: ParsableCommand {
     }
 }
 
-/// Writes a transient progress line on stderr (cleared by the next one).
-func progress(_ text: String) {
-    FileHandle.standardError.write(Data(("\r\u{1B}[K" + text).utf8))
-}
-
 /// Formats benchmark results as an aligned text table with speedups against the reference.
 enum BenchTable {
     static func render(_ results: [BenchmarkResult]) -> String {
