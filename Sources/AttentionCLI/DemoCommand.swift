@@ -79,14 +79,14 @@ struct Demo {
 
     mutating func standardAttention() throws {
         Self.section(1, "Standard multi-head attention")
-        let mha = try MultiHeadAttention(dimensions: 512, numHeads: 8, seed: seed)
+        let mha = try MultiHeadAttention(dimensions: 512, numHeads: 8, bias: false, seed: seed)
         let x = Tensor.randomNormal([2, 10, 512], seed: seed &+ 1)
         let (out, weights) = try mha.attentionWithWeights(x)
         let rowSums = stride(from: 0, to: weights.count, by: 10).map {
             weights.scalars[$0..<($0 + 10)].reduce(0, +)
         }
         print(
-            "  MultiHeadAttention(dimensions: 512, numHeads: 8): head dim \(mha.headDimensions), \(mha.parameters().values.reduce(0) { $0 + $1.count }) parameters"
+            "  MultiHeadAttention(dimensions: 512, numHeads: 8, bias: false): head dim \(mha.headDimensions), \(mha.parameters().values.reduce(0) { $0 + $1.count }) parameters"
         )
         print("  input  \(x.shape)  [batch, seq, d_model]")
         print("  output \(out.shape)")
@@ -103,7 +103,7 @@ struct Demo {
 
     mutating func efficientAttention() throws {
         Self.section(2, "Efficient multi-head attention (fused, FlashAttention-style)")
-        let mha = try MultiHeadAttention(dimensions: 512, numHeads: 8, seed: seed)
+        let mha = try MultiHeadAttention(dimensions: 512, numHeads: 8, bias: false, seed: seed)
         let x = Tensor.randomNormal([2, 128, 512], seed: seed &+ 2)
         let reference = try mha(x, isCausal: true, backend: .reference)
         let fused = try mha(x, isCausal: true, backend: .fused)
@@ -133,23 +133,23 @@ struct Demo {
 
     mutating func complexity() throws {
         Self.section(3, "Complexity analysis")
-        let dModel = 768, heads = 12
-        print("  The textbook model (d_model \(dModel), \(heads) heads, batch 1):")
-        print("  seq_len   time ops (M)   attention matrix (GB)")
-        for s in [128, 256, 512, 1024, 2048, 4096, 8192] {
-            let ops = Double(s) * Double(s) * Double(dModel) / 1e6
-            let gb = Double(heads) * Double(s) * Double(s) * 4 / 1e9
-            print(String(format: "  %7d   %12.1f   %21.3f", s, ops, gb))
+        let dModel = 512, heads = 8, seqLens = [128, 256, 512, 1024, 2048, 4096]
+        print(
+            "  The seed's model, analyze_complexity(seq_lengths, d_model=\(dModel), num_heads=\(heads)):"
+        )
+        print("  time_ops = n²·d_model, memory_gb = n²·num_heads·4 / 1024³ (the attention matrix)")
+        for line in Self.seedComplexityTable(seqLens: seqLens, dModel: dModel, numHeads: heads) {
+            print("  " + line)
         }
         print(
-            "\n  Measured (batch 1, \(heads) heads, head dim 64): attention-core FLOPs, time, extra resident memory"
+            "\n  Measured here (batch 1, \(heads) heads, head dim \(dModel / heads)): attention-core FLOPs, time, extra resident memory"
         )
         print("  seq_len     GFLOP   standard ms  standard MiB   fused ms  fused MiB")
         var claim = ""
-        for s in [512, 1024, 2048, 4096] {
-            let q = Tensor.randomNormal([1, heads, s, 64], seed: seed &+ UInt64(s))
+        for s in seqLens {
+            let q = Tensor.randomNormal([1, heads, s, dModel / heads], seed: seed &+ UInt64(s))
             let flops = AttentionComplexity.flops(
-                batch: 1, heads: heads, queries: s, keys: s, headDim: 64)
+                batch: 1, heads: heads, queries: s, keys: s, headDim: dModel / heads)
             let (tr, mr) = try measure {
                 _ = try scaledDotProductAttention(query: q, key: q, value: q, backend: .reference)
             }
@@ -162,7 +162,7 @@ struct Demo {
                     mr / 1_048_576, tf, mf / 1_048_576))
             if s == 4096 {
                 claim = String(
-                    format: "seq 4096, 12 heads: standard %.2f GB, fused %.3f GB (measured)",
+                    format: "seq 4096, 8 heads: standard %.2f GB, fused %.3f GB (measured)",
                     mr / 1e9, mf / 1e9)
             }
         }
@@ -183,6 +183,29 @@ struct Demo {
             window: 256, referenceMaxLen: 4096, repeats: 1, progress: { progress("  " + $0) })
         progress("")
         try write(Figures.complexity(points), "complexity.png")
+    }
+
+    /// The seed's complexity table, line by line: `analyze_complexity(seq_lengths, d_model,
+    /// num_heads)` with `time_ops = n²·d_model` in millions (2 decimals) and
+    /// `memory_gb = n²·num_heads·4 / 1024³` (4 decimals), under the header
+    /// `Sequence Length | Time Ops (M) | Memory (GB)`, each value right-aligned in its column.
+    static func seedComplexityTable(seqLens: [Int], dModel: Int, numHeads: Int) -> [String] {
+        let header = ["Sequence Length", "Time Ops (M)", "Memory (GB)"]
+        let title = header.joined(separator: " | ")
+        var lines = [title, String(repeating: "-", count: title.count)]
+        for n in seqLens {
+            let square = Double(n) * Double(n)
+            let timeOps = square * Double(dModel)
+            let memoryGB = square * Double(numHeads) * 4 / (1024 * 1024 * 1024)
+            let cells = [
+                String(n), String(format: "%.2f", timeOps / 1e6), String(format: "%.4f", memoryGB),
+            ]
+            lines.append(
+                zip(header, cells).map { title, cell in
+                    String(repeating: " ", count: Swift.max(0, title.count - cell.count)) + cell
+                }.joined(separator: " | "))
+        }
+        return lines
     }
 
     /// Median time (ms) and the resident memory the runs added (bytes).
@@ -279,12 +302,12 @@ struct Demo {
     mutating func alibiAttention() throws {
         Self.section(6, "ALiBi attention")
         let layer = try ALiBiMultiHeadAttention(
-            dimensions: 512, numHeads: 8, form: .symmetric, seed: seed)
+            dimensions: 512, numHeads: 8, form: .symmetric, bias: false, seed: seed)
         let x = Tensor.randomNormal([2, 256, 512], seed: seed &+ 13)
         let fused = try layer(x)
         let (reference, weights) = try layer.attentionWithWeights(x)
         print(
-            "  ALiBiMultiHeadAttention(dimensions: 512, numHeads: 8): bias −m_h·|i − j| computed inside the kernel"
+            "  ALiBiMultiHeadAttention(dimensions: 512, numHeads: 8, bias: false): bias −m_h·|i − j| computed inside the kernel"
         )
         print(
             String(

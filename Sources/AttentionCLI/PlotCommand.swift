@@ -60,6 +60,8 @@ extension PlotCommand {
         @Option(name: .customLong("mask"), help: "A mask to draw (repeatable).")
         var masks: [String] = []
         @Option(help: "Sequence length (the matrices are size × size).") var size = 64
+        @Option(help: "Colormap: Blues, RdBu or viridis; add _r to reverse it.") var colormap:
+            Colormap = .blues
 
         static let maxSize = 4096
 
@@ -88,8 +90,8 @@ extension PlotCommand {
             let list = try parsedMasks()
             let figure =
                 list.isEmpty
-                ? try Figures.maskPatterns(size: size, seed: options.seed)
-                : try Figures.masks(list, size: size)
+                ? try Figures.maskPatterns(size: size, seed: options.seed, colormap: colormap)
+                : try Figures.masks(list, size: size, colormap: colormap)
             try options.write(figure, default: "attention_masks.png")
         }
     }
@@ -103,6 +105,8 @@ extension PlotCommand {
         @Option(help: "Positions shown.") var positions = 100
         @Option(help: "Model dimension of the sinusoidal encoding.") var dimensions = 64
         @Option(help: "ALiBi heads.") var heads = 8
+        @Option(help: "Colormap: Blues, RdBu or viridis; add _r to reverse it.") var colormap:
+            Colormap = .rdBu
 
         func validate() throws {
             guard positions >= 1 && positions <= 4096 else {
@@ -118,7 +122,7 @@ extension PlotCommand {
 
         func run() throws {
             let figure = try Figures.positionEncodings(
-                positions: positions, dimensions: dimensions, heads: heads)
+                positions: positions, dimensions: dimensions, heads: heads, colormap: colormap)
             try options.write(figure, default: "position_encodings.png")
         }
     }
@@ -136,6 +140,8 @@ extension PlotCommand {
         @Option(help: "Comma-separated tokens (instead of --text).") var tokens: String?
         @Option(help: "Attention heads (one panel each).") var heads = 8
         @Option(help: "Model width; a multiple of --heads.") var dModel = 64
+        @Option(help: "Colormap: Blues, RdBu or viridis; add _r to reverse it.") var colormap:
+            Colormap = .blues
 
         func validate() throws {
             guard heads >= 1 && heads <= 64 else {
@@ -177,7 +183,8 @@ extension PlotCommand {
 
         func run() throws {
             let figure = try Figures.attentionHeads(
-                tokens: try parsedTokens(), dModel: dModel, heads: heads, seed: options.seed)
+                tokens: try parsedTokens(), dModel: dModel, heads: heads, seed: options.seed,
+                colormap: colormap)
             try options.write(figure, default: "attention_heads.png")
         }
     }

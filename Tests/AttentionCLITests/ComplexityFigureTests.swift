@@ -94,23 +94,61 @@ struct ComplexityFigureTests {
             Figures.orderedBackends(names) == ["reference", "fused", "sliding window 64", "custom"])
     }
 
-    @Test("the measurement runs every backend per length and skips reference past its limit")
-    func measurement() throws {
+    @Test(
+        "the measurement plans every backend per length, skips reference past its limit, and keeps what each run reports"
+    )
+    func measurementPlan() throws {
+        var calls: [(BenchmarkConfiguration, AttentionBackend)] = []
         var lines: [String] = []
+        // A stand-in for the benchmark: each run reports a time and memory derived from
+        // its position in the sequence, so the test knows which value belongs to which point.
         let points = try ComplexityMeasurement.run(
-            seqLens: [32, 64], heads: 2, headDim: 8, window: 8, referenceMaxLen: 32, repeats: 1
-        ) { lines.append($0) }
+            seqLens: [32, 64], batch: 2, heads: 3, headDim: 8, window: 8, referenceMaxLen: 32,
+            repeats: 1, progress: { lines.append($0) },
+            measure: { config, backend in
+                calls.append((config, backend))
+                let n = calls.count
+                // Run 4 (reference, S = 32) reports a peak below its baseline: no memory value.
+                return ComplexityMeasurement.Sample(
+                    milliseconds: Double(n), peakBytes: n == 4 ? 100 : 1000 * n,
+                    baselineBytes: n == 4 ? 200 : 10 * n)
+            })
+        // The warm-up (call 1) is discarded; the reference at S = 64 is never run.
+        #expect(calls.count == 6)
+        #expect(calls.map(\.1) == [.fused, .fused, .fused, .reference, .fused, .fused])
+        #expect(calls.map(\.0.seqLen) == [32, 32, 32, 32, 64, 64])
+        #expect(
+            calls.map(\.0.mask.text) == [
+                "window:4,3", "window:4,3", "none", "none", "window:4,3", "none",
+            ])
+        #expect(calls.allSatisfy { $0.0.batch == 2 && $0.0.heads == 3 && $0.0.headDim == 8 })
+        #expect(calls.allSatisfy { !$0.0.layer })
+        // window 8 = 4 keys left, the query, 3 right.
+        let window = try #require(calls.first?.0.mask.mask)
+        #expect(window.description == AttentionMask.slidingWindow(left: 4, right: 3).description)
+
         #expect(
             points.map(\.backend) == [
                 "sliding window 8", "fused", "reference", "sliding window 8", "fused", "reference",
             ])
         #expect(points.map(\.seqLen) == [32, 32, 32, 64, 64, 64])
+        let times: [Double?] = [2, 3, 4, 5, 6, nil]
+        let peaks: [Double?] = [2000 - 20, 3000 - 30, nil, 5000 - 50, 6000 - 60, nil]
+        #expect(points.map(\.milliseconds) == times)
+        #expect(points.map(\.peakBytes) == peaks)
         #expect(lines.count == 6)
-        for point in points where !(point.backend == "reference" && point.seqLen == 64) {
-            #expect((point.milliseconds ?? 0) > 0, "\(point.backend) \(point.seqLen)")
-        }
-        let skipped = try #require(points.last)
-        #expect(skipped.milliseconds == nil && skipped.peakBytes == nil)
+        #expect(lines.first == "[1/6] sliding window 8, S = 32")
+        #expect(lines.last == "[6/6] reference, S = 64")
+    }
+
+    @Test(
+        "the real measurement fills every point it runs (values not checked: no timing in unit tests)"
+    )
+    func realMeasurement() throws {
+        let points = try ComplexityMeasurement.run(
+            seqLens: [16], heads: 1, headDim: 8, window: 4, referenceMaxLen: 16, repeats: 1)
+        #expect(points.map(\.backend) == ["sliding window 4", "fused", "reference"])
+        #expect(points.allSatisfy { $0.milliseconds != nil })
         #expect(throws: AttentionError.self) { try ComplexityMeasurement.run(seqLens: [0]) }
         #expect(throws: AttentionError.self) {
             try ComplexityMeasurement.run(seqLens: [8], window: 0)

@@ -7,46 +7,83 @@ import Testing
 
 @Suite("Position encoding figure")
 struct EncodingFigureTests {
-    @Test("position_encodings.png is 2700×750 with three panels")
+    @Test("position_encodings.png is the seed's 2250×750 with three RdBu panels")
     func layout() throws {
         let figure = try Figures.positionEncodings()
         let probe = try FigureProbe(writing: figure, name: "position_encodings.png")
-        #expect(probe.bitmap.width == 2700 && probe.bitmap.height == 750)
+        #expect(probe.bitmap.width == 2250 && probe.bitmap.height == 750)
         let panels = probe.panels()
         #expect(panels.count == 3, "found \(panels)")
+        // pe.T: 64 dimensions down, 100 positions across.
         let pe = try #require(figure.heatmap(0, 0))
-        #expect(pe.rows == 100 && pe.columns == 64 && pe.colormap == .rdBu)
+        #expect(pe.rows == 64 && pe.columns == 100)
+        #expect(pe.xLabel == "Position" && pe.yLabel == "Dimension")
         let head0 = try #require(figure.heatmap(0, 1))
         let mean = try #require(figure.heatmap(0, 2))
         #expect(head0.rows == 100 && head0.columns == 100 && mean.rows == 100)
+        for map in [pe, head0, mean] { #expect(map.colormap == .rdBu) }
+        // The panels sit side by side inside the canvas, each wider than tall (pe.T fills
+        // its panel).
+        try #require(panels.count == 3)
+        #expect(panels[0].maxX < panels[1].minX && panels[1].maxX < panels[2].minX)
+        #expect(panels[2].maxX < probe.bitmap.width && panels.allSatisfy { $0.maxY < 750 })
     }
 
-    @Test("the sinusoidal panel maps 0 to RdBu's white centre and cos(0) = 1 to its blue end")
-    func sinusoidalZeroIsWhite() throws {
-        let figure = try Figures.positionEncodings(positions: 100, dimensions: 64, heads: 8)
+    /// `PE[p, x]` by the closed form, in Double.
+    static func encoding(position p: Int, feature x: Int, dimensions d: Int) -> Double {
+        let angle = Double(p) / pow(10000, Double(x - x % 2) / Double(d))
+        return x % 2 == 0 ? sin(angle) : cos(angle)
+    }
+
+    @Test(
+        "the sinusoidal panel is pe.T: position 0's column alternates sin 0 (white) and cos 0 (blue)"
+    )
+    func sinusoidalOrientation() throws {
+        let (positions, dimensions) = (100, 64)
+        let figure = try Figures.positionEncodings(
+            positions: positions, dimensions: dimensions, heads: 8)
         let probe = try FigureProbe(writing: figure, name: "position_encodings.png")
         let panels = probe.panels()
         try #require(panels.count == 3)
         let pe = panels[0]
         let centre = Colormap.rdBu.color(at: 0.5), top = Colormap.rdBu.color(at: 1)
         #expect(nearWhite(centre, level: 240))
-        for column in 0..<64 {
-            // Position 0: even columns are sin(0) = 0, odd ones cos(0) = 1.
-            let pixel = probe.cellCenter(pe, row: 0, column: column, rows: 100, columns: 64)
-            if column % 2 == 0 {
-                #expect(
-                    close(pixel, centre) && nearWhite(pixel, level: 240),
-                    "column \(column): \(pixel)")
+        func pixel(_ x: Int, _ p: Int) -> RGBA {
+            probe.cellCenter(pe, row: x, column: p, rows: dimensions, columns: positions)
+        }
+        for x in 0..<dimensions {
+            // Position 0 (the left column): even features are sin(0) = 0, odd ones cos(0) = 1.
+            let colour = pixel(x, 0)
+            if x % 2 == 0 {
+                #expect(close(colour, centre) && nearWhite(colour, level: 240), "feature \(x)")
             } else {
-                #expect(close(pixel, top), "column \(column): \(pixel), expected \(top)")
+                #expect(close(colour, top), "feature \(x): \(colour), expected \(top)")
             }
         }
-        // Negative values are red: position 4, column 0 is sin(4) ≈ −0.76.
-        let negative = probe.cellCenter(pe, row: 4, column: 0, rows: 100, columns: 64)
-        #expect(negative.r > negative.b, "sin(4) < 0 should be red, got \(negative)")
+        // Along the top row (feature 0, sin p) the sign follows sin: red where negative.
+        for p in 0..<positions where abs(sin(Double(p))) > 0.3 {
+            let colour = pixel(0, p)
+            #expect((colour.r > colour.b) == (sin(Double(p)) < 0), "sin(\(p)): \(colour)")
+        }
+        // Every cell has the colour of its closed-form value on the symmetric range (±max).
+        let range = try #require(figure.heatmap(0, 0)).resolvedColorRange
+        #expect(range.lowerBound == -range.upperBound && abs(range.upperBound - 1) < 1e-3)
+        var wrong: [String] = []
+        for x in 0..<dimensions {
+            for p in 0..<positions {
+                let value = Self.encoding(position: p, feature: x, dimensions: dimensions)
+                // Either neighbouring table entry, for values on a bucket boundary.
+                let fraction = (value - range.lowerBound) / (range.upperBound - range.lowerBound)
+                let candidates = [-0.5, 0, 0.5].map { Colormap.rdBu.color(at: fraction + $0 / 256) }
+                if !candidates.contains(where: { close(pixel(x, p), $0) }) {
+                    wrong.append("PE[\(p), \(x)] = \(value): \(pixel(x, p))")
+                }
+            }
+        }
+        #expect(wrong.isEmpty, "\(wrong.count) cells wrong, first: \(wrong.prefix(3))")
     }
 
-    @Test("ALiBi panels: head 0 is −|i − j|/2, the mean averages all heads' slopes")
+    @Test("ALiBi panels: head 0 is −|i − j|/2, the mean averages all heads' slopes; RdBu ends")
     func alibiValues() throws {
         let figure = try Figures.positionEncodings(positions: 10, dimensions: 8, heads: 8)
         let head0 = try #require(figure.heatmap(0, 1))
@@ -59,14 +96,36 @@ struct EncodingFigureTests {
                 #expect(abs(mean[i, j] + meanSlope * Float(abs(i - j))) < 1e-5)
             }
         }
-        // Rendered: the diagonal (bias 0) is viridis' top, the far corner its bottom.
+        // Rendered on matplotlib's default range (min…max): the diagonal (bias 0) is RdBu's
+        // blue end, the far corners its red end, in both panels.
         let probe = try FigureProbe(writing: figure, name: "encodings.png")
         let panels = probe.panels()
         try #require(panels.count == 3)
-        let corner = probe.cellCenter(panels[1], row: 9, column: 0, rows: 10, columns: 10)
-        let diagonal = probe.cellCenter(panels[1], row: 5, column: 5, rows: 10, columns: 10)
+        for panel in panels[1...] {
+            for (i, j) in [(9, 0), (0, 9)] {
+                let corner = probe.cellCenter(panel, row: i, column: j, rows: 10, columns: 10)
+                #expect(close(corner, Colormap.rdBu.color(at: 0)), "(\(i), \(j)): \(corner)")
+            }
+            for d in 0..<10 {
+                let diagonal = probe.cellCenter(panel, row: d, column: d, rows: 10, columns: 10)
+                #expect(close(diagonal, Colormap.rdBu.color(at: 1)), "(\(d), \(d)): \(diagonal)")
+            }
+        }
+    }
+
+    @Test("another colormap applies to all three panels")
+    func otherColormap() throws {
+        let figure = try Figures.positionEncodings(
+            positions: 10, dimensions: 8, heads: 8, colormap: .viridis)
+        for column in 0..<3 { #expect(figure.heatmap(0, column)?.colormap == .viridis) }
+        let probe = try FigureProbe(writing: figure, name: "encodings-viridis.png")
+        let panels = probe.panels()
+        try #require(panels.count == 3)
+        // cos(0) = 1 at feature 1, position 0 is viridis' top; bias 0 on the diagonal too.
+        let cosine = probe.cellCenter(panels[0], row: 1, column: 0, rows: 8, columns: 10)
+        #expect(close(cosine, Colormap.viridis.color(at: 1)))
+        let diagonal = probe.cellCenter(panels[1], row: 4, column: 4, rows: 10, columns: 10)
         #expect(close(diagonal, Colormap.viridis.color(at: 1)))
-        #expect(close(corner, Colormap.viridis.color(at: 0)))
     }
 
     @Test("bad sizes throw naming the argument")

@@ -9,7 +9,8 @@ struct HeadsFigureTests {
     static let tokens = "The cat sat on the mat and then left .".split(separator: " ").map(
         String.init)
 
-    @Test("attention_heads.png is 1800×900 with 8 panels of token-labelled weights")
+    @Test(
+        "attention_heads.png is the seed's 1800×900 with 8 Blues panels of token-labelled weights")
     func layout() throws {
         let figure = try Figures.attentionHeads(tokens: Self.tokens)
         let probe = try FigureProbe(writing: figure, name: "attention_heads.png")
@@ -21,7 +22,8 @@ struct HeadsFigureTests {
             let map = try #require(figure.heatmap(h / 4, h % 4))
             #expect(map.title == "Head \(h)")
             #expect(map.xTicks == .labels(Self.tokens) && map.yTicks == .labels(Self.tokens))
-            #expect(map.xTickRotation != 0)
+            #expect(map.xTickRotation == 45)
+            #expect(map.colormap == .blues)
         }
     }
 
@@ -44,6 +46,16 @@ struct HeadsFigureTests {
                 }
             }
         }
+        // Blues: the largest weight of all heads is the darkest blue, the smallest the palest.
+        var all: [Float] = []
+        for h in 0..<8 { all += try #require(figure.heatmap(h / 4, h % 4)).values }
+        let top = try #require(all.indices.max { all[$0] < all[$1] })
+        let bottom = try #require(all.indices.min { all[$0] < all[$1] })
+        for (index, end) in [(top, 1.0), (bottom, 0.0)] {
+            let h = index / (s * s), i = index % (s * s) / s, j = index % s
+            let pixel = probe.cellCenter(panels[h], row: i, column: j, rows: s, columns: s)
+            #expect(close(pixel, Colormap.blues.color(at: end)), "head \(h) (\(i), \(j))")
+        }
         // The heads differ from one another.
         let h0 = try #require(figure.heatmap(0, 0)), h1 = try #require(figure.heatmap(0, 1))
         #expect(h0.values != h1.values)
@@ -57,8 +69,11 @@ struct HeadsFigureTests {
         #expect(embedding.vector(for: "The") == embedding.vector(for: "the"))
         #expect(embedding.vector(for: "cat") != embedding.vector(for: "the"))
         let x = try SinusoidalPositionalEncoding(dimensions: 16, maxLength: 4)(embedding(tokens))
-        let layer = try MultiHeadAttention(dimensions: 16, numHeads: 2, seed: 5)
+        // The seed's layers have no biases.
+        let layer = try MultiHeadAttention(dimensions: 16, numHeads: 2, bias: false, seed: 5)
         #expect(weights == (try layer.attentionWithWeights(x).weights.scalars))
+        let biased = try MultiHeadAttention(dimensions: 16, numHeads: 2, bias: true, seed: 5)
+        #expect(weights != (try biased.attentionWithWeights(x).weights.scalars))
         #expect(weights.count == 2 * 4 * 4)
     }
 

@@ -6,11 +6,11 @@ import Testing
 
 @Suite("Mask pattern figure")
 struct MaskFigureTests {
-    @Test("attention_masks.png is 1800×1500 with four 64×64 panels in reading order")
+    @Test("attention_masks.png is the seed's 1500×1500 with four 64×64 panels in reading order")
     func layout() throws {
         let figure = try Figures.maskPatterns()
         let probe = try FigureProbe(writing: figure, name: "attention_masks.png")
-        #expect(probe.bitmap.width == 1800 && probe.bitmap.height == 1500)
+        #expect(probe.bitmap.width == 1500 && probe.bitmap.height == 1500)
         let panels = probe.panels()
         try #require(panels.count == 4, "found \(panels)")
         // 2 × 2: two panels side by side, then two more below.
@@ -91,6 +91,23 @@ struct MaskFigureTests {
         #expect(bigBird.title?.hasSuffix(String(format: "density %.1f%%", density * 100)) == true)
     }
 
+    @Test("another colormap paints the same cells with its own ends")
+    func otherColormap() throws {
+        let size = 16
+        let figure = try Figures.maskPatterns(size: size, colormap: .viridis)
+        let probe = try FigureProbe(writing: figure, name: "masks-viridis.png")
+        let panels = probe.panels()
+        try #require(panels.count == 4)
+        let low = Colormap.viridis.color(at: 0), high = Colormap.viridis.color(at: 1)
+        for i in 0..<size {
+            for j in 0..<size {
+                let pixel = probe.cellCenter(
+                    panels[2], row: i, column: j, rows: size, columns: size)
+                #expect(close(pixel, j <= i ? high : low), "causal (\(i), \(j)): \(pixel)")
+            }
+        }
+    }
+
     @Test("the BigBird panel follows the seed")
     func bigBirdSeed() throws {
         let a = try #require(try Figures.maskPatterns(seed: 1).heatmap(1, 1))
@@ -110,9 +127,11 @@ struct MaskFigureTests {
         #expect(figure.rows == 2 && figure.columns == 2)
         #expect(figure[1, 1] == nil)
         #expect(figure.title == "Attention masks (32 x 32)")
-        #expect(figure.pixelWidth == 1800 && figure.pixelHeight == 1500)
+        #expect(figure.pixelWidth == 1500 && figure.pixelHeight == 1500)
         let probe = try FigureProbe(writing: figure, name: "masks.png")
         #expect(probe.panels().count == 3)
+        let wide = try Figures.masks(list, size: 32, columns: 3)
+        #expect(wide.pixelWidth == 2250 && wide.pixelHeight == 750, "5 × 5 inches per panel")
 
         let single = try Figures.masks([("causal", .causal)], size: 8)
         #expect(single.rows == 1 && single.columns == 1)

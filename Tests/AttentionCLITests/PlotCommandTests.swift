@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attention
+import AttentionPlot
 import Foundation
 import Testing
 
@@ -49,6 +50,22 @@ struct PlotCommandTests {
         #expect(parsed.map(\.title) == ["causal", "bigbird:window=8,global=1,random=2"])
         #expect(parsed[1].mask.description == "bigbird:window=8,global=1,random=2,seed=0")
         #expect(custom.options.outputPath(default: "x.png") == NSTemporaryDirectory() + "m.png")
+    }
+
+    @Test("--colormap: the seed's maps by default, any built-in by name, bad names name the flag")
+    func colormaps() throws {
+        #expect(try parse(["masks"], as: PlotCommand.Masks.self).colormap == .blues)
+        #expect(try parse(["encodings"], as: PlotCommand.Encodings.self).colormap == .rdBu)
+        #expect(try parse(["heads"], as: PlotCommand.Heads.self).colormap == .blues)
+        let viridis = try parse(
+            ["encodings", "--colormap", "viridis"], as: PlotCommand.Encodings.self)
+        #expect(viridis.colormap == .viridis)
+        let reversed = try parse(["heads", "--colormap", "blues_r"], as: PlotCommand.Heads.self)
+        #expect(reversed.colormap == Colormap.blues.reversed())
+        for subcommand in ["masks", "encodings", "heads"] {
+            let message = failure([subcommand, "--colormap", "jet"])
+            #expect(message?.contains("--colormap") == true, "\(subcommand): \(message ?? "nil")")
+        }
     }
 
     @Test("masks: bad values name the flag")

@@ -117,8 +117,9 @@ public struct AttentionBenchmark {
             headDim: c.headDim, density: density)
         if c.layer {
             let dims = c.heads * c.headDim
+            // No biases, as the seed's layers and PyTorch's `nn.Linear(…, bias=False)` ×4.
             let layer = try MultiHeadAttention(
-                dimensions: dims, numHeads: c.heads, bias: true, seed: seed)
+                dimensions: dims, numHeads: c.heads, bias: false, seed: seed)
             let x = Tensor.randomNormal([c.batch, c.seqLen, dims], seed: seed &+ 1)
             flops += 4 * 2 * Double(c.batch * c.seqLen) * Double(dims * dims)  // four projections
             body = { _ = try layer(x, mask: mask, backend: backend) }

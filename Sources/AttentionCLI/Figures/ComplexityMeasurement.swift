@@ -39,10 +39,13 @@ enum ComplexityMeasurement {
     ///   - referenceMaxLen: longest `S` the reference path runs at.
     ///   - repeats: timed runs per point (the median is reported), after one warm-up.
     ///   - progress: receives a short line before each run.
+    ///   - measure: runs one configuration with one backend (default: ``measure(repeats:)``,
+    ///     the real benchmark; tests pass a stand-in to check the plan and the bookkeeping).
     /// - Throws: ``AttentionError`` naming the bad argument, or from the attention calls.
     static func run(
         seqLens: [Int], batch: Int = 1, heads: Int = 8, headDim: Int = 64, window: Int = 256,
-        referenceMaxLen: Int = 4096, repeats: Int = 3, progress: (String) -> Void = { _ in }
+        referenceMaxLen: Int = 4096, repeats: Int = 3, progress: (String) -> Void = { _ in },
+        measure: Measure? = nil
     ) throws -> [ComplexityPoint] {
         for (name, value) in [
             ("batch", batch), ("heads", heads), ("headDim", headDim),
@@ -62,14 +65,14 @@ enum ComplexityMeasurement {
             (ComplexityPoint.fused, .fused, .none),
             (ComplexityPoint.reference, .reference, .none),
         ]
-        let benchmark = AttentionBenchmark(repeats: repeats)
+        let measure = measure ?? Self.measure(repeats: repeats)
         // One discarded run first, so one-time costs (worker threads, their scratch tiles)
         // do not land in the first measured point's memory.
         if let first = seqLens.first {
-            _ = try benchmark.run(
+            _ = try measure(
                 BenchmarkConfiguration(
                     batch: batch, heads: heads, seqLen: first, headDim: headDim, mask: windowMask),
-                backend: .fused)
+                .fused)
         }
         var points: [ComplexityPoint] = []
         let total = seqLens.count * runs.count
@@ -84,16 +87,41 @@ enum ComplexityMeasurement {
                 }
                 let config = BenchmarkConfiguration(
                     batch: batch, heads: heads, seqLen: s, headDim: headDim, mask: run.mask)
-                let baseline = residentAfterTrim()
-                let result = try benchmark.run(config, backend: run.backend)
-                point.milliseconds = result.medianMs
-                if let peak = result.peakBytes, let baseline, peak > baseline {
+                let sample = try measure(config, run.backend)
+                point.milliseconds = sample.milliseconds
+                if let peak = sample.peakBytes, let baseline = sample.baselineBytes,
+                    peak > baseline
+                {
                     point.peakBytes = Double(peak - baseline)
                 }
                 points.append(point)
             }
         }
         return points
+    }
+
+    /// What one run reports: its median time and the process's peak resident memory during
+    /// it, with the resident memory just before it (`nil` where unknown).
+    struct Sample {
+        var milliseconds: Double?
+        var peakBytes: Int?
+        var baselineBytes: Int?
+    }
+
+    /// Runs one configuration with one backend.
+    typealias Measure = (BenchmarkConfiguration, AttentionBackend) throws -> Sample
+
+    /// The real measurement: the resident memory after a trim, then
+    /// ``AttentionBenchmark/run(_:backend:)`` with `repeats` timed runs.
+    static func measure(repeats: Int) -> Measure {
+        let benchmark = AttentionBenchmark(repeats: repeats)
+        return { config, backend in
+            let baseline = residentAfterTrim()
+            let result = try benchmark.run(config, backend: backend)
+            return Sample(
+                milliseconds: result.medianMs, peakBytes: result.peakBytes,
+                baselineBytes: baseline)
+        }
     }
 
     /// Resident bytes after handing freed heap memory back to the system where possible.

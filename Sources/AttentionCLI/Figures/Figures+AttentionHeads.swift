@@ -7,26 +7,29 @@ extension Figures {
     /// any training, driven only by token identity and position.
     ///
     ///     x = embedding(tokens) + PE            [1, S, dModel]
-    ///     (_, w) = MultiHeadAttention(dimensions: dModel, numHeads: heads, seed: seed)
-    ///                  .attentionWithWeights(x)   w: [1, H, S, S]
+    ///     (_, w) = MultiHeadAttention(dimensions: dModel, numHeads: heads, bias: false,
+    ///                                 seed: seed).attentionWithWeights(x)   w: [1, H, S, S]
     ///
-    /// The embeddings are ``TokenEmbedding`` vectors (one per distinct lowercase token, drawn
-    /// from `seed`), PE is ``SinusoidalPositionalEncoding``. Panel `h` shows head `h`'s
-    /// `S × S` weights (rows = queries, which sum to 1) on viridis, over one range shared by
-    /// all heads (the smallest to the largest weight), tokens labelling both axes, x labels
-    /// rotated 90° (at 45° only every other token of a ten-token sentence would fit). Four
-    /// panels per row at 3 × 3 inches each (the figure at least 6 inches wide), 150 dpi:
-    /// 8 heads give 2 × 4 panels, 12 × 6 inches (1800 × 900 pixels).
+    /// The layer has no biases, as the seed's (`bias=False`). The embeddings are
+    /// ``TokenEmbedding`` vectors (one per distinct lowercase token, drawn from `seed`), PE is
+    /// ``SinusoidalPositionalEncoding``. Panel `h` shows head `h`'s `S × S` weights
+    /// (rows = queries, which sum to 1) on Blues (the seed's colormap), over one range shared
+    /// by all heads (the smallest to the largest weight), tokens labelling both axes, x labels
+    /// rotated 45° as the seed draws them. Four panels per row at 3 × 3 inches each (the
+    /// figure at least 6 inches wide), 150 dpi: 8 heads give 2 × 4 panels, the seed's
+    /// `figsize=(3·ncols, 3·nrows)` = 12 × 6 inches (1800 × 900 pixels).
     ///
     /// - Parameters:
     ///   - tokens: the sequence, `S ≥ 1` tokens.
     ///   - dModel: model width `E`; a multiple of `heads`.
     ///   - heads: number of heads `H`.
     ///   - seed: seed of the layer's weights and of the embeddings.
+    ///   - colormap: the panels' colours (default Blues).
     /// - Throws: ``AttentionError`` naming `tokens` when empty, or `dimensions` when `dModel`
     ///   is not a positive multiple of `heads`.
     static func attentionHeads(
-        tokens: [String], dModel: Int = 64, heads: Int = 8, seed: UInt64 = 0
+        tokens: [String], dModel: Int = 64, heads: Int = 8, seed: UInt64 = 0,
+        colormap: Colormap = .blues
     ) throws -> Figure {
         let weights = try headWeights(tokens: tokens, dModel: dModel, heads: heads, seed: seed)
         let s = tokens.count
@@ -43,10 +46,9 @@ extension Figures {
         for h in 0..<heads {
             var map = Heatmap(
                 rows: s, columns: s, values: Array(weights[h * s * s..<(h + 1) * s * s]),
-                title: "Head \(h)", colormap: .viridis, colorRange: range)
+                title: "Head \(h)", colormap: colormap, colorRange: range)
             map.xTicks = .labels(tokens)
             map.yTicks = .labels(tokens)
-            // Token labels at 45°, as the seed draws them.
             map.xTickRotation = 45
             figure[h / columns, h % columns] = .heatmap(map)
         }
@@ -61,7 +63,8 @@ extension Figures {
             throw AttentionError(
                 .invalidArgument, argument: "tokens", "expected at least one token")
         }
-        let layer = try MultiHeadAttention(dimensions: dModel, numHeads: heads, seed: seed)
+        let layer = try MultiHeadAttention(
+            dimensions: dModel, numHeads: heads, bias: false, seed: seed)
         let encoding = try SinusoidalPositionalEncoding(
             dimensions: dModel, maxLength: tokens.count)
         let x = try encoding(TokenEmbedding(dimensions: dModel, seed: seed)(tokens))
