@@ -139,11 +139,31 @@ struct Case: CustomStringConvertible, Sendable {
         let bshd = Tensor.randomNormal([2, 37, 3, 16], seed: 8)
         let q = bshd.transposed(1, 2)
         #expect(!q.isContiguous)
-        let out = try scaledDotProductAttention(
+        let options = AttentionOptions(mask: .causal, backend: .fused)
+        let problem = try AttentionProblem(query: q, key: q, value: q, options: options)
+        // What the kernel reads is the caller's storage under the caller's strides: the
+        // same buffer, not a copy.
+        for (name, t) in [("query", problem.query), ("key", problem.key), ("value", problem.value)]
+        {
+            #expect(storageAddress(t) == storageAddress(bshd), "\(name) was copied")
+            #expect(t.strides == q.strides && t.offset == q.offset && t.shape == q.shape)
+        }
+        // Control: a view whose feature axis is strided does need a copy, and gets one, so
+        // the identity check above can fail.
+        let featureStrided = Tensor.randomNormal([2, 3, 16, 37], seed: 9).transposed(2, 3)
+        #expect(featureStrided.strides[3] != 1)
+        let copied = try AttentionProblem(
+            query: featureStrided, key: featureStrided, value: featureStrided, options: options)
+        #expect(storageAddress(copied.query) != storageAddress(featureStrided))
+        #expect(copied.query.isContiguous && copied.query == featureStrided)
+        // The uncopied views give the right answer.
+        let out = FlashAttention.forward(problem, options: options, outputLayout: .bhsd).output
+        let viaPublicAPI = try scaledDotProductAttention(
             query: q, key: q, value: q, mask: .causal, backend: .fused)
         let oracle = NaiveAttention(
             query: q.contiguous(), key: q.contiguous(), value: q.contiguous(), mask: .causal)
         #expect(maxRelativeError(out, oracle.output) <= 1e-5)
+        #expect(out == viaPublicAPI)
     }
 
     @Test func fusedRefusesToReturnWeights() throws {
