@@ -12,6 +12,8 @@ struct EncodingFigureTests {
         let figure = try Figures.positionEncodings()
         let probe = try FigureProbe(writing: figure, name: "position_encodings.png")
         #expect(probe.bitmap.width == 2250 && probe.bitmap.height == 750)
+        let edgeInk = probe.inkNearEdges()
+        #expect(edgeInk.isEmpty, "drawn at the canvas edge: \(edgeInk.prefix(3))")
         let panels = probe.panels()
         #expect(panels.count == 3, "found \(panels)")
         // pe.T: 64 dimensions down, 100 positions across.

@@ -98,6 +98,21 @@ struct FigureProbe {
         return bitmap[x, y]
     }
 
+    /// Pixels within `margin` of the canvas edge that are not white: anything drawn there
+    /// (a label, a colorbar) is likely cut off by the edge.
+    func inkNearEdges(margin: Int = 3) -> [(x: Int, y: Int)] {
+        var found: [(x: Int, y: Int)] = []
+        for y in 0..<bitmap.height {
+            for x in 0..<bitmap.width
+            where x < margin || y < margin || x >= bitmap.width - margin
+                || y >= bitmap.height - margin
+            {
+                if !nearWhite(bitmap[x, y], level: 250) { found.append((x, y)) }
+            }
+        }
+        return found
+    }
+
     /// How many pixels have exactly `color` (alpha ignored).
     func count(of color: RGBA) -> Int {
         var n = 0

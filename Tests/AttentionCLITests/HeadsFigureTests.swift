@@ -15,6 +15,8 @@ struct HeadsFigureTests {
         let figure = try Figures.attentionHeads(tokens: Self.tokens)
         let probe = try FigureProbe(writing: figure, name: "attention_heads.png")
         #expect(probe.bitmap.width == 1800 && probe.bitmap.height == 900)
+        let edgeInk = probe.inkNearEdges()
+        #expect(edgeInk.isEmpty, "drawn at the canvas edge: \(edgeInk.prefix(3))")
         #expect(figure.rows == 2 && figure.columns == 4)
         let panels = probe.panels()
         #expect(panels.count == 8, "found \(panels)")

@@ -11,6 +11,8 @@ struct MaskFigureTests {
         let figure = try Figures.maskPatterns()
         let probe = try FigureProbe(writing: figure, name: "attention_masks.png")
         #expect(probe.bitmap.width == 1500 && probe.bitmap.height == 1500)
+        let edgeInk = probe.inkNearEdges()
+        #expect(edgeInk.isEmpty, "drawn at the canvas edge: \(edgeInk.prefix(3))")
         let panels = probe.panels()
         try #require(panels.count == 4, "found \(panels)")
         // 2 × 2: two panels side by side, then two more below.
