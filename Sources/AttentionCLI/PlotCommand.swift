@@ -55,12 +55,21 @@ extension PlotCommand {
 
         static let maxSize = 4096
         static let maxMasks = 16
+        /// Matrix entries evaluated in all (masks × size²): 4 masks at 4096, 16 at 2048 —
+        /// seconds in a release build.
+        static let maxEntries = 1 << 26
 
         func validate() throws {
             try CLIRange.check(size, in: 1...Self.maxSize, flag: "--size")
             guard masks.count <= Self.maxMasks else {
                 throw ValidationError(
                     "--mask can be given at most \(Self.maxMasks) times, got \(masks.count)")
+            }
+            let panels = Swift.max(masks.count, 4)
+            guard panels * size * size <= Self.maxEntries else {
+                throw ValidationError(
+                    "\(panels) masks at --size \(size) is \(panels * size * size) entries, more than \(Self.maxEntries); use a smaller --size or fewer --mask (e.g. 16 at 2048, 4 at 4096)"
+                )
             }
             _ = try parsedMasks()
         }
@@ -203,11 +212,12 @@ extension PlotCommand {
         /// two on two cores) per repetition.
         static let maxSeqLen = 1 << 16
         static let maxPoints = 16
+        static let maxRepeats = 10
 
         func validate() throws {
             _ = try parsedSeqLens()
             try CLIRange.check(window, in: 1...Self.maxSeqLen, flag: "--window")
-            try CLIRange.check(repeats, in: CLIRange.repeats, flag: "--repeats")
+            try CLIRange.check(repeats, in: 1...Self.maxRepeats, flag: "--repeats")
         }
 
         /// `--seq-lens` as distinct, increasing lengths.

@@ -79,7 +79,8 @@ struct CLIProcess {
         }
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning && Date() < deadline { usleep(10_000) }
-        if process.isRunning { process.terminate() }
+        // SIGKILL: a runner may have left SIGTERM blocked, and children inherit that.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         group.wait()
         return Outcome(

@@ -120,7 +120,13 @@ import Testing
             ["bench", "--repeats", "2000000000"], contains: "--repeats expects 1…1000")
         try expectError(["demo", "--repeats", "5000"], contains: "--repeats expects 1…1000")
         try expectError(
-            ["plot", "complexity", "--repeats", "1000000000"], contains: "--repeats expects 1…1000")
+            ["plot", "complexity", "--repeats", "1000000000"], contains: "--repeats expects 1…10")
+        try expectError(
+            [
+                "plot", "masks", "--size", "4096", "--mask", "causal", "--mask", "causal", "--mask",
+                "causal", "--mask", "causal", "--mask", "causal",
+            ],
+            contains: "more than 67108864")
     }
 
     // MARK: 5. Files and paths

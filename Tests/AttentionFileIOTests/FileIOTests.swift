@@ -5,7 +5,7 @@ import _AttentionSignals
 @testable import _AttentionFileIO
 
 /// The one file writer/reader: devices, FIFOs, long names, links, modes, signals, early checks.
-@Suite struct FileIOTests {
+@Suite(.serialized) struct FileIOTests {
     let folder: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent(
             "fileio-tests-\(UUID())"
