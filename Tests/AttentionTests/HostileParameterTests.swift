@@ -94,6 +94,12 @@ import Testing
         #expect(throws: AttentionError.self) { try ALiBi.slopes(heads: -1) }
         #expect(throws: AttentionError.self) { try ALiBi.slopes(heads: .max) }
         #expect(throws: AttentionError.self) { try ALiBi(heads: .max, form: .causal) }
+        #expect(throws: AttentionError.self) {
+            try SinusoidalPositionalEncoding(dimensions: .max, maxLength: 4)
+        }
+        #expect(throws: AttentionError.self) {
+            try LearnedPositionalEncoding(dimensions: 1 << 40, maxLength: 1 << 40)
+        }
     }
 }
 
