@@ -128,7 +128,7 @@ struct RunCommand: ParsableCommand {
         try SafetensorsFile.write(
             tensors, metadata: ["backend": result.backend.rawValue, "reason": result.reason],
             to: output)
-        print("\(result.backend.rawValue): \(result.reason)")
+        print("\(result.backend.rawValue): \(LibraryWording.translate(result.reason))")
         print(
             "wrote \(output): output \(result.output.shape)"
                 + (result.weights.map { ", weights \($0.shape)" } ?? "")

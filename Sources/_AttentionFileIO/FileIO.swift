@@ -138,8 +138,9 @@ public enum FileIO {
     /// Reads the whole regular file at `path`. Anything else (a FIFO, `/dev/stdin`, a process
     /// substitution, a directory) is refused at once with "not a regular file" instead of
     /// blocking or reading as empty.
+    /// A file larger than `maxBytes` is refused before anything is allocated.
     /// - Throws: ``FileIOError``.
-    public static func read(path: String) throws(FileIOError) -> [UInt8] {
+    public static func read(path: String, maxBytes: Int = .max) throws(FileIOError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw FileIOError(operation: .read, path: path, code: errno) }
         defer { close(fd) }
@@ -152,6 +153,13 @@ public enum FileIO {
                 operation: .read, path: path, code: status.isDirectory ? EISDIR : EINVAL,
                 reason: status.isDirectory
                     ? "it is a directory" : "not a regular file (\(status.kindDescription))")
+        }
+        guard status.st_size <= maxBytes else {
+            throw FileIOError(
+                operation: .read, path: path, code: EFBIG,
+                reason:
+                    "the file is \(status.st_size) bytes, more than the \(maxBytes) bytes that fit in memory"
+            )
         }
         var result = [UInt8](repeating: 0, count: Int(status.st_size))
         var done = 0

@@ -159,6 +159,16 @@ import Testing
         #expect(Date().timeIntervalSince(start) < 20)
     }
 
+    /// A sparse 1 TiB file: refused from its size, not by an allocation failure.
+    @Test func hugeInputIsRefusedBeforeAllocating() throws {
+        let path = folder + "/huge.safetensors"
+        #expect(FileManager.default.createFile(atPath: path, contents: Data()))
+        #expect(truncate(path, 1 << 40) == 0)
+        try expectError(
+            ["run", "--input", path, "--output", folder + "/o.safetensors"],
+            contains: "more than the")
+    }
+
     @Test func symlinkIsFollowedAndModeKept() throws {
         let target = folder + "/figure.png", link = folder + "/link.png"
         #expect(FileManager.default.createFile(atPath: target, contents: Data([1])))

@@ -11,9 +11,14 @@ enum SafetensorsPOSIX {
     }
 
     /// The bytes of the regular file at `path` (a FIFO or `/dev/stdin` is "not a regular
-    /// file", never a hang or "0 bytes").
+    /// file", never a hang or "0 bytes"; a file over ``MemoryBudget/current()`` is refused
+    /// before allocating).
     static func readFile(atPath path: String) throws -> [UInt8] {
-        do { return try FileIO.read(path: path) } catch { throw failure(error) }
+        do {
+            return try FileIO.read(path: path, maxBytes: MemoryBudget.current().bytes)
+        } catch {
+            throw failure(error)
+        }
     }
 
     /// Writes a file atomically: `produce` emits the contents chunk by chunk into a temporary
