@@ -15,28 +15,35 @@ let package = Package(
         // MARK: Public API
         .target(
             name: "Attention",
-            dependencies: ["_AttentionKernels"]
+            dependencies: ["_AttentionKernels", "_AttentionFileIO"]
         ),
         .target(
             name: "AttentionPlot",
-            dependencies: ["CZlib"]
+            dependencies: ["CZlib", "_AttentionFileIO"]
         ),
         .executableTarget(
             name: "AttentionCLI",
             dependencies: [
                 "Attention",
                 "AttentionPlot",
+                "_AttentionFileIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
         // MARK: Implementation details
         .target(name: "_AttentionKernels"),
+        // The one atomic file writer/reader (Attention and AttentionPlot share it) and the C
+        // signal handler that removes its temporary files on SIGINT/SIGTERM/SIGHUP.
+        .target(name: "_AttentionFileIO", dependencies: ["_AttentionSignals"]),
+        .target(name: "_AttentionSignals"),
         .systemLibrary(name: "CZlib"),
 
         // MARK: Tests
         .testTarget(name: "AttentionTests", dependencies: ["Attention"]),
         .testTarget(name: "AttentionPlotTests", dependencies: ["AttentionPlot"]),
         .testTarget(name: "AttentionCLITests", dependencies: ["AttentionCLI"]),
+        .testTarget(
+            name: "AttentionFileIOTests", dependencies: ["_AttentionFileIO", "_AttentionSignals"]),
     ]
 )

@@ -22,8 +22,10 @@ struct AttentionCommand: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(code.rawValue)
             }
-            let line =
-                message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let text =
+                (error as? AttentionError).map(LibraryWording.message(for:))
+                ?? message(for: error)
+            let line = text.split(separator: "\n").first.map(String.init) ?? "\(error)"
             FileHandle.standardError.write(Data("Error: \(line)\n".utf8))
             Foundation.exit(code.rawValue)
         }

@@ -11,81 +11,134 @@ struct BenchCommand: ParsableCommand {
             "Benchmark reference (materialized) vs fused attention: median ms, GFLOP/s, speedup, peak memory."
     )
 
-    @Option(help: "Batch size.") var batch = 8
-    @Option(help: "Query heads.") var heads = 8
-    @Option(help: "Key/value heads (GQA/MQA when fewer than --heads).") var kvHeads: Int?
-    @Option(help: "Features per head.") var headDim = 64
-    @Option(help: "Comma-separated sequence lengths.") var seqLens = "256,512,1024"
-    @Option(help: "Causal mask: false, true or both.") var causal = "false"
-    @Option(help: "Mask for sparse runs (e.g. window:128,127); overrides --causal.") var mask:
+    // Numbers parse `.unconditional`ly so `--batch -1` is a range error, not "missing value".
+    @Option(parsing: .unconditional, help: "Batch size.") var batch = 8
+    @Option(parsing: .unconditional, help: "Query heads.") var heads = 8
+    @Option(
+        parsing: .unconditional,
+        help: "Key/value heads (GQA/MQA when fewer than --heads; not with --layer).")
+    var kvHeads: Int?
+    @Option(parsing: .unconditional, help: "Features per head.") var headDim = 64
+    @Option(
+        help: "Comma-separated sequence lengths, each in 1…\(Self.seqLenRange.upperBound).")
+    var seqLens = "256,512,1024"
+    @Option(help: "Causal mask: false, true or both (default: false).") var causal: String?
+    @Option(help: "Mask for sparse runs (e.g. window:128,127); instead of --causal.") var mask:
         String?
     @Option(help: "Comma-separated backends: reference, fused.") var backends = "reference,fused"
     @Flag(help: "Benchmark the full MultiHeadAttention layer (projections included).") var layer =
         false
-    @Option(help: "Threads (default: all cores).") var threads: Int?
-    @Option(help: "Timed repetitions per configuration (median reported).") var repeats = 5
-    @Option(help: "Write results as a JSON array to this path.") var json: String?
+    @OptionGroup var execution: ExecutionOptions
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Timed repetitions per configuration, 1…\(CLIRange.repeats.upperBound) (median reported)."
+    )
+    var repeats = 5
+    @Option(help: "Write results as a JSON array to this path (checked before the runs).")
+    var json: String?
     @Flag(help: "Skip measuring the GEMM ceiling.") var noGemm = false
     @Option(help: ArgumentHelp("Fused tile size QxK (tuning).", visibility: .hidden)) var tile:
         String?
 
+    static let sizeRange = 1...(1 << 20)
+    static let seqLenRange = 1...(1 << 30)
+
     func validate() throws {
-        guard batch > 0 else { throw ValidationError("--batch must be ≥ 1, got \(batch)") }
-        guard heads > 0 else { throw ValidationError("--heads must be ≥ 1, got \(heads)") }
+        try CLIRange.check(batch, in: Self.sizeRange, flag: "--batch")
+        try CLIRange.check(heads, in: Self.sizeRange, flag: "--heads")
         if let kvHeads, kvHeads <= 0 || heads % kvHeads != 0 {
             throw ValidationError("--kv-heads must divide --heads (\(heads)), got \(kvHeads)")
         }
-        guard headDim > 0 else { throw ValidationError("--head-dim must be ≥ 1, got \(headDim)") }
-        guard repeats > 0 else { throw ValidationError("--repeats must be ≥ 1, got \(repeats)") }
-        if let threads, threads <= 0 {
-            throw ValidationError("--threads must be ≥ 1, got \(threads)")
+        if kvHeads != nil && layer {
+            throw ValidationError(
+                "--kv-heads cannot be used with --layer (the layer has one key/value head per query head)"
+            )
         }
-        _ = try parsedSeqLens()
+        try CLIRange.check(headDim, in: Self.sizeRange, flag: "--head-dim")
+        try CLIRange.check(repeats, in: CLIRange.repeats, flag: "--repeats")
+        if causal != nil && mask != nil {
+            throw ValidationError("--causal and --mask cannot be used together (--mask causal+…)")
+        }
+        if tile != nil { _ = try parsedTile() }
+        let lens = try parsedSeqLens(), masks = try parsedMasks()
         _ = try parsedBackends()
-        _ = try parsedMasks()
+        let budget = MemoryBudget.current()
+        for s in lens {
+            for m in masks {
+                do {
+                    try m.mask.validate(batch: batch, heads: heads, queries: s, keys: s)
+                } catch let error as AttentionError {
+                    throw ValidationError("--mask '\(m)' at --seq-lens \(s): \(error.message)")
+                }
+            }
+            do {
+                try AttentionBenchmark.checkFits(
+                    configuration(seqLen: s, mask: .none), budget: budget)
+            } catch let error as AttentionError {
+                throw ValidationError(
+                    "refusing to run: \(error.message); lower --batch, --heads, --head-dim or --seq-lens"
+                )
+            }
+        }
+        if let json { try OutputPath.check(json, flag: "--json") }
+    }
+
+    func configuration(seqLen: Int, mask: AttentionMask.Name) -> BenchmarkConfiguration {
+        BenchmarkConfiguration(
+            batch: batch, heads: heads, kvHeads: kvHeads, seqLen: seqLen, headDim: headDim,
+            mask: mask, layer: layer)
     }
 
     func parsedSeqLens() throws -> [Int] {
-        let values = seqLens.split(separator: ",").map {
-            Int($0.trimmingCharacters(in: .whitespaces))
-        }
-        guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 }) else {
-            throw ValidationError(
-                "--seq-lens expects positive integers separated by commas, got '\(seqLens)'")
-        }
-        return values.map { $0! }
+        try CLIRange.integers(seqLens, flag: "--seq-lens", range: Self.seqLenRange, maxCount: 64)
     }
 
     func parsedBackends() throws -> [AttentionBackend] {
-        try backends.split(separator: ",").map {
-            guard let b = AttentionBackend(rawValue: String($0)), b != .automatic else {
-                throw ValidationError("--backends expects reference and/or fused, got '\($0)'")
+        let names = backends.split(separator: ",", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        let list = try names.map { name in
+            guard let b = AttentionBackend(rawValue: name), b != .automatic else {
+                throw ValidationError(
+                    "--backends expects reference and/or fused separated by commas, got '\(backends)'"
+                )
             }
             return b
         }
+        guard Set(list).count == list.count else {
+            throw ValidationError("--backends lists a backend twice: '\(backends)'")
+        }
+        return list
     }
 
     func parsedMasks() throws -> [AttentionMask.Name] {
         if let mask { return [try MaskOption.parse(mask)] }
-        switch causal {
+        switch causal ?? "false" {
         case "false": return [.none]
         case "true": return [.causal]
         case "both": return [.none, .causal]
-        default: throw ValidationError("--causal expects false, true or both, got '\(causal)'")
+        default: throw ValidationError("--causal expects false, true or both, got '\(causal!)'")
         }
     }
 
+    func parsedTile() throws -> (Int, Int)? {
+        guard let tile else { return nil }
+        let parts = tile.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard parts.count == 2, let q = parts[0], let k = parts[1], (1...4096).contains(q),
+            q % 12 == 0, (1...4096).contains(k), k % 32 == 0
+        else {
+            throw ValidationError(
+                "--tile expects QxK with Q a multiple of 12 and K of 32 (each ≤ 4096), got '\(tile)'"
+            )
+        }
+        return (q, k)
+    }
+
     func run() throws {
-        if let threads { AttentionConfiguration.threadCount = threads }
-        if let tile {
-            let parts = tile.split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] > 0, parts[0] % 12 == 0, parts[1] > 0,
-                parts[1] % 32 == 0
-            else {
-                throw ValidationError(
-                    "--tile expects QxK with Q a multiple of 12 and K of 32, got '\(tile)'")
-            }
-            (FlashAttention.queryBlock, FlashAttention.keyBlock) = (parts[0], parts[1])
+        execution.apply()
+        if let (q, k) = try parsedTile() {
+            (FlashAttention.queryBlock, FlashAttention.keyBlock) = (q, k)
         }
         let bench = AttentionBenchmark(repeats: repeats)
         let lens = try parsedSeqLens(), backendList = try parsedBackends(),
@@ -102,9 +155,7 @@ struct BenchCommand: ParsableCommand {
         for m in masks {
             for s in lens {
                 for backend in backendList {
-                    let config = BenchmarkConfiguration(
-                        batch: batch, heads: heads, kvHeads: kvHeads, seqLen: s,
-                        headDim: headDim, mask: m, layer: layer)
+                    let config = configuration(seqLen: s, mask: m)
                     progress(
                         "[\(results.count + 1)/\(total)] \(backend.rawValue) seq \(s) mask \(m)…")
                     results.append(try bench.run(config, backend: backend))

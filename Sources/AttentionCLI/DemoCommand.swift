@@ -13,26 +13,32 @@ struct DemoCommand: ParsableCommand {
     )
 
     @Option(help: "Folder for the figures (created if missing).") var outputDir = "attention-output"
-    @Option(help: "Seed for every random tensor and figure.") var seed: UInt64 = 0
-    @Option(help: "Timed repetitions per benchmark configuration.") var repeats = 3
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(parsing: .unconditional, help: "Seed for every random tensor and figure.") var seed:
+        UInt64 = 0
+    @Option(
+        parsing: .unconditional,
+        help: "Timed repetitions per benchmark configuration, 1…\(CLIRange.repeats.upperBound).")
+    var repeats = 3
+    @OptionGroup var execution: ExecutionOptions
+
+    /// The figures the walkthrough writes into `--output-dir`.
+    static let figureNames = [
+        "complexity.png", "attention_masks.png", "position_encodings.png", "attention_heads.png",
+    ]
 
     func validate() throws {
-        guard repeats >= 1 else { throw ValidationError("--repeats must be ≥ 1, got \(repeats)") }
-        if let threads, threads <= 0 {
-            throw ValidationError("--threads must be ≥ 1, got \(threads)")
-        }
+        try CLIRange.check(repeats, in: CLIRange.repeats, flag: "--repeats")
         guard !outputDir.isEmpty else { throw ValidationError("--output-dir must not be empty") }
     }
 
     func run() throws {
-        if let threads { AttentionConfiguration.threadCount = threads }
-        do {
-            try FileManager.default.createDirectory(
-                atPath: outputDir, withIntermediateDirectories: true)
-        } catch {
-            throw ValidationError(
-                "--output-dir: cannot create \(outputDir): \(error.localizedDescription)")
+        execution.apply()
+        // Before any work: the folder exists (or is created) and every figure can be written.
+        try OutputPath.makeDirectory(outputDir, flag: "--output-dir")
+        for name in Self.figureNames {
+            try OutputPath.check(
+                URL(fileURLWithPath: outputDir).appendingPathComponent(name).path,
+                flag: "--output-dir")
         }
         var demo = Demo(outputDir: outputDir, seed: seed, repeats: repeats)
         let start = Date()
@@ -291,7 +297,7 @@ struct Demo {
                 format:
                     "  RoPE: q·k depends on the distance only: positions (3, 7) → %.5f, (1003, 1007) → %.5f",
                 try score(3, 7), try score(1003, 1007)))
-        let slopes = ALiBi.slopes(heads: 8)
+        let slopes = try ALiBi.slopes(heads: 8)
         print(
             "  ALiBi slopes for 8 heads: "
                 + slopes.map { "1/\(Int((1 / $0).rounded()))" }.joined(separator: ", "))

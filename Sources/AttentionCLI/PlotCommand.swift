@@ -15,7 +15,8 @@ struct PlotCommand: ParsableCommand {
 struct PlotOptions: ParsableArguments {
     @Option(help: "PNG file to write (default: the figure's name in the current directory).")
     var output: String?
-    @Option(help: "Seed for everything random in the figure.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Seed for everything random in the figure.")
+    var seed: UInt64 = 0
 
     /// `--output`, or `fileName` in the current directory.
     func outputPath(default fileName: String) -> String { output ?? fileName }
@@ -24,21 +25,7 @@ struct PlotOptions: ParsableArguments {
     /// does not end in an unwritable path.
     func validate() throws {
         guard let output else { return }
-        guard !output.isEmpty, !output.hasSuffix("/") else {
-            throw ValidationError("--output expects a file path, got '\(output)'")
-        }
-        let directory = URL(fileURLWithPath: output).deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory),
-            isDirectory.boolValue
-        else {
-            throw ValidationError("--output: directory '\(directory)' does not exist")
-        }
-        if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory),
-            isDirectory.boolValue
-        {
-            throw ValidationError("--output: '\(output)' is a directory")
-        }
+        try OutputPath.check(output, flag: "--output")
     }
 
     /// Writes `figure` atomically (never a partial file) and prints the path and size.
@@ -57,17 +44,34 @@ extension PlotCommand {
             discussion: "MASK syntax: \(AttentionMask.syntax)")
 
         @OptionGroup var options: PlotOptions
-        @Option(name: .customLong("mask"), help: "A mask to draw (repeatable).")
+        @Option(
+            name: .customLong("mask"),
+            help: "A mask to draw (repeatable, at most \(Self.maxMasks)).")
         var masks: [String] = []
-        @Option(help: "Sequence length (the matrices are size × size).") var size = 64
+        @Option(
+            parsing: .unconditional,
+            help: "Sequence length, 1…\(Self.maxSize) (the matrices are size × size).")
+        var size = 64
         @Option(help: "Colormap: Blues, RdBu or viridis; add _r to reverse it.") var colormap:
             Colormap = .blues
 
         static let maxSize = 4096
+        static let maxMasks = 16
+        /// Matrix entries evaluated in all (masks × size²): 4 masks at 4096, 16 at 2048 —
+        /// seconds in a release build.
+        static let maxEntries = 1 << 26
 
         func validate() throws {
-            guard size >= 1 && size <= Self.maxSize else {
-                throw ValidationError("--size expects 1…\(Self.maxSize), got \(size)")
+            try CLIRange.check(size, in: 1...Self.maxSize, flag: "--size")
+            guard masks.count <= Self.maxMasks else {
+                throw ValidationError(
+                    "--mask can be given at most \(Self.maxMasks) times, got \(masks.count)")
+            }
+            let panels = Swift.max(masks.count, 4)
+            guard panels * size * size <= Self.maxEntries else {
+                throw ValidationError(
+                    "\(panels) masks at --size \(size) is \(panels * size * size) entries, more than \(Self.maxEntries); use a smaller --size or fewer --mask (e.g. 16 at 2048, 4 at 4096)"
+                )
             }
             _ = try parsedMasks()
         }
@@ -102,22 +106,18 @@ extension PlotCommand {
             abstract: "Sinusoidal position encoding and ALiBi biases (head 0 and the mean).")
 
         @OptionGroup var options: PlotOptions
-        @Option(help: "Positions shown.") var positions = 100
-        @Option(help: "Model dimension of the sinusoidal encoding.") var dimensions = 64
-        @Option(help: "ALiBi heads.") var heads = 8
+        @Option(parsing: .unconditional, help: "Positions shown, 1…4096.") var positions = 100
+        @Option(
+            parsing: .unconditional, help: "Model dimension of the sinusoidal encoding, 1…4096.")
+        var dimensions = 64
+        @Option(parsing: .unconditional, help: "ALiBi heads, 1…1024.") var heads = 8
         @Option(help: "Colormap: Blues, RdBu or viridis; add _r to reverse it.") var colormap:
             Colormap = .rdBu
 
         func validate() throws {
-            guard positions >= 1 && positions <= 4096 else {
-                throw ValidationError("--positions expects 1…4096, got \(positions)")
-            }
-            guard dimensions >= 1 && dimensions <= 4096 else {
-                throw ValidationError("--dimensions expects 1…4096, got \(dimensions)")
-            }
-            guard heads >= 1 && heads <= 1024 else {
-                throw ValidationError("--heads expects 1…1024, got \(heads)")
-            }
+            try CLIRange.check(positions, in: 1...4096, flag: "--positions")
+            try CLIRange.check(dimensions, in: 1...4096, flag: "--dimensions")
+            try CLIRange.check(heads, in: 1...1024, flag: "--heads")
         }
 
         func run() throws {
@@ -138,15 +138,15 @@ extension PlotCommand {
         @OptionGroup var options: PlotOptions
         @Option(help: "Sentence, split on spaces (default: \"\(defaultText)\").") var text: String?
         @Option(help: "Comma-separated tokens (instead of --text).") var tokens: String?
-        @Option(help: "Attention heads (one panel each).") var heads = 8
-        @Option(help: "Model width; a multiple of --heads.") var dModel = 64
+        @Option(parsing: .unconditional, help: "Attention heads (one panel each), 1…64.")
+        var heads = 8
+        @Option(parsing: .unconditional, help: "Model width; a multiple of --heads up to 4096.")
+        var dModel = 64
         @Option(help: "Colormap: Blues, RdBu or viridis; add _r to reverse it.") var colormap:
             Colormap = .blues
 
         func validate() throws {
-            guard heads >= 1 && heads <= 64 else {
-                throw ValidationError("--heads expects 1…64, got \(heads)")
-            }
+            try CLIRange.check(heads, in: 1...64, flag: "--heads")
             guard dModel >= 1 && dModel <= 4096 && dModel % heads == 0 else {
                 throw ValidationError(
                     "--d-model expects a multiple of --heads (\(heads)) up to 4096, got \(dModel)")
@@ -200,30 +200,38 @@ extension PlotCommand {
                 """)
 
         @OptionGroup var options: PlotOptions
-        @Option(help: "Comma-separated sequence lengths.") var seqLens = "256,512,1024,2048,4096"
-        @Option(help: "Keys per query of the sliding-window run.") var window = 256
-        @Option(help: "Timed repetitions per point (median reported).") var repeats = 3
+        @Option(
+            help:
+                "Comma-separated sequence lengths, each in 1…\(Self.maxSeqLen), at most \(Self.maxPoints)."
+        )
+        var seqLens = "256,512,1024,2048,4096"
+        @Option(
+            parsing: .unconditional,
+            help: "Keys per query of the sliding-window run, 1…\(Self.maxSeqLen).")
+        var window = 256
+        @Option(
+            parsing: .unconditional,
+            help: "Timed repetitions per point, 1…\(CLIRange.repeats.upperBound) (median reported)."
+        )
+        var repeats = 3
+
+        /// The longest length: the fused dense run at 65536 is about 9 TFLOP (a minute or
+        /// two on two cores) per repetition.
+        static let maxSeqLen = 1 << 16
+        static let maxPoints = 16
+        static let maxRepeats = 10
 
         func validate() throws {
             _ = try parsedSeqLens()
-            guard window >= 1 else { throw ValidationError("--window must be ≥ 1, got \(window)") }
-            guard repeats >= 1 else {
-                throw ValidationError("--repeats must be ≥ 1, got \(repeats)")
-            }
+            try CLIRange.check(window, in: 1...Self.maxSeqLen, flag: "--window")
+            try CLIRange.check(repeats, in: 1...Self.maxRepeats, flag: "--repeats")
         }
 
         /// `--seq-lens` as distinct, increasing lengths.
         func parsedSeqLens() throws -> [Int] {
-            let values = seqLens.split(separator: ",", omittingEmptySubsequences: false).map {
-                Int($0.trimmingCharacters(in: .whitespaces))
-            }
-            guard !values.isEmpty, values.allSatisfy({ ($0 ?? 0) > 0 && ($0 ?? 0) <= 1 << 20 })
-            else {
-                throw ValidationError(
-                    "--seq-lens expects integers in 1…\(1 << 20) separated by commas, got '\(seqLens)'"
-                )
-            }
-            return Array(Set(values.map { $0! })).sorted()
+            let values = try CLIRange.integers(
+                seqLens, flag: "--seq-lens", range: 1...Self.maxSeqLen, maxCount: Self.maxPoints)
+            return Array(Set(values)).sorted()
         }
 
         func run() throws {

@@ -21,29 +21,42 @@ struct RunCommand: ParsableCommand {
             "Structured mask: none, causal, causal-bottom-right, window:L,R, … (combined with a `mask` tensor if present)."
     )
     var mask = "none"
-    @Option(help: "Score scale (default 1/sqrt(D)).") var scale: Float?
+    @Option(parsing: .unconditional, help: "Score scale (default 1/sqrt(D)).") var scale: Float?
     @Option(help: "Backend: reference, fused or auto.") var backend = "auto"
     @Flag(help: "Also write the attention weights [B, H, Sq, Sk] (reference path).")
     var returnWeights = false
     @Flag(name: .customLong("return-lse"), help: "Also write the per-row log-sum-exp [B, H, Sq].")
     var returnLSE = false
-    @Option(help: "Dropout probability on the weights.") var dropout: Float = 0
-    @Option(help: "Dropout seed.") var seed: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Dropout probability on the weights.") var dropout:
+        Float = 0
+    @Option(parsing: .unconditional, help: "Dropout seed (with --dropout; default 0).") var seed:
+        UInt64?
     @Option(help: "ALiBi biases: symmetric or causal.") var alibi: String?
     @Option(help: "Rotary embedding on query and key: half or interleaved.") var rope: String?
-    @Option(help: "RoPE base.") var ropeBase: Float = 10_000
+    @Option(parsing: .unconditional, help: "RoPE base (with --rope; default 10000).") var ropeBase:
+        Float?
     @Option(
-        help: "RoPE scaling: linear:F, ntk:F,orig=N, yarn:F,orig=N or llama3:F,orig=N,low=L,high=H."
+        help:
+            "RoPE scaling (with --rope): linear:F, ntk:F,orig=N, yarn:F,orig=N or llama3:F,orig=N,low=L,high=H."
     )
     var ropeScaling: String?
-    @Option(help: "Threads (default: all cores).") var threads: Int?
+    @OptionGroup var execution: ExecutionOptions
 
     func validate() throws {
         guard ["reference", "fused", "auto"].contains(backend) else {
             throw ValidationError("--backend expects reference, fused or auto, got '\(backend)'")
         }
+        if returnWeights && backend == "fused" {
+            throw ValidationError(
+                "--return-weights needs --backend reference or auto (the fused backend never materializes the weights)"
+            )
+        }
+        if let scale { try CLIRange.checkFinite(scale, flag: "--scale") }
         guard dropout >= 0 && dropout < 1 else {
             throw ValidationError("--dropout expects a probability in [0, 1), got \(dropout)")
+        }
+        if seed != nil && dropout == 0 {
+            throw ValidationError("--seed only applies with --dropout > 0")
         }
         if let alibi, ALiBi.Form(name: alibi) == nil {
             throw ValidationError("--alibi expects symmetric or causal, got '\(alibi)'")
@@ -51,15 +64,22 @@ struct RunCommand: ParsableCommand {
         if let rope, !["half", "interleaved"].contains(rope) {
             throw ValidationError("--rope expects half or interleaved, got '\(rope)'")
         }
-        if let threads, threads <= 0 {
-            throw ValidationError("--threads must be ≥ 1, got \(threads)")
+        if rope == nil {
+            if ropeScaling != nil { throw ValidationError("--rope-scaling needs --rope") }
+            if ropeBase != nil { throw ValidationError("--rope-base needs --rope") }
+        }
+        if let ropeBase {
+            guard ropeBase.isFinite && ropeBase > 1 else {
+                throw ValidationError("--rope-base expects a finite number > 1, got \(ropeBase)")
+            }
         }
         _ = try MaskOption.parse(mask)
         if let ropeScaling { _ = try RoPEScalingOption.parse(ropeScaling) }
+        try OutputPath.check(output, flag: "--output")
     }
 
     func run() throws {
-        if let threads { AttentionConfiguration.threadCount = threads }
+        execution.apply()
         let file = try SafetensorsFile(contentsOf: input)
         for name in ["query", "key", "value"] where !file.names.contains(name) {
             throw ValidationError(
@@ -82,16 +102,20 @@ struct RunCommand: ParsableCommand {
             }
             let scaling = try ropeScaling.map(RoPEScalingOption.parse) ?? RoPE.Scaling.none
             let r = try RoPE(
-                dimensions: query.shape[3], traditional: rope == "interleaved", base: ropeBase,
+                dimensions: query.shape[3], traditional: rope == "interleaved",
+                base: ropeBase ?? 10_000,
                 scaling: scaling)
             query = try r(query, offset: Swift.max(0, key.shape[2] - query.shape[2]))
             key = try r(key)
         }
         var options = AttentionOptions(
-            mask: attentionMask, scale: scale, dropout: dropout, dropoutSeed: seed,
+            mask: attentionMask, scale: scale, dropout: dropout, dropoutSeed: seed ?? 0,
             backend: backend == "auto" ? .automatic : AttentionBackend(rawValue: backend)!,
             returnWeights: returnWeights, returnLogSumExp: returnLSE)
-        if let alibi, query.rank == 4 {
+        if let alibi {
+            guard query.rank == 4 else {
+                throw ValidationError("--alibi needs a rank-4 query, got \(query.shape)")
+            }
             options.alibi = try ALiBi(heads: query.shape[1], form: ALiBi.Form(name: alibi)!)
         }
         let result = try scaledDotProductAttention(
@@ -104,7 +128,7 @@ struct RunCommand: ParsableCommand {
         try SafetensorsFile.write(
             tensors, metadata: ["backend": result.backend.rawValue, "reason": result.reason],
             to: output)
-        print("\(result.backend.rawValue): \(result.reason)")
+        print("\(result.backend.rawValue): \(LibraryWording.translate(result.reason))")
         print(
             "wrote \(output): output \(result.output.shape)"
                 + (result.weights.map { ", weights \($0.shape)" } ?? "")
@@ -137,7 +161,7 @@ enum RoPEScalingOption {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw ValidationError(usage) }
         let fields = parts[1].split(separator: ",").map(String.init)
-        guard let factor = fields.first.flatMap(Float.init), factor > 0 else {
+        guard let factor = fields.first.flatMap(Float.init), factor > 0, factor.isFinite else {
             throw ValidationError(usage)
         }
         var named: [String: String] = [:]
@@ -154,7 +178,7 @@ enum RoPEScalingOption {
         }
         func float(_ key: String, _ fallback: Float) throws -> Float {
             guard let s = named[key] else { return fallback }
-            guard let v = Float(s) else { throw ValidationError(usage) }
+            guard let v = Float(s), v.isFinite else { throw ValidationError(usage) }
             return v
         }
         switch parts[0] {

@@ -90,7 +90,7 @@ struct EncodingFigureTests {
         let figure = try Figures.positionEncodings(positions: 10, dimensions: 8, heads: 8)
         let head0 = try #require(figure.heatmap(0, 1))
         let mean = try #require(figure.heatmap(0, 2))
-        let slopes = ALiBi.slopes(heads: 8)
+        let slopes = try ALiBi.slopes(heads: 8)
         let meanSlope = slopes.reduce(0, +) / 8
         for i in 0..<10 {
             for j in 0..<10 {

@@ -25,7 +25,7 @@ import Testing
         let q = Tensor.randomNormal([2, 4, 9, 8], seed: 1),
             k = Tensor.randomNormal([2, 2, 13, 8], seed: 2)
         let v = Tensor.randomNormal([2, 2, 13, 5], seed: 3)
-        var mask = Tensor(shape: [9, 13], repeating: 1)
+        var mask = try Tensor(shape: [9, 13], repeating: 1)
         mask[3, 0] = 0
         try SafetensorsFile.write(
             [("query", q, .f32), ("key", k, .f32), ("value", v, .f32), ("mask", mask, .bool)],

@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func linearMatchesDouble() throws {
-        let layer = Linear(9, 5, seed: 3)
+        let layer = try Linear(9, 5, seed: 3)
         let x = Tensor.randomNormal([4, 3, 9], seed: 4)
         let y = try layer(x)
         let (w, b, xs) = (layer.weight.scalars, layer.bias!.scalars, x.scalars)

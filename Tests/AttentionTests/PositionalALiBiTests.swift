@@ -5,39 +5,39 @@ import Testing
 @Suite struct PositionalALiBiTests {
     typealias Support = PositionalTestSupport
 
-    @Test func slopesForPowersOfTwo() {
+    @Test func slopesForPowersOfTwo() throws {
         // 2^(−8i/n), i = 1…n: exact powers of two.
         let eight: [Float] = [0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625]
-        #expect(ALiBi.slopes(heads: 8) == eight)
+        #expect(try ALiBi.slopes(heads: 8) == eight)
         let one: [Float] = [0.00390625]
-        #expect(ALiBi.slopes(heads: 1) == one)
+        #expect(try ALiBi.slopes(heads: 1) == one)
         let two: [Float] = [0.0625, 0.00390625]
-        #expect(ALiBi.slopes(heads: 2) == two)
+        #expect(try ALiBi.slopes(heads: 2) == two)
         let four: [Float] = [0.25, 0.0625, 0.015625, 0.00390625]
-        #expect(ALiBi.slopes(heads: 4) == four)
-        #expect(ALiBi.slopes(heads: 0) == [])
+        #expect(try ALiBi.slopes(heads: 4) == four)
+        #expect(try ALiBi.slopes(heads: 0) == [])
         // n = 16: start = ratio = 2^(−1/2).
-        let sixteen = ALiBi.slopes(heads: 16)
+        let sixteen = try ALiBi.slopes(heads: 16)
         let expected = (1...16).map { pow(2, -Double($0) / 2) }
         #expect(Support.maxRelativeError(sixteen, expected) <= 1e-7)
     }
 
     /// 12 heads: slopes(8), then slopes(16) at indices 0, 2, 4, 6 = 2^−0.5, 2^−1.5, 2^−2.5,
     /// 2^−3.5. Powers of two are exact; the others within one Float rounding (1e-7 relative).
-    @Test func slopesForTwelveHeads() {
+    @Test func slopesForTwelveHeads() throws {
         let expected: [Double] = [
             0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625,
             0.70710678118654752, 0.35355339059327376, 0.17677669529663688, 0.08838834764831844,
         ]
-        let slopes = ALiBi.slopes(heads: 12)
+        let slopes = try ALiBi.slopes(heads: 12)
         #expect(slopes.count == 12)
-        #expect(Array(slopes.prefix(8)) == ALiBi.slopes(heads: 8))
+        #expect(try Array(slopes.prefix(8)) == ALiBi.slopes(heads: 8))
         #expect(Support.maxRelativeError(slopes, expected) <= 1e-7)
-        let sixteen = ALiBi.slopes(heads: 16)
+        let sixteen = try ALiBi.slopes(heads: 16)
         #expect(Array(slopes.suffix(4)) == [sixteen[0], sixteen[2], sixteen[4], sixteen[6]])
         // 6 heads: slopes(4) + slopes(8)[0, 2].
         let six: [Float] = [0.25, 0.0625, 0.015625, 0.00390625, 0.5, 0.125]
-        #expect(ALiBi.slopes(heads: 6) == six)
+        #expect(try ALiBi.slopes(heads: 6) == six)
     }
 
     /// bias[h, i, j] = −m_h·(i' − j) (causal) or −m_h·|i' − j| (symmetric), i' = i + shift.
@@ -52,7 +52,7 @@ import Testing
             let bias = try ALiBi.bias(
                 heads: heads, queries: queries, keys: keys, form: form, alignment: alignment)
             #expect(bias.shape == [heads, queries, keys])
-            let slopes = ALiBi.slopes(heads: heads).map(Double.init)
+            let slopes = try ALiBi.slopes(heads: heads).map(Double.init)
             let shift = alignment == .topLeft ? 0 : keys - queries
             for h in 0..<heads {
                 for i in 0..<queries {

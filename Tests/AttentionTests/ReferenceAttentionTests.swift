@@ -29,7 +29,7 @@ import Testing
     @Test func denseBooleanAndAdditiveMasksBroadcast() throws {
         let (q, k, v) = randomQKV(b: 2, h: 3, sq: 6, sk: 7, d: 8, seed: 42)
         // [Sq, Sk] boolean mask with one fully blocked row (row 2).
-        let bool = Tensor(shape: [6, 7], repeating: 1).map { $0 }
+        let bool = try Tensor(shape: [6, 7], repeating: 1).map { $0 }
         var boolMask = bool
         for j in 0..<7 { boolMask[2, j] = 0 }
         boolMask[0, 3] = 0

@@ -87,10 +87,41 @@ public struct AttentionBenchmark {
         self.seed = seed
     }
 
+    /// Bytes one run allocates besides the reference path's score matrix: the inputs and the
+    /// output (core), or the input, the four projections' outputs and weights and the head
+    /// layout copies (layer). Computed in `Double`, so absurd sizes cannot overflow.
+    public static func estimatedBytes(_ c: BenchmarkConfiguration) -> Double {
+        let (b, h, kv, s, d) = (
+            Double(c.batch), Double(c.heads), Double(c.kvHeads), Double(c.seqLen),
+            Double(c.headDim)
+        )
+        if c.layer {
+            let dims = h * d
+            // x, Q, K, V, attention output, head-layout copies (2), projected output; 4 weights.
+            return 4 * (8 * b * s * dims + 4 * dims * dims + 4 * dims)
+        }
+        return 4 * (2 * b * h * s * d + 2 * b * kv * s * d)
+    }
+
+    /// Throws when a run would not fit in `budget` (before anything is allocated).
+    /// - Throws: ``AttentionError`` (`.outOfMemoryBudget`) with the estimate and the budget.
+    public static func checkFits(_ c: BenchmarkConfiguration, budget: MemoryBudget) throws {
+        let bytes = estimatedBytes(c)
+        guard bytes <= Double(budget.bytes) else {
+            throw AttentionError(
+                .outOfMemoryBudget, argument: "size",
+                "batch \(c.batch), heads \(c.heads), seq \(c.seqLen), head dim \(c.headDim)\(c.layer ? " (layer)" : ""): needs about \(formatBytes(bytes)), more than the memory budget \(budget)"
+            )
+        }
+    }
+
     /// Measures one configuration with one backend.
+    /// - Throws: ``AttentionError`` `.outOfMemoryBudget` when the tensors would not fit in
+    ///   ``MemoryBudget/current()`` (checked before allocating).
     public func run(_ c: BenchmarkConfiguration, backend: AttentionBackend) throws
         -> BenchmarkResult
     {
+        try Self.checkFits(c, budget: .current())
         let mask = c.mask.mask
         let density =
             c.seqLen <= 4096

@@ -72,11 +72,11 @@ public struct AttentionResult: Sendable {
 }
 
 extension AttentionConfiguration {
-    nonisolated(unsafe) private static var _referenceMemoryLimit = Int(
-        ProcessInfo.processInfo.physicalMemory / 2)
+    nonisolated(unsafe) private static var _referenceMemoryLimit = MemoryBudget.current().bytes
 
     /// The largest score matrix (bytes) the reference path allocates before refusing with an
-    /// error instead of being killed. Default: half the physical memory.
+    /// error instead of being killed. Default: ``MemoryBudget/current()`` (half the physical
+    /// memory, or less under `ulimit -v`/`-d` or a cgroup memory limit).
     public static var referenceMemoryLimit: Int {
         get { _referenceMemoryLimit }
         set { _referenceMemoryLimit = newValue }

@@ -5,8 +5,10 @@ extension SafetensorsFile {
     /// `"__metadata__"` comes first with its keys sorted, and the JSON header is padded with
     /// spaces to a multiple of 8 bytes so the data buffer is 8-byte aligned (as the reference
     /// writer does). The file is written to a temporary file in the same directory, synced,
-    /// and renamed over `path`; on any error no partial file remains and an existing file at
-    /// `path` is left untouched.
+    /// and renamed over `path`; on any error (or SIGINT, SIGTERM, SIGHUP) no partial or
+    /// temporary file remains and an existing file at `path` is left untouched. A symbolic
+    /// link at `path` is followed (its target is replaced), an existing file keeps its mode,
+    /// and a device or FIFO such as `/dev/null` is written directly instead of replaced.
     ///
     /// What each dtype stores: F32 is bit-exact (NaN payloads included); F64 is exact; F16 and
     /// BF16 round to nearest, ties to even (overflow gives infinity); BOOL stores 1 for every

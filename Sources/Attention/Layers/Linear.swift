@@ -17,11 +17,24 @@ public struct Linear: Module, Sendable {
     ///   - outputDimensions: features out.
     ///   - bias: whether to add a learned bias.
     ///   - seed: seed of the counter-based generator for the initial values.
+    /// - Throws: ``AttentionError`` naming `inputDimensions` or `outputDimensions` when one is
+    ///   not positive, or their product overflows `Int`.
     public init(
         _ inputDimensions: Int, _ outputDimensions: Int, bias: Bool = true, seed: UInt64 = 0
-    ) {
-        precondition(
-            inputDimensions > 0 && outputDimensions > 0, "Linear dimensions must be positive")
+    ) throws {
+        guard inputDimensions > 0 else {
+            throw AttentionError.argument("inputDimensions", "must be > 0, got \(inputDimensions)")
+        }
+        guard outputDimensions > 0 else {
+            throw AttentionError.argument(
+                "outputDimensions", "must be > 0, got \(outputDimensions)")
+        }
+        guard !inputDimensions.multipliedReportingOverflow(by: outputDimensions).overflow else {
+            throw AttentionError.argument(
+                "outputDimensions",
+                "inputDimensions × outputDimensions (\(inputDimensions) × \(outputDimensions)) overflows Int"
+            )
+        }
         let bound = 1 / Float(inputDimensions).squareRoot()
         weight = Tensor.randomUniform(
             [outputDimensions, inputDimensions], in: -bound...bound, seed: seed)

@@ -61,10 +61,10 @@ public struct MultiHeadAttention: Module, Sendable {
                 "dropout", "expected a probability in [0, 1), got \(dropout)")
         }
         let kIn = keyInputDimensions ?? dimensions, vIn = valueInputDimensions ?? kIn
-        queryProjection = Linear(dimensions, dimensions, bias: bias, seed: seed)
-        keyProjection = Linear(kIn, dimensions, bias: bias, seed: seed &+ 1)
-        valueProjection = Linear(vIn, dimensions, bias: bias, seed: seed &+ 2)
-        outputProjection = Linear(dimensions, dimensions, bias: bias, seed: seed &+ 3)
+        queryProjection = try Linear(dimensions, dimensions, bias: bias, seed: seed)
+        keyProjection = try Linear(kIn, dimensions, bias: bias, seed: seed &+ 1)
+        valueProjection = try Linear(vIn, dimensions, bias: bias, seed: seed &+ 2)
+        outputProjection = try Linear(dimensions, dimensions, bias: bias, seed: seed &+ 3)
         self.numHeads = numHeads
         self.dropout = dropout
         self.backend = backend

@@ -16,7 +16,7 @@ extension AttentionMask: CustomStringConvertible {
         case .longformer(let window, let globals):
             let g =
                 globals.isLeading
-                ? "\(globals.positions.count)"
+                ? "\(globals.count)"
                 : "[" + globals.positions.map(String.init).joined(separator: ",") + "]"
             return "longformer:window=\(window),global=\(g)"
         case .strided(let stride): return "strided:\(stride)"

@@ -9,32 +9,62 @@ extension AttentionMask {
     public struct GlobalTokens: Sendable, Hashable, ExpressibleByIntegerLiteral,
         ExpressibleByArrayLiteral
     {
-        /// The global positions, ascending and distinct.
-        public let positions: [Int]
+        /// `0..<leading` when the positions are the leading ones (kept as a count, so a huge
+        /// count costs nothing before it is validated against the sequence length).
+        private let leading: Int?
+        /// The positions otherwise, ascending and distinct.
+        private let list: [Int]
+
+        /// The global positions, ascending and distinct (O(count): built on demand for a
+        /// leading count).
+        public var positions: [Int] { leading.map { Array(0..<$0) } ?? list }
 
         /// The listed positions (any order; duplicates are dropped).
-        public init(positions: [Int]) { self.positions = Array(Set(positions)).sorted() }
+        public init(positions: [Int]) {
+            let sorted = Array(Set(positions)).sorted()
+            if sorted.last.map({ $0 == sorted.count - 1 }) ?? true {
+                (leading, list) = (sorted.count, [])
+            } else {
+                (leading, list) = (nil, sorted)
+            }
+        }
+
+        private init(leading count: Int) { (leading, list) = (Swift.max(count, 0), []) }
 
         /// The first `count` positions, `0..<count` (none when `count ≤ 0`).
-        public static func leading(_ count: Int) -> GlobalTokens {
-            GlobalTokens(positions: Array(0..<Swift.max(count, 0)))
-        }
+        public static func leading(_ count: Int) -> GlobalTokens { GlobalTokens(leading: count) }
 
         public init(integerLiteral count: Int) { self = .leading(count) }
         public init(arrayLiteral positions: Int...) { self.init(positions: positions) }
 
-        /// Whether the positions are exactly `0..<positions.count`.
-        var isLeading: Bool { positions.last.map { $0 == positions.count - 1 } ?? true }
+        /// Whether the positions are exactly `0..<count`.
+        var isLeading: Bool { leading != nil }
+        /// How many positions there are.
+        var count: Int { leading ?? list.count }
+        /// The smallest and largest position, if any.
+        var first: Int? { leading.map { $0 > 0 ? 0 : nil } ?? list.first }
+        var last: Int? { leading.map { $0 > 0 ? $0 - 1 : nil } ?? list.last }
 
         /// How many global positions lie in `range`.
         func count(in range: ClosedRange<Int>) -> Int {
-            positions.lowerBound(of: range.upperBound + 1)
-                - positions.lowerBound(of: range.lowerBound)
+            if let leading {
+                let upper = Swift.min(range.upperBound, leading - 1)
+                return Swift.max(0, upper - Swift.max(range.lowerBound, 0) + 1)
+            }
+            return list.lowerBound(of: range.upperBound + 1)
+                - list.lowerBound(of: range.lowerBound)
         }
 
         func contains(_ position: Int) -> Bool {
-            let k = positions.lowerBound(of: position)
-            return k < positions.count && positions[k] == position
+            if let leading { return position >= 0 && position < leading }
+            let k = list.lowerBound(of: position)
+            return k < list.count && list[k] == position
+        }
+
+        /// The positions as key ranges (one range for a leading count).
+        var spans: [Range<Int>] {
+            if let leading { return leading > 0 ? [0..<leading] : [] }
+            return list.map { $0..<$0 + 1 }
         }
     }
 }

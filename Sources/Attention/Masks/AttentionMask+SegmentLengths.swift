@@ -16,7 +16,10 @@ extension AttentionMask {
             self.lengths = lengths
             var total = 0
             ends = lengths.map {
-                total += $0; return total
+                // Saturating: absurd lengths are rejected by validation, never trap here.
+                let sum = total.addingReportingOverflow($0)
+                total = sum.overflow ? ($0 > 0 ? Int.max : Int.min) : sum.partialValue
+                return total
             }
         }
 

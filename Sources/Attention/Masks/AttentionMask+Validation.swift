@@ -37,11 +37,45 @@ extension AttentionMask {
         try validateStructure(queries: queries, keys: keys)
     }
 
+    /// The largest value any integer parameter of a structured mask may take (2⁴⁰, far
+    /// beyond any sequence length that fits in memory): with this bound, position arithmetic
+    /// such as `i + right + 1` cannot overflow.
+    public static let maxParameter = 1 << 40
+
+    /// The integer parameters of this case (not of nested masks), named for messages.
+    private var integerParameters: [(name: String, value: Int)] {
+        switch self {
+        case .slidingWindow(let left, let right): return [("left", left), ("right", right)]
+        case .dilatedWindow(let window, let dilation):
+            return [("window", window), ("dilation", dilation)]
+        case .longformer(let window, let globals):
+            return [("window", window), ("global", globals.last ?? 0)]
+        case .strided(let stride), .sparseTransformerStrided(let stride):
+            return [("stride", stride)]
+        case .sparseTransformerFixed(let block, let summary):
+            return [("blockSize", block), ("summary", summary)]
+        case .bigBird(let window, let global, let random, _):
+            return [("window", window), ("globalTokens", global), ("randomPerRow", random)]
+        case .bigBirdBlocks(let block, let window, let global, let random, _):
+            return [
+                ("blockSize", block), ("windowBlocks", window), ("globalBlocks", global),
+                ("randomBlocks", random),
+            ]
+        case .blockDiagonal(let segments): return segments.lengths.map { ("length", $0) }
+        case .prefixLM(let prefix): return [("prefixLength", prefix)]
+        default: return []
+        }
+    }
+
     /// Checks the parameters that do not depend on the sequence lengths.
     /// - Throws: ``AttentionError`` naming `argument`.
     func validateParameters(argument: String) throws {
         func require(_ ok: Bool, _ message: @autoclosure () -> String) throws {
             if !ok { throw AttentionError.argument(argument, message()) }
+        }
+        if let (name, value) = integerParameters.first(where: { $0.value > Self.maxParameter }) {
+            throw AttentionError.argument(
+                argument, "\(name) must be at most 2^40 (\(Self.maxParameter)), got \(value)")
         }
         let maxRandom = BigBirdGrid.maxRandom
         switch self {
@@ -54,11 +88,16 @@ extension AttentionMask {
                 window >= 0 && dilation >= 1,
                 "dilatedWindow needs window ≥ 0 and dilation ≥ 1, got window \(window), dilation \(dilation)"
             )
+            let reach = (window / 2).multipliedReportingOverflow(by: dilation)
+            try require(
+                !reach.overflow && reach.partialValue <= Self.maxParameter,
+                "dilatedWindow's reach (window / 2) · dilation must be at most 2^40, got window \(window), dilation \(dilation)"
+            )
         case .longformer(let window, let globals):
             try require(window >= 0, "longformer needs window ≥ 0, got \(window)")
             try require(
-                globals.positions.allSatisfy { $0 >= 0 },
-                "longformer global positions must be ≥ 0, got \(globals.positions)")
+                (globals.first ?? 0) >= 0,
+                "longformer global positions must be ≥ 0, got \(globals.first ?? 0)")
         case .strided(let stride), .sparseTransformerStrided(let stride):
             try require(stride >= 1, "a strided mask needs stride ≥ 1, got \(stride)")
         case .sparseTransformerFixed(let block, let summary):
@@ -98,10 +137,12 @@ extension AttentionMask {
         switch self {
         case .longformer(_, let globals):
             let limit = Swift.max(queries, keys)
-            if let bad = globals.positions.first(where: { $0 >= limit }) {
+            if let last = globals.last, last >= limit {
                 throw AttentionError.argument(
                     "mask",
-                    "longformer global position \(bad) is outside 0..<\(limit) (max(queries, keys))"
+                    globals.isLeading
+                        ? "longformer needs global ≤ max(queries, keys) (\(limit)), got \(globals.count)"
+                        : "longformer global position \(last) is outside 0..<\(limit) (max(queries, keys))"
                 )
             }
         case .blockDiagonal(let segments):

@@ -6,6 +6,13 @@ struct MaskParser {
     let text: String
     private let chars: [Character]
     private var position = 0
+    private var depth = 0
+    /// Parentheses nest at most this deep (the parser recurses; a hostile input must not
+    /// exhaust the stack).
+    static let maxDepth = 64
+    private var atoms = 0
+    /// At most this many masks are combined (evaluation recurses through the combination).
+    static let maxAtoms = 256
 
     init(text: String) {
         self.text = text
@@ -49,6 +56,11 @@ struct MaskParser {
 
     private mutating func parseFactor() throws -> AttentionMask {
         if take("(") {
+            depth += 1
+            defer { depth -= 1 }
+            guard depth <= Self.maxDepth else {
+                throw error("parentheses nest deeper than \(Self.maxDepth)")
+            }
             let mask = try parseExpression()
             guard take(")") else { throw error("missing \")\"") }
             return mask
@@ -64,6 +76,10 @@ struct MaskParser {
         }
         let atom = String(chars[start..<position]).trimmingSpaces
         if atom.isEmpty { throw error("missing a mask") }
+        atoms += 1
+        guard atoms <= Self.maxAtoms else {
+            throw error("more than \(Self.maxAtoms) masks combined")
+        }
         return try parseAtom(atom)
     }
 
@@ -153,7 +169,13 @@ struct MaskParser {
     }
 
     private func int(_ s: String, _ name: String) throws -> Int {
-        guard let v = Int(s) else { throw error("\(name): \"\(s)\" is not an integer") }
+        guard let v = Int(s) else {
+            let digits = s.hasPrefix("-") || s.hasPrefix("+") ? s.dropFirst() : Substring(s)
+            if !digits.isEmpty && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) {
+                throw error("\(name): \(s) is out of range (at most 2^40)")
+            }
+            throw error("\(name): \"\(s)\" is not an integer")
+        }
         return v
     }
 

@@ -80,7 +80,7 @@ struct LongformerPattern: PositionPattern {
     func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> {
         if globals.count(in: q) > 0 { return allKeys }
         let w = window.keyBounds(q)
-        guard let first = globals.positions.first, let last = globals.positions.last else {
+        guard let first = globals.first, let last = globals.last else {
             return w
         }
         return Swift.min(w.lowerBound, first)..<Swift.max(w.upperBound, last + 1)
@@ -88,6 +88,6 @@ struct LongformerPattern: PositionPattern {
 
     func keySpans(_ q: ClosedRange<Int>) -> KeySpans {
         if globals.count(in: q) > 0 { return KeySpans(allKeys) }
-        return KeySpans([window.keyBounds(q)] + globals.positions.map { $0..<$0 + 1 })
+        return KeySpans([window.keyBounds(q)] + globals.spans)
     }
 }

@@ -25,6 +25,9 @@ public struct ALiBi: Sendable, Hashable {
     /// How queries line up with keys when their counts differ.
     public let alignment: Alignment
 
+    /// The most heads ``slopes(heads:)`` accepts (2²⁰; models use tens).
+    public static let maxHeads = 1 << 20
+
     /// ALiBi for `heads` heads.
     ///
     /// - Parameters:
@@ -38,7 +41,7 @@ public struct ALiBi: Sendable, Hashable {
             throw AttentionError.argument("heads", "must be > 0, got \(heads)")
         }
         self.heads = heads
-        self.slopes = ALiBi.slopes(heads: heads)
+        self.slopes = try ALiBi.slopes(heads: heads)
         self.form = form
         self.alignment = alignment
     }
@@ -53,11 +56,13 @@ public struct ALiBi: Sendable, Hashable {
     /// first `n − p` of every other slope of `slopes(2p)` (indices 0, 2, 4, …), so the extra
     /// heads interleave between the existing ones.
     ///
-    /// - Parameter heads: number of heads, ≥ 0 (0 gives `[]`).
+    /// - Parameter heads: number of heads, in `0…maxHeads` (0 gives `[]`).
     /// - Returns: `heads` slopes in (0, 1).
-    /// - Precondition: `heads ≥ 0`.
-    public static func slopes(heads: Int) -> [Float] {
-        precondition(heads >= 0, "ALiBi.slopes: heads must be ≥ 0, got \(heads)")
+    /// - Throws: ``AttentionError`` naming `heads` when it is negative or above ``maxHeads``.
+    public static func slopes(heads: Int) throws -> [Float] {
+        guard heads >= 0 && heads <= maxHeads else {
+            throw AttentionError.argument("heads", "must be in 0…\(maxHeads), got \(heads)")
+        }
         guard heads > 0 else { return [] }
         func powerOfTwo(_ n: Int) -> [Float] {
             (1...n).map { Float(exp2(-8 * Double($0) / Double(n))) }

@@ -31,6 +31,7 @@ public struct LearnedPositionalEncoding: Module, Sendable {
         guard maxLength > 0 else {
             throw AttentionError.argument("maxLength", "must be > 0, got \(maxLength)")
         }
+        try Tensor.validate(shape: [maxLength, dimensions], argument: "maxLength")
         weight = Tensor.randomNormal([maxLength, dimensions], seed: seed)
     }
 

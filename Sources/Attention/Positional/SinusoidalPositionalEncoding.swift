@@ -44,6 +44,7 @@ public struct SinusoidalPositionalEncoding: Sendable {
         guard maxLength > 0 else {
             throw AttentionError.argument("maxLength", "must be > 0, got \(maxLength)")
         }
+        try Tensor.validate(shape: [maxLength, dimensions], argument: "maxLength")
         guard base.isFinite, base > 0 else {
             throw AttentionError.argument("base", "must be finite and > 0, got \(base)")
         }

@@ -35,16 +35,27 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A tensor of the given shape with every element equal to `value`.
-    public init(shape: [Int], repeating value: Float) {
-        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+    /// - Throws: ``AttentionError`` naming `shape` if a dimension is negative or the element
+    ///   count overflows `Int`.
+    public init(shape: [Int], repeating value: Float) throws {
+        try Tensor.validate(shape: shape, argument: "shape")
         self.init(unchecked: shape, storage: [Float](repeating: value, count: shape.reduce(1, *)))
     }
 
-    /// A tensor of zeros.
-    public static func zeros(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 0) }
+    /// A tensor of zeros, for shapes computed by code (the kernels' outputs); for a shape
+    /// that comes from user input use the throwing ``init(shape:repeating:)``.
+    /// - Precondition: every dimension ≥ 0 and the element count fits in `Int`.
+    public static func zeros(_ shape: [Int]) -> Tensor { filled(shape, 0) }
 
-    /// A tensor of ones.
-    public static func ones(_ shape: [Int]) -> Tensor { Tensor(shape: shape, repeating: 1) }
+    /// A tensor of ones; see ``zeros(_:)``.
+    /// - Precondition: every dimension ≥ 0 and the element count fits in `Int`.
+    public static func ones(_ shape: [Int]) -> Tensor { filled(shape, 1) }
+
+    private static func filled(_ shape: [Int], _ value: Float) -> Tensor {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+        return Tensor(
+            unchecked: shape, storage: [Float](repeating: value, count: shape.reduce(1, *)))
+    }
 
     /// A rank-0 tensor.
     public init(_ scalar: Float) { self.init(unchecked: [], storage: [scalar]) }
@@ -67,6 +78,15 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         if let bad = shape.first(where: { $0 < 0 }) {
             throw AttentionError.argument(
                 argument, "dimensions must be ≥ 0, got \(bad) in \(shape)")
+        }
+        var count = 1
+        for extent in shape {
+            let product = count.multipliedReportingOverflow(by: extent)
+            guard !product.overflow else {
+                throw AttentionError.argument(
+                    argument, "the element count of \(shape) overflows Int")
+            }
+            count = product.partialValue
         }
     }
 

@@ -1,0 +1,16 @@
+import ArgumentParser
+import _AttentionFileIO
+
+/// Checks output paths before any work, so minutes of computing never end in "cannot write".
+enum OutputPath {
+    /// Throws "--json: cannot create x/y.json: directory x does not exist" and the like.
+    static func check(_ path: String, flag: String) throws {
+        do { try FileIO.checkWritable(path) } catch { throw ValidationError("\(flag): \(error)") }
+    }
+
+    /// Creates a folder (and parents) for outputs; "--output-dir: cannot create a/b: a file is
+    /// in the way (a is not a directory)".
+    static func makeDirectory(_ path: String, flag: String) throws {
+        do { try FileIO.makeDirectory(path) } catch { throw ValidationError("\(flag): \(error)") }
+    }
+}
