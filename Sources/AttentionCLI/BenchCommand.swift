@@ -76,25 +76,28 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { AttentionConfiguration.threadCount = threads }
+        var execution = ExecutionOptions(threads: threads)
         if let tile {
             let parts = tile.split(separator: "x").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] > 0, parts[0] % 12 == 0, parts[1] > 0,
-                parts[1] % 32 == 0
+            let largest = ExecutionOptions.maximumBlock
+            guard parts.count == 2, (1...largest).contains(parts[0]), parts[0] % 12 == 0,
+                (1...largest).contains(parts[1]), parts[1] % 32 == 0
             else {
                 throw ValidationError(
-                    "--tile expects QxK with Q a multiple of 12 and K of 32, got '\(tile)'")
+                    "--tile expects QxK with Q a multiple of 12 and K of 32, both ≤ \(largest), got '\(tile)'"
+                )
             }
-            (FlashAttention.queryBlock, FlashAttention.keyBlock) = (parts[0], parts[1])
+            (execution.queryBlock, execution.keyBlock) = (parts[0], parts[1])
         }
-        let bench = AttentionBenchmark(repeats: repeats)
+        var bench = AttentionBenchmark(repeats: repeats)
+        bench.execution = execution
         let lens = try parsedSeqLens(), backendList = try parsedBackends(),
             masks = try parsedMasks()
         print(
-            "SwiftAttention benchmark — \(AttentionConfiguration.threadCount) thread(s), kernels: \(AttentionConfiguration.instructionSet)"
+            "SwiftAttention benchmark — \(threads ?? AttentionConfiguration.defaultThreadCount) thread(s), kernels: \(AttentionConfiguration.defaultInstructionSet)"
         )
         if !noGemm {
-            let gemm = try AttentionBenchmark.gemmGFLOPs()
+            let gemm = try AttentionBenchmark.gemmGFLOPs(execution: execution)
             print(String(format: "GEMM ceiling (1024³ float32 matmul): %.1f GFLOP/s", gemm))
         }
         var results: [BenchmarkResult] = []

@@ -59,7 +59,6 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { AttentionConfiguration.threadCount = threads }
         let file = try SafetensorsFile(contentsOf: input)
         for name in ["query", "key", "value"] where !file.names.contains(name) {
             throw ValidationError(
@@ -90,7 +89,8 @@ struct RunCommand: ParsableCommand {
         var options = AttentionOptions(
             mask: attentionMask, scale: scale, dropout: dropout, dropoutSeed: seed,
             backend: backend == "auto" ? .automatic : AttentionBackend(rawValue: backend)!,
-            returnWeights: returnWeights, returnLogSumExp: returnLSE)
+            returnWeights: returnWeights, returnLogSumExp: returnLSE,
+            execution: ExecutionOptions(threads: threads))
         if let alibi, query.rank == 4 {
             options.alibi = try ALiBi(heads: query.shape[1], form: ALiBi.Form(name: alibi)!)
         }

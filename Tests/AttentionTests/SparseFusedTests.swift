@@ -73,7 +73,7 @@ import Testing
             AttentionMask.slidingWindow(left: 64, right: 63), .causal, .bigBirdBlocks(seed: 4),
             .strided(stride: 256),
         ] {
-            let (bq, bk) = FlashAttention.tileSize(for: mask)
+            let (bq, bk) = ResolvedExecution.machineDefault.tileSize(for: mask)
             let blocks = BlockMask(
                 mask: mask, queries: 1000, keys: 1000, queryBlockSize: bq, keyBlockSize: bk)
             // Every tile with a visible entry is listed; every listed tile has one.
