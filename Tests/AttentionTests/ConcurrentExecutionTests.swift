@@ -8,13 +8,14 @@ import Testing
 @Suite struct ConcurrentExecutionTests {
     /// Eight calls at once (fused and reference, every variant the CPU has, 1–4 threads,
     /// several tile sizes), each checked against the Double oracle with FlashAttention-2's
-    /// rule, and against the same call run alone: a call's result depends only on its own
-    /// variant and tiles (each query block is computed by one worker in a fixed order, so the
-    /// thread count and schedule do not change a bit), so any setting leaking in from another
-    /// call would show.
+    /// rule, and bit for bit against the same call run alone. A call's bits depend on its
+    /// variant and tiles only (each query block is computed by one worker in a fixed order, so
+    /// the thread count and schedule change nothing) — checked here too: calls that differ in
+    /// variant or tiles differ in their bits, so a setting leaking from one call into another
+    /// would show.
     @Test func concurrentCallsWithDifferentSettingsMatchTheOracle() throws {
-        let isas = InstructionSet.supported
-        let tiles = [(12, 32), (96, 128), (48, 64), (120, 96), (24, 256), (36, 160)]
+        let best = InstructionSet.supported.last!
+        let middle = InstructionSet.supported[InstructionSet.supported.count / 2]
         let masks: [AttentionMask] = [.causal, .slidingWindow(left: 30, right: 7), .none]
         let c = Case(h: 4, hkv: 2, sq: 131, sk: 203, d: 40)
         let (q, k, v) = randomQKV(
@@ -24,17 +25,28 @@ import Testing
         struct Call: Sendable {
             var options: AttentionOptions
             var maskIndex: Int
+            /// What the result's bits may depend on.
+            var key: String {
+                let e = options.execution
+                return options.backend == .reference
+                    ? "reference \(e.instructionSet!)"
+                    : "fused \(e.instructionSet!) \(e.queryBlock!)×\(e.keyBlock!)"
+            }
         }
-        let calls: [Call] = (0..<8).map { i in
-            let (bq, bk) = tiles[i % tiles.count]
-            let execution = ExecutionOptions(
-                threads: 1 + i % 4, instructionSet: isas[i % isas.count], queryBlock: bq,
-                keyBlock: bk)
-            let backend: AttentionBackend = i % 4 == 3 ? .reference : .fused
-            return Call(
+        let table: [(AttentionBackend, Int, InstructionSet, (Int, Int), Int)] = [
+            (.fused, 0, best, (96, 128), 1), (.fused, 0, .portable, (96, 128), 2),
+            (.fused, 0, best, (24, 64), 3), (.fused, 0, best, (96, 128), 4),
+            (.fused, 1, .portable, (12, 32), 2), (.fused, 1, middle, (120, 256), 1),
+            (.reference, 2, .portable, (96, 128), 3), (.reference, 2, best, (96, 128), 2),
+        ]
+        let calls = table.map { backend, m, isa, tile, threads in
+            Call(
                 options: AttentionOptions(
-                    mask: masks[i % masks.count], backend: backend, execution: execution),
-                maskIndex: i % masks.count)
+                    mask: masks[m], backend: backend,
+                    execution: ExecutionOptions(
+                        threads: threads, instructionSet: isa, queryBlock: tile.0,
+                        keyBlock: tile.1)),
+                maskIndex: m)
         }
         // Alone, one after the other.
         let alone = try calls.map {
@@ -73,6 +85,14 @@ import Testing
                 #expect(out == alone[i], "\(label): differs from the same call run alone")
             }
             #expect(together[i].count == 3, "\(label)")
+        }
+        // Same settings (up to the thread count), same bits; other settings, other bits.
+        for i in calls.indices {
+            for j in calls.indices where j > i && calls[i].maskIndex == calls[j].maskIndex {
+                #expect(
+                    (alone[i] == alone[j]) == (calls[i].key == calls[j].key),
+                    "calls \(i) (\(calls[i].key)) and \(j) (\(calls[j].key))")
+            }
         }
     }
 }

@@ -95,6 +95,19 @@ import Testing
             let run = FlashAttention.forward(problem, options: options, outputLayout: .bhsd)
             #expect(run.visitedTiles == blocks.visitedBlockCount, "\(mask)")
         }
+        // Tiles chosen per call are the ones the kernel runs (and they override a block mask's).
+        for (bq, bk) in [(24, 64), (12, 32), (120, 256)] {
+            let mask = AttentionMask.bigBirdBlocks(seed: 4)
+            let options = AttentionOptions(
+                mask: mask, backend: .fused,
+                execution: ExecutionOptions(queryBlock: bq, keyBlock: bk))
+            let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
+            #expect(problem.queryBlock == bq && problem.keyBlock == bk)
+            let blocks = BlockMask(
+                mask: mask, queries: 1000, keys: 1000, queryBlockSize: bq, keyBlockSize: bk)
+            let run = FlashAttention.forward(problem, options: options, outputLayout: .bhsd)
+            #expect(run.visitedTiles == blocks.visitedBlockCount, "\(bq)×\(bk)")
+        }
     }
 }
 

@@ -35,6 +35,11 @@ public func scaledDotProductAttention(
 /// Scaled dot-product attention with every option; returns the output and, on request,
 /// the weights and the log-sum-exp, plus which backend ran and why.
 /// See ``scaledDotProductAttention(query:key:value:mask:scale:dropout:seed:backend:)``.
+///
+/// `options.execution` says how this call runs (threads, kernel variant, tile sizes, memory
+/// limit); it is resolved once, so concurrent calls with different settings never interfere.
+/// - Throws: ``AttentionError`` as the short form does, and for invalid
+///   ``ExecutionOptions`` (naming the setting).
 public func scaledDotProductAttention(
     query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions
 ) throws -> AttentionResult {
