@@ -28,7 +28,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Comma-separated backends: reference, fused.") var backends = "reference,fused"
     @Flag(help: "Benchmark the full MultiHeadAttention layer (projections included).") var layer =
         false
-    @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var execution: ExecutionFlags
     @Option(
         parsing: .unconditional,
         help:
@@ -136,18 +136,19 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        execution.apply()
+        var execution = self.execution.options
         if let (q, k) = try parsedTile() {
-            (FlashAttention.queryBlock, FlashAttention.keyBlock) = (q, k)
+            (execution.queryBlock, execution.keyBlock) = (q, k)
         }
-        let bench = AttentionBenchmark(repeats: repeats)
+        var bench = AttentionBenchmark(repeats: repeats)
+        bench.execution = execution
         let lens = try parsedSeqLens(), backendList = try parsedBackends(),
             masks = try parsedMasks()
         print(
-            "SwiftAttention benchmark — \(AttentionConfiguration.threadCount) thread(s), kernels: \(AttentionConfiguration.instructionSet)"
+            "SwiftAttention benchmark — \(execution.threads ?? AttentionConfiguration.defaultThreadCount) thread(s), kernels: \(AttentionConfiguration.defaultInstructionSet)"
         )
         if !noGemm {
-            let gemm = try AttentionBenchmark.gemmGFLOPs()
+            let gemm = try AttentionBenchmark.gemmGFLOPs(execution: execution)
             print(String(format: "GEMM ceiling (1024³ float32 matmul): %.1f GFLOP/s", gemm))
         }
         var results: [BenchmarkResult] = []

@@ -19,7 +19,7 @@ struct DemoCommand: ParsableCommand {
         parsing: .unconditional,
         help: "Timed repetitions per benchmark configuration, 1…\(CLIRange.repeats.upperBound).")
     var repeats = 3
-    @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var execution: ExecutionFlags
 
     /// The figures the walkthrough writes into `--output-dir`.
     static let figureNames = [
@@ -32,7 +32,6 @@ struct DemoCommand: ParsableCommand {
     }
 
     func run() throws {
-        execution.apply()
         // Before any work: the folder exists (or is created) and every figure can be written.
         try OutputPath.makeDirectory(outputDir, flag: "--output-dir")
         for name in Self.figureNames {
@@ -40,7 +39,9 @@ struct DemoCommand: ParsableCommand {
                 URL(fileURLWithPath: outputDir).appendingPathComponent(name).path,
                 flag: "--output-dir")
         }
-        var demo = Demo(outputDir: outputDir, seed: seed, repeats: repeats)
+        var demo = Demo(
+            outputDir: outputDir, seed: seed, repeats: repeats,
+            execution: execution.options)
         let start = Date()
         try demo.standardAttention()
         try demo.efficientAttention()
@@ -59,6 +60,8 @@ struct Demo {
     let outputDir: String
     let seed: UInt64
     let repeats: Int
+    /// How every measured call runs (`--threads`).
+    let execution: ExecutionOptions
     var figures: [String] = []
     var highlights: [String] = []
 
@@ -85,7 +88,8 @@ struct Demo {
 
     mutating func standardAttention() throws {
         Self.section(1, "Standard multi-head attention")
-        let mha = try MultiHeadAttention(dimensions: 512, numHeads: 8, bias: false, seed: seed)
+        var mha = try MultiHeadAttention(dimensions: 512, numHeads: 8, bias: false, seed: seed)
+        mha.execution = execution
         let x = Tensor.randomNormal([2, 10, 512], seed: seed &+ 1)
         let (out, weights) = try mha.attentionWithWeights(x)
         let rowSums = stride(from: 0, to: weights.count, by: 10).map {
@@ -109,18 +113,19 @@ struct Demo {
 
     mutating func efficientAttention() throws {
         Self.section(2, "Efficient multi-head attention (fused, FlashAttention-style)")
-        let mha = try MultiHeadAttention(dimensions: 512, numHeads: 8, bias: false, seed: seed)
+        var mha = try MultiHeadAttention(dimensions: 512, numHeads: 8, bias: false, seed: seed)
+        mha.execution = execution
         let x = Tensor.randomNormal([2, 128, 512], seed: seed &+ 2)
         let reference = try mha(x, isCausal: true, backend: .reference)
         let fused = try mha(x, isCausal: true, backend: .fused)
         let q = Tensor.randomNormal([2, 8, 128, 64], seed: seed &+ 3)
         let result = try scaledDotProductAttention(
-            query: q, key: q, value: q, options: .init(mask: .causal))
+            query: q, key: q, value: q, options: .init(mask: .causal, execution: execution))
         print(
             "  scaledDotProductAttention(…, mask: .causal) chose .\(result.backend.rawValue): \(result.reason)"
         )
         print(
-            "  kernels: \(AttentionConfiguration.instructionSet), \(AttentionConfiguration.threadCount) thread(s)"
+            "  kernels: \(execution.instructionSet ?? AttentionConfiguration.defaultInstructionSet), \(execution.threads ?? AttentionConfiguration.defaultThreadCount) thread(s)"
         )
         print(
             String(
@@ -157,10 +162,14 @@ struct Demo {
             let flops = AttentionComplexity.flops(
                 batch: 1, heads: heads, queries: s, keys: s, headDim: dModel / heads)
             let (tr, mr) = try measure {
-                _ = try scaledDotProductAttention(query: q, key: q, value: q, backend: .reference)
+                _ = try scaledDotProductAttention(
+                    query: q, key: q, value: q,
+                    options: .init(backend: .reference, execution: execution))
             }
             let (tf, mf) = try measure {
-                _ = try scaledDotProductAttention(query: q, key: q, value: q, backend: .fused)
+                _ = try scaledDotProductAttention(
+                    query: q, key: q, value: q,
+                    options: .init(backend: .fused, execution: execution))
             }
             print(
                 String(
@@ -189,7 +198,8 @@ struct Demo {
         progress("  measuring time and memory vs sequence length for complexity.png…")
         let points = try ComplexityMeasurement.run(
             seqLens: [256, 512, 1024, 2048, 4096, 8192], batch: 1, heads: 8, headDim: 64,
-            window: 256, referenceMaxLen: 4096, repeats: 1, progress: { progress("  " + $0) })
+            window: 256, referenceMaxLen: 4096, repeats: 1, execution: execution,
+            progress: { progress("  " + $0) })
         progress("")
         try write(Figures.complexity(points), "complexity.png")
     }
@@ -255,13 +265,14 @@ struct Demo {
             ("bigbird-blocks 64: 3 window, 2 global, 3 random", .bigBirdBlocks(seed: seed)),
             ("causal+window:256,0", .and(.causal, .slidingWindow(left: 256, right: 0))),
         ] {
-            let (bq, bk) = FlashAttention.tileSize(for: mask)
-            let blocks = BlockMask(
-                mask: mask, queries: s, keys: s, queryBlockSize: bq, keyBlockSize: bk)
+            let blocks = try BlockMask.forFusedKernel(
+                mask: mask, queries: s, keys: s, execution: execution)
+            let (bq, bk) = (blocks.queryBlockSize, blocks.keyBlockSize)
             let total = ((s + bq - 1) / bq) * ((s + bk - 1) / bk)
             let ms = try time {
                 _ = try scaledDotProductAttention(
-                    query: q, key: q, value: q, mask: mask, backend: .fused)
+                    query: q, key: q, value: q,
+                    options: .init(mask: mask, backend: .fused, execution: execution))
             }
             if dense == 0 { dense = ms }
             print(
@@ -310,8 +321,9 @@ struct Demo {
 
     mutating func alibiAttention() throws {
         Self.section(6, "ALiBi attention")
-        let layer = try ALiBiMultiHeadAttention(
+        var layer = try ALiBiMultiHeadAttention(
             dimensions: 512, numHeads: 8, form: .symmetric, bias: false, seed: seed)
+        layer.execution = execution
         let x = Tensor.randomNormal([2, 256, 512], seed: seed &+ 13)
         let fused = try layer(x)
         let (reference, weights) = try layer.attentionWithWeights(x)
@@ -344,7 +356,8 @@ struct Demo {
     mutating func benchmark() throws {
         Self.section(
             7, "Benchmark: standard vs efficient attention layer (batch 8, d_model 512, 8 heads)")
-        let bench = AttentionBenchmark(repeats: repeats, seed: seed)
+        var bench = AttentionBenchmark(repeats: repeats, seed: seed)
+        bench.execution = execution
         var results: [BenchmarkResult] = []
         for s in [256, 512, 1024] {
             for backend in [AttentionBackend.reference, .fused] {

@@ -40,7 +40,7 @@ struct RunCommand: ParsableCommand {
             "RoPE scaling (with --rope): linear:F, ntk:F,orig=N, yarn:F,orig=N or llama3:F,orig=N,low=L,high=H."
     )
     var ropeScaling: String?
-    @OptionGroup var execution: ExecutionOptions
+    @OptionGroup var execution: ExecutionFlags
 
     func validate() throws {
         guard ["reference", "fused", "auto"].contains(backend) else {
@@ -79,7 +79,6 @@ struct RunCommand: ParsableCommand {
     }
 
     func run() throws {
-        execution.apply()
         let file = try SafetensorsFile(contentsOf: input)
         for name in ["query", "key", "value"] where !file.names.contains(name) {
             throw ValidationError(
@@ -111,7 +110,8 @@ struct RunCommand: ParsableCommand {
         var options = AttentionOptions(
             mask: attentionMask, scale: scale, dropout: dropout, dropoutSeed: seed ?? 0,
             backend: backend == "auto" ? .automatic : AttentionBackend(rawValue: backend)!,
-            returnWeights: returnWeights, returnLogSumExp: returnLSE)
+            returnWeights: returnWeights, returnLogSumExp: returnLSE,
+            execution: execution.options)
         if let alibi {
             guard query.rank == 4 else {
                 throw ValidationError("--alibi needs a rank-4 query, got \(query.shape)")

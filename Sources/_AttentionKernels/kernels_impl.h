@@ -7,6 +7,11 @@
 // `acc + a * b` contracts to FMA where the target has it.
 #include "AttentionKernels.h"
 #include "variants.h"
+// Contracts are asserted in debug builds only (SwiftPM defines DEBUG there, and never NDEBUG).
+#if !defined(DEBUG) && !defined(NDEBUG)
+#define NDEBUG 1
+#endif
+#include <assert.h>
 #include <math.h>
 #include <string.h>
 
@@ -154,6 +159,9 @@ AK_INLINE void tiles(const int MR, const int NVMAX, long rows, long cols, long d
 AK_TARGET void AK_NAME(ak_tile_gemm)(int shape, long rows, long cols, long depth, const float *a,
                                      long lda, const float *b, long ldb, float *c, long ldc,
                                      int accumulate, const float *rowScale) {
+    // The contract of the header: whole 12-row micro-tile panels, 16-float column groups.
+    assert(rows % 12 == 0 && "ak_tile_gemm: rows must be a multiple of 12");
+    assert(cols % 16 == 0 && "ak_tile_gemm: cols must be a multiple of 16");
     int mode = rowScale ? 2 : (accumulate ? 1 : 0);
     if (shape == 0)  // A packed in 12-row panels, k-major (ak_pack_panels); MR divides 12.
         tiles(QK_MR, QK_NV, rows, cols, depth, a, 12, 12 * depth, 1, 12, b, ldb, c, ldc, mode, rowScale);
@@ -182,6 +190,7 @@ AK_INLINE void transpose4_scaled(const float *src, long lds, float scale, float 
 
 AK_TARGET void AK_NAME(ak_pack_panels)(long rows, long rowsPadded, long cols, const float *x,
                                        long ldx, float scale, float *out) {
+    assert(rowsPadded % 12 == 0 && rowsPadded >= rows && "ak_pack_panels: rowsPadded");
     long c4 = cols & ~3L;
     for (long p = 0; p < rowsPadded; p += 12) {
         float *panel = out + p * cols;

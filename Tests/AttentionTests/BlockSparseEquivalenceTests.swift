@@ -70,7 +70,7 @@ import Testing
             let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
             let visited = FlashAttention.forward(problem, options: options, outputLayout: .bhsd)
                 .visitedTiles
-            let (bq, bk) = FlashAttention.tileSize(for: mask)
+            let (bq, bk) = problem.execution.tileSize(for: mask)
             let all = ((300 + bq - 1) / bq) * ((300 + bk - 1) / bk)
             #expect(visited < all, "\(mask) visits \(visited) of \(all) tiles")
         }

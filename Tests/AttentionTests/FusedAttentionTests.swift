@@ -24,13 +24,14 @@ struct Case: CustomStringConvertible, Sendable {
     ]
 
     func check(
-        _ c: Case, mask: AttentionMask, dropout: Float = 0, alibi: ALiBi? = nil, seed: UInt64
+        _ c: Case, mask: AttentionMask, dropout: Float = 0, alibi: ALiBi? = nil, seed: UInt64,
+        execution: ExecutionOptions = ExecutionOptions()
     ) throws {
         let (q, k, v) = randomQKV(
             b: c.b, h: c.h, hkv: c.hkv, sq: c.sq, sk: c.sk, d: c.d, dv: c.dv, seed: seed)
         let options = AttentionOptions(
             mask: mask, dropout: dropout, dropoutSeed: 9, alibi: alibi, backend: .fused,
-            returnLogSumExp: true)
+            returnLogSumExp: true, execution: execution)
         let fused = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
         var refOptions = options
         refOptions.backend = .reference
@@ -42,7 +43,8 @@ struct Case: CustomStringConvertible, Sendable {
         let referenceError = maxError(reference.output, oracle.output)
         #expect(
             fusedError <= 2 * referenceError + 1e-6,
-            "\(c) \(mask) p=\(dropout): fused \(fusedError) vs reference \(referenceError)")
+            "\(c) \(mask) p=\(dropout) \(execution): fused \(fusedError) vs reference \(referenceError)"
+        )
         #expect(fused.backend == .fused)
         // Log-sum-exp per row, −inf for rows that saw nothing.
         let lse = fused.logSumExp!.scalars

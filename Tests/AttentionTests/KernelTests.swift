@@ -2,20 +2,12 @@ import Foundation
 import Testing
 @testable import Attention
 
-/// The micro-kernels on their own: exp accuracy, GEMM and the dispatch switch, on every
-/// instruction-set variant the machine has (the portable one everywhere).
-@Suite(.serialized) struct KernelTests {
-    static var variants: [InstructionSet] {
-        InstructionSet.allCases.filter { $0 <= AttentionConfiguration.detectedInstructionSet }
-    }
-
+/// The micro-kernels on their own: exp accuracy, GEMM and variant selection, on every
+/// instruction-set variant the machine has (the portable one everywhere). Each call names
+/// its variant in its options, so these tests run in parallel with everything else.
+@Suite struct KernelTests {
     func withEachVariant(_ body: (InstructionSet) throws -> Void) rethrows {
-        let saved = AttentionConfiguration.instructionSet
-        defer { AttentionConfiguration.instructionSet = saved }
-        for isa in Self.variants {
-            AttentionConfiguration.instructionSet = isa
-            try body(isa)
-        }
+        for isa in InstructionSet.supported { try body(isa) }
     }
 
     /// Distance in units in the last place between two positive normal floats.
@@ -35,7 +27,7 @@ import Testing
         var v: Float = 1e-30
         while v < 88.72 { xs.append(v); v *= 1.003 }
         withEachVariant { isa in
-            let ys = vectorizedExp(xs)
+            let ys = vectorizedExp(xs, kernels: KernelTable(isa)!)
             var worst = 0
             for (x, y) in zip(xs, ys) {
                 let expected = Float(exp(Double(x)))
@@ -47,7 +39,8 @@ import Testing
 
     @Test func expSpecialValues() {
         withEachVariant { isa in
-            let ys = vectorizedExp([-.infinity, -1000, -88, 89, .infinity, .nan, -87.0])
+            let ys = vectorizedExp(
+                [-.infinity, -1000, -88, 89, .infinity, .nan, -87.0], kernels: KernelTable(isa)!)
             #expect(ys[0] == 0 && ys[1] == 0, "\(isa): exp(−inf) and large negatives are exactly 0")
             #expect(
                 ys[2] >= 0 && ys[2] < Float.leastNormalMagnitude,
@@ -76,7 +69,7 @@ import Testing
             }
         }
         try withEachVariant { isa in
-            let c = try a.matmul(b)
+            let c = try a.matmul(b, execution: ExecutionOptions(instructionSet: isa))
             #expect(c.shape == [2, m, n])
             // Float accumulation over k terms of size ~1: error ≤ k·ε·(Σ|a||b|) ≈ 1e-6·k.
             #expect(maxError(c, expected) <= 2e-6 * Double(k) + 1e-6, "\(isa) \(dims)")
@@ -105,30 +98,98 @@ import Testing
         }
     }
 
-    /// The fused kernel on each variant (the variant switch lives in this serialized suite
-    /// only, so no other test changes it meanwhile).
-    @Test func fusedAttentionOnEveryVariant() throws {
-        try withEachVariant { isa in
-            #expect(AttentionConfiguration.instructionSet == isa)
-            for (i, c) in [
-                Case(h: 2, hkv: 1, sq: 113, sk: 203, d: 59), Case(sq: 130, sk: 130, d: 64, dv: 40),
-            ].enumerated() {
-                try FusedAttentionTests().check(c, mask: .causal, seed: UInt64(300 + i))
-                try FusedAttentionTests().check(c, mask: .none, dropout: 0.2, seed: UInt64(310 + i))
-                try FusedAttentionTests().check(
-                    c, mask: .slidingWindow(left: 20, right: 3), seed: UInt64(320 + i))
+    @Test func batchedMatmulAndLinearOnEveryVariantAndThreadCount() throws {
+        // Batched right operand (one product per matrix) and a transposed weight with bias.
+        let a = Tensor.randomNormal([3, 20, 7], seed: 5),
+            b = Tensor.randomNormal([3, 7, 9], seed: 6)
+        let (sa, sb) = (a.scalars, b.scalars)
+        var expected = [Double](repeating: 0, count: 3 * 20 * 9)
+        for bi in 0..<3 {
+            for i in 0..<20 {
+                for j in 0..<9 {
+                    var acc = 0.0
+                    for p in 0..<7 {
+                        acc += sa[(bi * 20 + i) * 7 + p].d * sb[(bi * 7 + p) * 9 + j].d
+                    }
+                    expected[(bi * 20 + i) * 9 + j] = acc
+                }
+            }
+        }
+        let layer = try Linear(7, 4, seed: 8)
+        let (w, bias) = (layer.weight.scalars, layer.bias!.scalars)
+        var linear = [Double](repeating: 0, count: 3 * 20 * 4)
+        for r in 0..<60 {
+            for j in 0..<4 {
+                var acc = bias[j].d
+                for p in 0..<7 { acc += sa[r * 7 + p].d * w[j * 7 + p].d }
+                linear[r * 4 + j] = acc
+            }
+        }
+        for isa in InstructionSet.supported {
+            for threads in [1, 2, 5] {
+                let execution = ExecutionOptions(threads: threads, instructionSet: isa)
+                let c = try a.matmul(b, execution: execution)
+                #expect(c.shape == [3, 20, 9])
+                #expect(maxError(c, expected) <= 1e-5, "\(isa) threads \(threads)")
+                let y = try layer(a, execution: execution)
+                #expect(y.shape == [3, 20, 4])
+                #expect(maxError(y, linear) <= 1e-5, "\(isa) threads \(threads)")
             }
         }
     }
 
-    @Test func requestingAMissingVariantSelectsTheBestAvailable() {
-        let saved = AttentionConfiguration.instructionSet
-        defer { AttentionConfiguration.instructionSet = saved }
-        AttentionConfiguration.instructionSet = .avx512
-        #expect(
-            AttentionConfiguration.instructionSet == AttentionConfiguration.detectedInstructionSet)
-        AttentionConfiguration.instructionSet = .portable
-        #expect(AttentionConfiguration.instructionSet == .portable)
+    /// The fused kernel on each variant, and with tiles other than the default.
+    @Test func fusedAttentionOnEveryVariant() throws {
+        for isa in InstructionSet.supported {
+            for (i, c) in [
+                Case(h: 2, hkv: 1, sq: 113, sk: 203, d: 59), Case(sq: 130, sk: 130, d: 64, dv: 40),
+            ].enumerated() {
+                for execution in [
+                    ExecutionOptions(instructionSet: isa),
+                    ExecutionOptions(instructionSet: isa, queryBlock: 24, keyBlock: 64),
+                ] {
+                    let f = FusedAttentionTests()
+                    try f.check(c, mask: .causal, seed: UInt64(300 + i), execution: execution)
+                    try f.check(
+                        c, mask: .none, dropout: 0.2, seed: UInt64(310 + i), execution: execution)
+                    try f.check(
+                        c, mask: .slidingWindow(left: 20, right: 3), seed: UInt64(320 + i),
+                        execution: execution)
+                }
+            }
+        }
+    }
+
+    @Test func invalidExecutionOptionsThrowNamingTheSetting() throws {
+        let (q, k, v) = randomQKV(b: 1, h: 1, sq: 8, sk: 8, d: 4, seed: 1)
+        var bad: [(ExecutionOptions, String)] = [
+            (ExecutionOptions(threads: 0), "threads"),
+            (ExecutionOptions(queryBlock: 13), "queryBlock"),
+            (ExecutionOptions(queryBlock: 0), "queryBlock"),
+            (ExecutionOptions(queryBlock: 1032), "queryBlock"),
+            (ExecutionOptions(keyBlock: 48), "keyBlock"),
+            (ExecutionOptions(keyBlock: 2048), "keyBlock"),
+            (ExecutionOptions(memoryLimit: -1), "memoryLimit"),
+        ]
+        for isa in InstructionSet.allCases where !InstructionSet.supported.contains(isa) {
+            bad.append((ExecutionOptions(instructionSet: isa), "instructionSet"))
+        }
+        for (execution, argument) in bad {
+            for backend in [AttentionBackend.fused, .reference] {
+                #expect {
+                    _ = try scaledDotProductAttention(
+                        query: q, key: k, value: v,
+                        options: AttentionOptions(backend: backend, execution: execution))
+                } throws: { ($0 as? AttentionError)?.argument == argument }
+            }
+            #expect { _ = try q.matmul(k.transposed(2, 3), execution: execution) } throws: {
+                ($0 as? AttentionError)?.argument == argument
+            }
+        }
+        // The largest accepted tiles work.
+        let big = ExecutionOptions(queryBlock: 1020, keyBlock: 1024)
+        _ = try scaledDotProductAttention(
+            query: q, key: k, value: v, options: AttentionOptions(backend: .fused, execution: big))
     }
 }
 

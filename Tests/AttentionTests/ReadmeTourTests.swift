@@ -19,6 +19,12 @@ import Attention
                 returnLogSumExp: true))
         #expect(r.backend == .fused && r.logSumExp?.shape == [2, 8, 64])
 
+        let single = try scaledDotProductAttention(
+            query: q, key: k, value: v,
+            options: .init(
+                mask: .causal, execution: ExecutionOptions(threads: 1, instructionSet: .portable)))
+        #expect(single.output.shape == out.shape)
+
         var mha = try MultiHeadAttention(dimensions: 512, numHeads: 8)
         mha.rope = try RoPE(dimensions: 64, scaling: .llama3(factor: 8))
         let x = Tensor.randomNormal([2, 16, 512], seed: 3)

@@ -80,7 +80,7 @@ import Testing
     @Test func refusesScoreMatricesOverTheMemoryLimit() throws {
         let (q, k, v) = randomQKV(b: 1, h: 8, sq: 64, sk: 64, d: 4, seed: 1)
         var options = AttentionOptions(backend: .reference)
-        options.memoryLimit = 1000
+        options.execution.memoryLimit = 1000
         #expect {
             _ = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
         } throws: { error in

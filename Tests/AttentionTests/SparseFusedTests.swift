@@ -73,7 +73,7 @@ import Testing
             AttentionMask.slidingWindow(left: 64, right: 63), .causal, .bigBirdBlocks(seed: 4),
             .strided(stride: 256),
         ] {
-            let (bq, bk) = FlashAttention.tileSize(for: mask)
+            let (bq, bk) = ResolvedExecution.machineDefault.tileSize(for: mask)
             let blocks = BlockMask(
                 mask: mask, queries: 1000, keys: 1000, queryBlockSize: bq, keyBlockSize: bk)
             // Every tile with a visible entry is listed; every listed tile has one.
@@ -94,6 +94,19 @@ import Testing
             let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
             let run = FlashAttention.forward(problem, options: options, outputLayout: .bhsd)
             #expect(run.visitedTiles == blocks.visitedBlockCount, "\(mask)")
+        }
+        // Tiles chosen per call are the ones the kernel runs (and they override a block mask's).
+        for (bq, bk) in [(24, 64), (12, 32), (120, 256)] {
+            let mask = AttentionMask.bigBirdBlocks(seed: 4)
+            let options = AttentionOptions(
+                mask: mask, backend: .fused,
+                execution: ExecutionOptions(queryBlock: bq, keyBlock: bk))
+            let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
+            #expect(problem.queryBlock == bq && problem.keyBlock == bk)
+            let blocks = BlockMask(
+                mask: mask, queries: 1000, keys: 1000, queryBlockSize: bq, keyBlockSize: bk)
+            let run = FlashAttention.forward(problem, options: options, outputLayout: .bhsd)
+            #expect(run.visitedTiles == blocks.visitedBlockCount, "\(bq)×\(bk)")
         }
     }
 }

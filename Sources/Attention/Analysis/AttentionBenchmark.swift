@@ -78,8 +78,11 @@ public struct AttentionBenchmark {
     public var warmup: Int
     public var seed: UInt64
     /// Reference runs whose score matrix would exceed this many bytes are reported as
-    /// skipped (default: ``AttentionConfiguration/referenceMemoryLimit``).
+    /// skipped (default: `execution.memoryLimit`, else
+    /// ``AttentionConfiguration/memoryBudget``).
     public var memoryLimit: Int? = nil
+    /// How every measured call runs (threads, kernel variant, tile sizes).
+    public var execution = ExecutionOptions()
 
     public init(repeats: Int = 5, warmup: Int = 1, seed: UInt64 = 0) {
         self.repeats = repeats
@@ -132,8 +135,10 @@ public struct AttentionBenchmark {
             headDim: c.headDim, causal: c.mask.isCausal, mask: c.mask.text, layer: c.layer,
             medianMs: nil,
             gflops: nil, peakBytes: nil, density: density, skipped: nil)
-        if backend == .reference {
-            let limit = memoryLimit ?? AttentionConfiguration.referenceMemoryLimit
+        var execution = self.execution
+        execution.memoryLimit =
+            memoryLimit ?? execution.memoryLimit ?? AttentionConfiguration.memoryBudget
+        if backend == .reference, let limit = execution.memoryLimit {
             let bytes = AttentionComplexity.scoreMatrixBytes(
                 batch: c.batch, heads: c.heads, queries: c.seqLen, keys: c.seqLen)
             if bytes > Double(limit) {
@@ -153,14 +158,14 @@ public struct AttentionBenchmark {
                 dimensions: dims, numHeads: c.heads, bias: false, seed: seed)
             let x = Tensor.randomNormal([c.batch, c.seqLen, dims], seed: seed &+ 1)
             flops += 4 * 2 * Double(c.batch * c.seqLen) * Double(dims * dims)  // four projections
-            body = { _ = try layer(x, mask: mask, backend: backend) }
+            body = { _ = try layer(x, mask: mask, backend: backend, execution: execution) }
         } else {
             let q = Tensor.randomNormal([c.batch, c.heads, c.seqLen, c.headDim], seed: seed)
             let k = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 1)
             let v = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 2)
+            let options = AttentionOptions(mask: mask, backend: backend, execution: execution)
             body = {
-                _ = try scaledDotProductAttention(
-                    query: q, key: k, value: v, mask: mask, backend: backend)
+                _ = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
             }
         }
         MemoryProbe.resetPeak()
@@ -189,11 +194,15 @@ public struct AttentionBenchmark {
         return visible / Double(rows.count * s)
     }
 
-    /// GFLOP/s of a square float32 matrix multiply on the current threads: the machine's
+    /// GFLOP/s of a square float32 matrix multiply under `execution`: the machine's
     /// ceiling the attention figures can be read against.
-    public static func gemmGFLOPs(size n: Int = 1024, repeats: Int = 5) throws -> Double {
+    public static func gemmGFLOPs(
+        size n: Int = 1024, repeats: Int = 5, execution: ExecutionOptions = ExecutionOptions()
+    ) throws -> Double {
         let a = Tensor.randomNormal([n, n], seed: 1), b = Tensor.randomNormal([n, n], seed: 2)
-        let times = try Timing.measure(repeats: repeats) { _ = try a.matmul(b) }
+        let times = try Timing.measure(repeats: repeats) {
+            _ = try a.matmul(b, execution: execution)
+        }
         return 2 * Double(n) * Double(n) * Double(n) / (Timing.median(times) * 1e6)
     }
 }

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Which implementation computes attention.
 public enum AttentionBackend: String, Sendable, CaseIterable {
     /// Fused unless the caller asks for the attention weights (which only the reference
@@ -36,15 +34,23 @@ public struct AttentionOptions: Sendable {
     /// the same mask; its sizes are checked. Ignored by the reference path and for masks that
     /// differ between batch entries or heads.
     public var blockMask: BlockMask? = nil
-    /// Refuse reference runs whose score matrix would exceed this many bytes
-    /// (default: ``AttentionConfiguration/referenceMemoryLimit``).
-    public var memoryLimit: Int? = nil
+    /// How this call runs: threads, kernel variant, tile sizes, memory limit (default: the
+    /// machine's); resolved once when the call starts.
+    public var execution = ExecutionOptions()
+
+    /// Moved to ``ExecutionOptions/memoryLimit`` (`execution.memoryLimit`).
+    @available(*, deprecated, renamed: "execution.memoryLimit")
+    public var memoryLimit: Int? {
+        get { execution.memoryLimit }
+        set { execution.memoryLimit = newValue }
+    }
 
     public init(
         mask: AttentionMask = .none, scale: Float? = nil, dropout: Float = 0,
         dropoutSeed: UInt64 = 0,
         alibi: ALiBi? = nil, backend: AttentionBackend = .automatic,
-        returnWeights: Bool = false, returnLogSumExp: Bool = false
+        returnWeights: Bool = false, returnLogSumExp: Bool = false,
+        execution: ExecutionOptions = ExecutionOptions()
     ) {
         self.mask = mask
         self.scale = scale
@@ -54,6 +60,7 @@ public struct AttentionOptions: Sendable {
         self.backend = backend
         self.returnWeights = returnWeights
         self.returnLogSumExp = returnLogSumExp
+        self.execution = execution
     }
 }
 
@@ -69,16 +76,4 @@ public struct AttentionResult: Sendable {
     public var backend: AttentionBackend
     /// Why that backend was chosen (PyTorch users ask this about silent fallbacks).
     public var reason: String
-}
-
-extension AttentionConfiguration {
-    nonisolated(unsafe) private static var _referenceMemoryLimit = MemoryBudget.current().bytes
-
-    /// The largest score matrix (bytes) the reference path allocates before refusing with an
-    /// error instead of being killed. Default: ``MemoryBudget/current()`` (half the physical
-    /// memory, or less under `ulimit -v`/`-d` or a cgroup memory limit).
-    public static var referenceMemoryLimit: Int {
-        get { _referenceMemoryLimit }
-        set { _referenceMemoryLimit = newValue }
-    }
 }

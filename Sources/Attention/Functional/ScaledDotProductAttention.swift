@@ -35,18 +35,37 @@ public func scaledDotProductAttention(
 /// Scaled dot-product attention with every option; returns the output and, on request,
 /// the weights and the log-sum-exp, plus which backend ran and why.
 /// See ``scaledDotProductAttention(query:key:value:mask:scale:dropout:seed:backend:)``.
+///
+/// `options.execution` says how this call runs (threads, kernel variant, tile sizes, memory
+/// limit); it is resolved once, so concurrent calls with different settings never interfere.
+/// - Throws: ``AttentionError`` as the short form does, and for invalid
+///   ``ExecutionOptions`` (naming the setting).
 public func scaledDotProductAttention(
     query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions
 ) throws -> AttentionResult {
     let problem = try AttentionProblem(query: query, key: key, value: value, options: options)
+    return try attend(problem, options, outputLayout: .bhsd)
+}
+
+/// The one internal entry point behind ``scaledDotProductAttention(query:key:value:options:)``
+/// and the attention layers: chooses the backend and runs it, writing the output in
+/// `outputLayout` — `[B, H, Sq, Dv]`, or `[B, Sq, H, Dv]` (what a layer reshapes to
+/// `[B, Sq, H·Dv]`; the fused kernel writes it directly, the reference path's output is
+/// transposed into it).
+func attend(
+    _ problem: AttentionProblem, _ options: AttentionOptions,
+    outputLayout: FlashAttention.OutputLayout
+) throws -> AttentionResult {
     let (backend, reason) = try chooseBackend(problem, options)
     switch backend {
     case .fused:
-        let (out, lse, _) = FlashAttention.forward(problem, options: options, outputLayout: .bhsd)
+        let (out, lse, _) = FlashAttention.forward(
+            problem, options: options, outputLayout: outputLayout)
         return AttentionResult(
             output: out, weights: nil, logSumExp: lse, backend: .fused, reason: reason)
     default:
-        let (out, weights, lse) = try ReferenceAttention.forward(problem, options: options)
+        var (out, weights, lse) = try ReferenceAttention.forward(problem, options: options)
+        if outputLayout == .bshd { out = out.transposed(1, 2).contiguous() }
         return AttentionResult(
             output: out, weights: weights, logSumExp: lse, backend: .reference, reason: reason)
     }
@@ -77,13 +96,22 @@ func chooseBackend(_ p: AttentionProblem, _ options: AttentionOptions) throws ->
     }
 }
 
-/// Validated shapes and layout of one attention call.
+/// Validated shapes and layout of one attention call, and its execution settings resolved
+/// once (threads, kernel table, the fused kernel's tile sizes, memory limit).
 struct AttentionProblem {
     var query: Tensor, key: Tensor, value: Tensor
     let batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int
     let scale: Float
+    let execution: ResolvedExecution
+    /// The fused kernel's tiles for this call's mask (``ResolvedExecution/tileSize(for:)``).
+    let queryBlock: Int, keyBlock: Int
 
-    init(query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions) throws {
+    /// - Parameter execution: settings the caller already resolved (a layer resolves once
+    ///   for its projections and the attention); `nil`: resolve `options.execution`.
+    init(
+        query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions,
+        execution: ResolvedExecution? = nil
+    ) throws {
         guard query.rank == 4 else {
             throw AttentionError.shape(
                 "query", expected: "rank 4 [B, H, Sq, D]", actual: query.shape)
@@ -119,14 +147,15 @@ struct AttentionProblem {
                 "alibi", "expected \(h) slopes (one per query head), got \(alibi.slopes.count)")
         }
         try options.mask.validate(batch: b, heads: h, queries: sq, keys: sk)
+        let execution = try execution ?? options.execution.resolved()
+        let (bq, bk) = execution.tileSize(for: options.mask)
         if let blocks = options.blockMask {
-            let (bq, bk) = FlashAttention.tileSize(for: options.mask)
             guard blocks.queries == sq, blocks.keys == sk, blocks.queryBlockSize == bq,
                 blocks.keyBlockSize == bk
             else {
                 throw AttentionError.argument(
                     "blockMask",
-                    "built for \(blocks.queries)×\(blocks.keys) with \(blocks.queryBlockSize)×\(blocks.keyBlockSize) tiles; this call needs \(sq)×\(sk) with \(bq)×\(bk) (use BlockMask.forFusedKernel)"
+                    "built for \(blocks.queries)×\(blocks.keys) with \(blocks.queryBlockSize)×\(blocks.keyBlockSize) tiles; this call needs \(sq)×\(sk) with \(bq)×\(bk) (use BlockMask.forFusedKernel with this call's execution options)"
                 )
             }
         }
@@ -138,6 +167,8 @@ struct AttentionProblem {
             b, h, hkv, sq, sk, d, value.shape[3]
         )
         scale = options.scale ?? 1 / Float(d).squareRoot()
+        self.execution = execution
+        (queryBlock, keyBlock) = (bq, bk)
     }
 
     /// Query heads per key/value head.

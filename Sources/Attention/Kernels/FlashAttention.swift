@@ -1,45 +1,30 @@
 import Foundation
-import _AttentionKernels
 
 /// The fused forward kernel: FlashAttention-2 tiling with online softmax.
 ///
 /// For each (batch, head, query block) and each key block the mask leaves visible
 /// (``BlockMask``), in base 2 (log2 e is folded into the query scale):
 /// ```
-/// S  = (scale·log2e·Q_blk) · K_blkᵀ               ak_tile_gemm shape 0, Kᵀ packed per head
+/// S  = (scale·log2e·Q_blk) · K_blkᵀ               tile_gemm shape 0, Kᵀ packed per head
 /// S += mask / ALiBi        (partial blocks only / every block)
-/// m' = max(m, rowmax S);  P = 2^(S − m');  l = l·2^(m−m') + rowsum P    ak_online_softmax
-/// O  = 2^(m−m')·O + P · V_blk                     ak_tile_gemm shape 1, V read in place
+/// m' = max(m, rowmax S);  P = 2^(S − m');  l = l·2^(m−m') + rowsum P    online_softmax
+/// O  = 2^(m−m')·O + P · V_blk                     tile_gemm shape 1, V read in place
 /// ```
 /// and finally `O / l` (0 where `l = 0`). Scratch per worker is O(block·D + S·D); nothing of
-/// size `Sq × Sk` is ever allocated. The per-block steps are in ``FlashWorker``; see
-/// docs/KERNELS.md for the whole design.
+/// size `Sq × Sk` is ever allocated. Tile sizes, threads and the kernel table (the C entry
+/// points above, one variant per call) come from the problem's ``ResolvedExecution``. The
+/// per-block steps are in ``FlashWorker``; see docs/KERNELS.md for the whole design.
 package enum FlashAttention {
     /// Where the output goes: `[B, H, Sq, Dv]` or `[B, Sq, H, Dv]` (what a layer reshapes to
     /// `[B, Sq, H·Dv]` without a transpose copy).
     enum OutputLayout { case bhsd, bshd }
-
-    /// Tile sizes; `queryBlock` must be a multiple of 12 and `keyBlock` of 32 (the micro-tile
-    /// geometry of every kernel variant).
-    nonisolated(unsafe) package static var queryBlock = 96
-    nonisolated(unsafe) package static var keyBlock = 128
-
-    /// Tiles that line up with a block-structured mask, so that its blocks classify as
-    /// exactly full or empty and no element is tested (BigBird's 64-blocks: 64×64 tiles,
-    /// the query side padded to 72 rows); the tuned default otherwise.
-    package static func tileSize(for mask: AttentionMask) -> (queries: Int, keys: Int) {
-        if case .bigBirdBlocks(let size, _, _, _, _) = mask, size % 32 == 0, size <= 256 {
-            return (size, size)
-        }
-        return (queryBlock, keyBlock)
-    }
 
     static func forward(
         _ p: AttentionProblem, options: AttentionOptions, outputLayout: OutputLayout
     )
         -> (output: Tensor, logSumExp: Tensor?, visitedTiles: Int)
     {
-        let (br, bc) = tileSize(for: options.mask)
+        let (br, bc) = (p.queryBlock, p.keyBlock)
         // Block classification: once, or per (batch, head) when the mask varies with them.
         let perSlice = options.mask.dependsOnBatchOrHead
         let blockMasks: [BlockMask] =
@@ -58,7 +43,7 @@ package enum FlashAttention {
 
         let qBlocks = (p.queries + br - 1) / br
         let bh = p.batch * p.heads
-        let workers = Swift.max(1, Swift.min(AttentionConfiguration.threadCount, bh * qBlocks))
+        let workers = Swift.max(1, Swift.min(p.execution.threads, bh * qBlocks))
         // An item is a run of query blocks of one (batch, head): whole heads when there are
         // enough to keep every thread busy, otherwise runs giving ≥ 4 items per thread.
         let parts = bh >= 2 * workers ? 1 : Swift.min(qBlocks, (4 * workers + bh - 1) / bh)
@@ -115,7 +100,7 @@ package enum FlashAttention {
 }
 
 /// Sizes and paddings of one call. Padding suits every kernel variant (micro-tile rows 12
-/// or 6, columns 32/16/8, vectors of 16/8/4), so switching variants at run time is safe.
+/// or 6, columns 32/16/8, vectors of 16/8/4), so any variant can run any layout.
 struct FlashLayout {
     let queryBlock: Int, keyBlock: Int
     /// Query-block rows padded to the micro-tile height (12).

@@ -12,6 +12,8 @@ struct FlashPlan {
     let tile: ScoreTile
     /// `scale · log2 e`: the softmax runs in base 2.
     let queryScale: Float
+    /// The call's kernel variant: every C call goes through it.
+    let kernels: ak_table
     let query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>
     let output: UnsafeMutablePointer<Float>, logSumExp: UnsafeMutablePointer<Float>
     /// Tiles computed (a test checks that it equals the BlockMask's count).
@@ -33,6 +35,7 @@ struct FlashPlan {
         self.outputLayout = outputLayout
         self.tile = ScoreTile(problem, options, base2: true)
         self.queryScale = problem.scale * Float(M_LOG2E)
+        self.kernels = problem.execution.kernels.c
         (self.query, self.key, self.value) = (query, key, value)
         (self.output, self.logSumExp, self.visits) = (output, logSumExp, visits)
         (self.floatArena, self.intArena, self.flagArena, self.ktArena) = (
@@ -105,7 +108,8 @@ struct FlashWorker {
 
         let qp =
             plan.query + b * p.query.strides[0] + h * p.query.strides[1] + q0 * p.query.strides[2]
-        ak_pack_panels(rows, rowsPad, l.headDim, qp, p.query.strides[2], plan.queryScale, qPanels)
+        plan.kernels.pack_panels(
+            rows, rowsPad, l.headDim, qp, p.query.strides[2], plan.queryScale, qPanels)
         rowMax.update(repeating: -.infinity, count: rowsPad)
         rowSum.update(repeating: 0, count: rowsPad)
         alpha.update(repeating: 1, count: rowsPad)
@@ -141,11 +145,12 @@ struct FlashWorker {
         let ks = p.key.strides[2], vs = p.value.strides[2]
         let ktBlock = kt + kb * l.headDim * l.keyBlock
         if !packed[kb] {
-            ak_pack_transposed(cols, l.headDim, keyBase + k0 * ks, ks, ktBlock, l.keyBlock, colsPad)
+            plan.kernels.pack_transposed(
+                cols, l.headDim, keyBase + k0 * ks, ks, ktBlock, l.keyBlock, colsPad)
             packed[kb] = true
         }
         if l.packsValues {
-            ak_pack_scaled(
+            plan.kernels.pack_scaled(
                 cols, l.valueDim, valueBase + k0 * vs, vs, 1, vBlockCopy, l.valueDimPadded,
                 l.valueDimPadded)
             return (k0, cols, colsPad, ktBlock, UnsafePointer(vBlockCopy), l.valueDimPadded)
@@ -157,15 +162,15 @@ struct FlashWorker {
     private func wholeTile(_ kb: Int, partial: Bool) {
         let l = plan.layout, bc = l.keyBlock, t = plan.tile
         let (k0, cols, colsPad, ktBlock, v, ldv) = keyBlock(kb)
-        ak_tile_gemm(
+        plan.kernels.tile_gemm(
             0, rowsPad, colsPad, l.headDim, qPanels, l.headDim, ktBlock, bc, scores, bc, 0, nil)
         if partial {
             t.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: scores, ld: bc)
         }
         t.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: scores, ld: bc)
-        ak_online_softmax(rows, cols, scores, bc, rowMax, rowSum, alpha, nil)
+        plan.kernels.online_softmax(rows, cols, scores, bc, rowMax, rowSum, alpha, nil)
         t.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: scores, ld: bc)
-        ak_tile_gemm(
+        plan.kernels.tile_gemm(
             1, rowsPad, l.valueDimPadded, cols, scores, bc, v, ldv, acc, l.valueDimPadded, 1, alpha)
     }
 
@@ -192,7 +197,7 @@ struct FlashWorker {
             let lo = a < z ? a & ~15 : 0
             let hi16 = a < z ? Swift.min(colsPad, (z + 15) & ~15) : 0
             if hi16 > lo {
-                ak_tile_gemm(
+                plan.kernels.tile_gemm(
                     0, 12, hi16 - lo, l.headDim, qPanels + p0 * l.headDim, l.headDim, ktBlock + lo,
                     bc,
                     scores + p0 * bc + lo, bc, 0, nil)
@@ -214,12 +219,12 @@ struct FlashWorker {
             (rowSpans[2 * r], rowSpans[2 * r + 1]) = (lo - uLo, Swift.max(lo, hi) - uLo)
         }
         t.applyALiBi(h: h, q0: q0, rows: rows, k0: k0 + uLo, cols: width, scores: sp, ld: bc)
-        ak_online_softmax(rows, width, sp, bc, rowMax, rowSum, alpha, rowSpans)
+        plan.kernels.online_softmax(rows, width, sp, bc, rowMax, rowSum, alpha, rowSpans)
         t.applyDropout(
             b: b, h: h, q0: q0, rows: rows, k0: k0 + uLo, cols: width, weights: sp, ld: bc)
         for p0 in stride(from: 0, to: rows, by: 12) {
             let lo = panelSpans[2 * (p0 / 12)], hi = panelSpans[2 * (p0 / 12) + 1]
-            ak_tile_gemm(
+            plan.kernels.tile_gemm(
                 1, 12, l.valueDimPadded, hi - lo, scores + p0 * bc + lo, bc, v + lo * ldv, ldv,
                 acc + p0 * l.valueDimPadded, l.valueDimPadded, 1, alpha + p0)
         }
@@ -234,7 +239,8 @@ struct FlashWorker {
             bshd
             ? plan.output + ((b * sq + q0) * p.heads + h) * dv
             : plan.output + (slice * sq + q0) * dv
-        ak_finalize_rows(rows, dv, acc, l.valueDimPadded, rowSum, out, bshd ? p.heads * dv : dv)
+        plan.kernels.finalize_rows(
+            rows, dv, acc, l.valueDimPadded, rowSum, out, bshd ? p.heads * dv : dv)
         if plan.options.returnLogSumExp {
             for r in 0..<rows {
                 plan.logSumExp[slice * sq + q0 + r] =

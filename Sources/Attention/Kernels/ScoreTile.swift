@@ -18,9 +18,12 @@ struct ScoreTile {
     /// Multiplies every bias added to the scores: 1 for natural-log scores (reference),
     /// log2 e for the fused kernel's base-2 scores.
     let scoreScale: Float
+    /// The call's kernel variant (ALiBi).
+    let kernels: KernelTable
 
     init(_ p: AttentionProblem, _ options: AttentionOptions, base2: Bool = false) {
         scoreScale = base2 ? Float(M_LOG2E) : 1
+        kernels = p.execution.kernels
         mask = options.mask
         alibi = options.alibi
         queries = p.queries
@@ -76,7 +79,7 @@ struct ScoreTile {
         ld: Int
     ) {
         guard let alibi else { return }
-        ak_add_alibi(
+        kernels.c.add_alibi(
             rows, cols, s, ld, alibi.slopes[h] * scoreScale, q0, k0,
             alibi.alignment.queryShift(queries: queries, keys: keys),
             alibi.form == .symmetric ? 1 : 0)

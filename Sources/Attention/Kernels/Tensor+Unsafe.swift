@@ -34,18 +34,6 @@ extension Tensor {
     }
 }
 
-/// A pointer that may cross into concurrently running closures. Each task writes a disjoint
-/// region; that discipline is the caller's, as in any parallel kernel.
-package struct SendablePointer<T>: @unchecked Sendable {
-    package let base: UnsafeMutablePointer<T>
-    package init(_ base: UnsafeMutablePointer<T>) { self.base = base }
-}
-
-package struct SendableConstPointer<T>: @unchecked Sendable {
-    package let base: UnsafePointer<T>
-    package init(_ base: UnsafePointer<T>) { self.base = base }
-}
-
 #if canImport(Glibc)
     import Glibc
 #endif

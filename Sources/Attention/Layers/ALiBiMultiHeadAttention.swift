@@ -7,6 +7,12 @@
 /// Shapes as ``MultiHeadAttention``: `[B, Sq, E]` in and out.
 public struct ALiBiMultiHeadAttention: Module, Sendable {
     public private(set) var attention: MultiHeadAttention
+    /// How calls run (threads, kernel variant, tile sizes, memory limit): the wrapped layer's
+    /// ``MultiHeadAttention/execution``.
+    public var execution: ExecutionOptions {
+        get { attention.execution }
+        set { attention.execution = newValue }
+    }
 
     /// The ALiBi configuration (slopes, form, alignment).
     public var alibi: ALiBi { attention.alibi! }

@@ -1,5 +1,3 @@
-import _AttentionKernels
-
 /// A fully connected layer: `y = x·Wᵀ + b`, applied over the last axis.
 ///
 /// Shapes: input `[..., inputDimensions]`, weight `[outputDimensions, inputDimensions]`,
@@ -58,38 +56,24 @@ public struct Linear: Module, Sendable {
     }
 
     /// Applies the layer to `x` `[..., inputDimensions]`.
-    /// - Throws: ``AttentionError`` if the last axis of `x` is not `inputDimensions`.
-    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+    /// - Parameter execution: threads and kernel variant for this call (default: the
+    ///   machine's).
+    /// - Throws: ``AttentionError`` if the last axis of `x` is not `inputDimensions`, or for
+    ///   invalid `execution` settings.
+    public func callAsFunction(_ x: Tensor, execution: ExecutionOptions = ExecutionOptions())
+        throws -> Tensor
+    {
+        try apply(x, execution: try execution.resolved())
+    }
+
+    /// The layer under settings already resolved by the caller (a layer that runs several
+    /// projections resolves once).
+    func apply(_ x: Tensor, execution: ResolvedExecution) throws -> Tensor {
         guard x.rank >= 1, x.shape.last == inputDimensions else {
             throw AttentionError.shape(
                 "input", expected: "[..., \(inputDimensions)]", actual: x.shape)
         }
-        let rows = x.count / inputDimensions
-        let n = outputDimensions, k = inputDimensions
-        let input = x.contiguous()
-        var out = Tensor.zeros(Array(x.shape.dropLast()) + [n])
-        let chunk = rowChunk(rows: rows, batches: 1)
-        input.withUnsafeElements { px in
-            weight.withUnsafeElements { pw in
-                out.withUnsafeMutableElements { py in
-                    let px = SendableConstPointer(px), pw = SendableConstPointer(pw),
-                        py = SendablePointer(py)
-                    parallelFor(count: (rows + chunk - 1) / chunk) { item, _ in
-                        let r0 = item * chunk, m = Swift.min(chunk, rows - r0)
-                        ak_sgemm(
-                            0, 1, m, n, k, 1, px.base + r0 * k, k, pw.base, k, 0, py.base + r0 * n,
-                            n)
-                    }
-                }
-            }
-        }
-        if let bias {
-            let b = bias.scalars
-            out.withUnsafeMutableElements { py in
-                for r in 0..<rows { for j in 0..<n { py[r * n + j] += b[j] } }
-            }
-        }
-        return out
+        return GEMM.multiply(x, weight, transposeB: true, bias: bias, execution: execution)
     }
 
     public func parameters() -> [String: Tensor] {

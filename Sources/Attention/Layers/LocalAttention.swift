@@ -7,6 +7,12 @@
 /// sequence length. Shapes as ``MultiHeadAttention``: `[B, S, E]` in and out.
 public struct LocalAttention: Module, Sendable {
     public private(set) var attention: MultiHeadAttention
+    /// How calls run (threads, kernel variant, tile sizes, memory limit): the wrapped layer's
+    /// ``MultiHeadAttention/execution``.
+    public var execution: ExecutionOptions {
+        get { attention.execution }
+        set { attention.execution = newValue }
+    }
     public let windowSize: Int
 
     /// The mask every call applies.

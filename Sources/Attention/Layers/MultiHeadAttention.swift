@@ -27,6 +27,9 @@ public struct MultiHeadAttention: Module, Sendable {
     public var rope: RoPE? = nil
     /// ALiBi biases added inside the kernel (one slope per head), if any.
     public var alibi: ALiBi? = nil
+    /// How calls run (threads, kernel variant, tile sizes, memory limit; default: the
+    /// machine's), for the projections and the attention alike; a call may override it.
+    public var execution = ExecutionOptions()
 
     /// Model width `E`.
     public var dimensions: Int { queryProjection.outputDimensions }
@@ -80,15 +83,17 @@ public struct MultiHeadAttention: Module, Sendable {
     ///   - training: apply dropout.
     ///   - seed: dropout seed for this call.
     ///   - backend: overrides the layer's backend for this call.
+    ///   - execution: overrides the layer's ``execution`` settings for this call.
     public func callAsFunction(
         _ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
         mask: AttentionMask = .none, isCausal: Bool = false, training: Bool = false,
-        seed: UInt64 = 0, backend: AttentionBackend? = nil
+        seed: UInt64 = 0, backend: AttentionBackend? = nil, execution: ExecutionOptions? = nil
     ) throws -> Tensor {
         let mask = isCausal ? (isNone(mask) ? .causal : .and(.causal, mask)) : mask
         return try forward(
             queries, keys: keys, values: values, mask: mask, training: training, seed: seed,
-            backend: backend ?? self.backend, returnWeights: false
+            backend: backend ?? self.backend, returnWeights: false,
+            execution: execution ?? self.execution
         ).output
     }
 
@@ -96,13 +101,14 @@ public struct MultiHeadAttention: Module, Sendable {
     /// dropout, as PyTorch returns them). Runs the reference path.
     public func attentionWithWeights(
         _ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,
-        mask: AttentionMask = .none, training: Bool = false, seed: UInt64 = 0
+        mask: AttentionMask = .none, training: Bool = false, seed: UInt64 = 0,
+        execution: ExecutionOptions? = nil
     )
         throws -> (output: Tensor, weights: Tensor)
     {
         let r = try forward(
             queries, keys: keys, values: values, mask: mask, training: training, seed: seed,
-            backend: .reference, returnWeights: true)
+            backend: .reference, returnWeights: true, execution: execution ?? self.execution)
         return (r.output, r.weights!)
     }
 
@@ -112,21 +118,26 @@ public struct MultiHeadAttention: Module, Sendable {
     }
 
     /// Projects and splits `x` `[B, S, E_in]` into heads: a `[B, H, S, E/H]` strided view.
-    private func heads(_ projection: Linear, _ x: Tensor, argument: String) throws -> Tensor {
+    private func heads(
+        _ projection: Linear, _ x: Tensor, argument: String, execution: ResolvedExecution
+    ) throws -> Tensor {
         guard x.rank == 3, x.shape[2] == projection.inputDimensions else {
             throw AttentionError.shape(
                 argument, expected: "[B, S, \(projection.inputDimensions)]", actual: x.shape)
         }
         let (b, s) = (x.shape[0], x.shape[1])
-        return try projection(x).reshaped([b, s, numHeads, headDimensions]).transposed(1, 2)
+        return try projection.apply(x, execution: execution)
+            .reshaped([b, s, numHeads, headDimensions]).transposed(1, 2)
     }
 
     private func forward(
         _ queries: Tensor, keys: Tensor?, values: Tensor?, mask: AttentionMask, training: Bool,
-        seed: UInt64, backend: AttentionBackend, returnWeights: Bool
+        seed: UInt64, backend: AttentionBackend, returnWeights: Bool, execution: ExecutionOptions
     )
         throws -> (output: Tensor, weights: Tensor?)
     {
+        // Resolved once: the projections and the attention run under the same settings.
+        let execution = try execution.resolved()
         let keys = keys ?? queries, values = values ?? keys
         guard queries.rank == 3 else {
             throw AttentionError.shape(
@@ -140,33 +151,23 @@ public struct MultiHeadAttention: Module, Sendable {
                 expected: "[\(queries.shape[0]), Sk, E] for both (same batch and length)",
                 actual: keys.shape + values.shape)
         }
-        var q = try heads(queryProjection, queries, argument: "queries")
-        var k = try heads(keyProjection, keys, argument: "keys")
+        var q = try heads(queryProjection, queries, argument: "queries", execution: execution)
+        var k = try heads(keyProjection, keys, argument: "keys", execution: execution)
         if let rope {
             // Keys sit at positions 0..<Sk; queries at the last Sq of them (decoding with a cache).
             q = try rope(q, offset: Swift.max(0, keys.shape[1] - queries.shape[1]))
             k = try rope(k)
         }
-        let v = try heads(valueProjection, values, argument: "values")
+        let v = try heads(valueProjection, values, argument: "values", execution: execution)
         let options = AttentionOptions(
             mask: mask, dropout: training ? dropout : 0, dropoutSeed: seed, alibi: alibi,
             backend: backend, returnWeights: returnWeights)
-        let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
-        let (chosen, _) = try chooseBackend(problem, options)
-        let (b, sq) = (queries.shape[0], queries.shape[1])
-        let merged: Tensor
-        var weights: Tensor? = nil
-        if chosen == .fused {
-            // The kernel writes [B, Sq, H, Dh] directly: merging heads is a free reshape.
-            merged = try FlashAttention.forward(problem, options: options, outputLayout: .bshd)
-                .output
-                .reshaped([b, sq, dimensions])
-        } else {
-            let r = try ReferenceAttention.forward(problem, options: options)
-            merged = try r.output.transposed(1, 2).contiguous().reshaped([b, sq, dimensions])
-            weights = r.weights
-        }
-        return (try outputProjection(merged), weights)
+        let problem = try AttentionProblem(
+            query: q, key: k, value: v, options: options, execution: execution)
+        // [B, Sq, H, Dh]: merging the heads is a free reshape.
+        let r = try attend(problem, options, outputLayout: .bshd)
+        let merged = try r.output.reshaped([queries.shape[0], queries.shape[1], dimensions])
+        return (try outputProjection.apply(merged, execution: execution), r.weights)
     }
 
     public func parameters() -> [String: Tensor] {

@@ -71,10 +71,21 @@ public struct BlockMask: Sendable {
 }
 
 extension BlockMask {
-    /// The classification the fused kernel would build for `mask` (its tile sizes), to pass
-    /// as ``AttentionOptions/blockMask`` and reuse across calls.
+    /// The classification the fused kernel would build for `mask` with its default tile
+    /// sizes, to pass as ``AttentionOptions/blockMask`` and reuse across calls.
     public static func forFusedKernel(mask: AttentionMask, queries: Int, keys: Int) -> BlockMask {
-        let (bq, bk) = FlashAttention.tileSize(for: mask)
+        let (bq, bk) = ResolvedExecution.tileSize(for: mask, queryBlock: nil, keyBlock: nil)
+        return BlockMask(
+            mask: mask, queries: queries, keys: keys, queryBlockSize: bq, keyBlockSize: bk)
+    }
+
+    /// The classification the fused kernel would build for `mask` under `execution`'s tile
+    /// sizes (``ExecutionOptions/queryBlock``, ``ExecutionOptions/keyBlock``).
+    /// - Throws: ``AttentionError`` naming an invalid tile size.
+    public static func forFusedKernel(
+        mask: AttentionMask, queries: Int, keys: Int, execution: ExecutionOptions
+    ) throws -> BlockMask {
+        let (bq, bk) = try execution.resolved().tileSize(for: mask)
         return BlockMask(
             mask: mask, queries: queries, keys: keys, queryBlockSize: bq, keyBlockSize: bk)
     }

@@ -1,5 +1,3 @@
-import _AttentionKernels
-
 extension Tensor {
     /// Applies `f` to every element.
     public func map(_ f: (Float) -> Float) -> Tensor {
@@ -43,9 +41,13 @@ extension Tensor {
 
     /// Matrix product over the last two axes with broadcast batch axes:
     /// `[..., M, K] × [..., K, N] → [..., M, N]`. Uses the vectorized GEMM kernel.
-    /// - Throws: ``AttentionError`` for rank < 2, mismatched inner dimensions or batch axes
-    ///   that do not broadcast.
-    public func matmul(_ other: Tensor) throws -> Tensor {
+    /// - Parameter execution: threads and kernel variant for this call (default: the
+    ///   machine's).
+    /// - Throws: ``AttentionError`` for rank < 2, mismatched inner dimensions, batch axes
+    ///   that do not broadcast, or invalid `execution` settings.
+    public func matmul(_ other: Tensor, execution: ExecutionOptions = ExecutionOptions()) throws
+        -> Tensor
+    {
         guard rank >= 2, other.rank >= 2 else {
             throw AttentionError.argument(
                 "matmul", "both operands need rank ≥ 2, got \(shape) and \(other.shape)")
@@ -63,35 +65,10 @@ extension Tensor {
             throw AttentionError.argument(
                 "matmul", "batch axes do not broadcast: \(shape) × \(other.shape)")
         }
-        let a = try expanded(to: batch + [m, k]).contiguous()
-        let b = try other.expanded(to: batch + [k, n]).contiguous()
-        let batches = batch.reduce(1, *)
-        var out = Tensor.zeros(batch + [m, n])
-        a.withUnsafeElements { pa in
-            b.withUnsafeElements { pb in
-                out.withUnsafeMutableElements { pc in
-                    let pa = SendableConstPointer(pa), pb = SendableConstPointer(pb),
-                        pc = SendablePointer(pc)
-                    let chunk = rowChunk(rows: m, batches: batches),
-                        chunks = (m + chunk - 1) / chunk
-                    parallelFor(count: batches * chunks) { item, _ in
-                        let bi = item / chunks, row = (item % chunks) * chunk
-                        let rows = Swift.min(chunk, m - row)
-                        ak_sgemm(
-                            0, 0, rows, n, k, 1, pa.base + bi * m * k + row * k, k,
-                            pb.base + bi * k * n, n, 0, pc.base + bi * m * n + row * n, n)
-                    }
-                }
-            }
-        }
-        return out
+        let resolved = try execution.resolved()
+        let a = try expanded(to: batch + [m, k])
+        // A plain matrix on the right is shared by every left matrix: one folded product.
+        let b = other.rank == 2 ? other : try other.expanded(to: batch + [k, n])
+        return GEMM.multiply(a, b, execution: resolved)
     }
-}
-
-/// Rows per GEMM task: each task packs the whole right-hand matrix once, so tasks are as few
-/// as the threads allow (one per thread when there is a single batch entry).
-func rowChunk(rows: Int, batches: Int) -> Int {
-    let threads = AttentionConfiguration.threadCount
-    if batches >= threads { return Swift.max(1, rows) }
-    return Swift.max(16, (rows + threads - 1) / threads)
 }

@@ -148,14 +148,13 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// A row-major copy (or `self` when already row-major and unshared by other views).
     public func contiguous() -> Tensor {
         if isContiguous && offset == 0 && storage.count == count { return self }
-        var out = [Float](repeating: 0, count: count)
-        if !out.isEmpty {
-            out.withUnsafeMutableBufferPointer { dst in
-                var cursor = 0
-                forEachRun { start, length, step in
-                    for i in 0..<length { dst[cursor + i] = storage[start + i * step] }
-                    cursor += length
-                }
+        var out = [Float]()
+        out.reserveCapacity(count)
+        forEachRun { start, length, step in
+            if step == 1 {
+                out.append(contentsOf: storage[start..<(start + length)])
+            } else {
+                for i in 0..<length { out.append(storage[start + i * step]) }
             }
         }
         return Tensor(unchecked: shape, storage: out)

@@ -13,8 +13,8 @@ import Attention
 ///    keys per query away from the edges), named ``ComplexityPoint/slidingWindow(_:)``;
 /// 2. fused attention over all keys (``ComplexityPoint/fused``);
 /// 3. standard attention (``ComplexityPoint/reference``) — skipped (a point with no values)
-///    past `referenceMaxLen` or when its `[B, H, S, S]` scores exceed
-///    ``AttentionConfiguration/referenceMemoryLimit``.
+///    past `referenceMaxLen` or when its `[B, H, S, S]` scores exceed the memory limit
+///    (`execution.memoryLimit`, default ``AttentionConfiguration/memoryBudget``).
 ///
 /// Shapes: query, key and value `[B, H, S, D]` with `B = batch`, `H = heads`, `D = headDim`.
 ///
@@ -38,13 +38,15 @@ enum ComplexityMeasurement {
     ///   - window: keys per query of the sliding-window run (≥ 1).
     ///   - referenceMaxLen: longest `S` the reference path runs at.
     ///   - repeats: timed runs per point (the median is reported), after one warm-up.
+    ///   - execution: threads and kernel variant of every run (default: the machine's).
     ///   - progress: receives a short line before each run.
     ///   - measure: runs one configuration with one backend (default: ``measure(repeats:)``,
     ///     the real benchmark; tests pass a stand-in to check the plan and the bookkeeping).
     /// - Throws: ``AttentionError`` naming the bad argument, or from the attention calls.
     static func run(
         seqLens: [Int], batch: Int = 1, heads: Int = 8, headDim: Int = 64, window: Int = 256,
-        referenceMaxLen: Int = 4096, repeats: Int = 3, progress: (String) -> Void = { _ in },
+        referenceMaxLen: Int = 4096, repeats: Int = 3,
+        execution: ExecutionOptions = ExecutionOptions(), progress: (String) -> Void = { _ in },
         measure: Measure? = nil
     ) throws -> [ComplexityPoint] {
         for (name, value) in [
@@ -65,7 +67,7 @@ enum ComplexityMeasurement {
             (ComplexityPoint.fused, .fused, .none),
             (ComplexityPoint.reference, .reference, .none),
         ]
-        let measure = measure ?? Self.measure(repeats: repeats)
+        let measure = measure ?? Self.measure(repeats: repeats, execution: execution)
         // One discarded run first, so one-time costs (worker threads, their scratch tiles)
         // do not land in the first measured point's memory.
         if let first = seqLens.first {
@@ -113,8 +115,9 @@ enum ComplexityMeasurement {
 
     /// The real measurement: the resident memory after a trim, then
     /// ``AttentionBenchmark/run(_:backend:)`` with `repeats` timed runs.
-    static func measure(repeats: Int) -> Measure {
-        let benchmark = AttentionBenchmark(repeats: repeats)
+    static func measure(repeats: Int, execution: ExecutionOptions) -> Measure {
+        var benchmark = AttentionBenchmark(repeats: repeats)
+        benchmark.execution = execution
         return { config, backend in
             let baseline = residentAfterTrim()
             let result = try benchmark.run(config, backend: backend)

@@ -2,7 +2,8 @@
 //
 // Everything here works on whole tiles or row blocks: Swift cannot inline across the C
 // boundary, so each call must carry enough work to hide the call. Each kernel exists three
-// times (AVX-512, AVX2+FMA, portable) and is chosen once at run time; see dispatch.c.
+// times (AVX-512, AVX2+FMA, portable); a caller chooses a variant's table (`ak_kernels`) once
+// per call and passes it down; see dispatch.c.
 //
 // Conventions: row-major float32, `ld*` arguments are row strides in elements.
 #ifndef ATTENTION_KERNELS_H
@@ -15,6 +16,9 @@
 extern "C" {
 #endif
 
+// Pointers are non-null unless marked _Nullable.
+#pragma clang assume_nonnull begin
+
 /// Instruction-set variants, in increasing order of capability.
 typedef enum {
     AK_ISA_PORTABLE = 0,
@@ -24,77 +28,88 @@ typedef enum {
 
 /// The best variant this CPU supports.
 int ak_detected_isa(void);
-/// The variant the kernels use now (initially the detected one).
-int ak_active_isa(void);
-/// Selects a variant; a request above the detected one is clamped. Returns the active variant.
-int ak_set_isa(int isa);
 
-/// General matrix multiply: C = alpha·op(A)·op(B) + beta·C, op(X) = X or Xᵀ.
-/// op(A) is M×K, op(B) is K×N, C is M×N. Single-threaded; callers split work.
-void ak_sgemm(int transA, int transB, long M, long N, long K, float alpha,
-              const float *A, long lda, const float *B, long ldb,
-              float beta, float *C, long ldc);
+/// The kernels of one instruction-set variant, as function pointers. A caller picks a table
+/// once per call (`ak_kernels`) and calls through it: nothing in this target reads or writes
+/// process-wide state, so concurrent calls may use different variants.
+typedef struct ak_table {
+    /// General matrix multiply: C = alpha·op(A)·op(B) + beta·C, op(X) = X or Xᵀ.
+    /// op(A) is M×K, op(B) is K×N, C is M×N. Single-threaded; callers split work.
+    void (*sgemm)(int transA, int transB, long M, long N, long K, float alpha,
+                  const float *A, long lda, const float *B, long ldb,
+                  float beta, float *C, long ldc);
 
-/// Full-tile product used by the fused kernel:
-/// C[rows × cols] = (rowScale ? rowScale[r]·C : accumulate ? C : 0) + A·B
-/// where B is depth × cols with row stride ldb, and A (rows × depth) is
-/// - shape 0 (S = Q·Kᵀ): packed by ak_pack_panels, A(r, k) = a[(r/12)·12·depth + 12k + r%12]
-///   (`lda` unused), `rows` a multiple of 12;
-/// - shape 1 (O += P·V): row-major, A(r, k) = a[r·lda + k], `rows` a multiple of 12.
-/// `cols` must be a multiple of 16 (every variant's vector width divides it). B rows are
-/// read for exactly `cols` floats; C is written for exactly rows × cols.
-void ak_tile_gemm(int shape, long rows, long cols, long depth,
-                  const float *a, long lda, const float *b, long ldb,
-                  float *c, long ldc, int accumulate, const float *rowScale);
+    /// Full-tile product used by the fused kernel:
+    /// C[rows × cols] = (rowScale ? rowScale[r]·C : accumulate ? C : 0) + A·B
+    /// where B is depth × cols with row stride ldb, and A (rows × depth) is
+    /// - shape 0 (S = Q·Kᵀ): packed by pack_panels, A(r, k) = a[(r/12)·12·depth + 12k + r%12]
+    ///   (`lda` unused), `rows` a multiple of 12;
+    /// - shape 1 (O += P·V): row-major, A(r, k) = a[r·lda + k], `rows` a multiple of 12.
+    /// `cols` must be a multiple of 16 (every variant's vector width divides it). B rows are
+    /// read for exactly `cols` floats; C is written for exactly rows × cols. The contract is
+    /// asserted (debug builds).
+    void (*tile_gemm)(int shape, long rows, long cols, long depth,
+                      const float *a, long lda, const float *b, long ldb,
+                      float *c, long ldc, int accumulate, const float *_Nullable rowScale);
 
-/// Packs x[rows × cols] (row stride ldx) times `scale` into 12-row panels, k-major
-/// (the A layout of ak_tile_gemm shape 0), zero rows from `rows` to `rowsPadded`
-/// (a multiple of 12).
-void ak_pack_panels(long rows, long rowsPadded, long cols, const float *x, long ldx,
-                    float scale, float *out);
+    /// Packs x[rows × cols] (row stride ldx) times `scale` into 12-row panels, k-major
+    /// (the A layout of tile_gemm shape 0), zero rows from `rows` to `rowsPadded`
+    /// (a multiple of 12, asserted).
+    void (*pack_panels)(long rows, long rowsPadded, long cols, const float *x, long ldx,
+                        float scale, float *out);
 
-/// Copies K[cols × d] (row stride ldk) transposed into kt[d × colsPadded] (row stride ldkt),
-/// zero-filling columns cols..<colsPadded.
-void ak_pack_transposed(long cols, long d, const float *k, long ldk,
-                        float *kt, long ldkt, long colsPadded);
+    /// Copies K[cols × d] (row stride ldk) transposed into kt[d × colsPadded] (row stride
+    /// ldkt), zero-filling columns cols..<colsPadded.
+    void (*pack_transposed)(long cols, long d, const float *k, long ldk,
+                            float *kt, long ldkt, long colsPadded);
 
-/// Copies x[rows × cols] (row stride ldx) scaled by `scale` into y (row stride ldy),
-/// zero-filling columns cols..<colsPadded.
-void ak_pack_scaled(long rows, long cols, const float *x, long ldx, float scale,
-                    float *y, long ldy, long colsPadded);
+    /// Copies x[rows × cols] (row stride ldx) scaled by `scale` into y (row stride ldy),
+    /// zero-filling columns cols..<colsPadded.
+    void (*pack_scaled)(long rows, long cols, const float *x, long ldx, float scale,
+                        float *y, long ldy, long colsPadded);
 
-/// One online-softmax step over a tile of scores s[rows × cols] (row stride lds), in place,
-/// in base 2 (the caller folds log2 e into the scores): for each row,
-/// m' = max(m, max_j s), p_j = 2^(s_j − m'), l = l·2^(m − m') + Σ p_j, s_j ← p_j,
-/// alpha[r] = 2^(m − m'). Rows that have seen only −inf keep m = −inf, p = 0, alpha = 1
-/// (so a fully masked row never produces NaN). When `spans` is not NULL, row r considers
-/// only columns spans[2r] ..< spans[2r+1] and zeroes the rest of its `cols` columns.
-void ak_online_softmax(long rows, long cols, float *s, long lds,
-                       float *rowMax, float *rowSum, float *alpha, const long *spans);
+    /// One online-softmax step over a tile of scores s[rows × cols] (row stride lds), in
+    /// place, in base 2 (the caller folds log2 e into the scores): for each row,
+    /// m' = max(m, max_j s), p_j = 2^(s_j − m'), l = l·2^(m − m') + Σ p_j, s_j ← p_j,
+    /// alpha[r] = 2^(m − m'). Rows that have seen only −inf keep m = −inf, p = 0, alpha = 1
+    /// (so a fully masked row never produces NaN). When `spans` is not NULL, row r considers
+    /// only columns spans[2r] ..< spans[2r+1] and zeroes the rest of its `cols` columns.
+    void (*online_softmax)(long rows, long cols, float *s, long lds,
+                           float *rowMax, float *rowSum, float *alpha,
+                           const long *_Nullable spans);
 
-/// Plain row softmax in place (reference path): rows with no finite score become all zeros.
-void ak_softmax_rows(long rows, long cols, float *s, long lds);
+    /// Plain row softmax in place (reference path): rows with no finite score become all
+    /// zeros.
+    void (*softmax_rows)(long rows, long cols, float *s, long lds);
 
-/// y[i] = exp(x[i]) with ~1 ulp relative error for results in the normal range;
-/// exp(−inf) = 0, results below FLT_MIN flush to 0, x > 88.72 gives +inf.
-void ak_exp(long n, const float *x, float *y);
+    /// y[i] = exp(x[i]) with ~1 ulp relative error for results in the normal range;
+    /// exp(−inf) = 0, results below FLT_MIN flush to 0, x > 88.72 gives +inf.
+    void (*exp)(long n, const float *x, float *y);
+
+    /// s[r][c] += −slope·|i − j| (symmetric) or −slope·(i − j) (causal form), with
+    /// i = qStart + r + shift and j = kStart + c: ALiBi computed on the fly.
+    void (*add_alibi)(long rows, long cols, float *s, long lds, float slope,
+                      long qStart, long kStart, long shift, int symmetric);
+
+    /// out[r·ldo + c] = o[r·ldoi + c] / l[r] for c < cols, or 0 where l[r] == 0.
+    void (*finalize_rows)(long rows, long cols, const float *o, long ldoi,
+                          const float *rowSum, float *out, long ldo);
+} ak_table;
+
+/// The kernel table of variant `isa` (an `ak_isa`), or NULL when `isa` is unknown or this
+/// CPU lacks it.
+const ak_table *_Nullable ak_kernels(int isa);
 
 /// Sets s[r][c] = −inf where key column c (absolute position kStart + c) is after
 /// query row r (absolute position qStart + r + shift): the causal diagonal tile.
+/// (Scalar; the same for every variant.)
 void ak_mask_causal(long rows, long cols, float *s, long lds,
                     long qStart, long kStart, long shift);
 
-/// s[r][c] += −slope·|i − j| (symmetric) or −slope·(i − j) (causal form), with
-/// i = qStart + r + shift and j = kStart + c: ALiBi computed on the fly.
-void ak_add_alibi(long rows, long cols, float *s, long lds, float slope,
-                  long qStart, long kStart, long shift, int symmetric);
-
-/// out[r·ldo + c] = o[r·ldoi + c] / l[r] for c < cols, or 0 where l[r] == 0.
-void ak_finalize_rows(long rows, long cols, const float *o, long ldoi,
-                      const float *rowSum, float *out, long ldo);
-
 /// Atomic counter for dynamic work distribution across threads.
 long ak_atomic_fetch_add(long *counter, long value);
+
+#pragma clang assume_nonnull end
 
 #ifdef __cplusplus
 }

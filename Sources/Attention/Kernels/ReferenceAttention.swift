@@ -1,5 +1,4 @@
 import Foundation
-import _AttentionKernels
 
 /// The standard ("math") attention path: materializes the `[B, H, Sq, Sk]` scores, applies
 /// the mask, softmax and dropout, then multiplies by V. It can return the weights. Used as
@@ -9,7 +8,7 @@ enum ReferenceAttention {
         throws -> (output: Tensor, weights: Tensor?, logSumExp: Tensor?)
     {
         let bytes = Double(p.batch) * Double(p.heads) * Double(p.queries) * Double(p.keys) * 4
-        let limit = options.memoryLimit ?? AttentionConfiguration.referenceMemoryLimit
+        let limit = p.execution.memoryLimit, kernels = p.execution.kernels
         guard bytes <= Double(limit) else {
             throw AttentionError(
                 .outOfMemoryBudget, argument: "backend",
@@ -32,7 +31,9 @@ enum ReferenceAttention {
                                     v = SendableConstPointer(v)
                                 let w = SendablePointer(w), o = SendablePointer(o),
                                     l = SendablePointer(l)
-                                parallelFor(count: p.batch * p.heads) { item, _ in
+                                parallelFor(count: p.batch * p.heads, threads: p.execution.threads)
+                                {
+                                    item, _ in
                                     let b = item / p.heads, h = item % p.heads, hk = h / p.group
                                     let qp =
                                         q.base + b * p.query.strides[0] + h * p.query.strides[1]
@@ -41,9 +42,10 @@ enum ReferenceAttention {
                                         v.base + b * p.value.strides[0] + hk * p.value.strides[1]
                                     let wp = w.base + item * sq * sk
                                     // S = scale · Q·Kᵀ
-                                    ak_sgemm(
-                                        0, 1, sq, sk, d, p.scale, qp, p.query.strides[2], kp,
-                                        p.key.strides[2], 0, wp, sk)
+                                    GEMM.multiply(
+                                        rows: sq, columns: sk, depth: d, alpha: p.scale, a: qp,
+                                        lda: p.query.strides[2], b: kp, ldb: p.key.strides[2],
+                                        transposeB: true, into: wp, ldc: sk, kernels: kernels)
                                     tile.applyMask(
                                         b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, scores: wp,
                                         ld: sk)
@@ -54,14 +56,15 @@ enum ReferenceAttention {
                                             l.base[item * sq + i] = logSumExp(wp + i * sk, sk)
                                         }
                                     }
-                                    ak_softmax_rows(sq, sk, wp, sk)
+                                    kernels.c.softmax_rows(sq, sk, wp, sk)
                                     tile.applyDropout(
                                         b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, weights: wp,
                                         ld: sk)
                                     // O = W·V
-                                    ak_sgemm(
-                                        0, 0, sq, dv, sk, 1, wp, sk, vp, p.value.strides[2], 0,
-                                        o.base + item * sq * dv, dv)
+                                    GEMM.multiply(
+                                        rows: sq, columns: dv, depth: sk, a: wp, lda: sk, b: vp,
+                                        ldb: p.value.strides[2], transposeB: false,
+                                        into: o.base + item * sq * dv, ldc: dv, kernels: kernels)
                                 }
                             }
                         }
@@ -81,12 +84,4 @@ enum ReferenceAttention {
         for j in 0..<n { s += Foundation.exp(Double(x[j]) - m) }
         return Float(m + Foundation.log(s))
     }
-}
-
-/// "1.5 GiB"-style byte counts.
-public func formatBytes(_ bytes: Double) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-    var value = bytes, unit = 0
-    while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
-    return unit == 0 ? "\(Int(value)) B" : String(format: "%.1f ", value) + units[unit]
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Attention
 
 /// Options every computing command takes (`bench`, `run`, `demo`): how the work is executed.
-struct ExecutionOptions: ParsableArguments {
+struct ExecutionFlags: ParsableArguments {
     static let threadRange = 1...1024
 
     // `.unconditional`: `--threads -1` is a value (and gets a range error), not a flag.
@@ -15,8 +15,6 @@ struct ExecutionOptions: ParsableArguments {
         if let threads { try CLIRange.check(threads, in: Self.threadRange, flag: "--threads") }
     }
 
-    /// Makes the options take effect for the work that follows.
-    func apply() {
-        if let threads { AttentionConfiguration.threadCount = threads }
-    }
+    /// The library's per-call settings these flags ask for (the machine's defaults otherwise).
+    var options: ExecutionOptions { ExecutionOptions(threads: threads) }
 }

@@ -1,0 +1,80 @@
+/// The one driver of the C GEMM (the `sgemm` of a call's ``KernelTable``): `Linear`,
+/// `Tensor.matmul` and the reference attention path all multiply through here.
+///
+/// Work is split by rows across the call's threads; each task packs the whole right-hand
+/// matrix once, so tasks are as few as the threads allow.
+package enum GEMM {
+    /// `a · op(b) + bias` over the last two axes, `op(b) = b` or `bᵀ` (`transposeB`).
+    ///
+    /// Shapes (`op(b)` is `[K, N]`):
+    /// - `b` of rank 2 is shared by every matrix of `a` `[..., K]`: all leading axes of `a`
+    ///   fold into the rows of one product, result `[..., N]`;
+    /// - otherwise `a` `[..., M, K]` and `b` `[..., K, N]` (`[..., N, K]` transposed) have the
+    ///   same leading axes, one product per matrix, result `[..., M, N]`.
+    /// `bias` `[N]` is added to every row. Strided operands are copied to row-major first.
+    /// Callers validate shapes (checked here with `precondition`).
+    package static func multiply(
+        _ a: Tensor, _ b: Tensor, transposeB: Bool = false, bias: Tensor? = nil,
+        execution: ResolvedExecution
+    ) -> Tensor {
+        precondition(a.rank >= 1 && b.rank >= 2, "GEMM operands: \(a.shape) × \(b.shape)")
+        let k = a.shape[a.rank - 1]
+        let (kb, n) =
+            transposeB
+            ? (b.shape[b.rank - 1], b.shape[b.rank - 2])
+            : (b.shape[b.rank - 2], b.shape[b.rank - 1])
+        let shared = b.rank == 2
+        precondition(
+            kb == k && (shared || (a.rank == b.rank && a.shape.dropLast(2) == b.shape.dropLast(2))),
+            "GEMM shapes: \(a.shape) × \(b.shape)\(transposeB ? "ᵀ" : "")")
+        precondition(bias.map { $0.shape == [n] } ?? true, "GEMM bias must be [\(n)]")
+        let lead = a.shape.dropLast()
+        let (batches, m) =
+            shared ? (1, lead.reduce(1, *)) : (lead.dropLast().reduce(1, *), lead.last!)
+        let a = a.contiguous(), b = b.contiguous()
+        let biasValues = bias?.scalars
+        let sgemm = execution.kernels.c.sgemm
+        let chunk = rowChunk(rows: m, batches: batches, threads: execution.threads)
+        let chunks = (m + chunk - 1) / chunk
+        // Every element is written by the task that owns its rows (sgemm with beta 0 clears
+        // its rows first), so the output starts uninitialized.
+        return Tensor(uninitializedShape: Array(lead) + [n]) { pc in
+            a.withUnsafeElements { pa in
+                b.withUnsafeElements { pb in
+                    let pa = SendableConstPointer(pa), pb = SendableConstPointer(pb),
+                        pc = SendablePointer(pc)
+                    parallelFor(count: batches * chunks, threads: execution.threads) { item, _ in
+                        let bi = item / chunks, row = (item % chunks) * chunk
+                        let rows = Swift.min(chunk, m - row)
+                        let c = pc.base + bi * m * n + row * n
+                        sgemm(
+                            0, transposeB ? 1 : 0, rows, n, k, 1, pa.base + bi * m * k + row * k, k,
+                            pb.base + bi * k * n, transposeB ? k : n, 0, c, n)
+                        if let biasValues {
+                            for r in 0..<rows {
+                                for j in 0..<n { c[r * n + j] += biasValues[j] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `C = alpha·A·op(B)` for one pair of row-major matrices given by pointers: the
+    /// reference path's per-head products (strided views, read in place). Single-threaded.
+    static func multiply(
+        rows m: Int, columns n: Int, depth k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+        into c: UnsafeMutablePointer<Float>, ldc: Int, kernels: KernelTable
+    ) {
+        kernels.c.sgemm(0, transposeB ? 1 : 0, m, n, k, alpha, a, lda, b, ldb, 0, c, ldc)
+    }
+
+    /// Rows per task: one task per batch entry when there are enough, otherwise the rows
+    /// split across the threads (at least 16 per task).
+    static func rowChunk(rows: Int, batches: Int, threads: Int) -> Int {
+        if batches >= threads { return Swift.max(1, rows) }
+        return Swift.max(16, (rows + threads - 1) / threads)
+    }
+}
