@@ -13,7 +13,7 @@ typedef struct {
     void (*pack_panels)(long, long, long, const float *, long, float, float *);
     void (*pack_transposed)(long, long, const float *, long, float *, long, long);
     void (*pack_scaled)(long, long, const float *, long, float, float *, long, long);
-    void (*online_softmax)(long, long, float *, long, float *, float *, float *, const long *);
+    void (*online_softmax)(long, long, float *, long, float *, float *, float *, const long *, int);
     void (*softmax_rows)(long, long, float *, long);
     void (*exp)(long, const float *, float *);
     void (*add_alibi)(long, long, float *, long, float, long, long, long, int);
@@ -101,8 +101,8 @@ void ak_pack_scaled(long rows, long cols, const float *x, long ldx, float scale,
 }
 
 void ak_online_softmax(long rows, long cols, float *s, long lds, float *rowMax, float *rowSum,
-                       float *alpha, const long *spans) {
-    table()->online_softmax(rows, cols, s, lds, rowMax, rowSum, alpha, spans);
+                       float *alpha, const long *spans, int natural) {
+    table()->online_softmax(rows, cols, s, lds, rowMax, rowSum, alpha, spans, natural);
 }
 
 void ak_softmax_rows(long rows, long cols, float *s, long lds) {

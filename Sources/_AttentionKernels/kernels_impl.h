@@ -360,7 +360,7 @@ AK_INLINE float row_exp_sum(float *row, long cols, float shift, int base2) {
 // scalar work (new max, correction factor) runs rows-in-lanes as vectors.
 AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long lds,
                                           float *rowMax, float *rowSum, float *alpha,
-                                          const long *spans) {
+                                          const long *spans, int natural) {
     enum { CHUNK = 64 };
     float mNew[CHUNK], sums[CHUNK];
     for (long r0 = 0; r0 < rows; r0 += CHUNK) {
@@ -370,7 +370,8 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
             float mx = row_max(s + (r0 + r) * lds + lo, hi - lo), mOld = rowMax[r0 + r];
             mNew[r] = mx > mOld ? mx : mOld;
         }
-        // alpha = 2^(m − m'), 0 on a first visit (m = −inf), 1 while nothing is visible.
+        // alpha = 2^(m − m') (e^(m − m') in natural units), 0 on a first visit (m = −inf),
+        // 1 while nothing is visible.
         for (long r = 0; r < n; r += AK_VW) {
             float mo[AK_VW], mn[AK_VW], a[AK_VW];
             for (int i = 0; i < AK_VW; i++) {
@@ -378,7 +379,8 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
                 mo[i] = live ? rowMax[r0 + r + i] : 0.0f;
                 mn[i] = live ? mNew[r + i] : 0.0f;
             }
-            vstore(a, vexp2_nonpositive(vload(mo) - vload(mn)));
+            vf d = vload(mo) - vload(mn);
+            vstore(a, natural ? vexp_impl(d, 1) : vexp2_nonpositive(d));
             for (int i = 0; i < AK_VW && r + i < n; i++) alpha[r0 + r + i] = a[i];
         }
         for (long r = 0; r < n; r++) {
@@ -391,7 +393,7 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
                 sums[r] = 0;
                 continue;
             }
-            sums[r] = row_exp_sum(row + lo, hi - lo, mNew[r], 1);
+            sums[r] = row_exp_sum(row + lo, hi - lo, mNew[r], !natural);
         }
         for (long r = 0; r < n; r++) {
             if (mNew[r] == -INFINITY) continue;

@@ -82,6 +82,10 @@ struct AttentionProblem {
     var query: Tensor, key: Tensor, value: Tensor
     let batch: Int, heads: Int, kvHeads: Int, queries: Int, keys: Int, headDim: Int, valueDim: Int
     let scale: Float
+    /// Inputs hold NaN or infinity, the mask is additive, or scores may overflow: the
+    /// backends work in natural-log units and test every visible score for NaN and +inf
+    /// (``NonFiniteScreen``).
+    let checksScores: Bool
 
     init(query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions) throws {
         guard query.rank == 4 else {
@@ -103,9 +107,13 @@ struct AttentionProblem {
                 "value", expected: "[\(b), \(hkv), \(sk), Dv] (batch, heads and length of key)",
                 actual: value.shape)
         }
-        guard d > 0, value.shape[3] > 0 else {
+        guard d > 0 else {
             throw AttentionError.shape(
-                "query", expected: "a head dimension ≥ 1", actual: query.shape)
+                "query", expected: "a head dimension D ≥ 1 (shared with key)", actual: query.shape)
+        }
+        guard value.shape[3] > 0 else {
+            throw AttentionError.shape(
+                "value", expected: "a value dimension Dv ≥ 1", actual: value.shape)
         }
         guard options.dropout >= 0 && options.dropout < 1 else {
             throw AttentionError.argument(
@@ -131,14 +139,20 @@ struct AttentionProblem {
             }
         }
         // Kernels need a unit stride along the feature axis.
-        self.query = query.strides[3] == 1 ? query : query.contiguous()
-        self.key = key.strides[3] == 1 ? key : key.contiguous()
-        self.value = value.strides[3] == 1 ? value : value.contiguous()
+        var q = query.strides[3] == 1 ? query : query.contiguous()
+        var k = key.strides[3] == 1 ? key : key.contiguous()
+        var v = value.strides[3] == 1 ? value : value.contiguous()
         (batch, heads, kvHeads, queries, keys, headDim, valueDim) = (
             b, h, hkv, sq, sk, d, value.shape[3]
         )
         scale = options.scale ?? 1 / Float(d).squareRoot()
+        checksScores = NonFiniteScreen.apply(
+            query: &q, key: &k, value: &v, scale: scale, options: options)
+        (self.query, self.key, self.value) = (q, k, v)
     }
+
+    /// Whether the output is empty or every row sees no key (no kernel needs to run).
+    var isEmpty: Bool { batch * heads * queries == 0 || keys == 0 }
 
     /// Query heads per key/value head.
     var group: Int { heads / kvHeads }

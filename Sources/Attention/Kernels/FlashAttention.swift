@@ -39,6 +39,7 @@ package enum FlashAttention {
     )
         -> (output: Tensor, logSumExp: Tensor?, visitedTiles: Int)
     {
+        if p.isEmpty { return emptyResult(p, options: options, outputLayout: outputLayout) }
         let (br, bc) = tileSize(for: options.mask)
         // Block classification: once, or per (batch, head) when the mask varies with them.
         let perSlice = options.mask.dependsOnBatchOrHead

@@ -66,11 +66,20 @@ void ak_pack_scaled(long rows, long cols, const float *x, long ldx, float scale,
 /// One online-softmax step over a tile of scores s[rows × cols] (row stride lds), in place,
 /// in base 2 (the caller folds log2 e into the scores): for each row,
 /// m' = max(m, max_j s), p_j = 2^(s_j − m'), l = l·2^(m − m') + Σ p_j, s_j ← p_j,
-/// alpha[r] = 2^(m − m'). Rows that have seen only −inf keep m = −inf, p = 0, alpha = 1
+/// alpha[r] = 2^(m − m'). With `natural` set the scores are natural-log units and every
+/// 2^x above is e^x (scores beyond ±FLT_MAX/log2 e, e.g. a −3.4e38 additive mask, stay
+/// finite). Rows that have seen only −inf keep m = −inf, p = 0, alpha = 1
 /// (so a fully masked row never produces NaN). When `spans` is not NULL, row r considers
 /// only columns spans[2r] ..< spans[2r+1] and zeroes the rest of its `cols` columns.
 void ak_online_softmax(long rows, long cols, float *s, long lds,
-                       float *rowMax, float *rowSum, float *alpha, const long *spans);
+                       float *rowMax, float *rowSum, float *alpha, const long *spans,
+                       int natural);
+
+/// One pass over x[rows × cols] (row stride ldx): sets bad[r] = 1 for every row holding a
+/// NaN or ±inf (other entries of `bad` are left alone) and returns the largest |x| over the
+/// rows without one (0 when there are none). Screens attention inputs for the non-finite
+/// rule (docs/KERNELS.md); memory-bound, so one baseline version serves every machine.
+float ak_scan_rows(long rows, long cols, const float *x, long ldx, unsigned char *bad);
 
 /// Plain row softmax in place (reference path): rows with no finite score become all zeros.
 void ak_softmax_rows(long rows, long cols, float *s, long lds);
