@@ -13,6 +13,18 @@
 /// ```swift
 /// let out = try scaledDotProductAttention(query: q, key: k, value: v, mask: .causal)
 /// ```
+///
+/// A query that sees no key outputs zeros (log-sum-exp `−inf`), never NaN; `Sk = 0` makes
+/// that every query, and `B`, `H` or `Sq` of 0 give an empty result.
+///
+/// Non-finite values follow one rule on every backend: a query row that may see at least one
+/// key outputs NaN (with a NaN log-sum-exp) when one of those scores is NaN or `+inf`, or
+/// when its query or one of those keys' key or value vectors holds a NaN or ±inf. A `−inf`
+/// score weighs 0. Keys the mask hides (causal, window, `false`, additive `−inf`) never
+/// poison a row, and finite values stay finite however large: a row of `−3.4e38` additive
+/// bias (Hugging Face's padding value) averages the values uniformly, as PyTorch does.
+/// Details and the few differences from PyTorch: docs/KERNELS.md, "Non-finite values".
+///
 /// - Parameters:
 ///   - mask: which keys each query may see (``AttentionMask``); `.causal` is top-left aligned.
 ///   - scale: multiplies the scores; default `1/√D`.
