@@ -18,12 +18,13 @@ typedef struct {
     void (*exp)(long, const float *, float *);
     void (*add_alibi)(long, long, float *, long, float, long, long, long, int);
     void (*finalize_rows)(long, long, const float *, long, const float *, float *, long);
+    float (*scan_rows)(long, long, const float *, long, unsigned char *);
 } ak_table;
 
 #define AK_TABLE(S)                                                    \
     {ak_tile_gemm_##S, ak_sgemm_##S, ak_pack_panels_##S, ak_pack_transposed_##S, ak_pack_scaled_##S,              \
      ak_online_softmax_##S, ak_softmax_rows_##S, ak_exp_##S, ak_add_alibi_##S,                \
-     ak_finalize_rows_##S}
+     ak_finalize_rows_##S, ak_scan_rows_##S}
 
 static const ak_table tables[3] = {
     AK_TABLE(portable),
@@ -128,6 +129,10 @@ void ak_add_alibi(long rows, long cols, float *s, long lds, float slope, long qS
 void ak_finalize_rows(long rows, long cols, const float *o, long ldoi, const float *rowSum,
                       float *out, long ldo) {
     table()->finalize_rows(rows, cols, o, ldoi, rowSum, out, ldo);
+}
+
+float ak_scan_rows(long rows, long cols, const float *x, long ldx, unsigned char *bad) {
+    return table()->scan_rows(rows, cols, x, ldx, bad);
 }
 
 long ak_atomic_fetch_add(long *counter, long value) {

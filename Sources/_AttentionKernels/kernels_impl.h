@@ -440,6 +440,34 @@ AK_TARGET void AK_NAME(ak_add_alibi)(long rows, long cols, float *s, long lds, f
     }
 }
 
+// Screening for the non-finite rule: one pass, |x| by clearing the sign bit, `!(|x| ≤ FLT_MAX)`
+// catches NaN and ±inf, and the row max of |x| is kept for the overflow bound.
+AK_TARGET float AK_NAME(ak_scan_rows)(long rows, long cols, const float *x, long ldx,
+                                      unsigned char *bad) {
+    float largest = 0;
+    for (long r = 0; r < rows; r++) {
+        const float *xr = x + r * ldx;
+        vf m = vsplat(0);
+        vi nonFinite = (vi){};
+        long c = 0;
+        for (; c + AK_VW <= cols; c += AK_VW) {
+            vf a = (vf)((vi)vload(xr + c) & 0x7fffffff);
+            nonFinite |= ~(a <= 3.40282347e38f);
+            m = vmax(m, a);
+        }
+        float mx = hmax(m);
+        int anyBad = __builtin_reduce_or(nonFinite) != 0;
+        for (; c < cols; c++) {
+            float a = fabsf(xr[c]);
+            anyBad |= !(a <= 3.40282347e38f);
+            mx = a > mx ? a : mx;
+        }
+        if (anyBad) bad[r] = 1;
+        else if (mx > largest) largest = mx;
+    }
+    return largest;
+}
+
 AK_TARGET void AK_NAME(ak_finalize_rows)(long rows, long cols, const float *o, long ldoi,
                                          const float *rowSum, float *out, long ldo) {
     for (long r = 0; r < rows; r++) {

@@ -49,18 +49,23 @@ enum NonFiniteScreen {
     private static func scan(_ t: Tensor) -> (bad: [UInt8], largest: Float) {
         let (b, h, s, d) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
         var bad = [UInt8](repeating: 0, count: b * h * s)
-        var largest: Float = 0
-        guard s > 0 else { return (bad, largest) }
+        var largest = [Float](repeating: 0, count: b * h)
+        guard s > 0 else { return (bad, 0) }
         t.withUnsafeElements { x in
             bad.withUnsafeMutableBufferPointer { flags in
-                for slice in 0..<(b * h) {
-                    let base = x + (slice / h) * t.strides[0] + (slice % h) * t.strides[1]
-                    let m = ak_scan_rows(s, d, base, t.strides[2], flags.baseAddress! + slice * s)
-                    largest = Swift.max(largest, m)
+                largest.withUnsafeMutableBufferPointer { maxima in
+                    let x = SendableConstPointer(x), flags = SendablePointer(flags.baseAddress!)
+                    let maxima = SendablePointer(maxima.baseAddress!)
+                    let (s0, s1, s2) = (t.strides[0], t.strides[1], t.strides[2])
+                    // Whole heads per task: a head is S·D floats, enough to pay for a task.
+                    parallelFor(count: b * h) { slice, _ in
+                        let base = x.base + (slice / h) * s0 + (slice % h) * s1
+                        maxima.base[slice] = ak_scan_rows(s, d, base, s2, flags.base + slice * s)
+                    }
                 }
             }
         }
-        return (bad, largest)
+        return (bad, largest.max() ?? 0)
     }
 
     /// A row-major copy of `t` with every row flagged in `rows` set to `value`.

@@ -78,7 +78,7 @@ void ak_online_softmax(long rows, long cols, float *s, long lds,
 /// One pass over x[rows × cols] (row stride ldx): sets bad[r] = 1 for every row holding a
 /// NaN or ±inf (other entries of `bad` are left alone) and returns the largest |x| over the
 /// rows without one (0 when there are none). Screens attention inputs for the non-finite
-/// rule (docs/KERNELS.md); memory-bound, so one baseline version serves every machine.
+/// rule (docs/KERNELS.md).
 float ak_scan_rows(long rows, long cols, const float *x, long ldx, unsigned char *bad);
 
 /// Plain row softmax in place (reference path): rows with no finite score become all zeros.
