@@ -440,29 +440,40 @@ AK_TARGET void AK_NAME(ak_add_alibi)(long rows, long cols, float *s, long lds, f
     }
 }
 
-// Screening for the non-finite rule: one pass, |x| by clearing the sign bit, `!(|x| ≤ FLT_MAX)`
-// catches NaN and ±inf, and the row max of |x| is kept for the overflow bound.
+// Screening for the non-finite rule: |x| by clearing the sign bit; `!(|x| ≤ FLT_MAX)` catches
+// NaN and ±inf. One pass accumulates the max and the flag across all rows (no per-row
+// reduction); only when something is non-finite (rare) does a second pass find the rows.
+AK_INLINE void scan_row(const float *xr, long cols, vf *m, vi *nonFinite, float *ms, int *bad) {
+    long c = 0;
+    for (; c + AK_VW <= cols; c += AK_VW) {
+        vf a = (vf)((vi)vload(xr + c) & 0x7fffffff);
+        *nonFinite |= ~(a <= 3.40282347e38f);
+        *m = vmax(*m, a);
+    }
+    for (; c < cols; c++) {
+        float a = fabsf(xr[c]);
+        *bad |= !(a <= 3.40282347e38f);
+        *ms = a > *ms ? a : *ms;
+    }
+}
+
 AK_TARGET float AK_NAME(ak_scan_rows)(long rows, long cols, const float *x, long ldx,
                                       unsigned char *bad) {
+    vf m = vsplat(0);
+    vi nonFinite = (vi){};
+    float ms = 0;
+    int anyBad = 0;
+    for (long r = 0; r < rows; r++) scan_row(x + r * ldx, cols, &m, &nonFinite, &ms, &anyBad);
+    if (!anyBad && __builtin_reduce_or(nonFinite) == 0) return hmax(m) > ms ? hmax(m) : ms;
     float largest = 0;
     for (long r = 0; r < rows; r++) {
-        const float *xr = x + r * ldx;
-        vf m = vsplat(0);
-        vi nonFinite = (vi){};
-        long c = 0;
-        for (; c + AK_VW <= cols; c += AK_VW) {
-            vf a = (vf)((vi)vload(xr + c) & 0x7fffffff);
-            nonFinite |= ~(a <= 3.40282347e38f);
-            m = vmax(m, a);
-        }
-        float mx = hmax(m);
-        int anyBad = __builtin_reduce_or(nonFinite) != 0;
-        for (; c < cols; c++) {
-            float a = fabsf(xr[c]);
-            anyBad |= !(a <= 3.40282347e38f);
-            mx = a > mx ? a : mx;
-        }
-        if (anyBad) bad[r] = 1;
+        vf mr = vsplat(0);
+        vi nr = (vi){};
+        float msr = 0;
+        int badr = 0;
+        scan_row(x + r * ldx, cols, &mr, &nr, &msr, &badr);
+        float mx = hmax(mr) > msr ? hmax(mr) : msr;
+        if (badr || __builtin_reduce_or(nr) != 0) bad[r] = 1;
         else if (mx > largest) largest = mx;
     }
     return largest;

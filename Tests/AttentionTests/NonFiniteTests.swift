@@ -206,6 +206,21 @@ struct NonFiniteScenario: CustomStringConvertible {
             .init(
                 name: "q·k overflows", query: q, key: k, value: v,
                 options: .init(), nanRows: [7]))
+        // The same in the scan's scalar tail (D = 19: one 16-wide vector and 3 more, or 2×8 + 3).
+        (q, k, v) = inputs(sq: 40, sk: 40, d: 19, seed: 12)
+        var kTail = k
+        kTail[0, 0, 5, 18] = .nan
+        list.append(
+            .init(
+                name: "NaN in a key's last feature (D = 19)", query: q, key: kTail,
+                value: v, options: .init(mask: .causal), nanRows: bothHeads(40) { $0 >= 5 }))
+        q[0, 0, 7, 18] = 1e20
+        k[0, 0, 3, 18] = 1e20
+        list.append(
+            .init(
+                name: "q·k overflows in the last feature (D = 19)", query: q, key: k,
+                value: v, options: .init(), nanRows: [7]))
+
         // scale 1e38 on one-feature queries a·e₀ and keys c·e₀: scores 1e38·a·c.
         let aq: [Float] = [1, 2, -1, 0.5], ck: [Float] = [0.5, 0.1, 3, -3, 1]
         var q1 = Tensor.zeros([1, 1, 4, 4]), k1 = Tensor.zeros([1, 1, 5, 4])

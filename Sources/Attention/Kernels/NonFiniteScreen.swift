@@ -25,9 +25,8 @@ enum NonFiniteScreen {
         query: inout Tensor, key: inout Tensor, value: inout Tensor, scale: Float,
         options: AttentionOptions
     ) -> Bool {
-        let (qBad, qMax) = scan(query)
-        let (kBad, kMax) = scan(key)
-        let (vBad, _) = scan(value)
+        let scanned = scan([query, key, value])
+        let (qBad, qMax) = scanned[0], (kBad, kMax) = scanned[1], (vBad, _) = scanned[2]
         var bound = Double(abs(scale)) * Double(qMax) * Double(kMax) * Double(query.shape[3])
         if let alibi = options.alibi {
             let steepest = alibi.slopes.reduce(0) { Swift.max($0, Double(abs($1))) }
@@ -44,28 +43,60 @@ enum NonFiniteScreen {
         return badQueries || badKeys || options.mask.hasAdditive || !(bound <= uncheckedBound)
     }
 
-    /// Per row of `[B, H, S, D]` (unit last stride): 1 where it holds a NaN or ±inf; and the
-    /// largest |x| over the other rows.
-    private static func scan(_ t: Tensor) -> (bad: [UInt8], largest: Float) {
-        let (b, h, s, d) = (t.shape[0], t.shape[1], t.shape[2], t.shape[3])
-        var bad = [UInt8](repeating: 0, count: b * h * s)
-        var largest = [Float](repeating: 0, count: b * h)
-        guard s > 0 else { return (bad, 0) }
-        t.withUnsafeElements { x in
-            bad.withUnsafeMutableBufferPointer { flags in
-                largest.withUnsafeMutableBufferPointer { maxima in
-                    let x = SendableConstPointer(x), flags = SendablePointer(flags.baseAddress!)
-                    let maxima = SendablePointer(maxima.baseAddress!)
-                    let (s0, s1, s2) = (t.strides[0], t.strides[1], t.strides[2])
-                    // Whole heads per task: a head is S·D floats, enough to pay for a task.
-                    parallelFor(count: b * h) { slice, _ in
-                        let base = x.base + (slice / h) * s0 + (slice % h) * s1
-                        maxima.base[slice] = ak_scan_rows(s, d, base, s2, flags.base + slice * s)
+    /// For each `[B, H, S, D]` tensor (unit last stride), per row: 1 where it holds a NaN or
+    /// ±inf; and the largest |x| over the other rows. One pass, a task per head of each
+    /// tensor (S·D floats, enough to pay for a task), on one thread for small inputs.
+    private static func scan(_ tensors: [Tensor]) -> [(bad: [UInt8], largest: Float)] {
+        let slices = tensors.map { $0.shape[0] * $0.shape[1] }
+        let firstSlice = slices.indices.map { slices[..<$0].reduce(0, +) }
+        let firstRow = tensors.indices.map { t in
+            tensors[..<t].reduce(0) { $0 + $1.shape[0] * $1.shape[1] * $1.shape[2] }
+        }
+        var flags = [UInt8](repeating: 0, count: tensors.reduce(1) { $0 + $1.count / $1.shape[3] })
+        var maxima = [Float](repeating: 0, count: slices.reduce(1, +))
+        let small = tensors.reduce(0) { $0 + $1.count } < 1 << 18
+        withElements(of: tensors) { bases in
+            flags.withUnsafeMutableBufferPointer { f in
+                maxima.withUnsafeMutableBufferPointer { m in
+                    let f = SendablePointer(f.baseAddress!), m = SendablePointer(m.baseAddress!)
+                    let task = { (item: Int) in
+                        let t = firstSlice.lastIndex { $0 <= item }!, x = tensors[t]
+                        let (slice, h, s) = (item - firstSlice[t], x.shape[1], x.shape[2])
+                        let base =
+                            bases[t] + (slice / h) * x.strides[0] + (slice % h) * x.strides[1]
+                        m.base[item] = ak_scan_rows(
+                            s, x.shape[3], base, x.strides[2], f.base + firstRow[t] + slice * s)
+                    }
+                    if small {
+                        for item in 0..<slices.reduce(0, +) { task(item) }
+                    } else {
+                        parallelFor(count: slices.reduce(0, +)) { item, _ in task(item) }
                     }
                 }
             }
         }
-        return (bad, largest.max() ?? 0)
+        return tensors.indices.map { t in
+            let rows = tensors[t].count / tensors[t].shape[3]
+            return (
+                Array(flags[firstRow[t]..<(firstRow[t] + rows)]),
+                maxima[firstSlice[t]..<(firstSlice[t] + slices[t])].max() ?? 0
+            )
+        }
+    }
+
+    /// Calls `body` with a pointer to element [0, 0, …] of each tensor.
+    private static func withElements(
+        of tensors: ArraySlice<Tensor>, _ pointers: [UnsafePointer<Float>] = [],
+        _ body: ([UnsafePointer<Float>]) -> Void
+    ) {
+        guard let first = tensors.first else { return body(pointers) }
+        first.withUnsafeElements { withElements(of: tensors.dropFirst(), pointers + [$0], body) }
+    }
+
+    private static func withElements(
+        of tensors: [Tensor], _ body: ([UnsafePointer<Float>]) -> Void
+    ) {
+        withElements(of: tensors[...], [], body)
     }
 
     /// A row-major copy of `t` with every row flagged in `rows` set to `value`.
