@@ -94,7 +94,8 @@ import Testing
     /// output is the output projection's bias in every row.
     @Test func layersAcceptEmptySequences() throws {
         let (e, heads) = (8, 2)
-        let mha = try MultiHeadAttention(dimensions: e, numHeads: heads, dropout: 0.2)
+        var mha = try MultiHeadAttention(dimensions: e, numHeads: heads, dropout: 0.2)
+        mha.rope = try RoPE(dimensions: e / heads)
         let local = try LocalAttention(dimensions: e, numHeads: heads, windowSize: 4)
         let alibi = try ALiBiMultiHeadAttention(dimensions: e, numHeads: heads, form: .causal)
         for backend in [AttentionBackend.reference, .fused, .automatic] {
