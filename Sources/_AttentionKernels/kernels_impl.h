@@ -369,7 +369,7 @@ AK_INLINE float row_exp_sum(float *row, long cols, float shift, int base2) {
 // scalar work (new max, correction factor) runs rows-in-lanes as vectors.
 AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long lds,
                                           float *rowMax, float *rowSum, float *alpha,
-                                          const long *spans) {
+                                          const long *spans, int natural) {
     enum { CHUNK = 64 };
     float mNew[CHUNK], sums[CHUNK];
     for (long r0 = 0; r0 < rows; r0 += CHUNK) {
@@ -379,7 +379,8 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
             float mx = row_max(s + (r0 + r) * lds + lo, hi - lo), mOld = rowMax[r0 + r];
             mNew[r] = mx > mOld ? mx : mOld;
         }
-        // alpha = 2^(m − m'), 0 on a first visit (m = −inf), 1 while nothing is visible.
+        // alpha = 2^(m − m') (e^(m − m') in natural units), 0 on a first visit (m = −inf),
+        // 1 while nothing is visible.
         for (long r = 0; r < n; r += AK_VW) {
             float mo[AK_VW], mn[AK_VW], a[AK_VW];
             for (int i = 0; i < AK_VW; i++) {
@@ -387,7 +388,8 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
                 mo[i] = live ? rowMax[r0 + r + i] : 0.0f;
                 mn[i] = live ? mNew[r + i] : 0.0f;
             }
-            vstore(a, vexp2_nonpositive(vload(mo) - vload(mn)));
+            vf d = vload(mo) - vload(mn);
+            vstore(a, natural ? vexp_impl(d, 1) : vexp2_nonpositive(d));
             for (int i = 0; i < AK_VW && r + i < n; i++) alpha[r0 + r + i] = a[i];
         }
         for (long r = 0; r < n; r++) {
@@ -400,7 +402,7 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
                 sums[r] = 0;
                 continue;
             }
-            sums[r] = row_exp_sum(row + lo, hi - lo, mNew[r], 1);
+            sums[r] = row_exp_sum(row + lo, hi - lo, mNew[r], !natural);
         }
         for (long r = 0; r < n; r++) {
             if (mNew[r] == -INFINITY) continue;
@@ -445,6 +447,45 @@ AK_TARGET void AK_NAME(ak_add_alibi)(long rows, long cols, float *s, long lds, f
             row[c] -= slope * dist;
         }
     }
+}
+
+// Screening for the non-finite rule: |x| by clearing the sign bit; `!(|x| ≤ FLT_MAX)` catches
+// NaN and ±inf. One pass accumulates the max and the flag across all rows (no per-row
+// reduction); only when something is non-finite (rare) does a second pass find the rows.
+AK_INLINE void scan_row(const float *xr, long cols, vf *m, vi *nonFinite, float *ms, int *bad) {
+    long c = 0;
+    for (; c + AK_VW <= cols; c += AK_VW) {
+        vf a = (vf)((vi)vload(xr + c) & 0x7fffffff);
+        *nonFinite |= ~(a <= 3.40282347e38f);
+        *m = vmax(*m, a);
+    }
+    for (; c < cols; c++) {
+        float a = fabsf(xr[c]);
+        *bad |= !(a <= 3.40282347e38f);
+        *ms = a > *ms ? a : *ms;
+    }
+}
+
+AK_TARGET float AK_NAME(ak_scan_rows)(long rows, long cols, const float *x, long ldx,
+                                      unsigned char *bad) {
+    vf m = vsplat(0);
+    vi nonFinite = (vi){};
+    float ms = 0;
+    int anyBad = 0;
+    for (long r = 0; r < rows; r++) scan_row(x + r * ldx, cols, &m, &nonFinite, &ms, &anyBad);
+    if (!anyBad && __builtin_reduce_or(nonFinite) == 0) return hmax(m) > ms ? hmax(m) : ms;
+    float largest = 0;
+    for (long r = 0; r < rows; r++) {
+        vf mr = vsplat(0);
+        vi nr = (vi){};
+        float msr = 0;
+        int badr = 0;
+        scan_row(x + r * ldx, cols, &mr, &nr, &msr, &badr);
+        float mx = hmax(mr) > msr ? hmax(mr) : msr;
+        if (badr || __builtin_reduce_or(nr) != 0) bad[r] = 1;
+        else if (mx > largest) largest = mx;
+    }
+    return largest;
 }
 
 AK_TARGET void AK_NAME(ak_finalize_rows)(long rows, long cols, const float *o, long ldoi,

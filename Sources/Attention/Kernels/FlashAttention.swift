@@ -24,6 +24,7 @@ package enum FlashAttention {
     )
         -> (output: Tensor, logSumExp: Tensor?, visitedTiles: Int)
     {
+        if p.isEmpty { return emptyResult(p, options: options, outputLayout: outputLayout) }
         let (br, bc) = (p.queryBlock, p.keyBlock)
         // Block classification: once, or per (batch, head) when the mask varies with them.
         let perSlice = options.mask.dependsOnBatchOrHead

@@ -71,12 +71,14 @@ typedef struct ak_table {
     /// One online-softmax step over a tile of scores s[rows × cols] (row stride lds), in
     /// place, in base 2 (the caller folds log2 e into the scores): for each row,
     /// m' = max(m, max_j s), p_j = 2^(s_j − m'), l = l·2^(m − m') + Σ p_j, s_j ← p_j,
-    /// alpha[r] = 2^(m − m'). Rows that have seen only −inf keep m = −inf, p = 0, alpha = 1
+    /// alpha[r] = 2^(m − m'). With `natural` set the scores are natural-log units and every
+    /// 2^x above is e^x (scores beyond ±FLT_MAX/log2 e, e.g. a −3.4e38 additive mask, stay
+    /// finite). Rows that have seen only −inf keep m = −inf, p = 0, alpha = 1
     /// (so a fully masked row never produces NaN). When `spans` is not NULL, row r considers
     /// only columns spans[2r] ..< spans[2r+1] and zeroes the rest of its `cols` columns.
     void (*online_softmax)(long rows, long cols, float *s, long lds,
                            float *rowMax, float *rowSum, float *alpha,
-                           const long *_Nullable spans);
+                           const long *_Nullable spans, int natural);
 
     /// Plain row softmax in place (reference path): rows with no finite score become all
     /// zeros.
@@ -91,9 +93,16 @@ typedef struct ak_table {
     void (*add_alibi)(long rows, long cols, float *s, long lds, float slope,
                       long qStart, long kStart, long shift, int symmetric);
 
-    /// out[r·ldo + c] = o[r·ldoi + c] / l[r] for c < cols, or 0 where l[r] == 0.
+    /// out[r·ldo + c] = o[r·ldoi + c] / l[r] for c < cols, or 0 where l[r] == 0 (NaN where
+    /// l[r] is NaN: a row the checked mode marked).
     void (*finalize_rows)(long rows, long cols, const float *o, long ldoi,
                           const float *rowSum, float *out, long ldo);
+
+    /// One pass over x[rows × cols] (row stride ldx): sets bad[r] = 1 for every row holding
+    /// a NaN or ±inf (other entries of `bad` are left alone) and returns the largest |x| over
+    /// the rows without one (0 when there are none). Screens attention inputs for the
+    /// non-finite rule (docs/KERNELS.md).
+    float (*scan_rows)(long rows, long cols, const float *x, long ldx, unsigned char *bad);
 } ak_table;
 
 /// The kernel table of variant `isa` (an `ak_isa`), or NULL when `isa` is unknown or this
