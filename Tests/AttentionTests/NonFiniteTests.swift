@@ -306,6 +306,37 @@ extension KernelTests {
         }
     }
 
+    /// Inputs of 2^18 floats or more are screened in parallel, a task per head, on the call's
+    /// threads: the same NaN rows and values (against the Double oracle, 2e-5) with 1 and 2
+    /// threads. Causal, 8 keys shared by heads 2 and 3 (GQA): an infinite value at key 3
+    /// poisons their rows ≥ 3; NaN query rows 700 (head 0) and 3 (head 1) poison only
+    /// themselves.
+    @Test func parallelScreenOnTheCallsThreads() throws {
+        var (q, k, v) = randomQKV(b: 1, h: 4, hkv: 2, sq: 1024, sk: 8, d: 64, seed: 20)
+        #expect(q.count + k.count + v.count >= 1 << 18)
+        q[0, 0, 700, 9] = .nan
+        q[0, 1, 3, 0] = -.infinity
+        v[0, 1, 3, 5] = .infinity
+        var options = AttentionOptions(mask: .causal, returnLogSumExp: true)
+        let oracle = NonFiniteOracle(query: q, key: k, value: v, options: options)
+        let nan = Set(oracle.lse.indices.filter { oracle.lse[$0].isNaN })
+        #expect(nan == Set([700, 1024 + 3] + (2048..<4096).filter { $0 % 1024 >= 3 }))
+        for threads in [1, 2] {
+            for backend in [AttentionBackend.reference, .fused] {
+                options.backend = backend
+                options.execution.threads = threads
+                let r = try scaledDotProductAttention(
+                    query: q, key: k, value: v, options: options)
+                if let bad = firstDisagreement(r.output, oracle.output, tolerance: 2e-5) {
+                    Issue.record("\(backend) \(threads) threads output: \(bad)")
+                }
+                if let bad = firstDisagreement(r.logSumExp!, oracle.lse, tolerance: 2e-5) {
+                    Issue.record("\(backend) \(threads) threads log-sum-exp: \(bad)")
+                }
+            }
+        }
+    }
+
     /// Closed forms: a row of −3.4e38 (Hugging Face's padding value) averages V uniformly;
     /// with `scale 1e38` the finite rows take the value of their largest score's key.
     @Test func nonFiniteClosedForms() throws {
