@@ -21,7 +21,9 @@ static inline float *ak_alloc(size_t floats) { return (float *)ak_alloc_bytes(fl
     void ak_exp_##S(long, const float *, float *);                                             \
     void ak_add_alibi_##S(long, long, float *, long, float, long, long, long, int);            \
     void ak_finalize_rows_##S(long, long, const float *, long, const float *, float *, long); \
-    float ak_scan_rows_##S(long, long, const float *, long, unsigned char *);
+    float ak_scan_rows_##S(long, long, const float *, long, unsigned char *);               \
+    void ak_pack_b_##S(int, long, long, const float *, long, float *);                        \
+    void ak_sgemm_packed_##S(long, long, long, const float *, long, const float *, int, float *, long);
 
 AK_DECLARE_VARIANT(portable)
 #if defined(__x86_64__) || defined(_M_X64)

@@ -103,7 +103,26 @@ typedef struct ak_table {
     /// the rows without one (0 when there are none). Screens attention inputs for the
     /// non-finite rule (docs/KERNELS.md).
     float (*scan_rows)(long rows, long cols, const float *x, long ldx, unsigned char *bad);
+
+    /// Packs op(B) (K×N; B is N×K when transB, a layer's [out, in] weight) into AK_PANEL-
+    /// column k-major panels, zero-padded: packed[p·K·32 + k·32 + t] = op(B)(k, 32p + t).
+    /// The layout is the same for every variant; size: ak_packed_b_floats(K, N).
+    void (*pack_b)(int transB, long K, long N, const float *B, long ldb, float *packed);
+
+    /// C[M×N] = (accumulate ? C : 0) + A·op(B), A row-major M×K (row stride lda), op(B)
+    /// packed by pack_b. C is not read when accumulate is 0 (it needs no zero-fill).
+    /// Single-threaded; callers split rows.
+    void (*sgemm_packed)(long M, long N, long K, const float *A, long lda,
+                         const float *packed, int accumulate, float *C, long ldc);
 } ak_table;
+
+/// Width of the column panels of a packed GEMM operand (pack_b), the same for every variant.
+#define AK_PANEL 32
+
+/// Floats that pack_b writes for op(B) of K×N: ceil(N / 32) panels of K × 32.
+static inline long ak_packed_b_floats(long K, long N) {
+    return (N + AK_PANEL - 1) / AK_PANEL * K * AK_PANEL;
+}
 
 /// The kernel table of variant `isa` (an `ak_isa`), or NULL when `isa` is unknown or this
 /// CPU lacks it.
