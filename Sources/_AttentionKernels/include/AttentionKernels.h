@@ -137,6 +137,16 @@ void ak_mask_causal(long rows, long cols, float *s, long lds,
 /// Atomic counter for dynamic work distribution across threads.
 long ak_atomic_fetch_add(long *counter, long value);
 
+/// Sequentially consistent load and store of a word shared between threads (the worker
+/// pool's job word and counters).
+long ak_atomic_load(const long *word);
+void ak_atomic_store(long *word, long value);
+/// Sequentially consistent `*word -= 1`; returns the new value.
+long ak_atomic_decrement(long *word);
+
+/// A spin-wait hint to the CPU (`pause` on x86, `yield` on arm64).
+void ak_spin_pause(void);
+
 #pragma clang assume_nonnull end
 
 #ifdef __cplusplus
