@@ -73,9 +73,11 @@ public enum FileIO {
         let name = FilePath.split(target).name
         var temporary = ""
         var fd: Int32 = -1
+        var slot: Int32 = -1
         for _ in 0..<16 {
             temporary = directory + "/" + FilePath.temporaryName(for: name)
-            fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            // Created and registered for removal on SIGINT/SIGTERM/SIGHUP as one step.
+            fd = as_create_temporary(temporary, 0o644, &slot)
             if fd >= 0 || errno != EEXIST { break }
         }
         guard fd >= 0 else {
@@ -84,7 +86,6 @@ public enum FileIO {
                 operation: .createTemporary, path: path, code: code,
                 reason: code == ENOENT ? "directory \(directory) does not exist" : nil)
         }
-        let slot = as_register_temporary(temporary)
         var committed = false
         defer {
             if fd >= 0 { close(fd) }

@@ -1,6 +1,7 @@
 #include "AttentionSignals.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -62,6 +63,20 @@ int as_register_temporary(const char *path) {
         }
     }
     return -1;
+}
+
+int as_create_temporary(const char *path, unsigned int mode, int *slot) {
+    pthread_once(&as_once, as_install_handlers);
+    sigset_t blocked, previous;
+    sigemptyset(&blocked);
+    for (unsigned i = 0; i < sizeof as_signals / sizeof as_signals[0]; i++) sigaddset(&blocked, as_signals[i]);
+    pthread_sigmask(SIG_BLOCK, &blocked, &previous);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, (mode_t)mode);
+    int saved_errno = errno;
+    *slot = fd >= 0 ? as_register_temporary(path) : -1;
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    errno = saved_errno;
+    return fd;
 }
 
 void as_unregister_temporary(int slot) {

@@ -21,6 +21,13 @@ void as_install_handlers(void);
 /// or the path too long (the write still works, it is just not cleaned up on a signal).
 int as_register_temporary(const char *path);
 
+/// Creates `path` exclusively (open with O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, `mode`) and
+/// registers it, with SIGINT, SIGTERM and SIGHUP blocked in between, so a signal cannot land
+/// after the file exists and before it is registered (it is delivered once the call returns,
+/// and the handler removes the file). Returns the descriptor (or -1 with errno set) and
+/// stores the slot (or -1) in `*slot`.
+int as_create_temporary(const char *path, unsigned int mode, int *slot);
+
 /// Forgets a slot returned by as_register_temporary (a negative slot is ignored).
 void as_unregister_temporary(int slot);
 
