@@ -231,8 +231,9 @@ func normwiseError(_ a: [Double], _ b: [Double]) -> Double {
 
     @Test(arguments: [AttentionBackend.fused, .reference], InstructionSet.supported)
     func alibiDropoutScale(backend: AttentionBackend, isa: InstructionSet) throws {
+        // One thread: the single-pass mode for the cases with ≥ 2 (batch, kv head) pairs.
         let execution = ExecutionOptions(
-            threads: 2, instructionSet: isa, queryBlock: 24, keyBlock: 32)
+            threads: 1, instructionSet: isa, queryBlock: 24, keyBlock: 32)
         let features = [
             Features(alibi: true), Features(dropout: 0.3), Features(scale: 0.37),
             Features(scale: 0.8, alibi: true, dropout: 0.2),
@@ -328,23 +329,26 @@ func normwiseError(_ a: [Double], _ b: [Double]) -> Double {
         #expect(strided.gradValue == dense.gradValue)
     }
 
-    /// Both passes visit exactly the tiles the block classification lists (once per query
-    /// head each): masked tiles are skipped.
+    /// The backward visits exactly the tiles the block classification lists (once per query
+    /// head and pass; one pass with 1 thread here, two with 2): masked tiles are skipped.
     @Test func visitsOnlyVisibleTiles() throws {
         let (q, k, v) = randomQKV(b: 1, h: 4, hkv: 2, sq: 200, sk: 200, d: 8, seed: 6)
         for mask in [AttentionMask.causal, .slidingWindow(left: 30, right: 0)] {
-            let options = AttentionOptions(
-                mask: mask, returnLogSumExp: true,
-                execution: ExecutionOptions(queryBlock: 24, keyBlock: 32))
-            let f = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
-            let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
-            let inputs = BackwardInputs(
-                problem, gradOutput: f.output, output: f.output, logSumExp: f.logSumExp!)
-            let visited = FlashBackward.gradients(problem, options, inputs).visitedTiles
-            let blocks = BlockMask(
-                mask: mask, queries: 200, keys: 200, queryBlockSize: 24, keyBlockSize: 32)
-            #expect(visited == 2 * 4 * blocks.visitedBlockCount)
-            #expect(blocks.visitedBlockCount < 9 * 7)
+            for threads in [1, 2] {
+                let options = AttentionOptions(
+                    mask: mask, returnLogSumExp: true,
+                    execution: ExecutionOptions(threads: threads, queryBlock: 24, keyBlock: 32))
+                let f = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
+                let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
+                let inputs = BackwardInputs(
+                    problem, gradOutput: f.output, output: f.output, logSumExp: f.logSumExp!)
+                let visited = FlashBackward.gradients(problem, options, inputs).visitedTiles
+                let blocks = BlockMask(
+                    mask: mask, queries: 200, keys: 200, queryBlockSize: 24, keyBlockSize: 32)
+                #expect(FlashBackward.singlePass(problem) == (threads == 1))
+                #expect(visited == (threads == 1 ? 1 : 2) * 4 * blocks.visitedBlockCount)
+                #expect(blocks.visitedBlockCount < 9 * 7)
+            }
         }
     }
 

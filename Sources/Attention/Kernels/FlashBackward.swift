@@ -9,12 +9,15 @@ import _AttentionKernels
 /// P  = exp(S − LSE)                     (0 for rows that saw no key, LSE = −inf)
 /// dP = dropout(dO_blk·V_blkᵀ);  dS = P ∘ (dP − D),  D = rowsum(dO ∘ O)
 /// ```
-/// Two passes, each task owning the rows it writes (no atomics, deterministic):
+/// Each task owns the rows it writes (no atomics; the result does not depend on the thread
+/// schedule). With enough (batch, kv head) pairs for the threads (``singlePass(_:)``), one
+/// task per pair visits its key blocks in order and, per tile, `dV += dropout(P)ᵀ·dO`,
+/// `dK += scale·dSᵀ·Q`, `dQ += scale·dS·K` (5 tile products). Otherwise two passes:
 /// 1. per (batch, key/value head, key block): for every query head of the group and every
-///    query block that sees the key block, `dV += dropout(P)ᵀ·dO`, `dK += scale·dSᵀ·Q`;
-/// 2. per (batch, head, query block): for every visible key block, `dQ += scale·dS·K`.
-/// The second pass recomputes `S` and `dP` (7 tile products instead of 5) in exchange for
-/// needing no reduction of `dQ` partials. Tile products go through the call's C `sgemm`;
+///    query block that sees the key block, `dV` and `dK` as above;
+/// 2. per (batch, head, query block): for every visible key block, `dQ += scale·dS·K`,
+///    recomputing `S` and `dP` (7 tile products) in exchange for no `dQ` reduction.
+/// Tile products go through the call's C `sgemm` (correctness first; no packed micro-tiles yet);
 /// mask, ALiBi and dropout through ``ScoreTile``, as in the forward.
 package enum FlashBackward {
     static func gradients(
@@ -32,7 +35,10 @@ package enum FlashBackward {
             }
             return lists
         }
-        let keyItems = p.batch * p.kvHeads * kBlocks, queryItems = p.batch * p.heads * qBlocks
+        let onePass = singlePass(p)
+        let keyParts = onePass ? 1 : kBlocks
+        let keyItems = p.batch * p.kvHeads * keyParts
+        let queryItems = onePass ? 0 : p.batch * p.heads * qBlocks
         let workers = Swift.max(1, Swift.min(p.execution.threads, Swift.max(keyItems, queryItems)))
         let perWorker = 3 * br * bc
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
@@ -53,30 +59,39 @@ package enum FlashBackward {
                             gradOutputStrides: inputs.gradOutput.strides,
                             logSumExp: lse, rowDot: rowDot, visits: visits))
                     let (d, dv) = (p.headDim, p.valueDim)
-                    // Pass 1: dK, dV per (batch, kv head, key block).
+                    // Pass 1: dK, dV (and dQ in one-pass mode) per (batch, kv head[, key block]).
                     parallelFor(count: keyItems, threads: workers) { item, worker in
                         let t = plan.value, sgemm = t.kernels.sgemm
-                        let kb = item % kBlocks, bk = item / kBlocks
+                        let part = item % keyParts, bk = item / keyParts
                         let b = bk / p.kvHeads, hk = bk % p.kvHeads
-                        let k0 = kb * bc, cols = Swift.min(bc, p.keys - k0)
-                        let gkp = gk + (bk * p.keys + k0) * d, gvp = gv + (bk * p.keys + k0) * dv
                         let buffers = scratch + worker * perWorker
-                        for h in hk * p.group..<(hk + 1) * p.group {
-                            for (qb, kind) in byKey[perSlice ? b * p.heads + h : 0][kb] {
-                                let r = t.compute(
-                                    b: b, h: h, queryBlock: qb, keyBlock: kb,
-                                    partial: kind == .partial, scratch: buffers)
-                                sgemm(
-                                    1, 0, cols, dv, r.rows, 1, r.weights, bc, r.gradOutput, r.ldo,
-                                    1, gvp, dv)
-                                sgemm(
-                                    1, 0, cols, d, r.rows, p.scale, r.gradScores, bc, r.query,
-                                    r.ldq, 1,
-                                    gkp, d)
+                        for kb in onePass ? 0..<kBlocks : part..<part + 1 {
+                            let k0 = kb * bc, cols = Swift.min(bc, p.keys - k0)
+                            let gkp = gk + (bk * p.keys + k0) * d,
+                                gvp = gv + (bk * p.keys + k0) * dv
+                            for h in hk * p.group..<(hk + 1) * p.group {
+                                for (qb, kind) in byKey[perSlice ? b * p.heads + h : 0][kb] {
+                                    let r = t.compute(
+                                        b: b, h: h, queryBlock: qb, keyBlock: kb,
+                                        partial: kind == .partial, scratch: buffers)
+                                    sgemm(
+                                        1, 0, cols, dv, r.rows, 1, r.weights, bc, r.gradOutput,
+                                        r.ldo, 1, gvp, dv)
+                                    sgemm(
+                                        1, 0, cols, d, r.rows, p.scale, r.gradScores, bc, r.query,
+                                        r.ldq, 1, gkp, d)
+                                    if onePass {
+                                        sgemm(
+                                            0, 0, r.rows, d, cols, p.scale, r.gradScores, bc, r.key,
+                                            r.ldk, 1,
+                                            gq + ((b * p.heads + h) * p.queries + qb * br) * d,
+                                            d)
+                                    }
+                                }
                             }
                         }
                     }
-                    // Pass 2: dQ per (batch, head, query block).
+                    // Pass 2 (two-pass mode): dQ per (batch, head, query block).
                     parallelFor(count: queryItems, threads: workers) { item, worker in
                         let t = plan.value
                         let qb = item % qBlocks, slice = item / qBlocks
@@ -98,6 +113,14 @@ package enum FlashBackward {
         let gradients = AttentionGradients(
             gradQuery: dQ, gradKey: dK, gradValue: dV, backend: .fused)
         return (gradients, visited)
+    }
+
+    /// Whether one task per (batch, kv head) keeps the threads busy: then each task owns that
+    /// head's dK, dV and its group's dQ, and one pass computes all three (5 tile products
+    /// per tile, dQ summed in a fixed key-block order). Otherwise key blocks are split
+    /// across tasks for dK/dV and dQ takes a second pass over query blocks.
+    static func singlePass(_ p: AttentionProblem) -> Bool {
+        p.batch * p.kvHeads >= 2 * p.execution.threads
     }
 }
 
