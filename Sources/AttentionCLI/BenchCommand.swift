@@ -150,6 +150,18 @@ struct BenchCommand: ParsableCommand {
         if !noGemm {
             let gemm = try AttentionBenchmark.gemmGFLOPs(execution: execution)
             print(String(format: "GEMM ceiling (1024³ float32 matmul): %.1f GFLOP/s", gemm))
+            if layer {
+                let dims = heads * headDim
+                for s in lens {
+                    let rows = batch * s
+                    let linear = try AttentionBenchmark.linearGFLOPs(
+                        rows: rows, dims: dims, repeats: repeats, execution: execution)
+                    print(
+                        String(
+                            format: "Linear [%d, %d]×[%d, %d] (the layer's projections): %.1f GFLOP/s",
+                            rows, dims, dims, dims, linear))
+                }
+            }
         }
         var results: [BenchmarkResult] = []
         let total = lens.count * masks.count * backendList.count

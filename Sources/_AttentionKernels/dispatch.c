@@ -10,7 +10,8 @@
         .pack_panels = ak_pack_panels_##S, .pack_transposed = ak_pack_transposed_##S,          \
         .pack_scaled = ak_pack_scaled_##S, .online_softmax = ak_online_softmax_##S,            \
         .softmax_rows = ak_softmax_rows_##S, .exp = ak_exp_##S, .add_alibi = ak_add_alibi_##S, \
-        .finalize_rows = ak_finalize_rows_##S,                                                 \
+        .finalize_rows = ak_finalize_rows_##S, .scan_rows = ak_scan_rows_##S,                  \
+        .pack_b = ak_pack_b_##S, .sgemm_packed = ak_sgemm_packed_##S,                          \
     }
 
 static const ak_table tables[] = {
@@ -54,4 +55,18 @@ void ak_mask_causal(long rows, long cols, float *s, long lds, long qStart, long 
 
 long ak_atomic_fetch_add(long *counter, long value) {
     return __atomic_fetch_add(counter, value, __ATOMIC_RELAXED);
+}
+
+long ak_atomic_load(const long *word) { return __atomic_load_n(word, __ATOMIC_SEQ_CST); }
+
+void ak_atomic_store(long *word, long value) { __atomic_store_n(word, value, __ATOMIC_SEQ_CST); }
+
+long ak_atomic_decrement(long *word) { return __atomic_sub_fetch(word, 1, __ATOMIC_SEQ_CST); }
+
+void ak_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
 }

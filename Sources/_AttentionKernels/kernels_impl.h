@@ -111,12 +111,14 @@ AK_INLINE vf vexp2_nonpositive(vf x) {
 AK_INLINE void micro(const int MR, const int NV, long depth, const float *a, long ars, long acs,
                      const float *b, long ldb, float *c, long ldc, int mode,
                      const float *rowScale) {
-    vf acc[MR][NV];
+    // Fixed-size arrays: `vf x[NV]` with a `const int` parameter is a C variable-length
+    // array, which clang keeps on the stack (a save/restore per k step) instead of registers.
+    vf acc[12][4];
     AK_UNROLL for (int r = 0; r < MR; r++) AK_UNROLL for (int v = 0; v < NV; v++) acc[r][v] = vsplat(0);
     for (long k = 0; k < depth; k++) {
         const float *bk = b + k * ldb;
         const float *ak = a + k * acs;
-        vf bv[NV];
+        vf bv[4];
         AK_UNROLL for (int v = 0; v < NV; v++) bv[v] = vload(bk + v * AK_VW);
         AK_UNROLL for (int r = 0; r < MR; r++) {
             vf ar = vsplat(ak[r * ars]);
@@ -215,6 +217,8 @@ AK_TARGET void AK_NAME(ak_pack_panels)(long rows, long rowsPadded, long cols, co
 // (alpha folded in), B in NR-column panels, both zero-padded so the micro-kernel only runs
 // full tiles; edge tiles of C go through a small buffer.
 enum { GEMM_KC = 256, GEMM_MC = 96, GEMM_NC = 2048 };
+AK_TARGET void AK_NAME(ak_pack_transposed)(long cols, long d, const float *k, long ldk,
+                                           float *kt, long ldkt, long colsPadded);
 
 // dst[k·W + t] = scale·X(t0 + t, k0 + k) for t < n, zero for n ≤ t < W, with
 // X(t, k) = M[t·ld + k], or M[k·ld + t] when `kMajorSource`: one packer for both operands
@@ -273,6 +277,75 @@ AK_TARGET void AK_NAME(ak_sgemm)(int transA, int transB, long M, long N, long K,
                             micro(MR, QK_NV, kc, ap, 1, MR, bp, NR, edge, NR, 0, 0);
                             for (long i = 0; i < h; i++)
                                 for (long j = 0; j < w; j++) ct[i * ldc + j] += edge[i * NR + j];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// GEMM against a pre-packed B (a layer's weight, packed once): op(B) (K×N) is stored in
+// AK_PANEL-column panels, panel p = columns [32p, 32p + 32), k-major and zero-padded:
+// packed[p·K·32 + k·32 + t] = op(B)(k, 32p + t). The panel width is the same for every
+// variant (a multiple of each one's micro-tile width), so a packed weight serves them all.
+
+AK_TARGET void AK_NAME(ak_pack_b)(int transB, long K, long N, const float *B, long ldb,
+                                  float *packed) {
+    for (long j0 = 0; j0 < N; j0 += AK_PANEL) {
+        long w = N - j0 < AK_PANEL ? N - j0 : AK_PANEL;
+        float *panel = packed + (j0 / AK_PANEL) * K * AK_PANEL;
+        if (transB) {  // B is N×K (a weight [out, in]): panel = rows j0..<j0+w transposed
+            AK_NAME(ak_pack_transposed)(w, K, B + j0 * ldb, ldb, panel, AK_PANEL, AK_PANEL);
+        } else {
+            for (long k = 0; k < K; k++) {
+                memcpy(panel + k * AK_PANEL, B + k * ldb + j0, (size_t)w * sizeof(float));
+                for (long t = w; t < AK_PANEL; t++) panel[k * AK_PANEL + t] = 0;
+            }
+        }
+    }
+}
+
+// C[M×N] = (accumulate ? C : 0) + A·B, A row-major (row stride lda), B packed by ak_pack_b.
+// Blocks of GEMM_MC rows × GEMM_KC depth of A are packed into 12-row panels (ak_pack_panels,
+// the fused kernel's Q layout); each B panel's GEMM_KC × 32 slice stays in L1 while the row
+// panels stream past it. No pass zeroes C: the first depth block overwrites.
+AK_TARGET void AK_NAME(ak_sgemm_packed)(long M, long N, long K, const float *A, long lda,
+                                        const float *packed, int accumulate, float *C, long ldc) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+        if (!accumulate)
+            for (long i = 0; i < M; i++) memset(C + i * ldc, 0, (size_t)N * sizeof(float));
+        return;
+    }
+    enum { MR = QK_MR, NR = QK_NV * AK_VW };
+    static _Thread_local float *bufA = 0;
+    static _Thread_local size_t capA = 0;
+    size_t needA = (size_t)(GEMM_MC + 12) * GEMM_KC;
+    if (capA < needA) { free(bufA); bufA = ak_alloc(needA); capA = needA; }
+    float edge[MR * NR];
+    for (long pc = 0; pc < K; pc += GEMM_KC) {
+        long kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;
+        int mode = (pc > 0 || accumulate) ? 1 : 0;
+        for (long ic = 0; ic < M; ic += GEMM_MC) {
+            long mc = M - ic < GEMM_MC ? M - ic : GEMM_MC;
+            AK_NAME(ak_pack_panels)(mc, (mc + 11) / 12 * 12, kc, A + ic * lda + pc, lda, 1.0f, bufA);
+            for (long jp = 0; jp < N; jp += AK_PANEL) {
+                const float *bpanel = packed + (jp / AK_PANEL) * K * AK_PANEL + pc * AK_PANEL;
+                for (long ip = 0; ip < mc; ip += MR) {
+                    long h = mc - ip < MR ? mc - ip : MR;
+                    const float *ap = bufA + (ip / 12) * 12 * kc + ip % 12;
+                    for (long js = 0; js < AK_PANEL && jp + js < N; js += NR) {
+                        long w = N - jp - js < NR ? N - jp - js : NR;
+                        float *ct = C + (ic + ip) * ldc + jp + js;
+                        if (h == MR && w == NR) {
+                            micro(MR, QK_NV, kc, ap, 1, 12, bpanel + js, AK_PANEL, ct, ldc, mode, 0);
+                        } else {
+                            micro(MR, QK_NV, kc, ap, 1, 12, bpanel + js, AK_PANEL, edge, NR, 0, 0);
+                            for (long i = 0; i < h; i++)
+                                for (long j = 0; j < w; j++)
+                                    ct[i * ldc + j] = (mode ? ct[i * ldc + j] : 0) + edge[i * NR + j];
                         }
                     }
                 }
@@ -369,7 +442,7 @@ AK_INLINE float row_exp_sum(float *row, long cols, float shift, int base2) {
 // scalar work (new max, correction factor) runs rows-in-lanes as vectors.
 AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long lds,
                                           float *rowMax, float *rowSum, float *alpha,
-                                          const long *spans) {
+                                          const long *spans, int natural) {
     enum { CHUNK = 64 };
     float mNew[CHUNK], sums[CHUNK];
     for (long r0 = 0; r0 < rows; r0 += CHUNK) {
@@ -379,7 +452,8 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
             float mx = row_max(s + (r0 + r) * lds + lo, hi - lo), mOld = rowMax[r0 + r];
             mNew[r] = mx > mOld ? mx : mOld;
         }
-        // alpha = 2^(m − m'), 0 on a first visit (m = −inf), 1 while nothing is visible.
+        // alpha = 2^(m − m') (e^(m − m') in natural units), 0 on a first visit (m = −inf),
+        // 1 while nothing is visible.
         for (long r = 0; r < n; r += AK_VW) {
             float mo[AK_VW], mn[AK_VW], a[AK_VW];
             for (int i = 0; i < AK_VW; i++) {
@@ -387,7 +461,8 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
                 mo[i] = live ? rowMax[r0 + r + i] : 0.0f;
                 mn[i] = live ? mNew[r + i] : 0.0f;
             }
-            vstore(a, vexp2_nonpositive(vload(mo) - vload(mn)));
+            vf d = vload(mo) - vload(mn);
+            vstore(a, natural ? vexp_impl(d, 1) : vexp2_nonpositive(d));
             for (int i = 0; i < AK_VW && r + i < n; i++) alpha[r0 + r + i] = a[i];
         }
         for (long r = 0; r < n; r++) {
@@ -400,7 +475,7 @@ AK_TARGET void AK_NAME(ak_online_softmax)(long rows, long cols, float *s, long l
                 sums[r] = 0;
                 continue;
             }
-            sums[r] = row_exp_sum(row + lo, hi - lo, mNew[r], 1);
+            sums[r] = row_exp_sum(row + lo, hi - lo, mNew[r], !natural);
         }
         for (long r = 0; r < n; r++) {
             if (mNew[r] == -INFINITY) continue;
@@ -445,6 +520,45 @@ AK_TARGET void AK_NAME(ak_add_alibi)(long rows, long cols, float *s, long lds, f
             row[c] -= slope * dist;
         }
     }
+}
+
+// Screening for the non-finite rule: |x| by clearing the sign bit; `!(|x| ≤ FLT_MAX)` catches
+// NaN and ±inf. One pass accumulates the max and the flag across all rows (no per-row
+// reduction); only when something is non-finite (rare) does a second pass find the rows.
+AK_INLINE void scan_row(const float *xr, long cols, vf *m, vi *nonFinite, float *ms, int *bad) {
+    long c = 0;
+    for (; c + AK_VW <= cols; c += AK_VW) {
+        vf a = (vf)((vi)vload(xr + c) & 0x7fffffff);
+        *nonFinite |= ~(a <= 3.40282347e38f);
+        *m = vmax(*m, a);
+    }
+    for (; c < cols; c++) {
+        float a = fabsf(xr[c]);
+        *bad |= !(a <= 3.40282347e38f);
+        *ms = a > *ms ? a : *ms;
+    }
+}
+
+AK_TARGET float AK_NAME(ak_scan_rows)(long rows, long cols, const float *x, long ldx,
+                                      unsigned char *bad) {
+    vf m = vsplat(0);
+    vi nonFinite = (vi){};
+    float ms = 0;
+    int anyBad = 0;
+    for (long r = 0; r < rows; r++) scan_row(x + r * ldx, cols, &m, &nonFinite, &ms, &anyBad);
+    if (!anyBad && __builtin_reduce_or(nonFinite) == 0) return hmax(m) > ms ? hmax(m) : ms;
+    float largest = 0;
+    for (long r = 0; r < rows; r++) {
+        vf mr = vsplat(0);
+        vi nr = (vi){};
+        float msr = 0;
+        int badr = 0;
+        scan_row(x + r * ldx, cols, &mr, &nr, &msr, &badr);
+        float mx = hmax(mr) > msr ? hmax(mr) : msr;
+        if (badr || __builtin_reduce_or(nr) != 0) bad[r] = 1;
+        else if (mx > largest) largest = mx;
+    }
+    return largest;
 }
 
 AK_TARGET void AK_NAME(ak_finalize_rows)(long rows, long cols, const float *o, long ldoi,

@@ -16,11 +16,14 @@ static inline float *ak_alloc(size_t floats) { return (float *)ak_alloc_bytes(fl
     void ak_pack_panels_##S(long, long, long, const float *, long, float, float *);            \
     void ak_pack_transposed_##S(long, long, const float *, long, float *, long, long);         \
     void ak_pack_scaled_##S(long, long, const float *, long, float, float *, long, long);      \
-    void ak_online_softmax_##S(long, long, float *, long, float *, float *, float *, const long *); \
+    void ak_online_softmax_##S(long, long, float *, long, float *, float *, float *, const long *, int); \
     void ak_softmax_rows_##S(long, long, float *, long);                                       \
     void ak_exp_##S(long, const float *, float *);                                             \
     void ak_add_alibi_##S(long, long, float *, long, float, long, long, long, int);            \
-    void ak_finalize_rows_##S(long, long, const float *, long, const float *, float *, long);
+    void ak_finalize_rows_##S(long, long, const float *, long, const float *, float *, long); \
+    float ak_scan_rows_##S(long, long, const float *, long, unsigned char *);               \
+    void ak_pack_b_##S(int, long, long, const float *, long, float *);                        \
+    void ak_sgemm_packed_##S(long, long, long, const float *, long, const float *, int, float *, long);
 
 AK_DECLARE_VARIANT(portable)
 #if defined(__x86_64__) || defined(_M_X64)

@@ -10,9 +10,12 @@ import Testing
 /// online softmax, so bit-identity is not required; measured, most masks agree bit for bit
 /// and the largest difference is about 2e-7. Across backends (fused block-sparse against the
 /// materialized path under the dense tensor: two different Float algorithms) the tolerance
-/// is 1e-5; measured up to about 1.5e-6.
+/// is 1e-5; measured up to about 1.5e-6. An additive mask puts the fused kernel in checked
+/// mode (natural-log units, docs/KERNELS.md "Non-finite values"), another exponential than
+/// the structured run's base 2, so that pair gets 4e-6; measured up to about 1.2e-6.
 @Suite struct BlockSparseEquivalenceTests {
     static let tolerance: Float = 1e-6
+    static let checkedModeTolerance: Float = 4e-6
     static let crossBackendTolerance: Float = 1e-5
 
     static let masks: [AttentionMask] = [
@@ -47,8 +50,9 @@ import Testing
                 let run = try scaledDotProductAttention(
                     query: q, key: k, value: v, mask: equivalent, backend: backend)
                 let difference = sparse.maxAbsDifference(run)
+                let checked = backend == .fused && name == "additive"
                 #expect(
-                    difference <= Self.tolerance,
+                    difference <= (checked ? Self.checkedModeTolerance : Self.tolerance),
                     "\(mask) \(backend): sparse vs \(name) differ by \(difference)")
             }
         }

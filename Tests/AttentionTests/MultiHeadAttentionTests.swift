@@ -79,6 +79,34 @@ import Testing
         }
     }
 
+    /// Self-attention projects Q, K and V with one stacked GEMM; it must agree with the Double
+    /// layer (three separate projections), with and without biases, and follow replaced
+    /// parameters.
+    @Test(arguments: [true, false])
+    func selfAttentionMatchesDoubleImplementation(_ bias: Bool) throws {
+        var mha = try MultiHeadAttention(dimensions: 40, numHeads: 5, bias: bias, seed: 12)
+        let x = Tensor.randomNormal([2, 33, 40], seed: 3)
+        for round in 0..<2 {
+            for mask in [AttentionMask.none, .causal] {
+                let expected = try naiveLayer(mha, queries: x, keys: x, mask: mask)
+                for backend in [AttentionBackend.reference, .fused] {
+                    let out = try mha(x, mask: mask, backend: backend)
+                    #expect(
+                        maxRelativeError(out, expected) <= 1e-5,
+                        "round \(round) \(backend) \(mask)")
+                }
+            }
+            var replaced = [String: Tensor]()
+            for (i, name) in ["query_proj", "key_proj", "value_proj"].enumerated() {
+                replaced["\(name).weight"] = Tensor.randomNormal([40, 40], seed: 30 + UInt64(i))
+                if bias {
+                    replaced["\(name).bias"] = Tensor.randomNormal([40], seed: 40 + UInt64(i))
+                }
+            }
+            try mha.update(parameters: replaced)
+        }
+    }
+
     @Test func weightsArePerHeadAndRowsSumToOne() throws {
         let mha = try MultiHeadAttention(dimensions: 16, numHeads: 4, seed: 3)
         let x = Tensor.randomNormal([2, 6, 16], seed: 4)

@@ -117,4 +117,36 @@ import Testing
             (error as? AttentionError)?.argument == "dropout"
         }
     }
+
+    /// Each malformed tensor is blamed by name, on every backend (validation runs first):
+    /// a zero value width names `value`, a zero head dimension `query`.
+    @Test func everyShapeErrorNamesItsTensor() throws {
+        let q = Tensor.zeros([2, 4, 5, 8]), kv = Tensor.zeros([2, 2, 6, 8])
+        let cases: [(Tensor, Tensor, Tensor, String, String)] = [
+            (Tensor.zeros([4, 5, 8]), kv, kv, "query", "rank 4"),
+            (Tensor.zeros([2, 4, 5, 0]), Tensor.zeros([2, 2, 6, 0]), kv, "query", "D ≥ 1"),
+            (q, Tensor.zeros([2, 2, 6]), kv, "key", "[2, Hkv, Sk, 8]"),
+            (q, Tensor.zeros([3, 2, 6, 8]), kv, "key", "[2, Hkv, Sk, 8]"),
+            (q, Tensor.zeros([2, 0, 6, 8]), kv, "key", "multiple of Hkv"),
+            (q, kv, Tensor.zeros([2, 2, 6]), "value", "[2, 2, 6, Dv]"),
+            (q, kv, Tensor.zeros([1, 2, 6, 8]), "value", "[2, 2, 6, Dv]"),
+            (q, kv, Tensor.zeros([2, 1, 6, 8]), "value", "[2, 2, 6, Dv]"),
+            (q, kv, Tensor.zeros([2, 2, 5, 8]), "value", "[2, 2, 6, Dv]"),
+            (q, kv, Tensor.zeros([2, 2, 6, 0]), "value", "Dv ≥ 1"),
+        ]
+        for (query, key, value, name, expected) in cases {
+            for backend in AttentionBackend.allCases {
+                #expect {
+                    _ = try scaledDotProductAttention(
+                        query: query, key: key, value: value, backend: backend)
+                } throws: { error in
+                    let e = error as? AttentionError
+                    return e?.argument == name && e!.message.contains(expected)
+                        && e!.message.contains(
+                            "\(name == "query" ? query.shape : name == "key" ? key.shape : value.shape)"
+                        )
+                }
+            }
+        }
+    }
 }

@@ -205,4 +205,18 @@ public struct AttentionBenchmark {
         }
         return 2 * Double(n) * Double(n) * Double(n) / (Timing.median(times) * 1e6)
     }
+
+    /// GFLOP/s of a `Linear(dims, dims)` layer without bias on `rows` rows (`[rows, dims] ×
+    /// [dims, dims]`): the projections of a `MultiHeadAttention` layer, to set beside a BLAS
+    /// on the same shape (scripts/bench_pytorch_layer.py).
+    public static func linearGFLOPs(
+        rows: Int, dims: Int, repeats: Int = 5, execution: ExecutionOptions = ExecutionOptions()
+    ) throws -> Double {
+        let layer = try Linear(dims, dims, bias: false, seed: 1)
+        let x = Tensor.randomNormal([rows, dims], seed: 2)
+        let times = try Timing.measure(repeats: repeats) {
+            _ = try layer(x, execution: execution)
+        }
+        return 2 * Double(rows) * Double(dims) * Double(dims) / (Timing.median(times) * 1e6)
+    }
 }

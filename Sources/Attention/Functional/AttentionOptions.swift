@@ -70,7 +70,8 @@ public struct AttentionResult: Sendable {
     public var output: Tensor
     /// `[B, H, Sq, Sk]` when requested.
     public var weights: Tensor?
-    /// `[B, H, Sq]` when requested; `−inf` for rows that saw no key.
+    /// `[B, H, Sq]` when requested; `−inf` for rows that saw no key, NaN for rows whose
+    /// output is NaN (see the non-finite rule of ``scaledDotProductAttention(query:key:value:options:)``).
     public var logSumExp: Tensor?
     /// The backend that ran.
     public var backend: AttentionBackend

@@ -13,6 +13,18 @@
 /// ```swift
 /// let out = try scaledDotProductAttention(query: q, key: k, value: v, mask: .causal)
 /// ```
+///
+/// A query that sees no key outputs zeros (log-sum-exp `−inf`), never NaN; `Sk = 0` makes
+/// that every query, and `B`, `H` or `Sq` of 0 give an empty result.
+///
+/// Non-finite values follow one rule on every backend: a query row that may see at least one
+/// key outputs NaN (with a NaN log-sum-exp) when one of those scores is NaN or `+inf`, or
+/// when its query or one of those keys' key or value vectors holds a NaN or ±inf. A `−inf`
+/// score weighs 0. Keys the mask hides (causal, window, `false`, additive `−inf`) never
+/// poison a row, and finite values stay finite however large: a row of `−3.4e38` additive
+/// bias (Hugging Face's padding value) averages the values uniformly, as PyTorch does.
+/// Details and the few differences from PyTorch: docs/KERNELS.md, "Non-finite values".
+///
 /// - Parameters:
 ///   - mask: which keys each query may see (``AttentionMask``); `.causal` is top-left aligned.
 ///   - scale: multiplies the scores; default `1/√D`.
@@ -105,6 +117,10 @@ struct AttentionProblem {
     let execution: ResolvedExecution
     /// The fused kernel's tiles for this call's mask (``ResolvedExecution/tileSize(for:)``).
     let queryBlock: Int, keyBlock: Int
+    /// Inputs hold NaN or infinity, the mask is additive, or scores may overflow: the
+    /// backends work in natural-log units and test every visible score for NaN and +inf
+    /// (``NonFiniteScreen``).
+    let checksScores: Bool
 
     /// - Parameter execution: settings the caller already resolved (a layer resolves once
     ///   for its projections and the attention); `nil`: resolve `options.execution`.
@@ -131,9 +147,13 @@ struct AttentionProblem {
                 "value", expected: "[\(b), \(hkv), \(sk), Dv] (batch, heads and length of key)",
                 actual: value.shape)
         }
-        guard d > 0, value.shape[3] > 0 else {
+        guard d > 0 else {
             throw AttentionError.shape(
-                "query", expected: "a head dimension ≥ 1", actual: query.shape)
+                "query", expected: "a head dimension D ≥ 1 (shared with key)", actual: query.shape)
+        }
+        guard value.shape[3] > 0 else {
+            throw AttentionError.shape(
+                "value", expected: "a value dimension Dv ≥ 1", actual: value.shape)
         }
         guard options.dropout >= 0 && options.dropout < 1 else {
             throw AttentionError.argument(
@@ -160,16 +180,22 @@ struct AttentionProblem {
             }
         }
         // Kernels need a unit stride along the feature axis.
-        self.query = query.strides[3] == 1 ? query : query.contiguous()
-        self.key = key.strides[3] == 1 ? key : key.contiguous()
-        self.value = value.strides[3] == 1 ? value : value.contiguous()
+        var q = query.strides[3] == 1 ? query : query.contiguous()
+        var k = key.strides[3] == 1 ? key : key.contiguous()
+        var v = value.strides[3] == 1 ? value : value.contiguous()
         (batch, heads, kvHeads, queries, keys, headDim, valueDim) = (
             b, h, hkv, sq, sk, d, value.shape[3]
         )
         scale = options.scale ?? 1 / Float(d).squareRoot()
         self.execution = execution
         (queryBlock, keyBlock) = (bq, bk)
+        checksScores = NonFiniteScreen.apply(
+            query: &q, key: &k, value: &v, scale: scale, options: options, execution: execution)
+        (self.query, self.key, self.value) = (q, k, v)
     }
+
+    /// Whether the output is empty or every row sees no key (no kernel needs to run).
+    var isEmpty: Bool { batch * heads * queries == 0 || keys == 0 }
 
     /// Query heads per key/value head.
     var group: Int { heads / kvHeads }

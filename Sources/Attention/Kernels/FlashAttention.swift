@@ -24,6 +24,7 @@ package enum FlashAttention {
     )
         -> (output: Tensor, logSumExp: Tensor?, visitedTiles: Int)
     {
+        if p.isEmpty { return emptyResult(p, options: options, outputLayout: outputLayout) }
         let (br, bc) = (p.queryBlock, p.keyBlock)
         let (blockMasks, perSlice) = blockMasks(p, options)
         let qBlocks = (p.queries + br - 1) / br

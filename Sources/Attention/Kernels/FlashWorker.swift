@@ -8,12 +8,16 @@ struct FlashPlan {
     let options: AttentionOptions
     let layout: FlashLayout
     let outputLayout: FlashAttention.OutputLayout
-    /// Mask, ALiBi and dropout on score tiles, in base 2.
+    /// Mask, ALiBi and dropout on score tiles, in base 2 (natural units when checked).
     let tile: ScoreTile
-    /// `scale · log2 e`: the softmax runs in base 2.
+    /// `scale · log2 e`: the softmax runs in base 2; `scale` in checked mode.
     let queryScale: Float
     /// The call's kernel variant: every C call goes through it.
     let kernels: ak_table
+    /// Checked mode (``AttentionProblem/checksScores``): natural-log units (scores up to
+    /// ±FLT_MAX, such as a −3.4e38 additive mask, stay finite) and rows whose visible scores
+    /// hold a NaN or +inf are marked with a NaN running sum, so that they output NaN.
+    let checked: Bool
     let query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>
     let output: UnsafeMutablePointer<Float>, logSumExp: UnsafeMutablePointer<Float>
     /// Tiles computed (a test checks that it equals the BlockMask's count).
@@ -33,8 +37,9 @@ struct FlashPlan {
         self.options = options
         self.layout = layout
         self.outputLayout = outputLayout
-        self.tile = ScoreTile(problem, options, base2: true)
-        self.queryScale = problem.scale * Float(M_LOG2E)
+        checked = problem.checksScores
+        self.tile = ScoreTile(problem, options, base2: !checked)
+        self.queryScale = checked ? problem.scale : problem.scale * Float(M_LOG2E)
         self.kernels = problem.execution.kernels.c
         (self.query, self.key, self.value) = (query, key, value)
         (self.output, self.logSumExp, self.visits) = (output, logSumExp, visits)
@@ -168,7 +173,9 @@ struct FlashWorker {
             t.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: scores, ld: bc)
         }
         t.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: scores, ld: bc)
-        plan.kernels.online_softmax(rows, cols, scores, bc, rowMax, rowSum, alpha, nil)
+        markNonFiniteRows(cols: cols, scores: scores)
+        plan.kernels.online_softmax(
+            rows, cols, scores, bc, rowMax, rowSum, alpha, nil, plan.checked ? 1 : 0)
         t.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: scores, ld: bc)
         plan.kernels.tile_gemm(
             1, rowsPad, l.valueDimPadded, cols, scores, bc, v, ldv, acc, l.valueDimPadded, 1, alpha)
@@ -219,7 +226,9 @@ struct FlashWorker {
             (rowSpans[2 * r], rowSpans[2 * r + 1]) = (lo - uLo, Swift.max(lo, hi) - uLo)
         }
         t.applyALiBi(h: h, q0: q0, rows: rows, k0: k0 + uLo, cols: width, scores: sp, ld: bc)
-        plan.kernels.online_softmax(rows, width, sp, bc, rowMax, rowSum, alpha, rowSpans)
+        markNonFiniteRows(cols: width, scores: sp)
+        plan.kernels.online_softmax(
+            rows, width, sp, bc, rowMax, rowSum, alpha, rowSpans, plan.checked ? 1 : 0)
         t.applyDropout(
             b: b, h: h, q0: q0, rows: rows, k0: k0 + uLo, cols: width, weights: sp, ld: bc)
         for p0 in stride(from: 0, to: rows, by: 12) {
@@ -230,8 +239,21 @@ struct FlashWorker {
         }
     }
 
-    /// Writes `O / l` (0 for rows that saw nothing) and, when asked, the natural
-    /// log-sum-exp `(m + log2 l)·ln 2` from the base-2 state.
+    /// Checked mode: a row whose visible scores in this tile hold a NaN or +inf gets a NaN
+    /// running sum, which every later step keeps (`l·alpha + Σp`) and `finish` turns into a
+    /// NaN output row and log-sum-exp.
+    private func markNonFiniteRows(cols: Int, scores: UnsafeMutablePointer<Float>) {
+        guard plan.checked else { return }
+        plan.tile.forEachNonFiniteRow(
+            rows: rows, cols: cols, scores: scores, ld: plan.layout.keyBlock
+        ) {
+            rowSum[$0] = .nan
+        }
+    }
+
+    /// Writes `O / l` (0 for rows that saw nothing, NaN for rows marked by
+    /// `markNonFiniteRows`) and, when asked, the natural log-sum-exp: `(m + log2 l)·ln 2`
+    /// from the base-2 state, `m + log l` in checked mode.
     private func finish(slice: Int) {
         let p = plan.problem, l = plan.layout, sq = p.queries, dv = l.valueDim
         let bshd = plan.outputLayout == .bshd
@@ -243,9 +265,34 @@ struct FlashWorker {
             rows, dv, acc, l.valueDimPadded, rowSum, out, bshd ? p.heads * dv : dv)
         if plan.options.returnLogSumExp {
             for r in 0..<rows {
+                let (m, l) = (rowMax[r], rowSum[r])
                 plan.logSumExp[slice * sq + q0 + r] =
-                    rowSum[r] > 0 ? (rowMax[r] + log2f(rowSum[r])) * Float(M_LN2) : -.infinity
+                    l.isNaN
+                    ? .nan
+                    : l == 0
+                        ? -.infinity : plan.checked ? m + logf(l) : (m + log2f(l)) * Float(M_LN2)
             }
         }
+    }
+}
+
+extension FlashAttention {
+    /// An empty problem (`B`, `H` or `Sq` zero: an empty output) or one with no key
+    /// (`Sk = 0`: every row sees nothing, so zeros and a −inf log-sum-exp, as PyTorch's
+    /// softmax over an empty axis gives). No kernel runs.
+    static func emptyResult(
+        _ p: AttentionProblem, options: AttentionOptions, outputLayout: OutputLayout
+    ) -> (output: Tensor, logSumExp: Tensor?, visitedTiles: Int) {
+        let shape =
+            outputLayout == .bhsd
+            ? [p.batch, p.heads, p.queries, p.valueDim] : [p.batch, p.queries, p.heads, p.valueDim]
+        // B·H·Sq elements: fewer than the query's, so the count cannot overflow.
+        let rows = p.batch * p.heads * p.queries
+        let lse =
+            options.returnLogSumExp
+            ? Tensor(
+                unchecked: [p.batch, p.heads, p.queries],
+                storage: [Float](repeating: -.infinity, count: rows)) : nil
+        return (Tensor.zeros(shape), lse, 0)
     }
 }

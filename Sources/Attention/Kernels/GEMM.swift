@@ -61,6 +61,35 @@ package enum GEMM {
         }
     }
 
+    /// `x·Wᵀ + b` for a layer's packed weight: `x` `[..., K]` (the caller checked `K`), result
+    /// `[..., N]`. Rows are split across the call's threads; each task first writes its rows
+    /// (the bias, or the product), so the output is never zero-filled and its pages are first
+    /// touched by the threads that compute them.
+    static func multiply(_ x: Tensor, _ w: PackedWeight, execution: ResolvedExecution) -> Tensor {
+        let (n, k) = (w.outputs, w.inputs)
+        let rows = x.count / k
+        let x = x.contiguous()
+        let sgemm = execution.kernels.c.sgemm_packed
+        let chunk = rowChunk(rows: rows, batches: 1, threads: execution.threads)
+        return Tensor(uninitializedShape: Array(x.shape.dropLast()) + [n]) { pc in
+            x.withUnsafeElements { px in
+                w.panels.withUnsafeBufferPointer { pw in
+                    let px = SendableConstPointer(px), pw = SendableConstPointer(pw.baseAddress!)
+                    let pc = SendablePointer(pc), bias = w.bias
+                    parallelFor(count: (rows + chunk - 1) / chunk, threads: execution.threads) {
+                        item, _ in
+                        let row = item * chunk, m = Swift.min(chunk, rows - row)
+                        let c = pc.base + row * n
+                        if let bias {
+                            for r in 0..<m { (c + r * n).update(from: bias, count: n) }
+                        }
+                        sgemm(m, n, k, px.base + row * k, k, pw.base, bias == nil ? 0 : 1, c, n)
+                    }
+                }
+            }
+        }
+    }
+
     /// `C = alpha·A·op(B)` for one pair of row-major matrices given by pointers: the
     /// reference path's per-head products (strided views, read in place). Single-threaded.
     static func multiply(

@@ -17,15 +17,18 @@ package func parallelFor(
     var next = 0
     withUnsafeMutablePointer(to: &next) { counterPointer in
         let counter = SendablePointer(counterPointer)
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                while true {
-                    let item = ak_atomic_fetch_add(counter.base, 1)
-                    if item >= count { break }
-                    box.value(item, worker)
-                }
+        let part = { (worker: Int) in
+            while true {
+                let item = ak_atomic_fetch_add(counter.base, 1)
+                if item >= count { break }
+                body(item, worker)
             }
+        }
+        // Warm pool threads when free (see WorkerPool), otherwise Dispatch.
+        if WorkerPool.shared.run(workers: workers, part) { return }
+        withoutActuallyEscaping(part) { part in
+            let box = UncheckedBox(part)
+            DispatchQueue.concurrentPerform(iterations: workers) { box.value($0) }
         }
     }
 }

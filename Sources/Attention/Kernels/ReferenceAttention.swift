@@ -51,15 +51,27 @@ enum ReferenceAttention {
                                         ld: sk)
                                     tile.applyALiBi(
                                         h: h, q0: 0, rows: sq, k0: 0, cols: sk, scores: wp, ld: sk)
+                                    // Rows with a visible NaN or +inf score output NaN.
+                                    var nonFinite: [Int] = []
+                                    if p.checksScores {
+                                        tile.forEachNonFiniteRow(
+                                            rows: sq, cols: sk, scores: wp, ld: sk
+                                        ) { nonFinite.append($0) }
+                                    }
                                     if wantLSE {
                                         for i in 0..<sq {
                                             l.base[item * sq + i] = logSumExp(wp + i * sk, sk)
                                         }
+                                        for i in nonFinite { l.base[item * sq + i] = .nan }
                                     }
                                     kernels.c.softmax_rows(sq, sk, wp, sk)
                                     tile.applyDropout(
                                         b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, weights: wp,
                                         ld: sk)
+                                    // NaN weights make the whole output row NaN (V is finite).
+                                    for i in nonFinite {
+                                        (wp + i * sk).update(repeating: .nan, count: sk)
+                                    }
                                     // O = W·V
                                     GEMM.multiply(
                                         rows: sq, columns: dv, depth: sk, a: wp, lda: sk, b: vp,

@@ -85,6 +85,19 @@ struct ScoreTile {
             alibi.form == .symmetric ? 1 : 0)
     }
 
+    /// Calls `body(r)` for every row of a masked, biased tile whose first `cols` scores hold
+    /// a NaN or +inf: the rows that output NaN (hidden entries are −inf by now). Checked mode
+    /// only (``AttentionProblem/checksScores``); both backends call it on identical scores.
+    func forEachNonFiniteRow(
+        rows: Int, cols: Int, scores s: UnsafeMutablePointer<Float>, ld: Int,
+        _ body: (Int) -> Void
+    ) {
+        for r in 0..<rows {
+            let row = s + r * ld
+            if (0..<cols).contains(where: { !(row[$0] < .infinity) }) { body(r) }
+        }
+    }
+
     /// Zeroes dropped weights and scales kept ones by 1/(1−p). The decision for entry
     /// (b, h, i, j) depends only on the seed and those indices.
     func applyDropout(

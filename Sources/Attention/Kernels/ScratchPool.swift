@@ -17,11 +17,11 @@ enum ScratchPool {
         buffer = nil
         capacity = 0
         lock.unlock()
-        if mineCapacity < count {
+        if mineCapacity < Swift.max(count, 1) {  // never nil, even for count 0
             mine?.deallocate()
-            mine = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            mine = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(count, 1))
             adviseHugePages(mine!, count: count)
-            mineCapacity = count
+            mineCapacity = Swift.max(count, 1)
         }
         defer {
             lock.lock()

@@ -4,8 +4,14 @@
 /// bias `[outputDimensions]`, output `[..., outputDimensions]`.
 /// Initialised as PyTorch's `nn.Linear`: weight and bias uniform in ±1/√inputDimensions.
 public struct Linear: Module, Sendable {
-    public private(set) var weight: Tensor
-    public private(set) var bias: Tensor?
+    public private(set) var weight: Tensor {
+        didSet { packed = PackedWeight(weight: weight, bias: bias) }
+    }
+    public private(set) var bias: Tensor? {
+        didSet { packed = PackedWeight(weight: weight, bias: bias) }
+    }
+    /// The weight packed for the GEMM, with the bias; remade whenever either changes.
+    private var packed: PackedWeight
 
     public var inputDimensions: Int { weight.shape[1] }
     public var outputDimensions: Int { weight.shape[0] }
@@ -40,6 +46,7 @@ public struct Linear: Module, Sendable {
             bias
             ? Tensor.randomUniform([outputDimensions], in: -bound...bound, seed: seed &+ 0x5EED)
             : nil
+        packed = PackedWeight(weight: weight, bias: self.bias)
     }
 
     /// A layer with the given weight `[out, in]` and optional bias `[out]`.
@@ -53,6 +60,7 @@ public struct Linear: Module, Sendable {
         }
         self.weight = weight.contiguous()
         self.bias = bias?.contiguous()
+        packed = PackedWeight(weight: self.weight, bias: self.bias)
     }
 
     /// Applies the layer to `x` `[..., inputDimensions]`.
@@ -73,7 +81,7 @@ public struct Linear: Module, Sendable {
             throw AttentionError.shape(
                 "input", expected: "[..., \(inputDimensions)]", actual: x.shape)
         }
-        return GEMM.multiply(x, weight, transposeB: true, bias: bias, execution: execution)
+        return GEMM.multiply(x, packed, execution: execution)
     }
 
     public func parameters() -> [String: Tensor] {

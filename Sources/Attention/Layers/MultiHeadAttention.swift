@@ -30,6 +30,10 @@ public struct MultiHeadAttention: Module, Sendable {
     /// How calls run (threads, kernel variant, tile sizes, memory limit; default: the
     /// machine's), for the projections and the attention alike; a call may override it.
     public var execution = ExecutionOptions()
+    /// The query, key and value weights stacked `[3E, E]` (with their biases) and packed:
+    /// self-attention projects with one GEMM instead of three. `nil` when the key or value
+    /// inputs have another width.
+    private var selfProjection: PackedWeight?
 
     /// Model width `E`.
     public var dimensions: Int { queryProjection.outputDimensions }
@@ -71,6 +75,7 @@ public struct MultiHeadAttention: Module, Sendable {
         self.numHeads = numHeads
         self.dropout = dropout
         self.backend = backend
+        selfProjection = Self.stackedProjection(queryProjection, keyProjection, valueProjection)
     }
 
     /// Attention output `[B, Sq, E]`.
@@ -117,6 +122,43 @@ public struct MultiHeadAttention: Module, Sendable {
         return false
     }
 
+    /// `[W_q; W_k; W_v]` and `[b_q; b_k; b_v]`, packed, when all three read `E` features.
+    private static func stackedProjection(_ q: Linear, _ k: Linear, _ v: Linear)
+        -> PackedWeight?
+    {
+        let layers = [q, k, v]
+        let e = q.outputDimensions
+        guard layers.allSatisfy({ $0.inputDimensions == e && $0.outputDimensions == e }) else {
+            return nil
+        }
+        // The concatenations have exactly 3·E·E and 3·E elements: the shapes cannot fail.
+        let weight = try! Tensor(
+            shape: [3 * e, e], scalars: layers.flatMap { $0.weight.contiguous().scalars })
+        let biases = layers.compactMap(\.bias)
+        let bias =
+            biases.count == 3
+            ? try! Tensor(shape: [3 * e], scalars: biases.flatMap { $0.contiguous().scalars })
+            : nil
+        return PackedWeight(weight: weight, bias: bias)
+    }
+
+    /// Self-attention's `Q`, `K`, `V` as `[B, H, S, E/H]` views of one `[B, S, 3E]` product.
+    private func selfProjections(
+        _ x: Tensor, _ packed: PackedWeight, execution: ResolvedExecution
+    ) throws -> (Tensor, Tensor, Tensor) {
+        guard x.rank == 3, x.shape[2] == dimensions else {
+            throw AttentionError.shape(
+                "queries", expected: "[B, S, \(dimensions)]", actual: x.shape)
+        }
+        let (b, s, h) = (x.shape[0], x.shape[1], numHeads)
+        let heads = try GEMM.multiply(x, packed, execution: execution)
+            .reshaped([b, s, 3 * h, headDimensions]).transposed(1, 2)
+        return (
+            try heads.sliced(axis: 1, range: 0..<h), try heads.sliced(axis: 1, range: h..<(2 * h)),
+            try heads.sliced(axis: 1, range: (2 * h)..<(3 * h))
+        )
+    }
+
     /// Projects and splits `x` `[B, S, E_in]` into heads: a `[B, H, S, E/H]` strided view.
     private func heads(
         _ projection: Linear, _ x: Tensor, argument: String, execution: ResolvedExecution
@@ -138,6 +180,7 @@ public struct MultiHeadAttention: Module, Sendable {
     {
         // Resolved once: the projections and the attention run under the same settings.
         let execution = try execution.resolved()
+        let selfAttention = keys == nil && values == nil
         let keys = keys ?? queries, values = values ?? keys
         guard queries.rank == 3 else {
             throw AttentionError.shape(
@@ -151,14 +194,19 @@ public struct MultiHeadAttention: Module, Sendable {
                 expected: "[\(queries.shape[0]), Sk, E] for both (same batch and length)",
                 actual: keys.shape + values.shape)
         }
-        var q = try heads(queryProjection, queries, argument: "queries", execution: execution)
-        var k = try heads(keyProjection, keys, argument: "keys", execution: execution)
+        var q: Tensor, k: Tensor, v: Tensor
+        if selfAttention, let selfProjection {
+            (q, k, v) = try selfProjections(queries, selfProjection, execution: execution)
+        } else {
+            q = try heads(queryProjection, queries, argument: "queries", execution: execution)
+            k = try heads(keyProjection, keys, argument: "keys", execution: execution)
+            v = try heads(valueProjection, values, argument: "values", execution: execution)
+        }
         if let rope {
             // Keys sit at positions 0..<Sk; queries at the last Sq of them (decoding with a cache).
             q = try rope(q, offset: Swift.max(0, keys.shape[1] - queries.shape[1]))
             k = try rope(k)
         }
-        let v = try heads(valueProjection, values, argument: "values", execution: execution)
         let options = AttentionOptions(
             mask: mask, dropout: training ? dropout : 0, dropoutSeed: seed, alibi: alibi,
             backend: backend, returnWeights: returnWeights)
@@ -205,6 +253,8 @@ public struct MultiHeadAttention: Module, Sendable {
         try apply("key_proj", &copy.keyProjection)
         try apply("value_proj", &copy.valueProjection)
         try apply("out_proj", &copy.outputProjection)
+        copy.selfProjection = Self.stackedProjection(
+            copy.queryProjection, copy.keyProjection, copy.valueProjection)
         self = copy
     }
 }

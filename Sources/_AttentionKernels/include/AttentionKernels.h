@@ -71,12 +71,14 @@ typedef struct ak_table {
     /// One online-softmax step over a tile of scores s[rows × cols] (row stride lds), in
     /// place, in base 2 (the caller folds log2 e into the scores): for each row,
     /// m' = max(m, max_j s), p_j = 2^(s_j − m'), l = l·2^(m − m') + Σ p_j, s_j ← p_j,
-    /// alpha[r] = 2^(m − m'). Rows that have seen only −inf keep m = −inf, p = 0, alpha = 1
+    /// alpha[r] = 2^(m − m'). With `natural` set the scores are natural-log units and every
+    /// 2^x above is e^x (scores beyond ±FLT_MAX/log2 e, e.g. a −3.4e38 additive mask, stay
+    /// finite). Rows that have seen only −inf keep m = −inf, p = 0, alpha = 1
     /// (so a fully masked row never produces NaN). When `spans` is not NULL, row r considers
     /// only columns spans[2r] ..< spans[2r+1] and zeroes the rest of its `cols` columns.
     void (*online_softmax)(long rows, long cols, float *s, long lds,
                            float *rowMax, float *rowSum, float *alpha,
-                           const long *_Nullable spans);
+                           const long *_Nullable spans, int natural);
 
     /// Plain row softmax in place (reference path): rows with no finite score become all
     /// zeros.
@@ -91,10 +93,36 @@ typedef struct ak_table {
     void (*add_alibi)(long rows, long cols, float *s, long lds, float slope,
                       long qStart, long kStart, long shift, int symmetric);
 
-    /// out[r·ldo + c] = o[r·ldoi + c] / l[r] for c < cols, or 0 where l[r] == 0.
+    /// out[r·ldo + c] = o[r·ldoi + c] / l[r] for c < cols, or 0 where l[r] == 0 (NaN where
+    /// l[r] is NaN: a row the checked mode marked).
     void (*finalize_rows)(long rows, long cols, const float *o, long ldoi,
                           const float *rowSum, float *out, long ldo);
+
+    /// One pass over x[rows × cols] (row stride ldx): sets bad[r] = 1 for every row holding
+    /// a NaN or ±inf (other entries of `bad` are left alone) and returns the largest |x| over
+    /// the rows without one (0 when there are none). Screens attention inputs for the
+    /// non-finite rule (docs/KERNELS.md).
+    float (*scan_rows)(long rows, long cols, const float *x, long ldx, unsigned char *bad);
+
+    /// Packs op(B) (K×N; B is N×K when transB, a layer's [out, in] weight) into AK_PANEL-
+    /// column k-major panels, zero-padded: packed[p·K·32 + k·32 + t] = op(B)(k, 32p + t).
+    /// The layout is the same for every variant; size: ak_packed_b_floats(K, N).
+    void (*pack_b)(int transB, long K, long N, const float *B, long ldb, float *packed);
+
+    /// C[M×N] = (accumulate ? C : 0) + A·op(B), A row-major M×K (row stride lda), op(B)
+    /// packed by pack_b. C is not read when accumulate is 0 (it needs no zero-fill).
+    /// Single-threaded; callers split rows.
+    void (*sgemm_packed)(long M, long N, long K, const float *A, long lda,
+                         const float *packed, int accumulate, float *C, long ldc);
 } ak_table;
+
+/// Width of the column panels of a packed GEMM operand (pack_b), the same for every variant.
+#define AK_PANEL 32
+
+/// Floats that pack_b writes for op(B) of K×N: ceil(N / 32) panels of K × 32.
+static inline long ak_packed_b_floats(long K, long N) {
+    return (N + AK_PANEL - 1) / AK_PANEL * K * AK_PANEL;
+}
 
 /// The kernel table of variant `isa` (an `ak_isa`), or NULL when `isa` is unknown or this
 /// CPU lacks it.
@@ -108,6 +136,16 @@ void ak_mask_causal(long rows, long cols, float *s, long lds,
 
 /// Atomic counter for dynamic work distribution across threads.
 long ak_atomic_fetch_add(long *counter, long value);
+
+/// Sequentially consistent load and store of a word shared between threads (the worker
+/// pool's job word and counters).
+long ak_atomic_load(const long *word);
+void ak_atomic_store(long *word, long value);
+/// Sequentially consistent `*word -= 1`; returns the new value.
+long ak_atomic_decrement(long *word);
+
+/// A spin-wait hint to the CPU (`pause` on x86, `yield` on arm64).
+void ak_spin_pause(void);
 
 #pragma clang assume_nonnull end
 

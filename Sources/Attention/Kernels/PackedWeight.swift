@@ -1,0 +1,29 @@
+import _AttentionKernels
+
+/// A layer weight `W` `[out, in]` with its optional bias, and `Wᵀ` packed for the GEMM
+/// (`pack_b`: 32-column k-major panels): `y = x·Wᵀ + b` over the last axis of `x`
+/// (``GEMM/multiply(_:_:execution:)``).
+///
+/// The unpacked GEMM packs the right-hand matrix in every task of every call; a layer's
+/// weight changes only when its parameters are replaced, so it is packed then, once. The
+/// packed layout is the same for every kernel variant.
+struct PackedWeight: Sendable {
+    /// `N` (output features) and `K` (input features).
+    let outputs: Int, inputs: Int
+    let panels: [Float]
+    let bias: [Float]?
+
+    /// Packs `weight` `[out, in]` (any strides) and keeps `bias` `[out]`.
+    init(weight: Tensor, bias: Tensor?) {
+        let w = weight.contiguous()
+        let (n, k) = (w.shape[0], w.shape[1])
+        (outputs, inputs) = (n, k)
+        let count = ak_packed_b_floats(k, n)
+        let pack = ResolvedExecution.machineDefault.kernels.c.pack_b
+        panels = [Float](unsafeUninitializedCapacity: Swift.max(1, count)) { buffer, filled in
+            w.withUnsafeElements { pack(1, k, n, $0, k, buffer.baseAddress!) }
+            filled = count
+        }
+        self.bias = bias?.contiguous().scalars
+    }
+}
