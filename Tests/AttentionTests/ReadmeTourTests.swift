@@ -19,6 +19,15 @@ import Attention
                 returnLogSumExp: true))
         #expect(r.backend == .fused && r.logSumExp?.shape == [2, 8, 64])
 
+        let dO = Tensor.randomNormal([2, 8, 64, 64], seed: 4)
+        let g = try scaledDotProductAttentionBackward(
+            gradOutput: dO, query: q, key: k, value: v, output: r.output,
+            logSumExp: r.logSumExp!,
+            options: .init(
+                mask: .slidingWindow(left: 128, right: 0),
+                alibi: try ALiBi(heads: 8, form: .causal)))
+        #expect(g.gradQuery.shape == [2, 8, 64, 64] && g.gradKey.shape == [2, 2, 64, 64])
+
         let single = try scaledDotProductAttention(
             query: q, key: k, value: v,
             options: .init(

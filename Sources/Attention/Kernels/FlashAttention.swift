@@ -26,22 +26,7 @@ package enum FlashAttention {
     {
         if p.isEmpty { return emptyResult(p, options: options, outputLayout: outputLayout) }
         let (br, bc) = (p.queryBlock, p.keyBlock)
-        // Block classification: once, or per (batch, head) when the mask varies with them.
-        let perSlice = options.mask.dependsOnBatchOrHead
-        let blockMasks: [BlockMask] =
-            perSlice
-            ? (0..<(p.batch * p.heads)).map {
-                BlockMask(
-                    mask: options.mask, queries: p.queries, keys: p.keys, queryBlockSize: br,
-                    keyBlockSize: bc, batch: $0 / p.heads, head: $0 % p.heads)
-            }
-            : [
-                options.blockMask
-                    ?? BlockMask(
-                        mask: options.mask, queries: p.queries, keys: p.keys, queryBlockSize: br,
-                        keyBlockSize: bc)
-            ]
-
+        let (blockMasks, perSlice) = blockMasks(p, options)
         let qBlocks = (p.queries + br - 1) / br
         let bh = p.batch * p.heads
         let workers = Swift.max(1, Swift.min(p.execution.threads, bh * qBlocks))
@@ -97,6 +82,31 @@ package enum FlashAttention {
             }
         }
         return (output, options.returnLogSumExp ? lse : nil, visited)
+    }
+}
+
+extension FlashAttention {
+    /// The fused kernels' block classification of `options.mask` for this call's tiles: one
+    /// ``BlockMask`` (the caller's ``AttentionOptions/blockMask`` when given), or one per
+    /// (batch, head) when the mask varies with them (`perSlice`, indexed `b·H + h`).
+    static func blockMasks(_ p: AttentionProblem, _ options: AttentionOptions) -> (
+        masks: [BlockMask], perSlice: Bool
+    ) {
+        let (br, bc) = (p.queryBlock, p.keyBlock)
+        if options.mask.dependsOnBatchOrHead {
+            let masks = (0..<(p.batch * p.heads)).map {
+                BlockMask(
+                    mask: options.mask, queries: p.queries, keys: p.keys, queryBlockSize: br,
+                    keyBlockSize: bc, batch: $0 / p.heads, head: $0 % p.heads)
+            }
+            return (masks, true)
+        }
+        let mask =
+            options.blockMask
+            ?? BlockMask(
+                mask: options.mask, queries: p.queries, keys: p.keys, queryBlockSize: br,
+                keyBlockSize: bc)
+        return ([mask], false)
     }
 }
 

@@ -1,0 +1,73 @@
+/// The gradients of scaled dot-product attention with respect to its three inputs.
+public struct AttentionGradients: Sendable {
+    /// ∂L/∂query, `[B, H, Sq, D]`.
+    public var gradQuery: Tensor
+    /// ∂L/∂key, `[B, Hkv, Sk, D]`: with grouped-query attention, summed over the query heads
+    /// that share each key/value head.
+    public var gradKey: Tensor
+    /// ∂L/∂value, `[B, Hkv, Sk, Dv]`, summed over each group like ``gradKey``.
+    public var gradValue: Tensor
+    /// The backend that ran.
+    public var backend: AttentionBackend
+}
+
+/// The backward pass of ``scaledDotProductAttention(query:key:value:options:)``: given
+/// `gradOutput = ∂L/∂output`, returns `∂L/∂query`, `∂L/∂key` and `∂L/∂value`.
+///
+/// With `S = scale·Q·Kᵀ + mask + ALiBi`, `P = softmax(S)` (row-wise), `W = dropout(P)` and
+/// `O = W·V`, per (batch, head):
+/// ```
+/// dV = Wᵀ·dO                 dP = dropout(dO·Vᵀ)        (same entries dropped, kept ×1/(1−p))
+/// D  = rowsum(dO ∘ O)        dS = P ∘ (dP − D)
+/// dQ = scale · dS·K          dK = scale · dSᵀ·Q
+/// ```
+/// `P` is recomputed from `logSumExp` (`P = exp(S − LSE)`, natural log, as the forward's
+/// ``AttentionOptions/returnLogSumExp`` returns it) by the fused backend, which visits only
+/// the tiles the mask leaves visible and never allocates anything of size `Sq × Sk`; the
+/// `.reference` backend recomputes the softmax on the materialized scores. Rows that saw no
+/// key get zero gradients. The additive mask's own gradient is not computed.
+///
+/// Shapes (`B` batch, `H` query heads, `Hkv` key/value heads):
+/// - `gradOutput`, `output` `[B, H, Sq, Dv]`; `logSumExp` `[B, H, Sq]`
+/// - `query` `[B, H, Sq, D]`, `key` `[B, Hkv, Sk, D]`, `value` `[B, Hkv, Sk, Dv]`
+///
+/// ```swift
+/// var options = AttentionOptions(mask: .causal, returnLogSumExp: true)
+/// let forward = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
+/// let grads = try scaledDotProductAttentionBackward(
+///     gradOutput: dO, query: q, key: k, value: v, output: forward.output,
+///     logSumExp: forward.logSumExp!, options: options)
+/// ```
+/// - Parameters:
+///   - options: the forward call's options (mask, scale, ALiBi, dropout and its seed must
+///     be the same); `backend` `.automatic` or `.fused` runs the fused backward,
+///     `.reference` the materialized one; `execution` as for the forward.
+/// - Throws: ``AttentionError`` naming the argument for shapes that do not fit (`query`,
+///   `key`, `value`, `gradOutput`, `output`, `logSumExp`), invalid options as the forward
+///   does, or a reference run over the memory limit.
+public func scaledDotProductAttentionBackward(
+    gradOutput: Tensor, query: Tensor, key: Tensor, value: Tensor, output: Tensor,
+    logSumExp: Tensor, options: AttentionOptions = AttentionOptions()
+) throws -> AttentionGradients {
+    let problem = try AttentionProblem(query: query, key: key, value: value, options: options)
+    let (b, h, sq, dv) = (problem.batch, problem.heads, problem.queries, problem.valueDim)
+    for (name, tensor) in [("gradOutput", gradOutput), ("output", output)]
+    where tensor.shape != [b, h, sq, dv] {
+        throw AttentionError.shape(
+            name, expected: "[\(b), \(h), \(sq), \(dv)] (the attention output's shape)",
+            actual: tensor.shape)
+    }
+    guard logSumExp.shape == [b, h, sq] else {
+        throw AttentionError.shape(
+            "logSumExp", expected: "[\(b), \(h), \(sq)] (the forward's returnLogSumExp)",
+            actual: logSumExp.shape)
+    }
+    let inputs = BackwardInputs(
+        problem, gradOutput: gradOutput, output: output, logSumExp: logSumExp)
+    switch options.backend {
+    case .reference:
+        return try ReferenceAttentionBackward.gradients(problem, options, inputs)
+    case .fused, .automatic:
+        return FlashBackward.gradients(problem, options, inputs).gradients
+    }
+}

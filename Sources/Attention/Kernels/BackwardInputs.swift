@@ -1,0 +1,39 @@
+/// What the backward pass needs besides the forward's inputs: `dO` and `O` (unit stride
+/// along the feature axis), the log-sum-exp, and `D = rowsum(dO ∘ O)` per row.
+struct BackwardInputs {
+    let gradOutput: Tensor, output: Tensor
+    /// `[B, H, Sq]`, row-major.
+    let logSumExp: Tensor
+    /// `D_i = Σ_c dO[i, c]·O[i, c]` per (batch, head, query), row-major `[B, H, Sq]`,
+    /// accumulated in Double. (With dropout it still equals `rowsum(P ∘ dP)`: `O = W·V`.)
+    let rowDot: [Float]
+
+    init(_ p: AttentionProblem, gradOutput: Tensor, output: Tensor, logSumExp: Tensor) {
+        let gradOutput = gradOutput.strides[3] == 1 ? gradOutput : gradOutput.contiguous()
+        let output = output.strides[3] == 1 ? output : output.contiguous()
+        (self.gradOutput, self.output) = (gradOutput, output)
+        self.logSumExp = logSumExp.contiguous()
+        let (sq, dv) = (p.queries, p.valueDim)
+        rowDot = [Float](unsafeUninitializedCapacity: Swift.max(1, p.batch * p.heads * sq)) {
+            dots, count in
+            let dots = SendablePointer(dots.baseAddress!)
+            gradOutput.withUnsafeElements { g in
+                output.withUnsafeElements { o in
+                    let g = SendableConstPointer(g), o = SendableConstPointer(o)
+                    parallelFor(count: p.batch * p.heads, threads: p.execution.threads) { item, _ in
+                        let b = item / p.heads, h = item % p.heads
+                        let gs = gradOutput.strides, os = output.strides
+                        for i in 0..<sq {
+                            let gi = g.base + b * gs[0] + h * gs[1] + i * gs[2]
+                            let oi = o.base + b * os[0] + h * os[1] + i * os[2]
+                            var sum = 0.0
+                            for c in 0..<dv { sum += Double(gi[c]) * Double(oi[c]) }
+                            dots.base[item * sq + i] = Float(sum)
+                        }
+                    }
+                }
+            }
+            count = p.batch * p.heads * sq
+        }
+    }
+}

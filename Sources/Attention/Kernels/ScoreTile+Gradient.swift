@@ -1,0 +1,32 @@
+extension ScoreTile {
+    /// The backward step shared by the reference and fused paths, on one tile of
+    /// probabilities `P` (rows × cols, row stride `ld`) whose `dO` rows start at `gradOutput`
+    /// and whose `V` rows start at `value`:
+    /// ```
+    /// dP = dropout(dO·Vᵀ)          (the forward's dropped entries, kept ones ×1/(1−p))
+    /// dS = P ∘ (dP − D)            written to `gradient`
+    /// ```
+    /// Returns the weights the forward multiplied by `V`: `P` itself, or `dropout(P)`
+    /// written to `weights` when dropout is on.
+    func scoreGradient(
+        b: Int, h: Int, q0: Int, rows: Int, k0: Int, cols: Int,
+        probabilities p: UnsafeMutablePointer<Float>, weights w: UnsafeMutablePointer<Float>,
+        gradient ds: UnsafeMutablePointer<Float>, ld: Int,
+        gradOutput dO: UnsafePointer<Float>, ldo: Int, value v: UnsafePointer<Float>, ldv: Int,
+        valueDim: Int, rowDot: UnsafePointer<Float>
+    ) -> UnsafePointer<Float> {
+        kernels.c.sgemm(0, 1, rows, cols, valueDim, 1, dO, ldo, v, ldv, 0, ds, ld)
+        var weights = UnsafePointer(p)
+        if dropout > 0 {
+            for r in 0..<rows { (w + r * ld).update(from: p + r * ld, count: cols) }
+            applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: w, ld: ld)
+            applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: ds, ld: ld)
+            weights = UnsafePointer(w)
+        }
+        for r in 0..<rows {
+            let pr = p + r * ld, dr = ds + r * ld, d = rowDot[r]
+            for c in 0..<cols { dr[c] = pr[c] * (dr[c] - d) }
+        }
+        return weights
+    }
+}
