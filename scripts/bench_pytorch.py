@@ -18,6 +18,8 @@ p.add_argument("--seq-lens", default="256,512,1024,2048,4096")
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--repeats", type=int, default=5)
 p.add_argument("--backends", default="flash,math")
+p.add_argument("--backward", action="store_true",
+               help="time the backward (torch.autograd.grad of q, k, v on a kept graph); FLOPs 2.5x the forward's")
 args = p.parse_args()
 torch.set_num_threads(args.threads)
 kinds = {"flash": SDPBackend.FLASH_ATTENTION, "math": SDPBackend.MATH}
@@ -30,14 +32,23 @@ for causal in (False, True):
             if name == "math" and args.batch * args.heads * s * s * 4 > 8 << 30:
                 continue
             with sdpa_kernel(kinds[name]):
-                F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                if args.backward:
+                    qg, kg, vg = (t.clone().requires_grad_() for t in (q, k, v))
+                    out = F.scaled_dot_product_attention(qg, kg, vg, is_causal=causal)
+                    grad = torch.randn_like(out)
+                    run = lambda: torch.autograd.grad(out, (qg, kg, vg), grad, retain_graph=True)
+                else:
+                    run = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                run()
                 times = []
                 for _ in range(args.repeats):
                     t = time.perf_counter()
-                    F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+                    run()
                     times.append((time.perf_counter() - t) * 1e3)
             ms = statistics.median(times)
             flops = 4 * args.batch * args.heads * s * s * args.head_dim * (0.5 if causal else 1)
-            rows.append(dict(backend=f"torch-{name}", seqLen=s, causal=causal, medianMs=ms, gflops=flops / ms / 1e6))
-            print(f"torch {torch.__version__} {name:5s} causal={causal!s:5s} seq {s:5d}: {ms:9.2f} ms {flops / ms / 1e6:7.1f} GFLOP/s", flush=True)
+            flops *= 2.5 if args.backward else 1
+            label = f"torch-{name}" + ("-backward" if args.backward else "")
+            rows.append(dict(backend=label, seqLen=s, causal=causal, medianMs=ms, gflops=flops / ms / 1e6))
+            print(f"torch {torch.__version__} {name:5s}{' backward' if args.backward else ''} causal={causal!s:5s} seq {s:5d}: {ms:9.2f} ms {flops / ms / 1e6:7.1f} GFLOP/s", flush=True)
 print(json.dumps(rows))

@@ -26,6 +26,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Mask for sparse runs (e.g. window:128,127); instead of --causal.") var mask:
         String?
     @Option(help: "Comma-separated backends: reference, fused.") var backends = "reference,fused"
+    @Flag(
+        help:
+            "Time the backward pass (gradients of Q, K, V) instead of the forward; GFLOP/s count 2.5× the forward's FLOPs."
+    ) var backward = false
     @Flag(help: "Benchmark the full MultiHeadAttention layer (projections included).") var layer =
         false
     @OptionGroup var execution: ExecutionFlags
@@ -49,6 +53,10 @@ struct BenchCommand: ParsableCommand {
         try CLIRange.check(heads, in: Self.sizeRange, flag: "--heads")
         if let kvHeads, kvHeads <= 0 || heads % kvHeads != 0 {
             throw ValidationError("--kv-heads must divide --heads (\(heads)), got \(kvHeads)")
+        }
+        if backward && layer {
+            throw ValidationError(
+                "--backward cannot be used with --layer (layer gradients are not built yet)")
         }
         if kvHeads != nil && layer {
             throw ValidationError(
@@ -87,7 +95,7 @@ struct BenchCommand: ParsableCommand {
     func configuration(seqLen: Int, mask: AttentionMask.Name) -> BenchmarkConfiguration {
         BenchmarkConfiguration(
             batch: batch, heads: heads, kvHeads: kvHeads, seqLen: seqLen, headDim: headDim,
-            mask: mask, layer: layer)
+            mask: mask, layer: layer, backward: backward)
     }
 
     func parsedSeqLens() throws -> [Int] {
@@ -158,7 +166,8 @@ struct BenchCommand: ParsableCommand {
                         rows: rows, dims: dims, repeats: repeats, execution: execution)
                     print(
                         String(
-                            format: "Linear [%d, %d]×[%d, %d] (the layer's projections): %.1f GFLOP/s",
+                            format:
+                                "Linear [%d, %d]×[%d, %d] (the layer's projections): %.1f GFLOP/s",
                             rows, dims, dims, dims, linear))
                 }
             }
@@ -209,7 +218,8 @@ enum BenchTable {
                     r.medianMs.map { String(format: "%.2f×", ref / $0) }
                 } ?? "–"
             rows.append([
-                r.backend + (r.layer ? " (layer)" : ""), "\(r.batch)", "\(r.heads)/\(r.kvHeads)",
+                r.backend + (r.layer ? " (layer)" : "") + (r.backward ? " (backward)" : ""),
+                "\(r.batch)", "\(r.heads)/\(r.kvHeads)",
                 "\(r.seqLen)", "\(r.headDim)",
                 r.mask, String(format: "%.3f", r.density),
                 r.medianMs.map { String(format: "%.2f", $0) } ?? "skipped",

@@ -143,4 +143,24 @@ import Testing
             BenchmarkConfiguration(batch: 1, heads: 2, seqLen: 64, headDim: 8), backend: .reference)
         #expect(result.medianMs == nil && result.skipped?.contains("needs") == true)
     }
+
+    @Test func backwardRunsAreTimedAndFlagged() throws {
+        let bench = AttentionBenchmark(repeats: 1)
+        let config = BenchmarkConfiguration(
+            batch: 1, heads: 2, kvHeads: 1, seqLen: 40, headDim: 8, mask: .causal, backward: true)
+        for backend in [AttentionBackend.reference, .fused] {
+            let result = try bench.run(config, backend: backend)
+            #expect(result.backward && (result.medianMs ?? 0) > 0, "\(backend)")
+        }
+        // Twice the tensors of a forward run: dO, dQ, dK, dV besides Q, K, V and the output.
+        let forward = BenchmarkConfiguration(batch: 1, heads: 2, seqLen: 40, headDim: 8)
+        var backward = forward
+        backward.backward = true
+        #expect(
+            AttentionBenchmark.estimatedBytes(backward)
+                == 2 * AttentionBenchmark.estimatedBytes(forward))
+        #expect {
+            _ = try AttentionCommand.parseAsRoot(["bench", "--backward", "--layer"])
+        } throws: { "\($0)".contains("--backward cannot be used with --layer") }
+    }
 }

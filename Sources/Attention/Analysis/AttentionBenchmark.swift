@@ -9,11 +9,15 @@ public struct BenchmarkConfiguration: Sendable, Hashable {
     public var headDim: Int
     public var mask: AttentionMask.Name
     public var layer: Bool
+    /// Time the backward pass (`scaledDotProductAttentionBackward`) instead of the forward;
+    /// the forward output and log-sum-exp it needs are computed once, untimed.
+    public var backward: Bool
 
     public init(
         batch: Int, heads: Int, kvHeads: Int? = nil, seqLen: Int, headDim: Int,
-        mask: AttentionMask.Name = .none, layer: Bool = false
+        mask: AttentionMask.Name = .none, layer: Bool = false, backward: Bool = false
     ) {
+        self.backward = backward
         self.batch = batch
         self.heads = heads
         self.kvHeads = kvHeads ?? heads
@@ -35,6 +39,9 @@ public struct BenchmarkResult: Sendable, Codable {
     public var causal: Bool
     public var mask: String
     public var layer: Bool
+    /// The backward pass was timed; its FLOPs count 2.5× the forward's (FlashAttention-2's
+    /// convention: five tile products instead of two).
+    public var backward: Bool
     /// Median wall time of the timed runs; `nil` when skipped.
     public var medianMs: Double?
     /// Attention-core FLOPs (visible entries only) / median time.
@@ -103,7 +110,8 @@ public struct AttentionBenchmark {
             // x, Q, K, V, attention output, head-layout copies (2), projected output; 4 weights.
             return 4 * (8 * b * s * dims + 4 * dims * dims + 4 * dims)
         }
-        return 4 * (2 * b * h * s * d + 2 * b * kv * s * d)
+        // Q, output (and for the backward dO, dQ) per query head; K, V (and dK, dV) per kv head.
+        return 4 * (c.backward ? 2 : 1) * (2 * b * h * s * d + 2 * b * kv * s * d)
     }
 
     /// Throws when a run would not fit in `budget` (before anything is allocated).
@@ -133,7 +141,7 @@ public struct AttentionBenchmark {
             backend: backend.rawValue, batch: c.batch, heads: c.heads, kvHeads: c.kvHeads,
             seqLen: c.seqLen,
             headDim: c.headDim, causal: c.mask.isCausal, mask: c.mask.text, layer: c.layer,
-            medianMs: nil,
+            backward: c.backward, medianMs: nil,
             gflops: nil, peakBytes: nil, density: density, skipped: nil)
         var execution = self.execution
         execution.memoryLimit =
@@ -163,9 +171,22 @@ public struct AttentionBenchmark {
             let q = Tensor.randomNormal([c.batch, c.heads, c.seqLen, c.headDim], seed: seed)
             let k = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 1)
             let v = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 2)
-            let options = AttentionOptions(mask: mask, backend: backend, execution: execution)
-            body = {
-                _ = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
+            var options = AttentionOptions(mask: mask, backend: backend, execution: execution)
+            if c.backward {
+                options.returnLogSumExp = true
+                let forward = try scaledDotProductAttention(
+                    query: q, key: k, value: v, options: options)
+                let gradOutput = Tensor.randomNormal(forward.output.shape, seed: seed &+ 3)
+                flops *= 2.5
+                body = {
+                    _ = try scaledDotProductAttentionBackward(
+                        gradOutput: gradOutput, query: q, key: k, value: v,
+                        output: forward.output, logSumExp: forward.logSumExp!, options: options)
+                }
+            } else {
+                body = {
+                    _ = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
+                }
             }
         }
         MemoryProbe.resetPeak()
