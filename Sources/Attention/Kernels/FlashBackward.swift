@@ -17,8 +17,9 @@ import _AttentionKernels
 ///    query block that sees the key block, `dV` and `dK` as above;
 /// 2. per (batch, head, query block): for every visible key block, `dQ += scale·dS·K`,
 ///    recomputing `S` and `dP` (7 tile products) in exchange for no `dQ` reduction.
-/// Tile products go through the call's C `sgemm` (correctness first; no packed micro-tiles yet);
-/// mask, ALiBi and dropout through ``ScoreTile``, as in the forward.
+/// The tile products run on the forward's micro-kernel (see ``FlashBackwardWorker``); `dK`
+/// and `dV` of a key block are summed in the worker's scratch and added once per block;
+/// mask, ALiBi and dropout go through ``ScoreTile``, as in the forward.
 package enum FlashBackward {
     static func gradients(
         _ p: AttentionProblem, _ options: AttentionOptions, _ inputs: BackwardInputs
@@ -40,8 +41,10 @@ package enum FlashBackward {
         let keyItems = p.batch * p.kvHeads * keyParts
         let queryItems = onePass ? 0 : p.batch * p.heads * qBlocks
         let workers = Swift.max(1, Swift.min(p.execution.threads, Swift.max(keyItems, queryItems)))
-        let perWorker = 3 * br * bc
+        let layout = FlashBackwardLayout(p)
+        let perWorker = layout.floatsPerWorker
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
+        scratch.initialize(repeating: 0, count: workers * perWorker)
         defer { scratch.deallocate() }
 
         var dQ = Tensor.zeros([p.batch, p.heads, p.queries, p.headDim])
@@ -54,57 +57,50 @@ package enum FlashBackward {
                 withPointers(p, inputs, &dQ, &dK, &dV) { q, k, v, g, rowDot, gq, gk, gv in
                     let plan = UncheckedBox(
                         FlashBackwardTiles(
-                            problem: p, tile: tile, queryBlock: br, keyBlock: bc, query: q,
-                            key: k, value: v, gradOutput: g,
+                            problem: p, tile: tile, query: q, key: k, value: v, gradOutput: g,
                             gradOutputStrides: inputs.gradOutput.strides,
                             logSumExp: lse, rowDot: rowDot, visits: visits))
                     let (d, dv) = (p.headDim, p.valueDim)
                     // Pass 1: dK, dV (and dQ in one-pass mode) per (batch, kv head[, key block]).
                     parallelFor(count: keyItems, threads: workers) { item, worker in
-                        let t = plan.value, sgemm = t.kernels.sgemm
+                        let w = FlashBackwardWorker(
+                            plan.value, layout, scratch: scratch + worker * perWorker)
                         let part = item % keyParts, bk = item / keyParts
                         let b = bk / p.kvHeads, hk = bk % p.kvHeads
-                        let buffers = scratch + worker * perWorker
                         for kb in onePass ? 0..<kBlocks : part..<part + 1 {
                             let k0 = kb * bc, cols = Swift.min(bc, p.keys - k0)
-                            let gkp = gk + (bk * p.keys + k0) * d,
-                                gvp = gv + (bk * p.keys + k0) * dv
+                            w.beginKeyBlock(b: b, hk: hk, kb: kb)
                             for h in hk * p.group..<(hk + 1) * p.group {
                                 for (qb, kind) in byKey[perSlice ? b * p.heads + h : 0][kb] {
-                                    let r = t.compute(
+                                    let r = w.compute(
                                         b: b, h: h, queryBlock: qb, keyBlock: kb,
-                                        partial: kind == .partial, scratch: buffers)
-                                    sgemm(
-                                        1, 0, cols, dv, r.rows, 1, r.weights, bc, r.gradOutput,
-                                        r.ldo, 1, gvp, dv)
-                                    sgemm(
-                                        1, 0, cols, d, r.rows, p.scale, r.gradScores, bc, r.query,
-                                        r.ldq, 1, gkp, d)
+                                        partial: kind == .partial)
+                                    w.accumulateKeyGradients(r)
                                     if onePass {
-                                        sgemm(
-                                            0, 0, r.rows, d, cols, p.scale, r.gradScores, bc, r.key,
-                                            r.ldk, 1,
-                                            gq + ((b * p.heads + h) * p.queries + qb * br) * d,
-                                            d)
+                                        w.accumulateQueryGradient(
+                                            r,
+                                            into: gq + ((b * p.heads + h) * p.queries + qb * br) * d
+                                        )
                                     }
                                 }
                             }
+                            w.endKeyBlock(
+                                cols: cols, gradKey: gk + (bk * p.keys + k0) * d,
+                                gradValue: gv + (bk * p.keys + k0) * dv)
                         }
                     }
                     // Pass 2 (two-pass mode): dQ per (batch, head, query block).
                     parallelFor(count: queryItems, threads: workers) { item, worker in
-                        let t = plan.value
+                        let w = FlashBackwardWorker(
+                            plan.value, layout, scratch: scratch + worker * perWorker)
                         let qb = item % qBlocks, slice = item / qBlocks
                         let b = slice / p.heads, h = slice % p.heads
-                        let q0 = qb * br
-                        let buffers = scratch + worker * perWorker
                         for (kb, kind) in masks[perSlice ? slice : 0].visits(forQueryBlock: qb) {
-                            let r = t.compute(
-                                b: b, h: h, queryBlock: qb, keyBlock: kb, partial: kind == .partial,
-                                scratch: buffers)
-                            t.kernels.sgemm(
-                                0, 0, r.rows, d, r.cols, p.scale, r.gradScores, bc, r.key, r.ldk, 1,
-                                gq + (slice * p.queries + q0) * d, d)
+                            w.packKeyBlock(b: b, hk: h / p.group, kb: kb)
+                            let r = w.compute(
+                                b: b, h: h, queryBlock: qb, keyBlock: kb, partial: kind == .partial)
+                            w.accumulateQueryGradient(
+                                r, into: gq + (slice * p.queries + qb * br) * d)
                         }
                     }
                 }
@@ -124,11 +120,11 @@ package enum FlashBackward {
     }
 }
 
-/// The per-tile recomputation shared by both passes of ``FlashBackward``.
+/// What every worker of one ``FlashBackward`` call reads: the problem, the score tile's
+/// mask/ALiBi/dropout, the operands and the forward's statistics.
 struct FlashBackwardTiles {
     let problem: AttentionProblem
     let tile: ScoreTile
-    let queryBlock: Int, keyBlock: Int
     let kernels: ak_table
     let query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>
     let gradOutput: UnsafePointer<Float>, gradOutputStrides: [Int]
@@ -137,69 +133,28 @@ struct FlashBackwardTiles {
     let visits: UnsafeMutablePointer<Int>
 
     init(
-        problem: AttentionProblem, tile: ScoreTile, queryBlock: Int, keyBlock: Int,
-        query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
+        problem: AttentionProblem, tile: ScoreTile, query: UnsafePointer<Float>,
+        key: UnsafePointer<Float>, value: UnsafePointer<Float>,
         gradOutput: UnsafePointer<Float>, gradOutputStrides: [Int],
         logSumExp: UnsafePointer<Float>, rowDot: UnsafePointer<Float>,
         visits: UnsafeMutablePointer<Int>
     ) {
         self.problem = problem
         self.tile = tile
-        (self.queryBlock, self.keyBlock) = (queryBlock, keyBlock)
         kernels = problem.execution.kernels.c
         (self.query, self.key, self.value) = (query, key, value)
         (self.gradOutput, self.gradOutputStrides) = (gradOutput, gradOutputStrides)
         (self.logSumExp, self.rowDot, self.visits) = (logSumExp, rowDot, visits)
     }
 
-    /// One recomputed tile: its size, the weights `dropout(P)` and `dS` (row stride
-    /// `keyBlock`, in the worker's scratch), and the operand rows the products need.
+    /// One recomputed tile: its size, the weights `dropout(P)` and `scale·dS` (row stride
+    /// ``FlashBackwardLayout/ld``, in the worker's scratch), and the operand rows the
+    /// products need.
     struct Result {
         let rows: Int, cols: Int
         let weights: UnsafePointer<Float>, gradScores: UnsafePointer<Float>
         let query: UnsafePointer<Float>, ldq: Int
         let key: UnsafePointer<Float>, ldk: Int
         let gradOutput: UnsafePointer<Float>, ldo: Int
-    }
-
-    /// Recomputes `P`, `dropout(P)` and `dS` of tile (`queryBlock`, `keyBlock`) of
-    /// (batch `b`, head `h`) into `scratch` (3 · queryBlock · keyBlock floats).
-    func compute(
-        b: Int, h: Int, queryBlock qb: Int, keyBlock kb: Int, partial: Bool,
-        scratch: UnsafeMutablePointer<Float>
-    ) -> Result {
-        let p = problem, bc = keyBlock
-        _ = ak_atomic_fetch_add(visits, 1)
-        let q0 = qb * queryBlock, rows = Swift.min(queryBlock, p.queries - q0)
-        let k0 = kb * bc, cols = Swift.min(bc, p.keys - k0)
-        let hk = h / p.group, slice = b * p.heads + h
-        let (qs, ks, vs, gs) = (p.query.strides, p.key.strides, p.value.strides, gradOutputStrides)
-        let qp = query + b * qs[0] + h * qs[1] + q0 * qs[2]
-        let kp = key + b * ks[0] + hk * ks[1] + k0 * ks[2]
-        let vp = value + b * vs[0] + hk * vs[1] + k0 * vs[2]
-        let gp = gradOutput + b * gs[0] + h * gs[1] + q0 * gs[2]
-        let s = scratch, ds = s + queryBlock * bc, w = ds + queryBlock * bc
-
-        kernels.sgemm(0, 1, rows, cols, p.headDim, p.scale, qp, qs[2], kp, ks[2], 0, s, bc)
-        if partial {
-            tile.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
-        }
-        tile.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: bc)
-        for r in 0..<rows {
-            let m = logSumExp[slice * p.queries + q0 + r], row = s + r * bc
-            guard m > -.infinity else {  // the row saw no key: P = 0
-                row.update(repeating: 0, count: cols)
-                continue
-            }
-            for c in 0..<cols { row[c] -= m }
-            kernels.exp(cols, row, row)
-        }
-        let weights = tile.scoreGradient(
-            b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, probabilities: s, weights: w,
-            gradient: ds, ld: bc, gradOutput: gp, ldo: gs[2], value: vp, ldv: vs[2],
-            valueDim: p.valueDim, rowDot: rowDot + slice * p.queries + q0)
-        return Result(
-            rows: rows, cols: cols, weights: weights, gradScores: ds, query: qp, ldq: qs[2],
-            key: kp, ldk: ks[2], gradOutput: gp, ldo: gs[2])
     }
 }

@@ -16,6 +16,19 @@ extension ScoreTile {
         valueDim: Int, rowDot: UnsafePointer<Float>
     ) -> UnsafePointer<Float> {
         kernels.c.sgemm(0, 1, rows, cols, valueDim, 1, dO, ldo, v, ldv, 0, ds, ld)
+        return gradientFromProducts(
+            b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, probabilities: p, weights: w,
+            gradient: ds, ld: ld, rowDot: rowDot, scale: 1)
+    }
+
+    /// ``scoreGradient(b:h:q0:rows:k0:cols:probabilities:weights:gradient:ld:gradOutput:ldo:value:ldv:valueDim:rowDot:)``
+    /// once `gradient` holds `dO·Vᵀ`: applies dropout and writes `scale·P ∘ (dP − D)` over it.
+    func gradientFromProducts(
+        b: Int, h: Int, q0: Int, rows: Int, k0: Int, cols: Int,
+        probabilities p: UnsafeMutablePointer<Float>, weights w: UnsafeMutablePointer<Float>,
+        gradient ds: UnsafeMutablePointer<Float>, ld: Int, rowDot: UnsafePointer<Float>,
+        scale: Float
+    ) -> UnsafePointer<Float> {
         var weights = UnsafePointer(p)
         if dropout > 0 {
             for r in 0..<rows { (w + r * ld).update(from: p + r * ld, count: cols) }
@@ -25,7 +38,7 @@ extension ScoreTile {
         }
         for r in 0..<rows {
             let pr = p + r * ld, dr = ds + r * ld, d = rowDot[r]
-            for c in 0..<cols { dr[c] = pr[c] * (dr[c] - d) }
+            for c in 0..<cols { dr[c] = scale * (pr[c] * (dr[c] - d)) }
         }
         return weights
     }
