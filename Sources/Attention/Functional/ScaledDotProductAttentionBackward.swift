@@ -49,7 +49,8 @@ public func scaledDotProductAttentionBackward(
     gradOutput: Tensor, query: Tensor, key: Tensor, value: Tensor, output: Tensor,
     logSumExp: Tensor, options: AttentionOptions = AttentionOptions()
 ) throws -> AttentionGradients {
-    let problem = try AttentionProblem(query: query, key: key, value: value, options: options)
+    let problem = try AttentionProblem(
+        query: query, key: key, value: value, options: FlashBackward.tiled(options))
     let (b, h, sq, dv) = (problem.batch, problem.heads, problem.queries, problem.valueDim)
     for (name, tensor) in [("gradOutput", gradOutput), ("output", output)]
     where tensor.shape != [b, h, sq, dv] {
