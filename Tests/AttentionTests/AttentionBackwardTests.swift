@@ -258,6 +258,40 @@ func normwiseError(_ a: [Double], _ b: [Double]) -> Double {
         }
     }
 
+    /// The backward's own default tiles apply only when the caller left tiles to the library:
+    /// a requested tile or a precomputed block mask (built for the forward's defaults) keeps
+    /// the forward's tiles, and the gradients with that block mask match the oracle.
+    @Test func backwardTilesOnlyWhenUnrequested() throws {
+        let tiled = try AttentionProblem(
+            query: Tensor.zeros([1, 1, 200, 64]), key: Tensor.zeros([1, 1, 230, 64]),
+            value: Tensor.zeros([1, 1, 230, 64]),
+            options: FlashBackward.tiled(AttentionOptions(mask: .causal)))
+        #expect(tiled.keyBlock == FlashBackward.tunedKeyBlock)
+        let requested = FlashBackward.tiled(
+            AttentionOptions(execution: ExecutionOptions(keyBlock: 64)))
+        #expect(requested.execution.keyBlock == 64)
+        let blocks = BlockMask.forFusedKernel(mask: .causal, queries: 200, keys: 230)
+        var options = AttentionOptions(mask: .causal, returnLogSumExp: true)
+        options.blockMask = blocks
+        #expect(FlashBackward.tiled(options).execution.keyBlock == nil)
+        let c = Case(b: 1, h: 2, hkv: 1, sq: 200, sk: 230, d: 64)
+        let (q, k, v) = randomQKV(b: 1, h: 2, hkv: 1, sq: 200, sk: 230, d: 64, dv: nil, seed: 3)
+        let forward = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
+        let dO = Tensor.randomNormal([1, 2, 200, 64], seed: 4)
+        let grads = try scaledDotProductAttentionBackward(
+            gradOutput: dO, query: q, key: k, value: v, output: forward.output,
+            logSumExp: forward.logSumExp!, options: options)
+        let want = DoubleAttention(
+            query: q, key: k, value: v, mask: .causal, scale: nil, alibi: nil, dropout: 0, seed: 5
+        ).backward(dO.scalars.map(Double.init))
+        for (got, expected) in [
+            (grads.gradQuery, want.q), (grads.gradKey, want.k), (grads.gradValue, want.v),
+        ] {
+            let error = normwiseError(got.scalars.map(Double.init), expected)
+            #expect(error <= Self.tolerance, "\(c) block mask: normwise error \(error)")
+        }
+    }
+
     /// The oracle's backward against central differences of `L = Σ dO ∘ O(q, k, v)` in
     /// Double, then the library's gradients against the same differences.
     @Test func finiteDifferences() throws {

@@ -41,7 +41,8 @@ public struct AttentionGradients: Sendable {
 /// - Parameters:
 ///   - options: the forward call's options (mask, scale, ALiBi, dropout and its seed must
 ///     be the same); `backend` `.automatic` or `.fused` runs the fused backward,
-///     `.reference` the materialized one; `execution` as for the forward.
+///     `.reference` the materialized one; `execution` as for the forward (left to the
+///     library, the fused backward's tiles are its own tuned 96 × 96).
 /// - Throws: ``AttentionError`` naming the argument for shapes that do not fit (`query`,
 ///   `key`, `value`, `gradOutput`, `output`, `logSumExp`), invalid options as the forward
 ///   does, or a reference run over the memory limit.

@@ -111,9 +111,9 @@ package enum FlashBackward {
         return (gradients, visited)
     }
 
-    /// The backward's tuned key tile: 96 keys (its dK/dV products pad key rows to 12, and
-    /// on the 2-core Zen 4 reference machine 96×96 tiles ran 5–30% faster than the forward's
-    /// 96×128, most on causal masks).
+    /// The backward's tuned key tile: 96 keys (dK/dV pad key rows to 12: 128 would run
+    /// 132). On the 2-core Zen 4 reference machine 96×96 tiles ran 0–5% faster than the
+    /// forward's 96×128 without a mask and 5–28% faster causal (64 keys was slower).
     static let tunedKeyBlock = 96
 
     /// `options` with the backward's tuned tiles when the caller left the tiles to the
