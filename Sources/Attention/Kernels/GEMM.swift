@@ -1,38 +1,32 @@
-/// The one driver of the C GEMM (the `sgemm` of a call's ``KernelTable``): `Linear`,
-/// `Tensor.matmul` and the reference attention path all multiply through here.
+/// The one driver of the C GEMM (the call's ``KernelTable``): `Linear` and the stacked Q/K/V
+/// projection (packed weights, `sgemm_packed`), `Tensor.matmul` and the reference attention
+/// path (`sgemm`) all multiply through here.
 ///
-/// Work is split by rows across the call's threads; each task packs the whole right-hand
-/// matrix once, so tasks are as few as the threads allow.
+/// Work is split by rows across the call's threads; with `sgemm` each task packs the whole
+/// right-hand matrix once, so tasks are as few as the threads allow.
 package enum GEMM {
-    /// `a · op(b) + bias` over the last two axes, `op(b) = b` or `bᵀ` (`transposeB`).
+    /// `a · b` over the last two axes (`Tensor.matmul`).
     ///
-    /// Shapes (`op(b)` is `[K, N]`):
-    /// - `b` of rank 2 is shared by every matrix of `a` `[..., K]`: all leading axes of `a`
-    ///   fold into the rows of one product, result `[..., N]`;
-    /// - otherwise `a` `[..., M, K]` and `b` `[..., K, N]` (`[..., N, K]` transposed) have the
-    ///   same leading axes, one product per matrix, result `[..., M, N]`.
-    /// `bias` `[N]` is added to every row. Strided operands are copied to row-major first.
-    /// Callers validate shapes (checked here with `precondition`).
-    package static func multiply(
-        _ a: Tensor, _ b: Tensor, transposeB: Bool = false, bias: Tensor? = nil,
-        execution: ResolvedExecution
-    ) -> Tensor {
+    /// Shapes:
+    /// - `b` `[K, N]` of rank 2 is shared by every matrix of `a` `[..., K]`: all leading axes
+    ///   of `a` fold into the rows of one product, result `[..., N]`;
+    /// - otherwise `a` `[..., M, K]` and `b` `[..., K, N]` have the same leading axes, one
+    ///   product per matrix, result `[..., M, N]`.
+    /// Strided operands are copied to row-major first. Callers validate shapes (checked here
+    /// with `precondition`). Layers multiply by their packed weights instead
+    /// (the `PackedWeight` overload).
+    package static func multiply(_ a: Tensor, _ b: Tensor, execution: ResolvedExecution) -> Tensor {
         precondition(a.rank >= 1 && b.rank >= 2, "GEMM operands: \(a.shape) × \(b.shape)")
         let k = a.shape[a.rank - 1]
-        let (kb, n) =
-            transposeB
-            ? (b.shape[b.rank - 1], b.shape[b.rank - 2])
-            : (b.shape[b.rank - 2], b.shape[b.rank - 1])
+        let (kb, n) = (b.shape[b.rank - 2], b.shape[b.rank - 1])
         let shared = b.rank == 2
         precondition(
             kb == k && (shared || (a.rank == b.rank && a.shape.dropLast(2) == b.shape.dropLast(2))),
-            "GEMM shapes: \(a.shape) × \(b.shape)\(transposeB ? "ᵀ" : "")")
-        precondition(bias.map { $0.shape == [n] } ?? true, "GEMM bias must be [\(n)]")
+            "GEMM shapes: \(a.shape) × \(b.shape)")
         let lead = a.shape.dropLast()
         let (batches, m) =
             shared ? (1, lead.reduce(1, *)) : (lead.dropLast().reduce(1, *), lead.last!)
         let a = a.contiguous(), b = b.contiguous()
-        let biasValues = bias?.scalars
         let sgemm = execution.kernels.c.sgemm
         let chunk = rowChunk(rows: m, batches: batches, threads: execution.threads)
         let chunks = (m + chunk - 1) / chunk
@@ -46,15 +40,9 @@ package enum GEMM {
                     parallelFor(count: batches * chunks, threads: execution.threads) { item, _ in
                         let bi = item / chunks, row = (item % chunks) * chunk
                         let rows = Swift.min(chunk, m - row)
-                        let c = pc.base + bi * m * n + row * n
                         sgemm(
-                            0, transposeB ? 1 : 0, rows, n, k, 1, pa.base + bi * m * k + row * k, k,
-                            pb.base + bi * k * n, transposeB ? k : n, 0, c, n)
-                        if let biasValues {
-                            for r in 0..<rows {
-                                for j in 0..<n { c[r * n + j] += biasValues[j] }
-                            }
-                        }
+                            0, 0, rows, n, k, 1, pa.base + bi * m * k + row * k, k,
+                            pb.base + bi * k * n, n, 0, pc.base + bi * m * n + row * n, n)
                     }
                 }
             }
