@@ -1,0 +1,697 @@
+// The C kernels on their own, against plain double-precision references, at edge sizes.
+//
+// Built by scripts/test-arm64.sh together with the unchanged sources of Sources/_AttentionKernels
+// (the flags SwiftPM uses, apart from the target) and run under qemu-aarch64, so that the
+// NEON build of the portable variant is executed, not just compiled. It runs every variant
+// the CPU offers (`ak_kernels(0 ... ak_detected_isa())`), so on an x86-64 host
+// (`scripts/test-arm64.sh --host`) it checks the SSE2, AVX2 and AVX-512 builds as well.
+//
+// Each group prints one line with its worst error, as a fraction of its bound or in ulp;
+// any failure prints the case and makes the exit status 1.
+#include "AttentionKernels.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#pragma clang assume_nonnull begin
+
+// ---------------------------------------------------------------------------------------
+// Bookkeeping
+
+static const ak_table *K;         // the variant under test
+static const char *variantName;   // its name, for messages
+static long failures, checks;
+static double worst;              // worst error of the current group (ulp or fraction of bound)
+
+static void fail(const char *format, ...) __attribute__((format(printf, 1, 2)));
+static void fail(const char *format, ...) {
+    failures++;
+    if (failures > 40) return;  // the first few say enough
+    va_list args;
+    va_start(args, format);
+    printf("FAIL [%s] ", variantName);
+    vprintf(format, args);
+    printf("\n");
+    va_end(args);
+}
+
+#define CHECK(cond, ...)                  \
+    do {                                  \
+        checks++;                         \
+        if (!(cond)) fail(__VA_ARGS__);   \
+    } while (0)
+
+static void note(double error) {
+    if (error > worst || error != error) worst = error;
+}
+
+static void report(const char *group, const char *unit, long cases) {
+    printf("  %-22s %5ld cases  worst %.3g %s\n", group, cases, worst, unit);
+    worst = 0;
+}
+
+// SplitMix64: reproducible inputs.
+static uint64_t rngState = 0x9E3779B97F4A7C15u;
+static uint64_t next64(void) {
+    uint64_t z = (rngState += 0x9E3779B97F4A7C15u);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9u;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBu;
+    return z ^ (z >> 31);
+}
+/// Uniform in [−1, 1).
+static float uniform(void) { return (float)((double)(next64() >> 11) * 0x1p-52 - 1.0); }
+
+static float *floats(long n) {
+    float *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (!p) { printf("out of memory\n"); exit(2); }
+    return p;
+}
+static float *randoms(long n) {
+    float *p = floats(n);
+    for (long i = 0; i < n; i++) p[i] = uniform();
+    return p;
+}
+static void fill(float *p, long n, float v) {
+    for (long i = 0; i < n; i++) p[i] = v;
+}
+
+/// A value that no kernel writes: cells outside a result must still hold it afterwards.
+static const float SENTINEL = 1234.5f;
+
+/// Distance in ulp between two floats of the same sign (0 for equal values, both NaN, ±0).
+static double ulps(float a, float b) {
+    if (a != a || b != b) return (a != a && b != b) ? 0 : INFINITY;
+    int32_t ia, ib;
+    memcpy(&ia, &a, 4);
+    memcpy(&ib, &b, 4);
+    int64_t oa = ia < 0 ? (int64_t)INT32_MIN - ia : ia, ob = ib < 0 ? (int64_t)INT32_MIN - ib : ib;
+    return (double)llabs(oa - ob);
+}
+
+// The bound on a float dot product of n terms (fused or not): n·u·Σ|aᵢbᵢ| with u = 2⁻²⁴,
+// plus 2u for the final scaling and addition.
+static double dotBound(long n, double absSum) { return (double)(n + 2) * 0x1p-24 * absSum + 1e-30; }
+
+// ---------------------------------------------------------------------------------------
+// sgemm: C = alpha·op(A)·op(B) + beta·C, all four transpositions, strided operands.
+
+static void test_sgemm(void) {
+    static const long dims[][3] = {{1, 1, 1},   {3, 5, 7},     {13, 17, 9},
+                                   {12, 8, 256}, {97, 33, 300}, {100, 130, 17}};
+    static const float ab[][2] = {{1, 0}, {-0.5f, 1}, {2, 0.25f}};
+    long cases = 0;
+    for (size_t d = 0; d < sizeof dims / sizeof dims[0]; d++) {
+        long M = dims[d][0], N = dims[d][1], Kd = dims[d][2];
+        for (int tA = 0; tA < 2; tA++)
+            for (int tB = 0; tB < 2; tB++)
+                for (size_t s = 0; s < sizeof ab / sizeof ab[0]; s++) {
+                    float alpha = ab[s][0], beta = ab[s][1];
+                    long lda = (tA ? M : Kd) + 3, ldb = (tB ? Kd : N) + 2, ldc = N + 5;
+                    float *A = randoms((tA ? Kd : M) * lda), *B = randoms((tB ? N : Kd) * ldb);
+                    float *C = randoms(M * ldc), *C0 = floats(M * ldc);
+                    for (long i = 0; i < M; i++) fill(C + i * ldc + N, ldc - N, SENTINEL);
+                    memcpy(C0, C, (size_t)(M * ldc) * sizeof(float));
+                    K->sgemm(tA, tB, M, N, Kd, alpha, A, lda, B, ldb, beta, C, ldc);
+                    cases++;
+                    for (long i = 0; i < M; i++)
+                        for (long j = 0; j < ldc; j++) {
+                            if (j >= N) {
+                                CHECK(C[i * ldc + j] == SENTINEL, "sgemm %ldx%ldx%ld: wrote C(%ld,%ld) past N",
+                                      M, N, Kd, i, j);
+                                continue;
+                            }
+                            double ref = 0, abs = 0;
+                            for (long k = 0; k < Kd; k++) {
+                                double a = tA ? A[k * lda + i] : A[i * lda + k];
+                                double b = tB ? B[j * ldb + k] : B[k * ldb + j];
+                                ref += a * b;
+                                abs += fabs(a * b);
+                            }
+                            double c0 = C0[i * ldc + j];
+                            ref = alpha * ref + beta * c0;
+                            double bound = dotBound(Kd, fabs(alpha) * abs + fabs(beta * c0));
+                            double err = fabs(C[i * ldc + j] - ref);
+                            note(err / bound);
+                            CHECK(err <= bound, "sgemm %ldx%ldx%ld tA=%d tB=%d alpha=%g beta=%g: C(%ld,%ld) = %.9g, "
+                                  "want %.9g (bound %.3g)", M, N, Kd, tA, tB, alpha, beta, i, j,
+                                  C[i * ldc + j], ref, bound);
+                        }
+                    free(A), free(B), free(C), free(C0);
+                }
+    }
+    report("sgemm", "of bound", cases);
+}
+
+// ---------------------------------------------------------------------------------------
+// tile_gemm, both shapes and all three modes. Padding past each operand holds NaN (so a read
+// past an edge would show) and C's padding a sentinel (so a write past an edge would).
+
+static void test_tile_gemm(void) {
+    static const long rowsList[] = {12, 36}, colsList[] = {16, 48, 80}, depthList[] = {1, 7, 64, 130};
+    long cases = 0;
+    for (int shape = 0; shape < 2; shape++)
+        for (int r = 0; r < 2; r++)
+            for (int ci = 0; ci < 3; ci++)
+                for (int di = 0; di < 4; di++)
+                    for (int mode = 0; mode < 3; mode++) {
+                        long rows = rowsList[r], cols = colsList[ci], depth = depthList[di];
+                        long lda = depth + 3, ldb = cols + 4, ldc = cols + 6;
+                        float *x = randoms(rows * lda);  // A(r, k) = x[r·lda + k]
+                        for (long i = 0; i < rows; i++) fill(x + i * lda + depth, 3, NAN);
+                        float *a = x;
+                        if (shape == 0) {  // 12-row panels, k-major, built here independently
+                            a = floats(rows * depth);
+                            for (long i = 0; i < rows; i++)
+                                for (long k = 0; k < depth; k++)
+                                    a[(i / 12) * 12 * depth + 12 * k + i % 12] = x[i * lda + k];
+                        }
+                        float *b = randoms(depth * ldb);
+                        for (long k = 0; k < depth; k++) fill(b + k * ldb + cols, 4, NAN);
+                        float *c = randoms(rows * ldc), *c0 = floats(rows * ldc), *scale = randoms(rows);
+                        scale[0] = 0;
+                        for (long i = 0; i < rows; i++) {
+                            if (mode == 0) fill(c + i * ldc, cols, NAN);  // not read when overwriting
+                            fill(c + i * ldc + cols, ldc - cols, SENTINEL);
+                        }
+                        memcpy(c0, c, (size_t)(rows * ldc) * sizeof(float));
+                        K->tile_gemm(shape, rows, cols, depth, a, lda, b, ldb, c, ldc, mode == 1,
+                                     mode == 2 ? scale : NULL);
+                        cases++;
+                        for (long i = 0; i < rows; i++)
+                            for (long j = 0; j < ldc; j++) {
+                                float got = c[i * ldc + j];
+                                if (j >= cols) {
+                                    CHECK(got == SENTINEL, "tile_gemm shape %d: wrote C(%ld,%ld) past cols %ld",
+                                          shape, i, j, cols);
+                                    continue;
+                                }
+                                double ref = 0, abs = 0;
+                                for (long k = 0; k < depth; k++) {
+                                    double p = (double)x[i * lda + k] * b[k * ldb + j];
+                                    ref += p;
+                                    abs += fabs(p);
+                                }
+                                double prior = mode == 1 ? c0[i * ldc + j] : mode == 2 ? (double)scale[i] * c0[i * ldc + j] : 0;
+                                ref += prior;
+                                double bound = dotBound(depth, abs + fabs(prior));
+                                double err = fabs(got - ref);
+                                note(err / bound);
+                                CHECK(err <= bound, "tile_gemm shape %d mode %d %ldx%ldx%ld: C(%ld,%ld) = %.9g, want %.9g",
+                                      shape, mode, rows, cols, depth, i, j, got, ref);
+                            }
+                        if (a != x) free(a);
+                        free(x), free(b), free(c), free(c0), free(scale);
+                    }
+    report("tile_gemm", "of bound", cases);
+}
+
+// ---------------------------------------------------------------------------------------
+// pack_b (exact layout) and sgemm_packed (against double; C not read when overwriting).
+
+static void test_packed_gemm(void) {
+    static const long Ms[] = {1, 7, 13, 97}, Ns[] = {1, 31, 33, 70}, Ks[] = {1, 17, 260};
+    long cases = 0;
+    for (int tB = 0; tB < 2; tB++)
+        for (int ni = 0; ni < 4; ni++)
+            for (int ki = 0; ki < 3; ki++) {
+                long N = Ns[ni], Kd = Ks[ki], ldb = (tB ? Kd : N) + 3;
+                float *B = randoms((tB ? N : Kd) * ldb);
+                long size = ak_packed_b_floats(Kd, N);
+                float *packed = floats(size + 8);
+                fill(packed + size, 8, SENTINEL);
+                K->pack_b(tB, Kd, N, B, ldb, packed);
+                for (long p = 0; p * AK_PANEL < N; p++)
+                    for (long k = 0; k < Kd; k++)
+                        for (long t = 0; t < AK_PANEL; t++) {
+                            long j = p * AK_PANEL + t;
+                            float want = j < N ? (tB ? B[j * ldb + k] : B[k * ldb + j]) : 0;
+                            float got = packed[p * Kd * AK_PANEL + k * AK_PANEL + t];
+                            CHECK(got == want, "pack_b tB=%d K=%ld N=%ld: (k %ld, col %ld) = %g, want %g", tB, Kd, N,
+                                  k, j, got, want);
+                        }
+                for (long i = 0; i < 8; i++) CHECK(packed[size + i] == SENTINEL, "pack_b wrote past its size");
+                for (int mi = 0; mi < 4; mi++)
+                    for (int acc = 0; acc < 2; acc++) {
+                        long M = Ms[mi], lda = Kd + 1, ldc = N + 3;
+                        float *A = randoms(M * lda), *C = randoms(M * ldc), *C0 = floats(M * ldc);
+                        for (long i = 0; i < M; i++) {
+                            if (!acc) fill(C + i * ldc, N, NAN);
+                            fill(C + i * ldc + N, ldc - N, SENTINEL);
+                        }
+                        memcpy(C0, C, (size_t)(M * ldc) * sizeof(float));
+                        K->sgemm_packed(M, N, Kd, A, lda, packed, acc, C, ldc);
+                        cases++;
+                        for (long i = 0; i < M; i++)
+                            for (long j = 0; j < ldc; j++) {
+                                if (j >= N) {
+                                    CHECK(C[i * ldc + j] == SENTINEL, "sgemm_packed wrote C(%ld,%ld) past N", i, j);
+                                    continue;
+                                }
+                                double ref = acc ? C0[i * ldc + j] : 0, abs = fabs(ref);
+                                for (long k = 0; k < Kd; k++) {
+                                    double p = (double)A[i * lda + k] * (tB ? B[j * ldb + k] : B[k * ldb + j]);
+                                    ref += p;
+                                    abs += fabs(p);
+                                }
+                                double bound = dotBound(Kd, abs), err = fabs(C[i * ldc + j] - ref);
+                                note(err / bound);
+                                CHECK(err <= bound, "sgemm_packed %ldx%ldx%ld tB=%d acc=%d: C(%ld,%ld) = %.9g, want %.9g",
+                                      M, N, Kd, tB, acc, i, j, C[i * ldc + j], ref);
+                            }
+                        free(A), free(C), free(C0);
+                    }
+                free(B), free(packed);
+            }
+    report("pack_b + sgemm_packed", "of bound", cases);
+}
+
+// ---------------------------------------------------------------------------------------
+// exp over the whole normal range (≤ 2 ulp) and its special values; odd lengths exercise the
+// vector tail.
+
+static void test_exp(void) {
+    long cap = 1 << 16, n = 0;
+    float *xs = floats(cap);
+    static const float hand[] = {0, -0.0f, 1, -1, 0.5f, -0.5f, 1e-8f, -1e-8f, 88.7f, -87.3f, 20, -20,
+                                 0.693147f, -0.693147f, 88.72f, -87.33f, 1e-30f, -1e-30f};
+    for (size_t i = 0; i < sizeof hand / sizeof hand[0]; i++) xs[n++] = hand[i];
+    // Every 97·1024th float bit pattern from −87.33 to −0, and a geometric sweep up to 88.72.
+    uint32_t bits;
+    float v = -87.33f;
+    memcpy(&bits, &v, 4);
+    while (bits > 0x80000000u + 97 * 1024 && n < cap / 2) {
+        memcpy(&v, &bits, 4);
+        xs[n++] = v;
+        bits -= 97 * 1024;
+    }
+    for (v = 1e-30f; v < 88.72f && n < cap; v *= 1.003f) xs[n++] = v;
+    if (n % 2 == 0) xs[n++] = 3.25f;  // an odd length: the vector tail
+    float *ys = floats(n + 1);
+    ys[n] = SENTINEL;
+    K->exp(n, xs, ys);
+    CHECK(ys[n] == SENTINEL, "exp wrote past n");
+    for (long i = 0; i < n; i++) {
+        float want = (float)exp((double)xs[i]);
+        double e = ulps(ys[i], want);
+        note(e);
+        CHECK(e <= 2, "exp(%.9g) = %.9g, want %.9g (%g ulp)", xs[i], ys[i], want, e);
+    }
+    // Special values, each alone (n = 1, 3: tail only).
+    static const float special[] = {-INFINITY, -1000, -88, 89, INFINITY, NAN, -87.0f, 0};
+    float out[8];
+    for (int i = 0; i < 8; i++) K->exp(1, &special[i], &out[i]);
+    CHECK(out[0] == 0 && out[1] == 0, "exp(-inf) = %g, exp(-1000) = %g, want 0", out[0], out[1]);
+    CHECK(out[2] >= 0 && out[2] < FLT_MIN, "exp(-88) = %g: below FLT_MIN flushes toward 0", out[2]);
+    CHECK(out[3] == INFINITY && out[4] == INFINITY, "exp(89) = %g, exp(inf) = %g, want inf", out[3], out[4]);
+    CHECK(out[5] != out[5], "exp(NaN) = %g, want NaN", out[5]);
+    CHECK(ulps(out[6], (float)exp(-87.0)) <= 2, "exp(-87) = %g", out[6]);
+    CHECK(out[7] == 1, "exp(0) = %.9g, want exactly 1", out[7]);
+    float three[3];
+    K->exp(3, special + 5, three);
+    CHECK(three[0] != three[0] && ulps(three[1], (float)exp(-87.0)) <= 2 && three[2] == 1, "exp over a 3-tail");
+    report("exp", "ulp", n + 9);
+    free(xs), free(ys);
+}
+
+// ---------------------------------------------------------------------------------------
+// The softmax's exponentials (2^x in base 2, e^x in natural units, x ≤ 0) seen through
+// online_softmax on one row whose maximum is 0: p_j = 2^(s_j) exactly as the polynomial
+// computes it.
+
+static void test_exp2_nonpositive(void) {
+    long cap = 1 << 15;
+    float *row = floats(cap);
+    for (int natural = 0; natural < 2; natural++) {
+        long n = 0;
+        row[n++] = 0;  // the row's max
+        float lowest = natural ? -87.33f : -126.0f;
+        static const float hand[] = {-0.0f, -1e-30f, -1e-8f, -0.5f, -0.25f, -1, -2, -1.5f, -126, -87.33f,
+                                     -126.4f, -126.6f, -127, -200, -INFINITY, -3.3e38f};
+        for (size_t i = 0; i < sizeof hand / sizeof hand[0]; i++) row[n++] = hand[i];
+        // Every 53·1024th bit pattern from `lowest` to −0.
+        uint32_t bits;
+        float v = lowest;
+        memcpy(&bits, &v, 4);
+        while (bits > 0x80000000u + 53 * 1024 && n < cap) {
+            memcpy(&v, &bits, 4);
+            row[n++] = v;
+            bits -= 53 * 1024;
+        }
+        float *s = floats(n);
+        memcpy(s, row, (size_t)n * sizeof(float));
+        float m = -INFINITY, l = 0, alpha = -1;
+        K->online_softmax(1, n, s, n, &m, &l, &alpha, NULL, natural);
+        CHECK(m == 0 && alpha == 0, "online_softmax first visit: m = %g, alpha = %g (want 0, 0)", m, alpha);
+        double sum = 0;
+        for (long j = 0; j < n; j++) {
+            double x = row[j], want = natural ? exp(x) : exp2(x);
+            sum += want;
+            if (want >= FLT_MIN) {
+                double e = ulps(s[j], (float)want);
+                note(e);
+                CHECK(e <= 2, "%s(%.9g) = %.9g, want %.9g (%g ulp)", natural ? "exp" : "exp2", x, s[j], want, e);
+            } else {
+                CHECK(s[j] >= 0 && s[j] < FLT_MIN, "%s(%.9g) = %g: below FLT_MIN must flush toward 0",
+                      natural ? "exp" : "exp2", x, s[j]);
+            }
+        }
+        CHECK(fabs(l - sum) <= (double)n * 0x1p-23 * sum, "row sum %.9g, want %.9g", l, sum);
+        report(natural ? "softmax exp (natural)" : "softmax exp2 (base 2)", "ulp", n);
+        free(s);
+    }
+    free(row);
+}
+
+// ---------------------------------------------------------------------------------------
+// online_softmax: two tiles per row block, with spans, fully hidden rows and −inf entries,
+// against the formula in double (AttentionKernels.h).
+
+typedef struct {
+    double m, l;
+} row_state;
+
+/// One step of the reference for one row; writes the expected p into `want`, returns alpha.
+static double softmax_step(const float *s, long cols, long lo, long hi, int natural, row_state *st, double *want) {
+    double mx = -INFINITY;
+    for (long j = lo; j < hi; j++) mx = s[j] > mx ? s[j] : mx;
+    double mNew = mx > st->m ? mx : st->m;
+    for (long j = 0; j < cols; j++) want[j] = 0;
+    if (mNew == -INFINITY) return 1;  // nothing visible yet
+    double sum = 0;
+    for (long j = lo; j < hi; j++) {
+        // The kernel subtracts in float: s − m' rounded, then exponentiates. The reference
+        // does the same subtraction (one IEEE operation) and the rest in double.
+        float d = s[j] - (float)mNew;
+        want[j] = natural ? exp((double)d) : exp2((double)d);
+        sum += want[j];
+    }
+    float dm = (float)st->m - (float)mNew;  // the same float subtraction as the kernel's
+    double alpha = st->m == -INFINITY ? 0 : natural ? exp((double)dm) : exp2((double)dm);
+    st->l = st->l * alpha + sum;
+    st->m = mNew;
+    return alpha;
+}
+
+static void test_online_softmax(void) {
+    static const long rowsList[] = {1, 5, 70}, colsList[] = {1, 3, 17, 128};
+    long cases = 0;
+    double worstSum = 0;
+    for (int natural = 0; natural < 2; natural++)
+        for (int withSpans = 0; withSpans < 2; withSpans++)
+            for (int ri = 0; ri < 3; ri++)
+                for (int ci = 0; ci < 4; ci++) {
+                    long rows = rowsList[ri], cols = colsList[ci], lds = cols + 3;
+                    float *m = floats(rows), *l = floats(rows), *alpha = floats(rows);
+                    row_state *st = calloc((size_t)rows, sizeof *st);
+                    double *want = malloc((size_t)cols * sizeof(double));
+                    long *spans = malloc((size_t)(2 * rows) * sizeof(long));
+                    fill(m, rows, -INFINITY), fill(l, rows, 0);
+                    for (long r = 0; r < rows; r++) st[r].m = -INFINITY, st[r].l = 0;
+                    for (int step = 0; step < 2; step++) {
+                        float *s = floats(rows * lds), *s0 = floats(rows * lds);
+                        for (long i = 0; i < rows * lds; i++) s[i] = 6 * uniform() + (step ? 3 : 0);
+                        for (long r = 0; r < rows; r++) {
+                            if (r % 4 == 1) fill(s + r * lds, cols, -INFINITY);        // hidden row
+                            if (r % 4 == 2) s[r * lds + r % cols] = -INFINITY;           // one hidden key
+                            fill(s + r * lds + cols, 3, SENTINEL);
+                            long a = (long)(next64() % (uint64_t)(cols + 1)), b = (long)(next64() % (uint64_t)(cols + 1));
+                            spans[2 * r] = withSpans ? (a < b ? a : b) : 0;
+                            spans[2 * r + 1] = withSpans ? (a < b ? b : a) : cols;
+                        }
+                        memcpy(s0, s, (size_t)(rows * lds) * sizeof(float));
+                        K->online_softmax(rows, cols, s, lds, m, l, alpha, withSpans ? spans : NULL, natural);
+                        cases++;
+                        for (long r = 0; r < rows; r++) {
+                            double a = softmax_step(s0 + r * lds, cols, spans[2 * r], spans[2 * r + 1], natural,
+                                                    &st[r], want);
+                            for (long j = 0; j < cols; j++) {
+                                float got = s[r * lds + j];
+                                double e = want[j] >= FLT_MIN ? ulps(got, (float)want[j])
+                                                              : (got >= 0 && got < FLT_MIN ? 0 : INFINITY);
+                                note(e);
+                                CHECK(e <= 2, "online_softmax %ldx%ld natural=%d spans=%d step %d: p(%ld,%ld) = %.9g, want %.9g",
+                                      rows, cols, natural, withSpans, step, r, j, got, want[j]);
+                            }
+                            for (long j = cols; j < lds; j++)
+                                CHECK(s[r * lds + j] == SENTINEL, "online_softmax wrote past cols");
+                            CHECK(m[r] == (float)st[r].m, "online_softmax row %ld: max %g, want %g", r, m[r], st[r].m);
+                            CHECK(a == 0 || a == 1 ? alpha[r] == a : ulps(alpha[r], (float)a) <= 2,
+                                  "online_softmax row %ld step %d: alpha %.9g, want %.9g", r, step, alpha[r], a);
+                            double sumError = fabs(l[r] - st[r].l) / (st[r].l * (cols + 4) * 0x1p-24 + 1e-30);
+                            if (sumError > worstSum) worstSum = sumError;
+                            CHECK(sumError <= 1, "online_softmax row %ld step %d: sum %.9g, want %.9g", r, step, l[r],
+                                  st[r].l);
+                        }
+                        free(s), free(s0);
+                    }
+                    free(m), free(l), free(alpha), free(st), free(want), free(spans);
+                }
+    report("online_softmax p", "ulp", cases);
+    printf("  %-22s %5s        worst %.3g of bound\n", "online_softmax sums", "", worstSum);
+}
+
+// softmax_rows against double; a fully hidden row becomes zeros.
+static void test_softmax_rows(void) {
+    static const long rowsList[] = {1, 4, 9}, colsList[] = {1, 5, 33, 130};
+    long cases = 0;
+    for (int ri = 0; ri < 3; ri++)
+        for (int ci = 0; ci < 4; ci++) {
+            long rows = rowsList[ri], cols = colsList[ci], lds = cols + 2;
+            float *s = floats(rows * lds), *s0 = floats(rows * lds);
+            for (long i = 0; i < rows * lds; i++) s[i] = 8 * uniform();
+            for (long r = 0; r < rows; r++) {
+                if (r % 3 == 1) fill(s + r * lds, cols, -INFINITY);
+                if (r % 3 == 2) s[r * lds + (r * 7) % cols] = -INFINITY;
+                fill(s + r * lds + cols, 2, SENTINEL);
+            }
+            memcpy(s0, s, (size_t)(rows * lds) * sizeof(float));
+            K->softmax_rows(rows, cols, s, lds);
+            cases++;
+            for (long r = 0; r < rows; r++) {
+                const float *x = s0 + r * lds;
+                double mx = -INFINITY, sum = 0;
+                for (long j = 0; j < cols; j++) mx = x[j] > mx ? x[j] : mx;
+                // x − max rounded to float, as the kernel computes it (one IEEE subtraction).
+                for (long j = 0; j < cols; j++) sum += mx == -INFINITY ? 0 : exp((double)(x[j] - (float)mx));
+                for (long j = 0; j < cols; j++) {
+                    double want = mx == -INFINITY ? 0 : exp((double)(x[j] - (float)mx)) / sum;
+                    // exp (2 ulp), the sum (cols terms), the reciprocal and the product.
+                    double bound = (4 + cols) * 0x1p-24 * want;
+                    double err = fabs(s[r * lds + j] - want);
+                    note(bound > 0 ? err / bound : err);
+                    CHECK(err <= bound, "softmax_rows %ldx%ld: (%ld,%ld) = %.9g, want %.9g", rows, cols, r, j,
+                          s[r * lds + j], want);
+                }
+                for (long j = cols; j < lds; j++) CHECK(s[r * lds + j] == SENTINEL, "softmax_rows wrote past cols");
+            }
+            free(s), free(s0);
+        }
+    report("softmax_rows", "of bound", cases);
+}
+
+// ---------------------------------------------------------------------------------------
+// Packing: exact copies (a product by `scale` is one IEEE multiplication either way).
+
+static void test_packing(void) {
+    long cases = 0;
+    static const long rowsList[] = {1, 4, 5, 12, 13, 25}, colsList[] = {1, 3, 4, 7, 9, 64};
+    const float scale = 0.37f;
+    for (int ri = 0; ri < 6; ri++)
+        for (int ci = 0; ci < 6; ci++)
+            for (int extra = 0; extra < 2; extra++) {
+                long rows = rowsList[ri], cols = colsList[ci], ldx = cols + 5;
+                long padded = (rows + 11) / 12 * 12 + 12 * extra;
+                float *x = randoms(rows * ldx), *out = floats(padded * cols + 4);
+                fill(out, padded * cols, NAN);
+                fill(out + padded * cols, 4, SENTINEL);
+                K->pack_panels(rows, padded, cols, x, ldx, scale, out);
+                cases++;
+                for (long r = 0; r < padded; r++)
+                    for (long k = 0; k < cols; k++) {
+                        float want = r < rows ? x[r * ldx + k] * scale : 0;
+                        float got = out[(r / 12) * 12 * cols + 12 * k + r % 12];
+                        CHECK(got == want, "pack_panels %ldx%ld→%ld: (%ld,%ld) = %g, want %g", rows, cols, padded, r,
+                              k, got, want);
+                    }
+                for (int i = 0; i < 4; i++) CHECK(out[padded * cols + i] == SENTINEL, "pack_panels wrote past its panels");
+                free(x), free(out);
+            }
+    static const long keys[] = {1, 7, 8, 9, 17, 33}, dims[] = {1, 7, 8, 16, 19};
+    for (int ki = 0; ki < 6; ki++)
+        for (int di = 0; di < 5; di++)
+            for (int pad = 0; pad < 2; pad++) {
+                long cols = keys[ki], d = dims[di], ldk = d + 2, colsPadded = cols + 5 * pad, ldkt = colsPadded + 3;
+                float *k = randoms(cols * ldk), *kt = floats(d * ldkt);
+                fill(kt, d * ldkt, SENTINEL);
+                K->pack_transposed(cols, d, k, ldk, kt, ldkt, colsPadded);
+                cases++;
+                for (long i = 0; i < d; i++)
+                    for (long c = 0; c < ldkt; c++) {
+                        float want = c < cols ? k[c * ldk + i] : c < colsPadded ? 0 : SENTINEL;
+                        CHECK(kt[i * ldkt + c] == want, "pack_transposed %ldx%ld (padded %ld): kt(%ld,%ld) = %g, want %g",
+                              cols, d, colsPadded, i, c, kt[i * ldkt + c], want);
+                    }
+                free(k), free(kt);
+            }
+    for (long rows = 1; rows <= 3; rows += 2)
+        for (long cols = 1; cols <= 17; cols += 8) {
+            long ldx = cols + 1, colsPadded = cols + 3, ldy = colsPadded + 2;
+            float *x = randoms(rows * ldx), *y = floats(rows * ldy);
+            fill(y, rows * ldy, SENTINEL);
+            K->pack_scaled(rows, cols, x, ldx, -1.5f, y, ldy, colsPadded);
+            cases++;
+            for (long r = 0; r < rows; r++)
+                for (long c = 0; c < ldy; c++) {
+                    float want = c < cols ? x[r * ldx + c] * -1.5f : c < colsPadded ? 0 : SENTINEL;
+                    CHECK(y[r * ldy + c] == want, "pack_scaled %ldx%ld: (%ld,%ld) = %g, want %g", rows, cols, r, c,
+                          y[r * ldy + c], want);
+                }
+            free(x), free(y);
+        }
+    report("pack/transposes", "(exact)", cases);
+}
+
+// ---------------------------------------------------------------------------------------
+// Masks and biases, the last step and the non-finite screen.
+
+static void test_masks(void) {
+    long cases = 0;
+    static const long starts[][3] = {{0, 0, 0}, {5, 0, 0}, {0, 7, 0}, {3, 11, 4}, {20, 0, -9}};
+    for (int si = 0; si < 5; si++)
+        for (long rows = 1; rows <= 13; rows += 6)
+            for (long cols = 1; cols <= 33; cols += 16) {
+                long q0 = starts[si][0], k0 = starts[si][1], shift = starts[si][2], lds = cols + 2;
+                float *s = randoms(rows * lds), *s0 = floats(rows * lds);
+                memcpy(s0, s, (size_t)(rows * lds) * sizeof(float));
+                ak_mask_causal(rows, cols, s, lds, q0, k0, shift);
+                cases++;
+                for (long r = 0; r < rows; r++)
+                    for (long c = 0; c < lds; c++) {
+                        int hidden = c < cols && k0 + c > q0 + r + shift;
+                        float want = hidden ? -INFINITY : s0[r * lds + c];
+                        CHECK(s[r * lds + c] == want, "mask_causal q0=%ld k0=%ld shift=%ld: (%ld,%ld) = %g, want %g", q0,
+                              k0, shift, r, c, s[r * lds + c], want);
+                    }
+                for (int symmetric = 0; symmetric < 2; symmetric++) {
+                    memcpy(s, s0, (size_t)(rows * lds) * sizeof(float));
+                    const float slope = 0.0625f * (1 + si);
+                    K->add_alibi(rows, cols, s, lds, slope, q0, k0, shift, symmetric);
+                    cases++;
+                    for (long r = 0; r < rows; r++)
+                        for (long c = 0; c < lds; c++) {
+                            double dist = (double)(q0 + r + shift) - (double)(k0 + c);
+                            if (symmetric) dist = fabs(dist);
+                            double want = c < cols ? s0[r * lds + c] - slope * dist : s0[r * lds + c];
+                            double bound = 0x1p-23 * (fabs(s0[r * lds + c]) + fabs(slope * dist));
+                            double err = fabs(s[r * lds + c] - want);
+                            note(bound > 0 ? err / bound : err);
+                            CHECK(err <= bound, "add_alibi symmetric=%d: (%ld,%ld) = %.9g, want %.9g", symmetric, r, c,
+                                  s[r * lds + c], want);
+                        }
+                }
+                free(s), free(s0);
+            }
+    report("mask_causal + add_alibi", "of bound", cases);
+
+    // finalize_rows: o/l, 0 where l = 0, NaN where l is NaN.
+    for (long rows = 1; rows <= 6; rows += 5)
+        for (long cols = 1; cols <= 21; cols += 10) {
+            long ldoi = cols + 3, ldo = cols + 1;
+            float *o = randoms(rows * ldoi), *l = randoms(rows), *out = floats(rows * ldo);
+            for (long r = 0; r < rows; r++) l[r] = fabsf(l[r]) + 0.01f;
+            l[0] = 0;
+            if (rows > 1) l[1] = NAN;
+            fill(out, rows * ldo, SENTINEL);
+            K->finalize_rows(rows, cols, o, ldoi, l, out, ldo);
+            cases++;
+            for (long r = 0; r < rows; r++)
+                for (long c = 0; c < ldo; c++) {
+                    float got = out[r * ldo + c];
+                    if (c >= cols) { CHECK(got == SENTINEL, "finalize_rows wrote past cols"); continue; }
+                    if (l[r] == 0) { CHECK(got == 0, "finalize_rows: l = 0 gives %g, want 0", got); continue; }
+                    if (l[r] != l[r]) { CHECK(got != got, "finalize_rows: l = NaN gives %g, want NaN", got); continue; }
+                    double want = (double)o[r * ldoi + c] / l[r], e = ulps(got, (float)want);
+                    note(e);
+                    CHECK(e <= 2, "finalize_rows (%ld,%ld) = %.9g, want %.9g", r, c, got, want);
+                }
+            free(o), free(l), free(out);
+        }
+    report("finalize_rows", "ulp", 4);
+
+    // scan_rows: rows with NaN or ±inf flagged (others untouched), the largest |x| of the rest.
+    static const float bad[] = {NAN, INFINITY, -INFINITY};
+    for (long rows = 1; rows <= 9; rows += 4)
+        for (long cols = 1; cols <= 37; cols += 9) {
+            long ldx = cols + 2;
+            float *x = randoms(rows * ldx);
+            for (long i = 0; i < rows * ldx; i++) x[i] *= 100;
+            unsigned char *flags = malloc((size_t)rows);
+            for (long r = 0; r < rows; r++) {
+                flags[r] = (unsigned char)(r % 2 ? 7 : 0);
+                fill(x + r * ldx + cols, 2, NAN);  // past the row: never read
+                if (r % 3 == 2) x[r * ldx + (r * 5) % cols] = bad[r % 3 == 2 ? (r / 3) % 3 : 0];
+            }
+            x[(rows - 1) * ldx] = rows == 1 ? 250 : x[(rows - 1) * ldx];
+            float got = K->scan_rows(rows, cols, x, ldx, flags);
+            cases++;
+            float largest = 0;
+            for (long r = 0; r < rows; r++) {
+                int nonFinite = 0;
+                float mx = 0;
+                for (long c = 0; c < cols; c++) {
+                    float a = fabsf(x[r * ldx + c]);
+                    if (!(a <= FLT_MAX)) nonFinite = 1;
+                    else if (a > mx) mx = a;
+                }
+                unsigned char want = nonFinite ? 1 : (unsigned char)(r % 2 ? 7 : 0);
+                CHECK(flags[r] == want, "scan_rows %ldx%ld: flag of row %ld = %d, want %d", rows, cols, r, flags[r], want);
+                if (!nonFinite && mx > largest) largest = mx;
+            }
+            CHECK(got == largest, "scan_rows %ldx%ld: largest %g, want %g", rows, cols, got, largest);
+            free(x), free(flags);
+        }
+    report("scan_rows", "(exact)", cases);
+}
+
+// ---------------------------------------------------------------------------------------
+
+static const char *_Nonnull names[] = {"portable", "AVX2+FMA", "AVX-512"};
+
+int main(void) {
+    setvbuf(stdout, NULL, _IOLBF, 0);  // lines appear as groups finish, also through a pipe
+    int detected = ak_detected_isa();
+    printf("kernel_test: %s, variants 0...%d\n",
+#if defined(__aarch64__) && defined(__ARM_NEON)
+           "aarch64 (NEON)",
+#elif defined(__x86_64__)
+           "x86-64",
+#else
+           "other",
+#endif
+           detected);
+    CHECK(ak_kernels(-1) == NULL && ak_kernels(detected + 1) == NULL, "ak_kernels accepts an unknown variant");
+    for (int isa = 0; isa <= detected; isa++) {
+        K = ak_kernels(isa);
+        variantName = isa < 3 ? names[isa] : "?";
+        if (!K) { fail("no table for detected variant %d", isa); continue; }
+        printf("%s:\n", variantName);
+        test_sgemm();
+        test_tile_gemm();
+        test_packed_gemm();
+        test_exp();
+        test_exp2_nonpositive();
+        test_online_softmax();
+        test_softmax_rows();
+        test_packing();
+        test_masks();
+    }
+    printf("%ld checks, %ld failed\n", checks, failures);
+    return failures ? 1 : 0;
+}
+
+#pragma clang assume_nonnull end

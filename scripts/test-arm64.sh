@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds the C kernels (Sources/_AttentionKernels, every .c file, unchanged) for aarch64 with
+# the flags SwiftPM uses — only the target differs — links them with Tests/arm64/kernel_test.c
+# and runs the result under qemu-aarch64: the NEON build of the portable variant, executed.
+# Both SwiftPM configurations are tested: release (-O2) and debug (-O0 -DDEBUG=1, contracts
+# asserted).
+#
+#   scripts/test-arm64.sh            aarch64 under qemu (needs clang, aarch64-linux-gnu-gcc
+#                                    and libc6-dev-arm64-cross for linking, qemu-user)
+#   scripts/test-arm64.sh --host     the same driver built natively (every x86 variant)
+#
+# Compiler: $CC, else the `clang` next to `swift` (the one SwiftPM compiles C targets with;
+# GCC lacks the clang vector builtins the kernels use). aarch64-linux-gnu-gcc only links.
+# Exit status: 0 all passed, 1 a check failed, 2 a tool is missing.
+# QEMU_CPUS (default "max cortex-a53") lists the emulated CPUs: an Armv8.0 core without
+# optional features, and qemu's everything-on model.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+host=0
+[[ "${1:-}" == "--host" ]] && host=1
+
+export PATH="/opt/swift/usr/bin:$PATH"
+cc="${CC:-$(command -v clang || true)}"
+missing=()
+[[ -n "$cc" ]] || missing+=(clang)
+if [[ $host == 0 ]]; then
+    command -v aarch64-linux-gnu-gcc >/dev/null || missing+=(gcc-aarch64-linux-gnu)
+    [[ -e /usr/aarch64-linux-gnu/include/stdio.h ]] || missing+=(libc6-dev-arm64-cross)
+    command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
+fi
+if ((${#missing[@]})); then
+    echo "test-arm64: missing ${missing[*]} (Debian/Ubuntu: apt-get install ${missing[*]})" >&2
+    exit 2
+fi
+
+src=Sources/_AttentionKernels
+build=$(mktemp -d "${TMPDIR:-/tmp}/test-arm64.XXXXXX")
+trap 'rm -rf "$build"' EXIT
+
+if [[ $host == 1 ]]; then
+    target=()
+    link=("$cc")
+    run=()
+else
+    target=(-target aarch64-unknown-linux-gnu)
+    link=(aarch64-linux-gnu-gcc)
+    run=(qemu-aarch64 -L /usr/aarch64-linux-gnu)
+fi
+# SwiftPM's flags for a C target (swift build -v), apart from -target and the index store.
+common=(-DSWIFT_PACKAGE=1 -fblocks -I "$src/include" -fPIC -g -fno-omit-frame-pointer)
+
+status=0
+for config in release debug; do
+    if [[ $config == release ]]; then opt=(-O2); else opt=(-O0 -DDEBUG=1); fi
+    objs=()
+    for f in "$src"/*.c Tests/arm64/kernel_test.c; do
+        o="$build/$config-$(basename "$f").o"
+        "$cc" "${target[@]}" "${opt[@]}" "${common[@]}" -c "$f" -o "$o"
+        objs+=("$o")
+    done
+    exe="$build/kernel_test-$config"
+    "${link[@]}" "${objs[@]}" -lm -o "$exe"
+    if [[ $host == 1 ]]; then
+        echo "== $config, host"
+        "$exe" || status=1
+    else
+        for cpu in ${QEMU_CPUS:-max cortex-a53}; do
+            echo "== $config, qemu-aarch64 -cpu $cpu"
+            "${run[@]}" -cpu "$cpu" "$exe" || status=1
+        done
+    fi
+done
+if [[ $status == 0 ]]; then echo "test-arm64: passed"; else echo "test-arm64: FAILED" >&2; fi
+exit $status
