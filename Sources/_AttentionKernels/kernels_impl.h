@@ -111,6 +111,13 @@ AK_INLINE vf vexp2_nonpositive(vf x) {
 AK_INLINE void micro(const int MR, const int NV, long depth, const float *a, long ars, long acs,
                      const float *b, long ldb, float *c, long ldc, int mode,
                      const float *rowScale) {
+#ifdef AK_NEON_LANES
+    // AArch64: A's rows contiguous at each k (packed panels) → 4 rows per load, FMLA by lane.
+    if (ars == 1 && MR % 4 == 0) {
+        ak_neon_micro_lanes(MR, NV, depth, a, acs, b, ldb, c, ldc, mode, rowScale);
+        return;
+    }
+#endif
     // Fixed-size arrays: `vf x[NV]` with a `const int` parameter is a C variable-length
     // array, which clang keeps on the stack (a save/restore per k step) instead of registers.
     vf acc[12][4];
