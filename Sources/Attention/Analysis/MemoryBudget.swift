@@ -10,8 +10,9 @@ import Foundation
 ///   v1 `memory.limit_in_bytes` minus `memory.usage_in_bytes`), which is what containers and
 ///   systemd units set.
 ///
-/// ``current()`` reads these from the system; ``init(physicalMemory:addressSpace:data:cgroup:)``
-/// is the pure rule, for tests and for callers with their own numbers. The reference path's
+/// ``current()`` reads these from the system (`MemoryBudget+System.swift`: the cgroup and
+/// `/proc` on Linux only); ``init(physicalMemory:addressSpace:data:cgroup:)`` is the pure
+/// rule, for tests and for callers with their own numbers. The reference path's
 /// default limit and `attention bench`'s refusal of oversized runs use this budget.
 public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
     /// A limit and what is already used under it (bytes).
@@ -50,24 +51,6 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
     /// For example "7.8 GB (half of physical memory (15.6 GB))".
     public var description: String { "\(formatBytes(Double(bytes))) (\(source))" }
 
-    /// The budget of this process now.
-    public static func current() -> MemoryBudget {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        return MemoryBudget(
-            physicalMemory: ProcessInfo.processInfo.physicalMemory,
-            addressSpace: resourceLimit(RLIMIT_AS_VALUE).map {
-                Limit(limit: $0, used: statusKilobytes(status, "VmSize:"))
-            },
-            data: resourceLimit(RLIMIT_DATA_VALUE).map {
-                Limit(limit: $0, used: statusKilobytes(status, "VmData:"))
-            },
-            cgroup: cgroupLimit(
-                v2Max: read("/sys/fs/cgroup/memory.max"),
-                v2Current: read("/sys/fs/cgroup/memory.current"),
-                v1Limit: read("/sys/fs/cgroup/memory/memory.limit_in_bytes"),
-                v1Usage: read("/sys/fs/cgroup/memory/memory.usage_in_bytes")))
-    }
-
     /// The cgroup limit from the contents of the v2 or v1 files (`"max"`, a missing file, or
     /// v1's "unlimited" value near 2⁶³ mean no limit).
     static func cgroupLimit(
@@ -82,37 +65,4 @@ public struct MemoryBudget: Sendable, Equatable, CustomStringConvertible {
         }
         return nil
     }
-
-    static func statusKilobytes(_ status: String, _ field: String) -> UInt64 {
-        for line in status.split(separator: "\n") where line.hasPrefix(field) {
-            let digits = line.dropFirst(field.count).split(whereSeparator: {
-                $0 == " " || $0 == "\t"
-            }).first.flatMap { UInt64($0) }
-            return (digits ?? 0) * 1024
-        }
-        return 0
-    }
-
-    private static func read(_ path: String) -> String? {
-        try? String(contentsOfFile: path, encoding: .utf8)
-    }
-
-    private static func resourceLimit(_ resource: Int32) -> UInt64? {
-        var value = rlimit()
-        #if os(Linux)
-            guard getrlimit(__rlimit_resource_t(UInt32(resource)), &value) == 0 else { return nil }
-        #else
-            guard getrlimit(resource, &value) == 0 else { return nil }
-        #endif
-        let limit = UInt64(value.rlim_cur)
-        return limit == UInt64.max ? nil : limit  // RLIM_INFINITY
-    }
 }
-
-#if os(Linux)
-    private let RLIMIT_AS_VALUE = Int32(RLIMIT_AS.rawValue)
-    private let RLIMIT_DATA_VALUE = Int32(RLIMIT_DATA.rawValue)
-#else
-    private let RLIMIT_AS_VALUE = RLIMIT_AS
-    private let RLIMIT_DATA_VALUE = RLIMIT_DATA
-#endif

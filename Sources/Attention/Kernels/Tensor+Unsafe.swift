@@ -36,6 +36,8 @@ extension Tensor {
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
 #endif
 
 /// Asks Linux for transparent huge pages on a large, not yet touched buffer: the first
