@@ -12,8 +12,9 @@
 # Compiler: $CC, else the `clang` next to `swift` (the one SwiftPM compiles C targets with;
 # GCC lacks the clang vector builtins the kernels use). aarch64-linux-gnu-gcc only links.
 # Exit status: 0 all passed, 1 a check failed, 2 a tool is missing.
-# QEMU_CPUS (default "max cortex-a53") lists the emulated CPUs: an Armv8.0 core without
-# optional features, and qemu's everything-on model.
+# QEMU_CPUS (default "max cortex-a53") lists the emulated CPUs: qemu's everything-on model
+# and an Armv8.0 core without optional features; the driver also checks that the run-time
+# feature detection (cpu_features.c) finds exactly those.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -67,7 +68,12 @@ for config in release debug; do
     else
         for cpu in ${QEMU_CPUS:-max cortex-a53}; do
             echo "== $config, qemu-aarch64 -cpu $cpu"
-            "${run[@]}" -cpu "$cpu" "$exe" || status=1
+            case $cpu in  # what ak_arm64_features must find (cpu_features.h)
+                max) expect=0xf ;;       # FP16, BF16, I8MM, SME
+                cortex-a53) expect=0 ;;  # Armv8.0: none
+                *) expect="" ;;
+            esac
+            EXPECT_ARM64_FEATURES=$expect "${run[@]}" -cpu "$cpu" "$exe" || status=1
         done
     fi
 done

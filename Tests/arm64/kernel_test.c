@@ -9,6 +9,7 @@
 // Each group prints one line with its worst error, as a fraction of its bound or in ulp;
 // any failure prints the case and makes the exit status 1.
 #include "AttentionKernels.h"
+#include "../../Sources/_AttentionKernels/cpu_features.h"
 
 #include <float.h>
 #include <math.h>
@@ -660,6 +661,19 @@ static void test_masks(void) {
 
 // ---------------------------------------------------------------------------------------
 
+// ak_arm64_features against what the emulated CPU is known to have (EXPECT_ARM64_FEATURES,
+// set by scripts/test-arm64.sh per qemu -cpu model: 0xf for `max`, 0 for `cortex-a53`).
+static void test_cpu_features(void) {
+    unsigned found = ak_arm64_features();
+    const char *expected = getenv("EXPECT_ARM64_FEATURES");
+    printf("arm64 features 0x%x (fp16 %d, bf16 %d, i8mm %d, sme %d)\n", found, !!(found & AK_ARM64_FP16),
+           !!(found & AK_ARM64_BF16), !!(found & AK_ARM64_I8MM), !!(found & AK_ARM64_SME));
+    if (expected && *expected) {
+        unsigned want = (unsigned)strtoul(expected, NULL, 0);
+        CHECK(found == want, "ak_arm64_features() = 0x%x, want 0x%x", found, want);
+    }
+}
+
 static const char *_Nonnull names[] = {"portable", "AVX2+FMA", "AVX-512"};
 
 int main(void) {
@@ -674,6 +688,7 @@ int main(void) {
            "other",
 #endif
            detected);
+    test_cpu_features();
     CHECK(ak_kernels(-1) == NULL && ak_kernels(detected + 1) == NULL, "ak_kernels accepts an unknown variant");
     for (int isa = 0; isa <= detected; isa++) {
         K = ak_kernels(isa);
