@@ -6,7 +6,8 @@ import _AttentionKernels
 /// ``AttentionConfiguration/defaultInstructionSet``); every variant computes the same
 /// function, so the choice changes speed and rounding only.
 public enum InstructionSet: Int, Sendable, CaseIterable, Comparable, CustomStringConvertible {
-    /// 4-wide vectors without FMA (SSE2 on x86-64, NEON on arm64).
+    /// 4-wide vectors: SSE2 without FMA on x86-64, NEON with FMA on arm64 (where it is the
+    /// only variant).
     case portable = 0
     /// 8-wide AVX2 with FMA.
     case avx2 = 1
