@@ -7,7 +7,8 @@
 #
 #   scripts/test-arm64.sh            aarch64 under qemu (needs clang, aarch64-linux-gnu-gcc
 #                                    and libc6-dev-arm64-cross for linking, qemu-user)
-#   scripts/test-arm64.sh --host     the same driver built natively (every x86 variant)
+#   scripts/test-arm64.sh --host     the same driver built natively: every x86 variant, or
+#                                    on an arm64 machine (Apple Silicon) the NEON kernels for real
 #
 # Compiler: $CC, else the `clang` next to `swift` (the one SwiftPM compiles C targets with;
 # GCC lacks the clang vector builtins the kernels use). aarch64-linux-gnu-gcc only links.
@@ -42,7 +43,6 @@ trap 'rm -rf "$build"' EXIT
 if [[ $host == 1 ]]; then
     target=()
     link=("$cc")
-    run=()
 else
     target=(-target aarch64-unknown-linux-gnu)
     link=(aarch64-linux-gnu-gcc)
@@ -57,7 +57,7 @@ for config in release debug; do
     objs=()
     for f in "$src"/*.c Tests/arm64/kernel_test.c; do
         o="$build/$config-$(basename "$f").o"
-        "$cc" "${target[@]}" "${opt[@]}" "${common[@]}" -c "$f" -o "$o"
+        "$cc" ${target[@]+"${target[@]}"} "${opt[@]}" "${common[@]}" -c "$f" -o "$o"
         objs+=("$o")
     done
     exe="$build/kernel_test-$config"
