@@ -75,6 +75,7 @@ extension RingAttention {
                         progress()
                     }
                 }
+                if blocks.isEmpty && !(visit == 0 && pass.skipsOwn) { stats.skippedShards += 1 }
                 stats.record(start: start, wait: wait, sent: sends.map(\.tensor), blocks: blocks.count)
                 var tail = received[...]
                 if more {
