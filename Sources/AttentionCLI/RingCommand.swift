@@ -43,7 +43,8 @@ extension AttentionCommand {
         @Option(help: "ALiBi biases: causal or symmetric.") var alibi: String?
         @Flag(help: "Also run the backward pass (random gradient of the output).") var backward =
             false
-        @Flag(help: "Gather on rank 0 and compare with the single-process kernel (≤ 1e-6 relative).")
+        @Flag(
+            help: "Gather on rank 0 and compare with the single-process kernel (≤ 1e-6 relative).")
         var check = false
         @Option(parsing: .unconditional, help: "Seed of the random inputs.") var seed: UInt64 = 0
         @Option(
@@ -145,7 +146,9 @@ extension AttentionCommand {
             _ comm: MPICommunicator, ring: RingAttention, key: Tensor, value: Tensor
         ) throws -> Double {
             guard comm.size > 1 else { return 0 }
-            let (next, previous) = ((comm.rank + 1) % comm.size, (comm.rank + comm.size - 1) % comm.size)
+            let (next, previous) = (
+                (comm.rank + 1) % comm.size, (comm.rank + comm.size - 1) % comm.size
+            )
             let length = ring.layout.length(rank: previous)
             var times = [Double]()
             for _ in 0..<3 {
@@ -178,7 +181,9 @@ extension AttentionCommand {
                 print(
                     "\(name): S=\(seqLen) P=\(comm.size) \(ring.layout.sharding) B=\(batch) H=\(heads)/\(kvHeads ?? heads) D=\(headDim) mask=\(try options.mask) threads/rank=\(threads ?? 1)"
                 )
-                print("  rank   wall ms  compute ms  wait ms  transfer ms  hidden  blocks  skipped  peak RSS")
+                print(
+                    "  rank   wall ms  compute ms  wait ms  transfer ms  hidden  blocks  skipped  peak RSS"
+                )
                 for (r, x) in rows.enumerated() {
                     let hidden = x[3] > 0 ? max(0, min(1, 1 - x[2] / x[3])) * 100 : 100
                     print(
@@ -200,7 +205,9 @@ extension AttentionCommand {
             logSumExp: Tensor, gradients: AttentionGradients?
         ) throws {
             var parts = [output, logSumExp]
-            if let gradients { parts += [gradients.gradQuery, gradients.gradKey, gradients.gradValue] }
+            if let gradients {
+                parts += [gradients.gradQuery, gradients.gradKey, gradients.gradValue]
+            }
             let gathered = parts.map { comm.gather($0.scalars) }
             guard comm.rank == 0 else { return }
             let kv = kvHeads ?? heads
@@ -241,7 +248,9 @@ extension AttentionCommand {
                         names[i], relative, tolerance, ok ? "ok" : "FAILED"))
             }
             if !failed.isEmpty {
-                throw ValidationError("ring result differs from the single-process kernel: \(failed.joined(separator: ", "))")
+                throw ValidationError(
+                    "ring result differs from the single-process kernel: \(failed.joined(separator: ", "))"
+                )
             }
         }
     }

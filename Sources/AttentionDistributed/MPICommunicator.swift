@@ -59,7 +59,9 @@
                     // The n-th message between two ranks in one exchange has tag n.
                     var tags = [Int: Int32]()
                     for (i, pointer) in inbox.enumerated() {
-                        let (count, peer) = (Int32(receiving[i].shape.reduce(1, *)), receiving[i].from)
+                        let (count, peer) = (
+                            Int32(receiving[i].shape.reduce(1, *)), receiving[i].from
+                        )
                         let tag = tags[peer, default: 0]
                         tags[peer] = tag + 1
                         MPI_Irecv(

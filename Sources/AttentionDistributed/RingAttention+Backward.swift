@@ -21,10 +21,12 @@ extension RingAttention {
         let (b, h, n, dv) = (shapes.batch, shapes.heads, shapes.rows, shapes.valueDim)
         for (name, tensor) in [("gradOutput", gradOutput), ("output", output)]
         where tensor.shape != [b, h, n, dv] {
-            throw AttentionError.shape(name, expected: "[\(b), \(h), \(n), \(dv)]", actual: tensor.shape)
+            throw AttentionError.shape(
+                name, expected: "[\(b), \(h), \(n), \(dv)]", actual: tensor.shape)
         }
         guard logSumExp.shape == [b, h, n] else {
-            throw AttentionError.shape("logSumExp", expected: "[\(b), \(h), \(n)]", actual: logSumExp.shape)
+            throw AttentionError.shape(
+                "logSumExp", expected: "[\(b), \(h), \(n)]", actual: logSumExp.shape)
         }
         let rank = communicator.rank
         var gradQuery = RowAccumulator(shape: query.shape)
@@ -45,18 +47,26 @@ extension RingAttention {
                 var receives = [(shape: [Int], from: Int)]()
                 if more {
                     sends += [(k, toNext), (v, toNext)]
-                    receives += [(shapes.keyShape(next), fromPrevious), (shapes.valueShape(next), fromPrevious)]
+                    receives += [
+                        (shapes.keyShape(next), fromPrevious),
+                        (shapes.valueShape(next), fromPrevious),
+                    ]
                 }
                 if let (dk, dv) = carried {
                     sends += [(dk, toNext), (dv, toNext)]
-                    receives += [(shapes.keyShape(owner), fromPrevious), (shapes.valueShape(owner), fromPrevious)]
+                    receives += [
+                        (shapes.keyShape(owner), fromPrevious),
+                        (shapes.valueShape(owner), fromPrevious),
+                    ]
                 }
                 let blocks =
                     visit == 0 && pass.skipsOwn ? [] : try plan(queryRank: rank, keyRank: owner)
                 var stepKey = RowAccumulator(shape: shapes.keyShape(owner))
                 var stepValue = RowAccumulator(shape: shapes.valueShape(owner))
                 let start = DispatchTime.now()
-                let (received, wait) = try communicator.exchange(sending: sends, receiving: receives) {
+                let (received, wait) = try communicator.exchange(
+                    sending: sends, receiving: receives
+                ) {
                     progress in
                     for block in blocks {
                         let rows = block.queryRows
@@ -76,7 +86,8 @@ extension RingAttention {
                     }
                 }
                 if blocks.isEmpty && !(visit == 0 && pass.skipsOwn) { stats.skippedShards += 1 }
-                stats.record(start: start, wait: wait, sent: sends.map(\.tensor), blocks: blocks.count)
+                stats.record(
+                    start: start, wait: wait, sent: sends.map(\.tensor), blocks: blocks.count)
                 var tail = received[...]
                 if more {
                     (k, v) = (tail[tail.startIndex], tail[tail.startIndex + 1])
@@ -98,7 +109,10 @@ extension RingAttention {
             let start = DispatchTime.now()
             let holder = mod(rank + pass.direction * (pass.visits - 1))
             let (received, wait) = try communicator.exchange(
-                sending: [(dk, mod(rank - pass.direction * (pass.visits - 1))), (dv, mod(rank - pass.direction * (pass.visits - 1)))],
+                sending: [
+                    (dk, mod(rank - pass.direction * (pass.visits - 1))),
+                    (dv, mod(rank - pass.direction * (pass.visits - 1))),
+                ],
                 receiving: [(shapes.keyShape(rank), holder), (shapes.valueShape(rank), holder)]
             ) { _ in }
             stats.record(start: start, wait: wait, sent: [dk, dv], blocks: 0)

@@ -89,16 +89,21 @@ public struct RingAttention: Sendable {
                 let owner = mod(rank - pass.direction * visit)
                 let next = mod(rank - pass.direction * (visit + 1))
                 let more = visit + 1 < pass.visits
-                let sends = more ? [(k, mod(rank + pass.direction)), (v, mod(rank + pass.direction))] : []
+                let sends =
+                    more ? [(k, mod(rank + pass.direction)), (v, mod(rank + pass.direction))] : []
                 let receives =
                     more
-                    ? [(shapes.keyShape(next), mod(rank - pass.direction)),
-                        (shapes.valueShape(next), mod(rank - pass.direction))] : []
+                    ? [
+                        (shapes.keyShape(next), mod(rank - pass.direction)),
+                        (shapes.valueShape(next), mod(rank - pass.direction)),
+                    ] : []
                 let blocks =
                     visit == 0 && pass.skipsOwn ? [] : try plan(queryRank: rank, keyRank: owner)
                 if blocks.isEmpty && !(visit == 0 && pass.skipsOwn) { stats.skippedShards += 1 }
                 let start = DispatchTime.now()
-                let (received, wait) = try communicator.exchange(sending: sends, receiving: receives) {
+                let (received, wait) = try communicator.exchange(
+                    sending: sends, receiving: receives
+                ) {
                     progress in
                     for block in blocks {
                         let result = try scaledDotProductAttention(

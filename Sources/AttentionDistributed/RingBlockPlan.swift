@@ -50,7 +50,9 @@ struct RingBlock {
         queries: Range<Int>, queryRow: Int, keys: Range<Int>, keyRow: Int, band: RingBand,
         alibi: ALiBi?
     ) throws -> RingBlock? {
-        var (q0, q1, k0, k1) = (queries.lowerBound, queries.upperBound, keys.lowerBound, keys.upperBound)
+        var (q0, q1, k0, k1) = (
+            queries.lowerBound, queries.upperBound, keys.lowerBound, keys.upperBound
+        )
         guard q0 < q1 && k0 < k1 else { return nil }
         // Global offsets j − i over the block: [k0 − (q1 − 1), (k1 − 1) − q0].
         let lowest = k0 - (q1 - 1)

@@ -48,7 +48,8 @@ public struct RingLayout: Sendable, Hashable {
         precondition(rank >= 0 && rank < ranks, "rank \(rank) outside 0..<\(ranks)")
         switch sharding {
         case .contiguous: return [chunk(rank, of: ranks)]
-        case .zigzag: return [chunk(rank, of: 2 * ranks), chunk(2 * ranks - 1 - rank, of: 2 * ranks)]
+        case .zigzag:
+            return [chunk(rank, of: 2 * ranks), chunk(2 * ranks - 1 - rank, of: 2 * ranks)]
         }
     }
 
@@ -79,7 +80,8 @@ public struct RingLayout: Sendable, Hashable {
         for (rank, shard) in shards.enumerated() {
             guard axis >= 0 && axis < shard.rank && shard.shape[axis] == length(rank: rank) else {
                 throw AttentionError.shape(
-                    "shards", expected: "\(length(rank: rank)) positions on axis \(axis) for rank \(rank)",
+                    "shards",
+                    expected: "\(length(rank: rank)) positions on axis \(axis) for rank \(rank)",
                     actual: shard.shape)
             }
             var start = 0

@@ -6,7 +6,8 @@ extension Tensor {
     ///   off `axis`.
     static func concatenating(_ tensors: [Tensor], axis: Int) throws -> Tensor {
         guard let first = tensors.first, axis >= 0, axis < first.rank else {
-            throw AttentionError.argument("tensors", "expected at least one tensor with axis \(axis)")
+            throw AttentionError.argument(
+                "tensors", "expected at least one tensor with axis \(axis)")
         }
         var shape = first.shape
         shape[axis] = 0

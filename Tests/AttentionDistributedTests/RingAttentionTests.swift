@@ -64,7 +64,8 @@ func relativeDifference(_ a: Tensor, _ b: Tensor) -> Float {
                 sequenceLength: 8, ranks: 2, options: AttentionOptions(mask: .strided(stride: 2)))
         }
         #expect(throws: AttentionError.self) {
-            _ = try RingAttention(sequenceLength: 8, ranks: 2, options: AttentionOptions(dropout: 0.1))
+            _ = try RingAttention(
+                sequenceLength: 8, ranks: 2, options: AttentionOptions(dropout: 0.1))
         }
     }
 }
@@ -82,9 +83,12 @@ func relativeDifference(_ a: Tensor, _ b: Tensor) -> Float {
         RingCase(
             ranks: 5, length: 90, heads: 2, kvHeads: 2, headDim: 16,
             mask: .slidingWindow(left: 30, right: 0)),
-        RingCase(ranks: 2, length: 70, heads: 4, kvHeads: 4, headDim: 16, mask: .causal, alibi: .causal),
+        RingCase(
+            ranks: 2, length: 70, heads: 4, kvHeads: 4, headDim: 16, mask: .causal, alibi: .causal),
         RingCase(ranks: 3, length: 61, heads: 2, kvHeads: 2, headDim: 16, alibi: .symmetric),
-        RingCase(ranks: 3, length: 61, heads: 2, kvHeads: 1, headDim: 16, mask: .causal, alibi: .symmetric),
+        RingCase(
+            ranks: 3, length: 61, heads: 2, kvHeads: 1, headDim: 16, mask: .causal,
+            alibi: .symmetric),
         RingCase(
             ranks: 4, length: 120, heads: 2, kvHeads: 2, headDim: 16,
             mask: .slidingWindow(left: 20, right: 20), alibi: .causal),
@@ -132,9 +136,15 @@ func relativeDifference(_ a: Tensor, _ b: Tensor) -> Float {
             return (g.gradQuery, g.gradKey, g.gradValue)
         }
         let tolerance: Float = c.alibi == nil ? 1e-6 : 1e-5
-        #expect(relativeDifference(try ring.layout.unshard(grads.map(\.0)), single.gradQuery) <= tolerance)
-        #expect(relativeDifference(try ring.layout.unshard(grads.map(\.1)), single.gradKey) <= tolerance)
-        #expect(relativeDifference(try ring.layout.unshard(grads.map(\.2)), single.gradValue) <= tolerance)
+        #expect(
+            relativeDifference(try ring.layout.unshard(grads.map(\.0)), single.gradQuery)
+                <= tolerance)
+        #expect(
+            relativeDifference(try ring.layout.unshard(grads.map(\.1)), single.gradKey) <= tolerance
+        )
+        #expect(
+            relativeDifference(try ring.layout.unshard(grads.map(\.2)), single.gradValue)
+                <= tolerance)
     }
 
     /// Causal zig-zag shards skip the blocks above the diagonal and give every rank the
