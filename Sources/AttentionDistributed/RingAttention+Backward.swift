@@ -33,7 +33,7 @@ extension RingAttention {
         var gradKey = RowAccumulator(shape: shapes.keyShape(rank))
         var gradValue = RowAccumulator(shape: shapes.valueShape(rank))
         var stats = RingStatistics()
-        for pass in passes() {
+        for pass in try passes() {
             let toNext = mod(rank + pass.direction)
             let fromPrevious = mod(rank - pass.direction)
             var (k, v) = (key.contiguous(), value.contiguous())

@@ -19,9 +19,9 @@ import Foundation
 /// Masks: `.none`, `.causal` and `.slidingWindow` in global positions. A causal mask uses
 /// the zig-zag layout by default, so every rank does the same work, and skips blocks that
 /// are hidden entirely; a sliding window visits only the shards it reaches (with contiguous
-/// shards, the neighbours). GQA, ALiBi (symmetric only without a window) and every
-/// ``ExecutionOptions`` setting work as in ``scaledDotProductAttention(query:key:value:options:)``;
-/// dropout and returned weights do not.
+/// shards, the neighbours). GQA, ALiBi (the symmetric form not with a window open on both
+/// sides) and every ``ExecutionOptions`` setting work as in
+/// ``scaledDotProductAttention(query:key:value:options:)``; dropout and returned weights do not.
 ///
 /// ```swift
 /// let ring = try RingAttention(sequenceLength: s, ranks: comm.size,
@@ -55,6 +55,16 @@ public struct RingAttention: Sendable {
             throw AttentionError.argument(
                 "returnWeights", "ring attention never materializes the weights")
         }
+        if options.alibi?.form == .symmetric, let lower = band.lower, let upper = band.upper,
+            lower < 0 && upper > 0
+        {
+            // A block off the diagonal would see keys on both sides of it: no longer one
+            // linear bias per block (see RingBlock.plan).
+            throw AttentionError.argument(
+                "alibi",
+                "symmetric ALiBi with a window open on both sides is not supported by ring attention; use the causal form or a one-sided window"
+            )
+        }
         guard options.backend != .reference else {
             throw AttentionError.argument("backend", "ring attention runs the fused kernel")
         }
@@ -83,7 +93,7 @@ public struct RingAttention: Sendable {
         var partial = PartialAttention(
             batch: shapes.batch, heads: shapes.heads, rows: shapes.rows, valueDim: shapes.valueDim)
         var stats = RingStatistics()
-        for pass in passes() {
+        for pass in try passes() {
             var (k, v) = (key.contiguous(), value.contiguous())
             for visit in 0..<pass.visits {
                 let owner = mod(rank - pass.direction * visit)
@@ -128,25 +138,25 @@ public struct RingAttention: Sendable {
     /// The ring's passes: a full ring in one direction, or, for a window that reaches only
     /// some neighbours of contiguous shards, a pass to the left (own shard first) and one to
     /// the right.
-    func passes() -> [RingPass] {
+    func passes() throws -> [RingPass] {
         let p = layout.ranks
         guard layout.sharding == .contiguous, band.lower != nil || band.upper != nil, p > 2 else {
             return [RingPass(direction: 1, visits: p, skipsOwn: false)]
         }
-        func reach(_ direction: Int) -> Int {
+        func reach(_ direction: Int) throws -> Int {
             var farthest = 0
             for r in 0..<p {
                 for t in 1..<p {
                     let s = r - direction * t
                     guard s >= 0 && s < p else { break }
-                    if (try? plan(queryRank: r, keyRank: s).isEmpty) == false {
+                    if try !plan(queryRank: r, keyRank: s).isEmpty {
                         farthest = Swift.max(farthest, t)
                     }
                 }
             }
             return farthest
         }
-        let (left, right) = (reach(1), reach(-1))
+        let (left, right) = (try reach(1), try reach(-1))
         if left + right >= p - 1 { return [RingPass(direction: 1, visits: p, skipsOwn: false)] }
         // The right pass starts from the own shard again without recomputing it.
         return [RingPass(direction: 1, visits: left + 1, skipsOwn: false)]

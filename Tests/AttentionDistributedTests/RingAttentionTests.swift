@@ -67,6 +67,11 @@ func relativeDifference(_ a: Tensor, _ b: Tensor) -> Float {
             _ = try RingAttention(
                 sequenceLength: 8, ranks: 2, options: AttentionOptions(dropout: 0.1))
         }
+        var symmetric = AttentionOptions(mask: .slidingWindow(left: 5, right: 2))
+        symmetric.alibi = try? ALiBi(heads: 1, form: .symmetric)
+        #expect(throws: AttentionError.self) {
+            _ = try RingAttention(sequenceLength: 50, ranks: 3, options: symmetric)
+        }
     }
 }
 
@@ -92,6 +97,12 @@ func relativeDifference(_ a: Tensor, _ b: Tensor) -> Float {
         RingCase(
             ranks: 4, length: 120, heads: 2, kvHeads: 2, headDim: 16,
             mask: .slidingWindow(left: 20, right: 20), alibi: .causal),
+        RingCase(
+            ranks: 4, length: 97, heads: 2, kvHeads: 2, headDim: 16,
+            mask: .slidingWindow(left: 30, right: 0), alibi: .symmetric),
+        RingCase(
+            ranks: 3, length: 50, heads: 2, kvHeads: 2, headDim: 16,
+            mask: .slidingWindow(left: 0, right: 7), alibi: .symmetric),
     ]
 
     /// Outputs and log-sum-exps equal the single-process fused kernel's within 1e-6
