@@ -27,5 +27,6 @@ run 2 --seq-len 777 --heads 2 --head-dim 48 --backward
 run 4 --seq-len 1001 --heads 8 --kv-heads 2 --head-dim 32 --causal --backward
 run 4 --seq-len 999 --heads 4 --head-dim 32 --backward
 run 4 --seq-len 1000 --heads 4 --head-dim 32 --window 50,10 --backward
+run 3 --seq-len 500 --heads 4 --kv-heads 2 --head-dim 32 --window 40,0 --alibi symmetric --backward
 run 4 --seq-len 640 --heads 4 --head-dim 32 --causal --alibi causal --backward
 echo "ring attention: all MPI checks passed"

@@ -68,6 +68,30 @@ extension AttentionCommand {
             if let alibi, ALiBi.Form(name: alibi) == nil {
                 throw ValidationError("--alibi expects symmetric or causal, got '\(alibi)'")
             }
+            if alibi == "symmetric", case .slidingWindow(let left, let right) = try windowMask(),
+                left > 0 && right > 0
+            {
+                throw ValidationError(
+                    "--alibi symmetric needs a one-sided --window (L,0 or 0,R) in ring attention")
+            }
+        }
+
+        /// Checks that one rank's tensors fit: about 8 tensors of `B·H·(S/P)·D` floats in the
+        /// forward, 16 with --backward (rank 0 holds the full ones with --check).
+        func checkMemory(ranks: Int) throws {
+            let rows = check ? seqLen : (seqLen + ranks - 1) / ranks
+            let tensors = backward ? 16 : 8
+            var bytes = 4 * tensors
+            for factor in [batch, heads, rows, headDim] {
+                let (product, overflow) = bytes.multipliedReportingOverflow(by: factor)
+                bytes = overflow ? Int.max : product
+            }
+            let budget = AttentionConfiguration.memoryBudget
+            guard bytes <= budget else {
+                throw ValidationError(
+                    "--seq-len \(seqLen) needs about \(formatBytes(Double(bytes))) per rank with \(ranks) ranks\(check ? " (--check gathers everything on rank 0)" : ""); the memory budget is \(formatBytes(Double(budget)))"
+                )
+            }
         }
 
         func windowMask() throws -> AttentionMask? {
@@ -108,6 +132,7 @@ extension AttentionCommand {
         }
 
         private func run(_ comm: MPICommunicator) throws {
+            try checkMemory(ranks: comm.size)
             let ring = try RingAttention(
                 sequenceLength: seqLen, ranks: comm.size, options: try options)
             let inputs = RingInputs(command: self, layout: ring.layout)
