@@ -1,4 +1,4 @@
-// swift-tools-version: 6.0
+// swift-tools-version: 6.1
 import PackageDescription
 
 let package = Package(
@@ -8,6 +8,9 @@ let package = Package(
         .library(name: "AttentionPlot", targets: ["AttentionPlot"]),
         .executable(name: "attention", targets: ["AttentionCLI"]),
     ],
+    // `swift build --traits MPI` adds ring (context-parallel) attention over Open MPI
+    // (AttentionDistributed's MPI transport and `attention ring`); the default build needs no MPI.
+    traits: [.trait(name: "MPI", description: "Ring attention over MPI (needs Open MPI).")],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
@@ -28,7 +31,14 @@ let package = Package(
                 "AttentionPlot",
                 "_AttentionFileIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .target(name: "AttentionDistributed", condition: .when(traits: ["MPI"])),
             ]
+        ),
+        // Ring attention: the layout, block plan and merge build everywhere; the MPI
+        // transport only with the MPI trait.
+        .target(
+            name: "AttentionDistributed",
+            dependencies: ["Attention", .target(name: "CMPI", condition: .when(traits: ["MPI"]))]
         ),
 
         // MARK: Implementation details
@@ -38,11 +48,14 @@ let package = Package(
         .target(name: "_AttentionFileIO", dependencies: ["_AttentionSignals"]),
         .target(name: "_AttentionSignals"),
         .systemLibrary(name: "CZlib"),
+        .systemLibrary(
+            name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: Tests
         .testTarget(name: "AttentionTests", dependencies: ["Attention"]),
         .testTarget(name: "AttentionPlotTests", dependencies: ["AttentionPlot"]),
         .testTarget(name: "AttentionCLITests", dependencies: ["AttentionCLI"]),
+        .testTarget(name: "AttentionDistributedTests", dependencies: ["AttentionDistributed"]),
         .testTarget(
             name: "AttentionFileIOTests", dependencies: ["_AttentionFileIO", "_AttentionSignals"]),
     ]

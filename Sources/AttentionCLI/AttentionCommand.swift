@@ -8,6 +8,7 @@ struct AttentionCommand: ParsableCommand {
         commandName: "attention",
         abstract: "Attention mechanisms for transformers: run, benchmark, plot and demo.",
         subcommands: [DemoCommand.self, RunCommand.self, BenchCommand.self, PlotCommand.self]
+            + distributedSubcommands
     )
 
     /// Runs the command; any failure prints exactly one `Error: …` line on stderr (no usage

@@ -46,6 +46,15 @@ public struct ALiBi: Sendable, Hashable {
         self.alignment = alignment
     }
 
+    /// ALiBi with given slopes (ring attention rewrites a block's bias into local
+    /// coordinates, which can negate a slope); not validated.
+    package init(slopes: [Float], form: Form, alignment: Alignment) {
+        self.heads = slopes.count
+        self.slopes = slopes
+        self.form = form
+        self.alignment = alignment
+    }
+
     /// The head slopes of the ALiBi paper's reference code (`get_slopes`).
     ///
     /// For `n` a power of two, a geometric sequence starting at and with ratio `2^(−8/n)`:
