@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(
             name: "AttentionModelsTests", dependencies: ["AttentionModels"],
             exclude: ["Fixtures"]),
-        .testTarget(name: "AttentionCLITests", dependencies: ["AttentionCLI"]),
+        .testTarget(name: "AttentionCLITests", dependencies: ["AttentionCLI", "AttentionModels"]),
         .testTarget(
             name: "AttentionFileIOTests", dependencies: ["_AttentionFileIO", "_AttentionSignals"]),
     ]

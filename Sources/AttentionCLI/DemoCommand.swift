@@ -429,7 +429,7 @@ struct Demo {
     }
 
     /// The trained model's layer [8] draws.
-    static let modelHeadsLayer = 2
+    static let modelHeadsLayer = 1
 
     func summary(elapsed: Double) {
         print("\nSummary")

@@ -23,12 +23,19 @@ struct EmbedCommand: ParsableCommand {
     @Option(
         help: "Write the embeddings as `embeddings` [N, hidden] (F32) to this .safetensors file.")
     var output: String?
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Time the embedding: one warm-up, then this many runs, 1…\(CLIRange.repeats.upperBound); prints the median in sentences/s."
+    )
+    var repeats: Int?
     @OptionGroup var execution: ExecutionFlags
 
     /// At most this many sentences per run (the similarity matrix is N × N).
     static let maxSentences = 100_000
 
     func validate() throws {
+        if let repeats { try CLIRange.check(repeats, in: CLIRange.repeats, flag: "--repeats") }
         if let output { try OutputPath.check(output, flag: "--output") }
         _ = try allSentences()
     }
@@ -68,6 +75,23 @@ struct EmbedCommand: ParsableCommand {
         let sentences = try allSentences()
         let model = try modelOption.load()
         let embeddings = try model.embed(sentences, execution: execution.options)
+        if let repeats {
+            var seconds: [Double] = []
+            for _ in 0..<repeats {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try model.embed(sentences, execution: execution.options)
+                seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            let median = seconds.sorted()[seconds.count / 2]
+            let tokens = sentences.reduce(0) { $0 + model.tokenizer.encode($1).count }
+            print(
+                String(
+                    format:
+                        "timing: %d sentences (%d tokens), median of %d: %.2f ms, %.1f sentences/s",
+                    sentences.count, tokens, repeats, median * 1e3,
+                    Double(sentences.count) / median))
+            return
+        }
         if let output {
             try SafetensorsFile.write(
                 [(name: "embeddings", tensor: embeddings, dtype: .f32)],

@@ -146,12 +146,17 @@ extension PlotCommand {
         @Option(help: "Sentence, split on spaces (default: \"\(defaultText)\").") var text: String?
         @Option(help: "Comma-separated tokens (instead of --text).") var tokens: String?
         @Option(
-            parsing: .unconditional, help: "Attention heads (one panel each), 1…64 (default 8).")
-        var heads: Int?
+            name: .customLong("heads"), parsing: .unconditional,
+            help: "Attention heads (one panel each), 1…64 (default 8).")
+        var headsFlag: Int?
         @Option(
-            parsing: .unconditional,
+            name: .customLong("d-model"), parsing: .unconditional,
             help: "Model width; a multiple of --heads up to 4096 (default 64).")
-        var dModel: Int?
+        var dModelFlag: Int?
+        /// The random layer's heads (`--heads`, default 8).
+        var heads: Int { headsFlag ?? 8 }
+        /// The random layer's width (`--d-model`, default 64).
+        var dModel: Int { dModelFlag ?? 64 }
         @Option(help: "A trained model's folder: draw its heads instead of a random layer's.")
         var model: String?
         @Option(
@@ -163,7 +168,7 @@ extension PlotCommand {
         func validate() throws {
             if model != nil {
                 for (flag, given) in [
-                    ("--heads", heads != nil), ("--d-model", dModel != nil),
+                    ("--heads", headsFlag != nil), ("--d-model", dModelFlag != nil),
                     ("--tokens", tokens != nil),
                 ] where given {
                     throw ValidationError(
@@ -178,7 +183,6 @@ extension PlotCommand {
             if layer != nil {
                 throw ValidationError("--layer needs --model (a trained model's layers)")
             }
-            let heads = self.heads ?? 8, dModel = self.dModel ?? 64
             try CLIRange.check(heads, in: 1...64, flag: "--heads")
             guard dModel >= 1 && dModel <= 4096 && dModel % heads == 0 else {
                 throw ValidationError(
@@ -224,7 +228,7 @@ extension PlotCommand {
                 return
             }
             let figure = try Figures.attentionHeads(
-                tokens: try parsedTokens(), dModel: dModel ?? 64, heads: heads ?? 8,
+                tokens: try parsedTokens(), dModel: dModel, heads: heads,
                 seed: options.seed, colormap: colormap)
             try options.write(figure, default: "attention_heads.png")
         }

@@ -93,36 +93,26 @@ enum RowKernels {
         }
     }
 
+    /// A plain loop over one scalar `erf`, which the compiler vectorizes.
     private static func geluRun(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
-        var i = 0
-        while i + 8 <= n {
-            let raw = UnsafeMutableRawPointer(x + i)
-            let v = raw.loadUnaligned(as: SIMD8<Float>.self)
-            raw.storeBytes(of: v * 0.5 * (1 + erf(v * 0.70710678118654752)), as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n {
-            let v = SIMD8<Float>(repeating: x[i])
-            x[i] = (v * 0.5 * (1 + erf(v * 0.70710678118654752)))[0]
-            i += 1
-        }
+        for i in 0..<n { x[i] = x[i] * 0.5 * (1 + erf(x[i] * 0.70710678118654752)) }
     }
 
     /// `erf(x)` as a rational function on [−4, 4] (±1 beyond, exact in `Float` there):
     /// `x·P(x²) / Q(x²)`, P of degree 6 and Q of degree 4 (the approximation of Eigen and
     /// XLA); absolute error below 5e-7 against the Double `erf`.
     @inline(__always)
-    static func erf(_ a: SIMD8<Float>) -> SIMD8<Float> {
-        let x = a.clamped(lowerBound: SIMD8(repeating: -4), upperBound: SIMD8(repeating: 4))
+    static func erf(_ a: Float) -> Float {
+        let x = Swift.min(Swift.max(a, -4), 4)
         let x2 = x * x
-        var p = SIMD8<Float>(repeating: -2.72614225801306e-10)
+        var p: Float = -2.72614225801306e-10
         p = p * x2 + 2.77068142495902e-08
         p = p * x2 - 2.10102402082508e-06
         p = p * x2 - 5.69250639462346e-05
         p = p * x2 - 7.34990630326855e-04
         p = p * x2 - 2.95459980854025e-03
         p = p * x2 - 1.60960333262415e-02
-        var q = SIMD8<Float>(repeating: -1.45660718464996e-05)
+        var q: Float = -1.45660718464996e-05
         q = q * x2 - 2.13374055278905e-04
         q = q * x2 - 1.68282697438203e-03
         q = q * x2 - 7.37332916720468e-03
