@@ -406,14 +406,18 @@ struct Demo {
         let text = "The cat sat on the mat and then left ."
         let directory = modelDirectory ?? SentenceEmbedder.defaultDirectory
         if modelDirectory != nil || SentenceEmbedder.isModelDirectory(directory) {
-            let model = try ModelOption.load(directory, flag: "--model")
+            let model = try ModelOption.load(
+                directory, flag: modelDirectory == nil ? "the model folder" : "--model")
             let layer = Self.modelHeadsLayer
-            print("  trained model: \(directory) (all-MiniLM-L6-v2 style BERT)")
+            print("  trained weights, not a random layer: the BERT model in \(directory)")
             print(
                 "  tokens: \(model.tokenizer.tokenTexts(model.tokenizer.encode(text)).joined(separator: " "))"
             )
             print(
                 "  layer \(layer) of \(model.encoder.configuration.layerCount), \(model.encoder.configuration.headCount) heads (see `attention plot heads --model DIR --layer L`)"
+            )
+            print(
+                "  look for heads that follow the next or the previous token (diagonals) and heads that park on [CLS]"
             )
             try write(
                 Figures.modelHeads(model, text: text, layer: layer, maxTokens: 128),

@@ -60,6 +60,23 @@ import Testing
         #expect(together.maxAbsDifference(alone) <= 1e-6)
     }
 
+    /// Without `sentence_bert_config.json` the tokenizer's `model_max_length` (512) applies,
+    /// capped at the model's 64 positions, so a long sentence is truncated, not an error.
+    @Test func lengthLimitNeverExceedsPositions() throws {
+        let tiny = try TinyBERT(seed: 5)
+        defer { tiny.remove() }
+        try FileManager.default.removeItem(
+            at: tiny.directory.appendingPathComponent("sentence_bert_config.json"))
+        let model = try SentenceEmbedder(directory: tiny.directory.path)
+        #expect(model.tokenizer.maxLength == TinyBERT.configuration.maxPositions)
+        let long = Array(repeating: "cat", count: 100).joined(separator: " ")
+        let ids = model.tokenizer.encode(long)
+        #expect(ids.count == 64)
+        let e = try model.embed([long])
+        let want = tiny.sentenceEmbedding(ids)
+        #expect((0..<24).allSatisfy { abs(Double(e[0, $0]) - want[$0]) <= 2e-5 })
+    }
+
     /// A checkpoint saved from `BertForMaskedLM` has every name under `bert.`.
     @Test func acceptsBertPrefix() throws {
         let tiny = try TinyBERT(seed: 3, prefix: "bert.")

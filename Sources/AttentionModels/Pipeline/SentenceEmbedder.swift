@@ -81,9 +81,13 @@ public struct SentenceEmbedder: Sendable {
                 ($0["type"] as? String)?.hasSuffix(".Normalize") == true
             }
         }
-        self.init(
-            tokenizer: try WordPieceTokenizer(directory: directory),
-            encoder: try BERTEncoder(directory: directory), pooling: pooling, normalize: normalize)
+        var tokenizer = try WordPieceTokenizer(directory: directory)
+        let encoder = try BERTEncoder(directory: directory)
+        // Never longer than the position table (a folder without a length limit, or a
+        // tokenizer limit above the model's).
+        let positions = encoder.configuration.maxPositions
+        tokenizer.maxLength = Swift.min(tokenizer.maxLength ?? positions, positions)
+        self.init(tokenizer: tokenizer, encoder: encoder, pooling: pooling, normalize: normalize)
     }
 
     /// Where `scripts/fetch-minilm.sh` puts all-MiniLM-L6-v2:
