@@ -134,8 +134,21 @@ import Testing
         } throws: {
             ($0 as? AttentionError)?.argument == "embeddings.position_embeddings.weight"
         }
+        var negative = TinyBERT.configuration
+        negative.layerCount = -1
+        #expect {
+            try BERTEncoder(configuration: negative, parameters: tiny.parameters)
+        } throws: { ($0 as? AttentionError)?.argument == "layerCount" }
+        var uneven = TinyBERT.configuration
+        uneven.headCount = 5
+        #expect {
+            try BERTEncoder(configuration: uneven, parameters: tiny.parameters)
+        } throws: { ($0 as? AttentionError)?.argument == "hiddenSize" }
         let encoder = try BERTEncoder(
             configuration: TinyBERT.configuration, parameters: tiny.parameters)
+        let output = try encoder([[2, 5, 3], [2, 3]])
+        #expect(throws: AttentionError.self) { try output.sequence(2) }
+        #expect(throws: AttentionError.self) { try output.sequence(0, of: Tensor.zeros([3])) }
         #expect(throws: AttentionError.self) { try encoder([[2, 999, 3]]) }
         #expect(throws: AttentionError.self) { try encoder([[]]) }
         #expect(throws: AttentionError.self) { try encoder([Array(repeating: 5, count: 65)]) }

@@ -81,4 +81,28 @@ public struct BERTConfiguration: Sendable, Hashable {
             throw AttentionError(.invalidFile, argument: path, "\"layer_norm_eps\" must be > 0")
         }
     }
+
+    /// Checks that every size is positive, `hiddenSize` is a multiple of `headCount` and
+    /// `layerNormEpsilon` is a positive number.
+    /// - Throws: ``AttentionError`` naming the property.
+    public func validate() throws {
+        for (name, value) in [
+            ("vocabularySize", vocabularySize), ("hiddenSize", hiddenSize),
+            ("layerCount", layerCount), ("headCount", headCount),
+            ("intermediateSize", intermediateSize), ("maxPositions", maxPositions),
+            ("typeVocabularySize", typeVocabularySize),
+        ] where value < 1 {
+            throw AttentionError(.invalidArgument, argument: name, "must be ≥ 1, got \(value)")
+        }
+        guard hiddenSize % headCount == 0 else {
+            throw AttentionError(
+                .invalidArgument, argument: "hiddenSize",
+                "\(hiddenSize) is not a multiple of headCount \(headCount)")
+        }
+        guard layerNormEpsilon.isFinite, layerNormEpsilon > 0 else {
+            throw AttentionError(
+                .invalidArgument, argument: "layerNormEpsilon",
+                "must be a positive number, got \(layerNormEpsilon)")
+        }
+    }
 }

@@ -73,6 +73,7 @@ public struct BERTEncoder: Sendable {
     }
 
     private init(configuration c: BERTConfiguration, lookup: (String) throws -> Tensor) throws {
+        try c.validate()
         configuration = c
         func table(_ name: String, _ shape: [Int]) throws -> Tensor {
             let t = try lookup(name)
@@ -202,7 +203,13 @@ public struct BERTOutput: Sendable {
         }
         let state = state ?? lastHiddenState
         let start = lengths[..<s].reduce(0, +)
-        let rows = try state.reshaped([state.count / state.shape.last!, state.shape.last!])
+        guard let width = state.shape.last, width > 0, state.count == lengths.reduce(0, +) * width
+        else {
+            throw AttentionError(
+                .invalidShape, argument: "state",
+                "expected a packed [1, \(lengths.reduce(0, +)), E] state, got \(state.shape)")
+        }
+        let rows = try state.reshaped([state.count / width, width])
         return try rows.sliced(axis: 0, range: start..<(start + lengths[s])).contiguous()
     }
 }
