@@ -12,7 +12,9 @@ Writes (small, committed):
       sentence-transformers' max_seq_length 256 ("ids_256").
   Tests/AttentionModelsTests/Fixtures/minilm_embeddings.json
       sentence-transformers' normalised mean-pooled embeddings (float32, printed as the
-      shortest decimals that round-trip) of >= 10 sentences, and the library versions that made them.
+      shortest decimals that round-trip) of >= 10 sentences, the first 8 components of every
+      token's hidden state after the embeddings and after each layer for the first two
+      sentences (transformers' BertModel), and the library versions that made them.
 The Swift package and its tests never run Python; this script runs once, by hand.
 """
 import json
@@ -25,7 +27,7 @@ import tokenizers
 import torch
 import transformers
 from sentence_transformers import SentenceTransformer
-from transformers import AutoTokenizer
+from transformers import AutoModel, AutoTokenizer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "AttentionModelsTests", "Fixtures")
@@ -86,6 +88,21 @@ SENTENCES = [
 ]
 
 
+def hidden_states(model_dir, tok, sentences, components=8):
+    """Per layer (embeddings, then each block), per token: the first `components` values of
+    transformers' BertModel hidden states, for a per-layer check that stays small."""
+    bert = AutoModel.from_pretrained(model_dir)
+    bert.eval()
+    result = []
+    for text in sentences:
+        enc = tok(text, return_tensors="pt")
+        with torch.no_grad():
+            states = bert(**enc, output_hidden_states=True).hidden_states
+        result.append([[[float(str(np.float32(v))) for v in token[:components].tolist()]
+                         for token in layer[0]] for layer in states])
+    return result
+
+
 def main():
     model_dir = sys.argv[1] if len(sys.argv) > 1 else DEFAULT
     torch.set_num_threads(2)
@@ -121,6 +138,7 @@ def main():
             "ids": ids,
             # The shortest decimal that round-trips each float32.
             "embeddings": [[float(str(np.float32(v))) for v in row] for row in emb],
+            "hidden_states": hidden_states(model_dir, tok, SENTENCES[:2]),
         }, f, ensure_ascii=False)
         f.write("\n")
     print(f"wrote {len(cases)} token cases and {len(SENTENCES)} embeddings to {OUT}")

@@ -68,4 +68,31 @@ struct MiniLMTests {
             #expect(worst <= 1e-5, "sentence \(s): max abs difference \(worst)")
         }
     }
+
+    /// Every layer's hidden states equal transformers' (the first 8 components of every token
+    /// of two sentences, after the embeddings and after each of the 6 blocks). Hidden states
+    /// are O(1)–O(10) before pooling; float32 rounding in a different summation order gives
+    /// ~1e-6 of them, the bound is 1e-4.
+    @Test func hiddenStatesMatchTransformers() throws {
+        let model = try SentenceEmbedder(directory: Self.directory)
+        let fixture = try Self.fixture("minilm_embeddings.json")
+        let sentences = fixture["sentences"] as! [String]
+        let expected = fixture["hidden_states"] as! [[[[Double]]]]
+        let ids = sentences.prefix(expected.count).map(model.tokenizer.encode)
+        let output = try model.encoder(Array(ids), hiddenStates: true)
+        #expect(output.hiddenStates.count == 7 && expected.allSatisfy { $0.count == 7 })
+        var worst = 0.0
+        for (s, layers) in expected.enumerated() {
+            for (layer, tokens) in layers.enumerated() {
+                let got = try output.sequence(s, of: output.hiddenStates[layer])
+                #expect(got.shape[0] == tokens.count)
+                for (t, want) in tokens.enumerated() {
+                    for (d, w) in want.enumerated() {
+                        worst = max(worst, abs(Double(got[t, d]) - w))
+                    }
+                }
+            }
+        }
+        #expect(worst <= 1e-4, "hidden states differ from transformers' by \(worst)")
+    }
 }
