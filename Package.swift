@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "Attention", targets: ["Attention"]),
         .library(name: "AttentionPlot", targets: ["AttentionPlot"]),
+        .library(name: "AttentionModels", targets: ["AttentionModels"]),
         .executable(name: "attention", targets: ["AttentionCLI"]),
     ],
     // `swift build --traits MPI` adds ring (context-parallel) attention over Open MPI
@@ -24,11 +25,14 @@ let package = Package(
             name: "AttentionPlot",
             dependencies: ["CZlib", "_AttentionFileIO"]
         ),
+        // Real models on the library's layers: BERT, its WordPiece tokenizer, sentence embeddings.
+        .target(name: "AttentionModels", dependencies: ["Attention"]),
         .executableTarget(
             name: "AttentionCLI",
             dependencies: [
                 "Attention",
                 "AttentionPlot",
+                "AttentionModels",
                 "_AttentionFileIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .target(name: "AttentionDistributed", condition: .when(traits: ["MPI"])),
@@ -54,8 +58,11 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "AttentionTests", dependencies: ["Attention"]),
         .testTarget(name: "AttentionPlotTests", dependencies: ["AttentionPlot"]),
-        .testTarget(name: "AttentionCLITests", dependencies: ["AttentionCLI"]),
         .testTarget(name: "AttentionDistributedTests", dependencies: ["AttentionDistributed"]),
+        .testTarget(
+            name: "AttentionModelsTests", dependencies: ["AttentionModels"],
+            exclude: ["Fixtures"]),
+        .testTarget(name: "AttentionCLITests", dependencies: ["AttentionCLI", "AttentionModels"]),
         .testTarget(
             name: "AttentionFileIOTests", dependencies: ["_AttentionFileIO", "_AttentionSignals"]),
     ]

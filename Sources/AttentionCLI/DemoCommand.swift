@@ -1,5 +1,6 @@
 import ArgumentParser
 import Attention
+import AttentionModels
 import AttentionPlot
 import Foundation
 
@@ -20,6 +21,11 @@ struct DemoCommand: ParsableCommand {
         help: "Timed repetitions per benchmark configuration, 1…\(CLIRange.repeats.upperBound).")
     var repeats = 3
     @OptionGroup var execution: ExecutionFlags
+    @Option(
+        help:
+            "Model folder for [8]'s heads (default: all-MiniLM-L6-v2 from scripts/fetch-minilm.sh when present, else a random layer)."
+    )
+    var model: String?
 
     /// The figures the walkthrough writes into `--output-dir`.
     static let figureNames = [
@@ -29,6 +35,11 @@ struct DemoCommand: ParsableCommand {
     func validate() throws {
         try CLIRange.check(repeats, in: CLIRange.repeats, flag: "--repeats")
         guard !outputDir.isEmpty else { throw ValidationError("--output-dir must not be empty") }
+        if let model, !SentenceEmbedder.isModelDirectory(model) {
+            throw ValidationError(
+                "--model \(model): no model files there (config.json, model.safetensors, vocab.txt); run scripts/fetch-minilm.sh"
+            )
+        }
     }
 
     func run() throws {
@@ -42,6 +53,7 @@ struct DemoCommand: ParsableCommand {
         var demo = Demo(
             outputDir: outputDir, seed: seed, repeats: repeats,
             execution: execution.options)
+        demo.modelDirectory = model
         let start = Date()
         try demo.standardAttention()
         try demo.efficientAttention()
@@ -62,6 +74,9 @@ struct Demo {
     let repeats: Int
     /// How every measured call runs (`--threads`).
     let execution: ExecutionOptions
+    /// `--model`: the trained model whose heads [8] draws (`nil`: the default folder if the
+    /// files are there, else a random layer).
+    var modelDirectory: String? = nil
     var figures: [String] = []
     var highlights: [String] = []
 
@@ -388,12 +403,37 @@ struct Demo {
 
     mutating func visualization() throws {
         Self.section(8, "Attention visualization")
-        let tokens = "The cat sat on the mat and then left .".split(separator: " ").map(String.init)
+        let text = "The cat sat on the mat and then left ."
+        let directory = modelDirectory ?? SentenceEmbedder.defaultDirectory
+        if modelDirectory != nil || SentenceEmbedder.isModelDirectory(directory) {
+            let model = try ModelOption.load(
+                directory, flag: modelDirectory == nil ? "the model folder" : "--model")
+            let layer = Self.modelHeadsLayer
+            print("  trained weights, not a random layer: the BERT model in \(directory)")
+            print(
+                "  tokens: \(model.tokenizer.tokenTexts(model.tokenizer.encode(text)).joined(separator: " "))"
+            )
+            print(
+                "  layer \(layer) of \(model.encoder.configuration.layerCount), \(model.encoder.configuration.headCount) heads (see `attention plot heads --model DIR --layer L`)"
+            )
+            print(
+                "  look for heads that follow the next or the previous token (diagonals) and heads that park on [CLS]"
+            )
+            try write(
+                Figures.modelHeads(model, text: text, layer: layer, maxTokens: 128),
+                "attention_heads.png")
+            return
+        }
+        print("  no trained model found at \(directory) (scripts/fetch-minilm.sh); a random layer:")
+        let tokens = text.split(separator: " ").map(String.init)
         print("  tokens: \(tokens.joined(separator: " "))")
         try write(
             Figures.attentionHeads(tokens: tokens, dModel: 64, heads: 8, seed: seed),
             "attention_heads.png")
     }
+
+    /// The trained model's layer [8] draws.
+    static let modelHeadsLayer = 1
 
     func summary(elapsed: Double) {
         print("\nSummary")

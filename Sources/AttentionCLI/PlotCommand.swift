@@ -130,7 +130,14 @@ extension PlotCommand {
     /// `attention plot heads`: per-head attention weights over a sentence.
     struct Heads: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Per-head attention weights of a randomly initialised layer over a sentence.")
+            abstract:
+                "Per-head attention weights over a sentence: a random layer, or a trained model's (--model).",
+            discussion: """
+                With --model DIR (a BERT sentence-transformers folder such as all-MiniLM-L6-v2 \
+                from scripts/fetch-minilm.sh), --text is tokenized by the model's WordPiece \
+                tokenizer and the panels show layer --layer's heads over its tokens, [CLS] and \
+                [SEP] included.
+                """)
 
         static let defaultText = "The cat sat on the mat and then left ."
         static let maxTokens = 128
@@ -138,14 +145,44 @@ extension PlotCommand {
         @OptionGroup var options: PlotOptions
         @Option(help: "Sentence, split on spaces (default: \"\(defaultText)\").") var text: String?
         @Option(help: "Comma-separated tokens (instead of --text).") var tokens: String?
-        @Option(parsing: .unconditional, help: "Attention heads (one panel each), 1…64.")
-        var heads = 8
-        @Option(parsing: .unconditional, help: "Model width; a multiple of --heads up to 4096.")
-        var dModel = 64
+        @Option(
+            name: .customLong("heads"), parsing: .unconditional,
+            help: "Attention heads (one panel each), 1…64 (default 8).")
+        var headsFlag: Int?
+        @Option(
+            name: .customLong("d-model"), parsing: .unconditional,
+            help: "Model width; a multiple of --heads up to 4096 (default 64).")
+        var dModelFlag: Int?
+        /// The random layer's heads (`--heads`, default 8).
+        var heads: Int { headsFlag ?? 8 }
+        /// The random layer's width (`--d-model`, default 64).
+        var dModel: Int { dModelFlag ?? 64 }
+        @Option(help: "A trained model's folder: draw its heads instead of a random layer's.")
+        var model: String?
+        @Option(
+            parsing: .unconditional, help: "With --model: the layer to draw, from 0 (default 0).")
+        var layer: Int?
         @Option(help: "Colormap: Blues, RdBu or viridis; add _r to reverse it.") var colormap:
             Colormap = .blues
 
         func validate() throws {
+            if model != nil {
+                for (flag, given) in [
+                    ("--heads", headsFlag != nil), ("--d-model", dModelFlag != nil),
+                    ("--tokens", tokens != nil),
+                ] where given {
+                    throw ValidationError(
+                        "\(flag) describes the random layer; with --model the model decides (use --text)"
+                    )
+                }
+                if let layer, layer < 0 {
+                    throw ValidationError("--layer expects a layer number ≥ 0, got \(layer)")
+                }
+                return
+            }
+            if layer != nil {
+                throw ValidationError("--layer needs --model (a trained model's layers)")
+            }
             try CLIRange.check(heads, in: 1...64, flag: "--heads")
             guard dModel >= 1 && dModel <= 4096 && dModel % heads == 0 else {
                 throw ValidationError(
@@ -182,9 +219,17 @@ extension PlotCommand {
         }
 
         func run() throws {
+            if let model {
+                let embedder = try ModelOption.load(model, flag: "--model")
+                let figure = try Figures.modelHeads(
+                    embedder, text: text ?? Self.defaultText, layer: layer ?? 0,
+                    maxTokens: Self.maxTokens, colormap: colormap)
+                try options.write(figure, default: "attention_heads.png")
+                return
+            }
             let figure = try Figures.attentionHeads(
-                tokens: try parsedTokens(), dModel: dModel, heads: heads, seed: options.seed,
-                colormap: colormap)
+                tokens: try parsedTokens(), dModel: dModel, heads: heads,
+                seed: options.seed, colormap: colormap)
             try options.write(figure, default: "attention_heads.png")
         }
     }

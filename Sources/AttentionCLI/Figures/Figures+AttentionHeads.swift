@@ -32,13 +32,25 @@ extension Figures {
         colormap: Colormap = .blues
     ) throws -> Figure {
         let weights = try headWeights(tokens: tokens, dModel: dModel, heads: heads, seed: seed)
+        return attentionHeads(
+            tokens: tokens, weights: weights, heads: heads,
+            title: "Attention weights per head (row = query, column = key)", colormap: colormap)
+    }
+
+    /// The heads figure for given weights `[H, S, S]` (row-major, `S` = `tokens.count`): the
+    /// layout of ``attentionHeads(tokens:dModel:heads:seed:colormap:)`` (4 columns, token
+    /// labels, one colour range for all heads). A trained model's heads
+    /// (`attention plot heads --model`) draw through here.
+    static func attentionHeads(
+        tokens: [String], weights: [Float], heads: Int, title: String, colormap: Colormap = .blues
+    ) -> Figure {
         let s = tokens.count
+        precondition(weights.count == heads * s * s, "weights must be [H, S, S]")
         let columns = min(4, heads)
         let rows = (heads + columns - 1) / columns
         var figure = Figure(
             rows: rows, columns: columns, widthInches: max(6, 3 * Double(columns)),
-            heightInches: 3 * Double(rows), dpi: dpi,
-            title: "Attention weights per head (row = query, column = key)")
+            heightInches: 3 * Double(rows), dpi: dpi, title: title)
         // One range for every head, so colours compare across panels (and all panels lay
         // out alike).
         let range = ColorRange.fixed(

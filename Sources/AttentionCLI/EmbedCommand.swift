@@ -1,0 +1,124 @@
+import ArgumentParser
+import Attention
+import AttentionModels
+import Foundation
+
+/// `attention embed`: sentence embeddings from a sentence-transformers model
+/// (all-MiniLM-L6-v2 by default), printed, compared, or written to a safetensors file.
+struct EmbedCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "embed",
+        abstract: "Sentence embeddings with a BERT sentence-transformers model (all-MiniLM-L6-v2).",
+        discussion: """
+            Prints one line per sentence: its index, its token count and the embedding. \
+            With --similarity, prints the cosine-similarity matrix instead. Get the model with \
+            scripts/fetch-minilm.sh.
+            """)
+
+    @OptionGroup var modelOption: ModelOption
+    @Argument(help: "Sentences to embed.") var sentences: [String] = []
+    @Option(help: "A UTF-8 text file with one sentence per line (empty lines are skipped).")
+    var input: String?
+    @Flag(help: "Print the cosine similarity of every pair of sentences.") var similarity = false
+    @Option(
+        help: "Write the embeddings as `embeddings` [N, hidden] (F32) to this .safetensors file.")
+    var output: String?
+    @Option(
+        parsing: .unconditional,
+        help:
+            "Time the embedding: one warm-up, then this many runs, 1…\(CLIRange.repeats.upperBound); prints the median in sentences/s."
+    )
+    var repeats: Int?
+    @OptionGroup var execution: ExecutionFlags
+
+    /// At most this many sentences per run (the similarity matrix is N × N).
+    static let maxSentences = 100_000
+
+    func validate() throws {
+        if let repeats { try CLIRange.check(repeats, in: CLIRange.repeats, flag: "--repeats") }
+        if let output { try OutputPath.check(output, flag: "--output") }
+        _ = try allSentences()
+    }
+
+    /// The arguments, then the lines of `--input`.
+    func allSentences() throws -> [String] {
+        var list = sentences
+        if let input {
+            guard let data = FileManager.default.contents(atPath: input) else {
+                throw ValidationError("--input \(input): cannot be read")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw ValidationError("--input \(input): is not UTF-8 text")
+            }
+            list += text.split(omittingEmptySubsequences: true) { $0 == "\n" || $0 == "\r\n" }
+                .map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        }
+        guard !list.isEmpty else {
+            throw ValidationError(
+                input == nil
+                    ? "give sentences as arguments or --input FILE"
+                    : "--input \(input!): has no sentences (one per line)")
+        }
+        guard list.count <= Self.maxSentences else {
+            throw ValidationError(
+                "at most \(Self.maxSentences) sentences per run, got \(list.count)")
+        }
+        if similarity && list.count > 1000 {
+            throw ValidationError(
+                "--similarity prints an N × N matrix; use it with at most 1000 sentences, got \(list.count)"
+            )
+        }
+        return list
+    }
+
+    func run() throws {
+        let sentences = try allSentences()
+        let model = try modelOption.load()
+        let embeddings = try model.embed(sentences, execution: execution.options)
+        if let repeats {
+            var seconds: [Double] = []
+            for _ in 0..<repeats {
+                let start = DispatchTime.now().uptimeNanoseconds
+                _ = try model.embed(sentences, execution: execution.options)
+                seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            }
+            let median = seconds.sorted()[seconds.count / 2]
+            let tokens = sentences.reduce(0) { $0 + model.tokenizer.encode($1).count }
+            print(
+                String(
+                    format:
+                        "timing: %d sentences (%d tokens), median of %d: %.2f ms, %.1f sentences/s",
+                    sentences.count, tokens, repeats, median * 1e3,
+                    Double(sentences.count) / median))
+            return
+        }
+        if let output {
+            try SafetensorsFile.write(
+                [(name: "embeddings", tensor: embeddings, dtype: .f32)],
+                metadata: ["model": modelOption.directory, "sentences": "\(sentences.count)"],
+                to: output)
+        }
+        let e = embeddings.shape[1]
+        if similarity {
+            let s = SentenceEmbedder.cosineSimilarities(embeddings)
+            print("cosine similarity (\(sentences.count) sentences):")
+            for (i, text) in sentences.enumerated() {
+                let row = (0..<sentences.count).map { String(format: "%7.4f", s[i, $0]) }
+                print("[\(i)] " + row.joined(separator: " ") + "  " + Self.preview(text))
+            }
+        } else if output == nil {
+            for (i, text) in sentences.enumerated() {
+                let values = (0..<e).map { String(format: "%.6f", embeddings[i, $0]) }
+                print("[\(i)] \(Self.preview(text)) (\(model.tokenizer.encode(text).count) tokens)")
+                print(values.joined(separator: " "))
+            }
+        }
+        if let output { print("wrote \(output): embeddings [\(sentences.count), \(e)] F32") }
+    }
+
+    /// A one-line, at most 60-character rendering of a sentence.
+    static func preview(_ text: String) -> String {
+        let flat = text.replacingOccurrences(of: "\t", with: " ")
+        return flat.count > 60 ? "\"\(flat.prefix(57))…\"" : "\"\(flat)\""
+    }
+}
