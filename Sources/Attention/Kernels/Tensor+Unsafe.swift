@@ -69,6 +69,29 @@ extension Tensor {
         self.init(unchecked: shape, halves: halves, dtype: dtype)
     }
 
+    /// Calls `body` with the address of element [0, 0, …] in the tensor's own dtype (no
+    /// widening): `Float` for f32, the 2-byte bit patterns otherwise.
+    package func withUnsafeRawElements<R>(_ body: (UnsafeRawPointer) throws -> R) rethrows -> R {
+        dtype == .f32
+            ? try withUnsafeElements { try body(UnsafeRawPointer($0)) }
+            : try withUnsafeHalfElements { try body(UnsafeRawPointer($0)) }
+    }
+
+    /// A row-major tensor of `dtype` whose storage `initializer` must fill completely
+    /// (`Float`s for f32, bit patterns otherwise).
+    package init(
+        uninitializedRawShape shape: [Int], dtype: DType,
+        _ initializer: (UnsafeMutableRawPointer) -> Void
+    ) {
+        if dtype == .f32 {
+            self.init(uninitializedShape: shape) { initializer(UnsafeMutableRawPointer($0)) }
+        } else {
+            self.init(uninitializedShape: shape, dtype: dtype) {
+                initializer(UnsafeMutableRawPointer($0))
+            }
+        }
+    }
+
     /// A row-major tensor whose storage `initializer` must fill completely (kernels that
     /// write every element skip the zero-fill pass and its page faults on one thread).
     package init(
