@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Attention
@@ -76,11 +77,14 @@ import Testing
         return (q.converted(to: dtype), k.converted(to: dtype), v.converted(to: dtype))
     }
 
-    /// Runs every path on one problem and compares output and log-sum-exp with the oracle.
+    /// Runs every path on one problem and compares output and log-sum-exp with the oracle;
+    /// returns the worst error per path.
+    @discardableResult
     func check(
         _ c: Case, _ dtype: DType, mask: AttentionMask, alibi: ALiBi? = nil, dropout: Float = 0,
         inputs: (Tensor, Tensor, Tensor)
-    ) throws {
+    ) throws -> [Double] {
+        var errors: [Double] = []
         let (q, k, v) = inputs
         let oracle = NaiveAttention(
             query: q, key: k, value: v, mask: mask, alibi: alibi, dropout: Double(dropout),
@@ -92,6 +96,7 @@ import Testing
             let result = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
             #expect(result.output.dtype == dtype && result.logSumExp?.dtype == .f32)
             let error = maxRelativeError(result.output, oracle.output)
+            errors.append(error)
             #expect(
                 error <= Self.tolerance[dtype]!,
                 "\(dtype) \(c) \(mask) alibi=\(alibi != nil) p=\(dropout) [\(path.name)]: \(error)")
@@ -103,17 +108,25 @@ import Testing
                 }
             }
         }
+        return errors
     }
 
     @Test(arguments: 0..<cases.count)
     func everyMaskAgainstTheOracle(_ index: Int) throws {
         let c = Self.cases[index]
+        var summary: [String] = []
         for dtype in [DType.bf16, .f16] {
             let qkv = inputs(c, dtype, seed: UInt64(40 + index))
+            var worst = [Double](repeating: 0, count: Self.paths.count)
             for mask in Self.masks(c) {
-                try check(c, dtype, mask: mask, inputs: qkv)
+                let errors = try check(c, dtype, mask: mask, inputs: qkv)
+                worst = zip(worst, errors).map { max($0, $1) }
             }
+            summary.append(
+                "\(dtype) " + worst.map { String(format: "%.2e", $0) }.joined(separator: "/"))
         }
+        // Worst normwise relative error over the masks, per path (in `paths` order).
+        print("reduced precision \(c): \(summary.joined(separator: ", "))")
     }
 
     @Test func alibiDropoutAndStridedInputs() throws {
