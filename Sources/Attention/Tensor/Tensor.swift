@@ -2,6 +2,10 @@ import Foundation
 
 /// An n-dimensional array of `Float` with shape, strides and copy-on-write storage.
 ///
+/// Elements are fp32 unless the tensor was made in another ``DType`` (bf16 or f16: 2 bytes
+/// per element, see ``converted(to:)``); every accessor reads them as `Float` (exactly)
+/// and writes round to nearest even.
+///
 /// Views (``reshaped(_:)``, ``permuted(_:)``, ``transposed(_:_:)``, ``sliced(axis:range:)``,
 /// ``expanded(to:)``) share storage and copy nothing; the first mutation of a shared tensor
 /// copies it (value semantics, like `Array`). Scalars are stored row-major when
