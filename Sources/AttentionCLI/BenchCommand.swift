@@ -213,6 +213,20 @@ struct BenchCommand: ParsableCommand {
         if !noGemm {
             let gemm = try AttentionBenchmark.gemmGFLOPs(execution: execution)
             print(String(format: "GEMM ceiling (1024³ float32 matmul): %.1f GFLOP/s", gemm))
+            if dtypes.contains(.bf16) {
+                let rows = 8192, dims = 512
+                let f32 = try AttentionBenchmark.linearGFLOPs(
+                    rows: rows, dims: dims, execution: execution)
+                let bf16 = try AttentionBenchmark.linearGFLOPs(
+                    rows: rows, dims: dims, execution: execution, weightDType: .bf16)
+                print(
+                    String(
+                        format:
+                            "Linear [%d, %d]×[%d, %d]: %.1f GFLOP/s with bf16 weights (%@), %.1f fp32",
+                        rows, dims, dims, dims, bf16,
+                        (execution.reducedPrecisionKernel ?? ReducedPrecisionKernel.supported.last!)
+                            .description, f32))
+            }
             if layer {
                 let dims = heads * headDim
                 for s in lens {

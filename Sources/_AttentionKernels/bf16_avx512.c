@@ -136,4 +136,45 @@ AK_BF16 void ak_bf16_dot_gemm_avx512(long rows, long cols, long depth, const uin
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Layer GEMM on bf16 weights: C[M×N] (+)= bf16(A)·B, A fp32 row-major, B packed in pairs
+// by ak_bf16_pack_weight. A is rounded to bf16 12 rows at a time (pairs, zero-padded);
+// partial tiles (the last rows, the last columns) go through a 12×32 buffer.
+
+// packed[p·pairs·32 + q·32 + t] = (W[32p+t][2q], W[32p+t][2q+1]) for W [N × K] bf16 (row
+// stride ldw), zero beyond N and for the odd last k.
+AK_BF16 void ak_bf16_pack_weight_avx512(long K, long N, const uint16_t *w, long ldw, uint32_t *packed) {
+    long pairs = (K + 1) / 2;
+    for (long j0 = 0; j0 < N; j0 += 32) {
+        long width = N - j0 < 32 ? N - j0 : 32;
+        ak_bf16_pack_transposed_avx512(width, K, w + j0 * ldw, ldw, packed + (j0 / 32) * pairs * 32, 32, 32);
+    }
+}
+
+AK_BF16 void ak_bf16_gemm_packed_avx512(long M, long N, long K, const float *A, long lda, const uint32_t *packed,
+                                        int accumulate, float *C, long ldc, uint32_t *scratch) {
+    long pairs = (K + 1) / 2;
+    float ones[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    float edge[12 * 32];
+    for (long i0 = 0; i0 < M; i0 += 12) {
+        long h = M - i0 < 12 ? M - i0 : 12;
+        for (long r = 0; r < 12; r++) {
+            if (r < h) ak_bf16_pairs_from_f32_avx512(1, K, A + (i0 + r) * lda, lda, scratch + r * pairs, pairs);
+            else memset(scratch + r * pairs, 0, (size_t)pairs * 4);
+        }
+        for (long j0 = 0; j0 < N; j0 += 32) {
+            long w = N - j0 < 32 ? N - j0 : 32;
+            const uint32_t *panel = packed + (j0 / 32) * pairs * 32;
+            float *c = C + i0 * ldc + j0;
+            if (h == 12 && w == 32) {
+                micro(12, 2, pairs, scratch, pairs, panel, 32, c, ldc, 1.0f, accumulate ? ones : 0);
+            } else {
+                micro(12, 2, pairs, scratch, pairs, panel, 32, edge, 32, 1.0f, 0);
+                for (long r = 0; r < h; r++)
+                    for (long t = 0; t < w; t++) c[r * ldc + t] = (accumulate ? c[r * ldc + t] : 0) + edge[r * 32 + t];
+            }
+        }
+    }
+}
 #endif

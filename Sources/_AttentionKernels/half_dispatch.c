@@ -23,6 +23,8 @@ static const ak_half_table half_tables[] = {
         .pack_interleaved = ak_bf16_pack_interleaved_avx512,
         .pairs_from_f32 = ak_bf16_pairs_from_f32_avx512,
         .dot_gemm = ak_bf16_dot_gemm_avx512,
+        .pack_weight = ak_bf16_pack_weight_avx512,
+        .gemm_packed = ak_bf16_gemm_packed_avx512,
     },
 #endif
 };

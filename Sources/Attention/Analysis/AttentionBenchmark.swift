@@ -248,10 +248,14 @@ public struct AttentionBenchmark {
     /// GFLOP/s of a `Linear(dims, dims)` layer without bias on `rows` rows (`[rows, dims] ×
     /// [dims, dims]`): the projections of a `MultiHeadAttention` layer, to set beside a BLAS
     /// on the same shape (scripts/bench_pytorch_layer.py).
+    /// With `weightDType: .bf16` the layer holds bf16 weights (the AVX512-BF16 GEMM where the
+    /// call runs it).
     public static func linearGFLOPs(
-        rows: Int, dims: Int, repeats: Int = 5, execution: ExecutionOptions = ExecutionOptions()
+        rows: Int, dims: Int, repeats: Int = 5, execution: ExecutionOptions = ExecutionOptions(),
+        weightDType: DType = .f32
     ) throws -> Double {
-        let layer = try Linear(dims, dims, bias: false, seed: 1)
+        let f32 = try Linear(dims, dims, bias: false, seed: 1)
+        let layer = try Linear(weight: f32.weight.converted(to: weightDType))
         let x = Tensor.randomNormal([rows, dims], seed: 2)
         let times = try Timing.measure(repeats: repeats) {
             _ = try layer(x, execution: execution)

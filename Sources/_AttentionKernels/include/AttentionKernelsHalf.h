@@ -65,7 +65,20 @@ typedef struct ak_half_table {
     void (*_Nullable dot_gemm)(long rows, long cols, long depth, const uint32_t *a, long lda,
                                const uint32_t *b, long ldb, float *c, long ldc, float scale,
                                const float *_Nullable rowScale);
+    /// A layer's bf16 weight W [N × K] (row stride ldw) packed for gemm_packed: 32-column
+    /// panels of k-pairs, packed[p·P·32 + q·32 + t] = (W[32p+t][2q], W[32p+t][2q+1]) with
+    /// P = ceil(K/2), zero beyond N and for the odd last k. Size: ak_bf16_packed_words(K, N).
+    void (*_Nullable pack_weight)(long K, long N, const uint16_t *w, long ldw, uint32_t *packed);
+    /// C[M×N] = (accumulate ? C : 0) + bf16(A)·Wᵀ, A fp32 row-major (row stride lda) rounded
+    /// to bf16 (nearest even), W packed by pack_weight, fp32 accumulation. `scratch` holds
+    /// 12·ceil(K/2) words. Single-threaded; callers split rows.
+    void (*_Nullable gemm_packed)(long M, long N, long K, const float *a, long lda,
+                                  const uint32_t *packed, int accumulate, float *c, long ldc,
+                                  uint32_t *scratch);
 } ak_half_table;
+
+/// 32-bit words pack_weight writes for a weight of N × K.
+static inline long ak_bf16_packed_words(long K, long N) { return (N + 31) / 32 * 32 * ((K + 1) / 2); }
 
 /// The best reduced-precision variant this CPU supports (an `ak_half_variant`).
 int ak_detected_half_variant(void);
