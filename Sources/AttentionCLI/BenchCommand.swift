@@ -42,6 +42,15 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Write results as a JSON array to this path (checked before the runs).")
     var json: String?
     @Flag(help: "Skip measuring the GEMM ceiling.") var noGemm = false
+    @Option(
+        help:
+            "Comma-separated element types of query/key/value: f32, bf16, f16 (default f32); several run back to back per configuration."
+    )
+    var dtype = "f32"
+    @Option(
+        help:
+            "Kernel for bf16/f16: portable or avx512-bf16 (default: the best this CPU has).")
+    var halfKernel: String?
     @Option(help: ArgumentHelp("Fused tile size QxK (tuning).", visibility: .hidden)) var tile:
         String?
 
@@ -69,6 +78,13 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--causal and --mask cannot be used together (--mask causal+…)")
         }
         if tile != nil { _ = try parsedTile() }
+        let dtypes = try parsedDTypes()
+        if (layer || backward) && dtypes != [.f32] {
+            throw ValidationError(
+                "--dtype \(dtype) cannot be used with --\(layer ? "layer" : "backward") (only the attention forward runs in bf16/f16)"
+            )
+        }
+        _ = try parsedHalfKernel()
         let lens = try parsedSeqLens(), masks = try parsedMasks()
         _ = try parsedBackends()
         let budget = MemoryBudget.current()
@@ -92,10 +108,44 @@ struct BenchCommand: ParsableCommand {
         if let json { try OutputPath.check(json, flag: "--json") }
     }
 
-    func configuration(seqLen: Int, mask: AttentionMask.Name) -> BenchmarkConfiguration {
+    func configuration(seqLen: Int, mask: AttentionMask.Name, dtype: DType = .f32)
+        -> BenchmarkConfiguration
+    {
         BenchmarkConfiguration(
             batch: batch, heads: heads, kvHeads: kvHeads, seqLen: seqLen, headDim: headDim,
-            mask: mask, layer: layer, backward: backward)
+            mask: mask, layer: layer, backward: backward, dtype: dtype)
+    }
+
+    func parsedDTypes() throws -> [DType] {
+        let list = try dtype.split(separator: ",", omittingEmptySubsequences: false).map {
+            guard let t = DType(rawValue: $0.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError(
+                    "--dtype expects f32, bf16 and/or f16 separated by commas, got '\(dtype)'")
+            }
+            return t
+        }
+        guard Set(list).count == list.count else {
+            throw ValidationError("--dtype lists a type twice: '\(dtype)'")
+        }
+        return list
+    }
+
+    func parsedHalfKernel() throws -> ReducedPrecisionKernel? {
+        guard let halfKernel else { return nil }
+        let kernel: ReducedPrecisionKernel
+        switch halfKernel {
+        case "portable": kernel = .portable
+        case "avx512-bf16": kernel = .avx512BF16
+        default:
+            throw ValidationError(
+                "--half-kernel expects portable or avx512-bf16, got '\(halfKernel)'")
+        }
+        guard ReducedPrecisionKernel.supported.contains(kernel) else {
+            throw ValidationError(
+                "--half-kernel \(halfKernel): this CPU lacks it (it has: \(ReducedPrecisionKernel.supported.map(\.description).joined(separator: ", ")))"
+            )
+        }
+        return kernel
     }
 
     func parsedSeqLens() throws -> [Int] {
@@ -145,6 +195,8 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         var execution = self.execution.options
+        execution.reducedPrecisionKernel = try parsedHalfKernel()
+        let dtypes = try parsedDTypes()
         if let (q, k) = try parsedTile() {
             (execution.queryBlock, execution.keyBlock) = (q, k)
         }
@@ -154,10 +206,27 @@ struct BenchCommand: ParsableCommand {
             masks = try parsedMasks()
         print(
             "SwiftAttention benchmark — \(execution.threads ?? AttentionConfiguration.defaultThreadCount) thread(s), kernels: \(AttentionConfiguration.defaultInstructionSet)"
+                + (dtypes == [.f32]
+                    ? ""
+                    : ", bf16/f16 kernel: \(execution.reducedPrecisionKernel ?? ReducedPrecisionKernel.supported.last!)")
         )
         if !noGemm {
             let gemm = try AttentionBenchmark.gemmGFLOPs(execution: execution)
             print(String(format: "GEMM ceiling (1024³ float32 matmul): %.1f GFLOP/s", gemm))
+            if dtypes.contains(.bf16) {
+                let rows = 8192, dims = 512
+                let f32 = try AttentionBenchmark.linearGFLOPs(
+                    rows: rows, dims: dims, execution: execution)
+                let bf16 = try AttentionBenchmark.linearGFLOPs(
+                    rows: rows, dims: dims, execution: execution, weightDType: .bf16)
+                print(
+                    String(
+                        format:
+                            "Linear [%d, %d]×[%d, %d]: %.1f GFLOP/s with bf16 weights (%@), %.1f fp32",
+                        rows, dims, dims, dims, bf16,
+                        (execution.reducedPrecisionKernel ?? ReducedPrecisionKernel.supported.last!)
+                            .description, f32))
+            }
             if layer {
                 let dims = heads * headDim
                 for s in lens {
@@ -173,14 +242,17 @@ struct BenchCommand: ParsableCommand {
             }
         }
         var results: [BenchmarkResult] = []
-        let total = lens.count * masks.count * backendList.count
+        let total = lens.count * masks.count * backendList.count * dtypes.count
         for m in masks {
             for s in lens {
                 for backend in backendList {
-                    let config = configuration(seqLen: s, mask: m)
-                    progress(
-                        "[\(results.count + 1)/\(total)] \(backend.rawValue) seq \(s) mask \(m)…")
-                    results.append(try bench.run(config, backend: backend))
+                    for t in dtypes {
+                        let config = configuration(seqLen: s, mask: m, dtype: t)
+                        progress(
+                            "[\(results.count + 1)/\(total)] \(backend.rawValue) \(t) seq \(s) mask \(m)…"
+                        )
+                        results.append(try bench.run(config, backend: backend))
+                    }
                 }
             }
         }
@@ -211,14 +283,16 @@ enum BenchTable {
         for r in results {
             let reference = results.first {
                 $0.backend == "reference" && $0.seqLen == r.seqLen && $0.mask == r.mask
-                    && $0.medianMs != nil
+                    && $0.medianMs != nil && $0.dtype == "f32"
             }
             let speedup =
                 (reference?.medianMs).flatMap { ref in
                     r.medianMs.map { String(format: "%.2f×", ref / $0) }
                 } ?? "–"
+            let precision = r.dtype == "f32" ? "" : " \(r.dtype) [\(r.kernel ?? "?")]"
             rows.append([
-                r.backend + (r.layer ? " (layer)" : "") + (r.backward ? " (backward)" : ""),
+                r.backend + precision + (r.layer ? " (layer)" : "")
+                    + (r.backward ? " (backward)" : ""),
                 "\(r.batch)", "\(r.heads)/\(r.kvHeads)",
                 "\(r.seqLen)", "\(r.headDim)",
                 r.mask, String(format: "%.3f", r.density),

@@ -11,7 +11,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
             IN holds `query` [B, H, Sq, D], `key` [B, Hkv, Sk, D], `value` [B, Hkv, Sk, Dv] and optionally \
             `mask` (BOOL/U8: 1 = may attend, or F32: added to the scores), broadcastable to [B, H, Sq, Sk]. \
-            OUT gets `output` [B, H, Sq, Dv], plus `weights` with --return-weights and `lse` with --return-lse.
+            OUT gets `output` [B, H, Sq, Dv], plus `weights` with --return-weights and `lse` with --return-lse. \
+            The output keeps the inputs' element type (F32, BF16 or F16; --dtype converts them first); \
+            weights and lse are F32.
             """)
 
     @Option(help: "Input .safetensors file.") var input: String
@@ -40,6 +42,11 @@ struct RunCommand: ParsableCommand {
             "RoPE scaling (with --rope): linear:F, ntk:F,orig=N, yarn:F,orig=N or llama3:F,orig=N,low=L,high=H."
     )
     var ropeScaling: String?
+    @Option(
+        help:
+            "Convert query, key and value to f32, bf16 or f16 before attending (default: keep the file's type)."
+    )
+    var dtype: String?
     @OptionGroup var execution: ExecutionFlags
 
     func validate() throws {
@@ -73,6 +80,9 @@ struct RunCommand: ParsableCommand {
                 throw ValidationError("--rope-base expects a finite number > 1, got \(ropeBase)")
             }
         }
+        if let dtype, DType(rawValue: dtype) == nil {
+            throw ValidationError("--dtype expects f32, bf16 or f16, got '\(dtype)'")
+        }
         _ = try MaskOption.parse(mask)
         if let ropeScaling { _ = try RoPEScalingOption.parse(ropeScaling) }
         try OutputPath.check(output, flag: "--output")
@@ -86,7 +96,12 @@ struct RunCommand: ParsableCommand {
             )
         }
         var query = try file.tensor(named: "query"), key = try file.tensor(named: "key")
-        let value = try file.tensor(named: "value")
+        var value = try file.tensor(named: "value")
+        if let dtype = dtype.flatMap(DType.init(rawValue:)) {
+            (query, key, value) = (
+                query.converted(to: dtype), key.converted(to: dtype), value.converted(to: dtype)
+            )
+        }
         var attentionMask = try MaskOption.parse(mask).mask
         if file.names.contains("mask") {
             let t = try file.tensor(named: "mask")
@@ -105,7 +120,8 @@ struct RunCommand: ParsableCommand {
                 base: ropeBase ?? 10_000,
                 scaling: scaling)
             query = try r(query, offset: Swift.max(0, key.shape[2] - query.shape[2]))
-            key = try r(key)
+                .converted(to: query.dtype)
+            key = try r(key).converted(to: key.dtype)
         }
         var options = AttentionOptions(
             mask: attentionMask, scale: scale, dropout: dropout, dropoutSeed: seed ?? 0,
@@ -121,7 +137,7 @@ struct RunCommand: ParsableCommand {
         let result = try scaledDotProductAttention(
             query: query, key: key, value: value, options: options)
         var tensors: [(name: String, tensor: Tensor, dtype: SafetensorsDType)] = [
-            ("output", result.output, .f32)
+            ("output", result.output, result.output.dtype.safetensorsDType)
         ]
         if let w = result.weights { tensors.append(("weights", w, .f32)) }
         if let l = result.logSumExp { tensors.append(("lse", l, .f32)) }

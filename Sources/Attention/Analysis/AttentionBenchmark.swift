@@ -12,11 +12,15 @@ public struct BenchmarkConfiguration: Sendable, Hashable {
     /// Time the backward pass (`scaledDotProductAttentionBackward`) instead of the forward;
     /// the forward output and log-sum-exp it needs are computed once, untimed.
     public var backward: Bool
+    /// Element type of query, key and value (attention core only).
+    public var dtype: DType
 
     public init(
         batch: Int, heads: Int, kvHeads: Int? = nil, seqLen: Int, headDim: Int,
-        mask: AttentionMask.Name = .none, layer: Bool = false, backward: Bool = false
+        mask: AttentionMask.Name = .none, layer: Bool = false, backward: Bool = false,
+        dtype: DType = .f32
     ) {
+        self.dtype = dtype
         self.backward = backward
         self.batch = batch
         self.heads = heads
@@ -52,6 +56,11 @@ public struct BenchmarkResult: Sendable, Codable {
     public var density: Double
     /// Why the run was skipped, if it was.
     public var skipped: String?
+    /// Element type of the inputs (`f32`, `bf16`, `f16`).
+    public var dtype: String = "f32"
+    /// Which kernel ran: the fp32 instruction set, or for bf16/f16 `AVX512-BF16` or
+    /// `portable` (per-tile conversion to the fp32 kernels).
+    public var kernel: String? = nil
 }
 
 extension AttentionMask {
@@ -143,7 +152,13 @@ public struct AttentionBenchmark {
             headDim: c.headDim, causal: c.mask.isCausal, mask: c.mask.text, layer: c.layer,
             backward: c.backward, medianMs: nil,
             gflops: nil, peakBytes: nil, density: density, skipped: nil)
+        result.dtype = c.dtype.rawValue
         var execution = self.execution
+        let resolved = try execution.resolved()
+        result.kernel =
+            c.dtype == .f32
+            ? resolved.instructionSet.description
+            : c.dtype == .bf16 ? resolved.half.kernel.description : "portable"
         execution.memoryLimit =
             memoryLimit ?? execution.memoryLimit ?? AttentionConfiguration.memoryBudget
         if backend == .reference, let limit = execution.memoryLimit {
@@ -169,8 +184,11 @@ public struct AttentionBenchmark {
             body = { _ = try layer(x, mask: mask, backend: backend, execution: execution) }
         } else {
             let q = Tensor.randomNormal([c.batch, c.heads, c.seqLen, c.headDim], seed: seed)
+                .converted(to: c.dtype)
             let k = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 1)
+                .converted(to: c.dtype)
             let v = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 2)
+                .converted(to: c.dtype)
             var options = AttentionOptions(mask: mask, backend: backend, execution: execution)
             if c.backward {
                 options.returnLogSumExp = true
@@ -230,10 +248,14 @@ public struct AttentionBenchmark {
     /// GFLOP/s of a `Linear(dims, dims)` layer without bias on `rows` rows (`[rows, dims] ×
     /// [dims, dims]`): the projections of a `MultiHeadAttention` layer, to set beside a BLAS
     /// on the same shape (scripts/bench_pytorch_layer.py).
+    /// With `weightDType: .bf16` the layer holds bf16 weights (the AVX512-BF16 GEMM where the
+    /// call runs it).
     public static func linearGFLOPs(
-        rows: Int, dims: Int, repeats: Int = 5, execution: ExecutionOptions = ExecutionOptions()
+        rows: Int, dims: Int, repeats: Int = 5, execution: ExecutionOptions = ExecutionOptions(),
+        weightDType: DType = .f32
     ) throws -> Double {
-        let layer = try Linear(dims, dims, bias: false, seed: 1)
+        let f32 = try Linear(dims, dims, bias: false, seed: 1)
+        let layer = try Linear(weight: f32.weight.converted(to: weightDType))
         let x = Tensor.randomNormal([rows, dims], seed: 2)
         let times = try Timing.measure(repeats: repeats) {
             _ = try layer(x, execution: execution)

@@ -25,6 +25,12 @@
 /// bias (Hugging Face's padding value) averages the values uniformly, as PyTorch does.
 /// Details and the few differences from PyTorch: docs/KERNELS.md, "Non-finite values".
 ///
+/// Precision: `query`, `key` and `value` share one ``DType`` (f32, bf16 or f16) and the
+/// result has it; products accumulate in fp32, the softmax runs in fp32, and the
+/// log-sum-exp (and weights) are fp32. The fused kernel reads bf16/f16 directly (never a
+/// widened copy of the inputs); ``ExecutionOptions/reducedPrecisionKernel`` says how
+/// (`vdpbf16ps` products, or per-tile conversion to the fp32 kernels).
+///
 /// - Parameters:
 ///   - mask: which keys each query may see (``AttentionMask``); `.causal` is top-left aligned.
 ///   - scale: multiplies the scores; default `1/√D`.
@@ -78,6 +84,7 @@ func attend(
     default:
         var (out, weights, lse) = try ReferenceAttention.forward(problem, options: options)
         if outputLayout == .bshd { out = out.transposed(1, 2).contiguous() }
+        out = out.converted(to: problem.query.dtype)  // computed in fp32 from the exact inputs
         return AttentionResult(
             output: out, weights: weights, logSumExp: lse, backend: .reference, reason: reason)
     }
@@ -165,6 +172,12 @@ struct AttentionProblem {
         if let alibi = options.alibi, alibi.slopes.count != h {
             throw AttentionError.argument(
                 "alibi", "expected \(h) slopes (one per query head), got \(alibi.slopes.count)")
+        }
+        for (name, t) in [("key", key), ("value", value)] where t.dtype != query.dtype {
+            throw AttentionError.argument(
+                name,
+                "dtype \(t.dtype) differs from the query's \(query.dtype) (query, key and value must share one dtype: f32, bf16 or f16)"
+            )
         }
         try options.mask.validate(batch: b, heads: h, queries: sq, keys: sk)
         let execution = try execution ?? options.execution.resolved()

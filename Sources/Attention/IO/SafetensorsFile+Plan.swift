@@ -68,6 +68,12 @@ extension SafetensorsFile {
             try withUnsafeBytes(of: length) { try sink($0) }
             try header.withUnsafeBytes { try sink($0) }
             for entry in entries where entry.tensor.count > 0 {
+                if entry.tensor.dtype != .f32, entry.dtype == entry.tensor.dtype.safetensorsDType,
+                    let bits = entry.tensor.bits
+                {  // bf16/f16 stored as they are: bit for bit
+                    try bits.map(\.littleEndian).withUnsafeBytes { try sink($0) }
+                    continue
+                }
                 try SafetensorsConversion.withEncodedBytes(
                     entry.tensor.scalars, as: entry.dtype, tensorName: entry.name, source: source,
                     sink)

@@ -11,7 +11,8 @@ extension SafetensorsFile {
     /// and a device or FIFO such as `/dev/null` is written directly instead of replaced.
     ///
     /// What each dtype stores: F32 is bit-exact (NaN payloads included); F64 is exact; F16 and
-    /// BF16 round to nearest, ties to even (overflow gives infinity); BOOL stores 1 for every
+    /// BF16 store a tensor of the same ``Tensor/dtype`` bit for bit and round others to
+    /// nearest, ties to even (overflow gives infinity); BOOL stores 1 for every
     /// nonzero value (NaN included), which suits masks; integer types (U8, I8, …, I64) store
     /// values that are integers in the type's range and throw for anything else.
     ///
@@ -32,12 +33,14 @@ extension SafetensorsFile {
         try SafetensorsPOSIX.writeAtomically(toPath: path) { emit in try plan.emit(emit) }
     }
 
-    /// Writes tensors, all stored as F32 (bit-exact), to a safetensors file; see
-    /// `write(_:metadata:to:)` for layout and atomicity.
+    /// Writes tensors, each stored in its own ``Tensor/dtype`` (F32, BF16 or F16, bit-exact),
+    /// to a safetensors file; see `write(_:metadata:to:)` for layout and atomicity.
     public static func write(
         _ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String
     ) throws {
-        try write(tensors.map { ($0.key, $0.value, .f32) }, metadata: metadata, to: path)
+        try write(
+            tensors.map { ($0.key, $0.value, $0.value.dtype.safetensorsDType) }, metadata: metadata,
+            to: path)
     }
 
     /// The bytes `write(_:metadata:to:)` would write, as an in-memory file.
@@ -52,10 +55,11 @@ extension SafetensorsFile {
         return bytes
     }
 
-    /// The bytes of an all-F32 file; see `encode(_:metadata:)`.
+    /// The bytes of a file storing each tensor in its own dtype; see `encode(_:metadata:)`.
     public static func encode(_ tensors: [String: Tensor], metadata: [String: String] = [:])
         throws -> [UInt8]
     {
-        try encode(tensors.map { ($0.key, $0.value, .f32) }, metadata: metadata)
+        try encode(
+            tensors.map { ($0.key, $0.value, $0.value.dtype.safetensorsDType) }, metadata: metadata)
     }
 }

@@ -5,8 +5,8 @@ import Foundation
 ///
 /// Files are treated as untrusted. Initialization validates the whole header (see
 /// ``init(bytes:source:)``) and throws ``AttentionError`` for any inconsistency, so a value of
-/// this type always describes tensors that can be read. Elements are converted to `Float` when
-/// read with ``tensor(named:)``.
+/// this type always describes tensors that can be read. ``tensor(named:)`` keeps BF16 and
+/// F16 as they are stored and converts other element types to `Float`.
 ///
 /// ```swift
 /// try SafetensorsFile.write(["query": q, "key": k], metadata: ["step": "10"], to: "qk.safetensors")
@@ -90,15 +90,26 @@ public struct SafetensorsFile: Sendable {
     /// - Throws: ``AttentionError`` (`.invalidArgument`) if there is no such tensor.
     public func shape(of name: String) throws -> [Int] { try info(of: name).shape }
 
-    /// The tensor called `name`, converted to `Float`.
+    /// The tensor called `name`: BF16 and F16 as they are stored (a ``Tensor`` of that
+    /// ``DType``, bit for bit, 2 bytes per element), everything else converted to `Float`.
     ///
-    /// F32 is copied bit for bit. F16 and BF16 convert exactly (subnormals, infinities and
-    /// NaN payloads included). F64 and integers wider than 24 bits round to the nearest
-    /// `Float`. BOOL gives 1 for any nonzero byte and 0 otherwise.
+    /// F32 is copied bit for bit. F64 and integers wider than 24 bits round to the nearest
+    /// `Float`. BOOL gives 1 for any nonzero byte and 0 otherwise. Use
+    /// ``tensor(named:as:)`` for a given dtype.
     /// - Throws: ``AttentionError`` (`.invalidArgument`) if there is no such tensor.
     public func tensor(named name: String) throws -> Tensor {
         let info = try info(of: name)
         let start = dataStart + info.dataOffsets.lowerBound
+        if let dtype = DType(info.dtype), dtype != .f32 {
+            let bits = bytes.withUnsafeBytes { raw in
+                (0..<info.count).map {
+                    UInt16(
+                        littleEndian: raw.loadUnaligned(
+                            fromByteOffset: start + 2 * $0, as: UInt16.self))
+                }
+            }
+            return try Tensor(shape: info.shape, bits: bits, dtype: dtype)
+        }
         let scalars = bytes.withUnsafeBytes { raw in
             SafetensorsConversion.decode(
                 UnsafeRawBufferPointer(rebasing: raw[start..<(start + info.byteCount)]),
@@ -107,7 +118,14 @@ public struct SafetensorsFile: Sendable {
         return try Tensor(shape: info.shape, scalars: scalars)
     }
 
-    /// Every tensor, converted to `Float` as by ``tensor(named:)``.
+    /// The tensor called `name` in `dtype`: read as by ``tensor(named:)``, then
+    /// ``Tensor/converted(to:)`` (exact when widening, nearest even when narrowing).
+    /// - Throws: ``AttentionError`` (`.invalidArgument`) if there is no such tensor.
+    public func tensor(named name: String, as dtype: DType) throws -> Tensor {
+        try tensor(named: name).converted(to: dtype)
+    }
+
+    /// Every tensor, read as by ``tensor(named:)`` (BF16 and F16 keep their dtype).
     public func tensors() throws -> [String: Tensor] {
         var result: [String: Tensor] = [:]
         for name in names { result[name] = try tensor(named: name) }

@@ -28,6 +28,10 @@ public struct ExecutionOptions: Sendable, Hashable {
     /// The largest score matrix (bytes) the reference path allocates before refusing with an
     /// error instead of being killed; `nil`: ``AttentionConfiguration/memoryBudget``.
     public var memoryLimit: Int?
+    /// How bf16/f16 calls run (one of ``ReducedPrecisionKernel/supported``); `nil`: the best
+    /// this CPU has (AVX512-BF16 when the call runs AVX-512 and the CPU has it, else
+    /// portable).
+    public var reducedPrecisionKernel: ReducedPrecisionKernel? = nil
 
     /// The tuned query tile.
     public static let defaultQueryBlock = 96
@@ -43,10 +47,13 @@ public struct ExecutionOptions: Sendable, Hashable {
     ///   - keyBlock: fused tile columns, a multiple of 32; default: tuned.
     ///   - memoryLimit: bytes of scores the reference path may allocate; default: half the
     ///     physical memory.
+    ///   - reducedPrecisionKernel: how bf16/f16 calls run; default: the best this CPU has.
     public init(
         threads: Int? = nil, instructionSet: InstructionSet? = nil, queryBlock: Int? = nil,
-        keyBlock: Int? = nil, memoryLimit: Int? = nil
+        keyBlock: Int? = nil, memoryLimit: Int? = nil,
+        reducedPrecisionKernel: ReducedPrecisionKernel? = nil
     ) {
+        self.reducedPrecisionKernel = reducedPrecisionKernel
         self.threads = threads
         self.instructionSet = instructionSet
         self.queryBlock = queryBlock
@@ -81,9 +88,19 @@ public struct ExecutionOptions: Sendable, Hashable {
         if let memoryLimit, memoryLimit < 0 {
             throw AttentionError.argument("memoryLimit", "expected ≥ 0 bytes, got \(memoryLimit)")
         }
-        return ResolvedExecution(
+        var resolved = ResolvedExecution(
             threads: threads ?? AttentionConfiguration.defaultThreadCount, kernels: kernels,
             queryBlock: queryBlock, keyBlock: keyBlock,
             requestedMemoryLimit: memoryLimit)
+        if let kernel = reducedPrecisionKernel {
+            guard let table = HalfKernelTable(kernel, instructionSet: isa) else {
+                throw AttentionError.argument(
+                    "reducedPrecisionKernel",
+                    "\(kernel) is not supported by this CPU (supported: \(ReducedPrecisionKernel.supported.map(\.description).joined(separator: ", ")))"
+                )
+            }
+            resolved.halfKernels = table
+        }
+        return resolved
     }
 }

@@ -45,12 +45,13 @@ package enum FlashAttention {
         // Kᵀ (S·D per worker) is written by packing before any read: no zero-fill pass, and
         // its buffer is kept between calls (ScratchPool). Every output element is written by
         // exactly one task's finish step, so the output starts uninitialized.
-        let output = ScratchPool.withBuffer(count: layout.ktFloats * workers) { ktArena in
+        let output = ScratchPool.withBuffer(count: layout.ktFloats * workers) {
+            ktArena in
             FlashScratch.withArenas(layout, workers: workers) { floats, ints, flags in
-                Tensor(uninitializedShape: outShape) { out in
-                    p.query.withUnsafeElements { q in
-                        p.key.withUnsafeElements { k in
-                            p.value.withUnsafeElements { v in
+                Tensor(uninitializedRawShape: outShape, dtype: p.query.dtype) { out in
+                    p.query.withUnsafeRawElements { q in
+                        p.key.withUnsafeRawElements { k in
+                            p.value.withUnsafeRawElements { v in
                                 lse.withUnsafeMutableElements { l in
                                     withUnsafeMutablePointer(to: &visited) { visits in
                                         let plan = FlashPlan(
@@ -110,9 +111,32 @@ extension FlashAttention {
     }
 }
 
+/// How the tiles of a call reach the fp32 online softmax.
+enum FlashPrecision: Equatable {
+    /// fp32 inputs, read in place.
+    case f32
+    /// bf16/f16 inputs, converted to fp32 block by block (Q block, K and V blocks), then the
+    /// fp32 kernels.
+    case convert(DType)
+    /// bf16 inputs multiplied on `vdpbf16ps`: Q, Kᵀ and V packed in bf16 pairs, P rounded to
+    /// bf16 for the second product, fp32 accumulation and softmax.
+    case bf16Dot
+
+    init(_ p: AttentionProblem) {
+        switch p.query.dtype {
+        case .f32: self = .f32
+        case .bf16 where p.execution.half.kernel == .avx512BF16: self = .bf16Dot
+        case let dtype: self = .convert(dtype)
+        }
+    }
+}
+
 /// Sizes and paddings of one call. Padding suits every kernel variant (micro-tile rows 12
 /// or 6, columns 32/16/8, vectors of 16/8/4), so any variant can run any layout.
 struct FlashLayout {
+    let precision: FlashPrecision
+    /// bf16 pairs per query/key row (`bf16Dot`).
+    let pairs: Int
     let queryBlock: Int, keyBlock: Int
     /// Query-block rows padded to the micro-tile height (12).
     let rowsMax: Int
@@ -122,6 +146,8 @@ struct FlashLayout {
     let keyBlocks: Int
 
     init(_ p: AttentionProblem, queryBlock: Int, keyBlock: Int) {
+        precision = FlashPrecision(p)
+        pairs = (p.headDim + 1) / 2
         self.queryBlock = queryBlock
         self.keyBlock = keyBlock
         rowsMax = (queryBlock + 11) / 12 * 12
@@ -131,16 +157,38 @@ struct FlashLayout {
         keyBlocks = (p.keys + keyBlock - 1) / keyBlock
     }
 
-    var packsValues: Bool { valueDimPadded != valueDim }
-    /// Floats of per-worker scratch: Q panels, scores, O, a V block, row max/sum/alpha.
+    var packsValues: Bool {
+        switch precision {
+        case .f32: valueDimPadded != valueDim
+        case .convert: true
+        case .bf16Dot: false  // V pairs live next to Kᵀ
+        }
+    }
+    /// Floats of per-worker scratch: Q panels, scores, O, a V block, row max/sum/alpha, and
+    /// the reduced-precision buffers (`extraFloats`).
     var floatsPerWorker: Int {
         rowsMax * headDim + rowsMax * keyBlock + rowsMax * valueDimPadded
-            + (packsValues ? keyBlock * valueDimPadded : 0) + 3 * rowsMax
+            + (packsValues ? keyBlock * valueDimPadded : 0) + 3 * rowsMax + extraFloats
     }
+    /// `convert`: one fp32 block of Q or K rows; `bf16Dot`: Q and P in pairs (4 bytes each).
+    var extraFloats: Int {
+        switch precision {
+        case .f32: 0
+        case .convert: Swift.max(rowsMax, keyBlock) * headDim
+        case .bf16Dot: rowsMax * pairs + rowsMax * keyBlock / 2
+        }
+    }
+
     /// Ints per worker: row spans, row intervals, panel spans, and the Kᵀ owner.
     var intsPerWorker: Int { 5 * rowsMax + 1 }
-    /// Floats of one worker's Kᵀ: every key block of one head, `headDim × keyBlock` each.
-    var ktFloats: Int { keyBlocks * headDim * keyBlock }
+    /// Floats (4-byte words) of one worker's Kᵀ: every key block of one head, `headDim ×
+    /// keyBlock` each; for `bf16Dot` Kᵀ pairs (`pairs × keyBlock` per block) followed by V
+    /// pairs (`keyBlock/2 × valueDimPadded` per block).
+    var ktFloats: Int {
+        precision == .bf16Dot
+            ? keyBlocks * (pairs * keyBlock + keyBlock / 2 * valueDimPadded)
+            : keyBlocks * headDim * keyBlock
+    }
 }
 
 /// The per-call scratch arenas (zeroed), one slice per worker.

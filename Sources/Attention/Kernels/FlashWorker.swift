@@ -18,8 +18,12 @@ struct FlashPlan {
     /// ±FLT_MAX, such as a −3.4e38 additive mask, stay finite) and rows whose visible scores
     /// hold a NaN or +inf are marked with a NaN running sum, so that they output NaN.
     let checked: Bool
-    let query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>
-    let output: UnsafeMutablePointer<Float>, logSumExp: UnsafeMutablePointer<Float>
+    /// Inputs and output in the call's dtype (`Float`, or bf16/f16 bit patterns).
+    let query: UnsafeRawPointer, key: UnsafeRawPointer, value: UnsafeRawPointer
+    let output: UnsafeMutableRawPointer, logSumExp: UnsafeMutablePointer<Float>
+    /// The call's reduced-precision kernels and the C format code of its dtype (bf16/f16).
+    let half: ak_half_table
+    let format: Int32
     /// Tiles computed (a test checks that it equals the BlockMask's count).
     let visits: UnsafeMutablePointer<Int>
     let floatArena: UnsafeMutablePointer<Float>, intArena: UnsafeMutablePointer<Int>
@@ -27,8 +31,8 @@ struct FlashPlan {
 
     init(
         problem: AttentionProblem, options: AttentionOptions, layout: FlashLayout,
-        outputLayout: FlashAttention.OutputLayout, query: UnsafePointer<Float>,
-        key: UnsafePointer<Float>, value: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
+        outputLayout: FlashAttention.OutputLayout, query: UnsafeRawPointer,
+        key: UnsafeRawPointer, value: UnsafeRawPointer, output: UnsafeMutableRawPointer,
         logSumExp: UnsafeMutablePointer<Float>, visits: UnsafeMutablePointer<Int>,
         floatArena: UnsafeMutablePointer<Float>, intArena: UnsafeMutablePointer<Int>,
         flagArena: UnsafeMutablePointer<Bool>, ktArena: UnsafeMutablePointer<Float>
@@ -41,11 +45,29 @@ struct FlashPlan {
         self.tile = ScoreTile(problem, options, base2: !checked)
         self.queryScale = checked ? problem.scale : problem.scale * Float(M_LOG2E)
         self.kernels = problem.execution.kernels.c
+        self.half = problem.execution.half.c
+        self.format = HalfKernelTable.format(problem.query.dtype)
         (self.query, self.key, self.value) = (query, key, value)
         (self.output, self.logSumExp, self.visits) = (output, logSumExp, visits)
         (self.floatArena, self.intArena, self.flagArena, self.ktArena) = (
             floatArena, intArena, flagArena, ktArena
         )
+    }
+}
+
+extension FlashPlan {
+    /// `base` as fp32 elements, advanced by `offset` elements.
+    func floats(_ base: UnsafeRawPointer, _ offset: Int) -> UnsafePointer<Float> {
+        base.assumingMemoryBound(to: Float.self) + offset
+    }
+
+    /// `base` as 2-byte elements, advanced by `offset` elements.
+    func halves(_ base: UnsafeRawPointer, _ offset: Int) -> UnsafePointer<UInt16> {
+        base.assumingMemoryBound(to: UInt16.self) + offset
+    }
+
+    func floats(_ base: UnsafeMutableRawPointer, _ offset: Int) -> UnsafeMutablePointer<Float> {
+        base.assumingMemoryBound(to: Float.self) + offset
     }
 }
 
@@ -61,6 +83,11 @@ struct FlashWorker {
     let alpha: UnsafeMutablePointer<Float>
     /// Kᵀ of one (batch, kv head), packed block by block as first needed, and which blocks are.
     let kt: UnsafeMutablePointer<Float>, packed: UnsafeMutablePointer<Bool>
+    /// Reduced precision: an fp32 block of Q or K rows (`convert`); Q and P in bf16 pairs,
+    /// and V pairs next to the Kᵀ pairs in `kt` (`bf16Dot`).
+    let converted: UnsafeMutablePointer<Float>
+    let qPairs: UnsafeMutablePointer<UInt32>, pPairs: UnsafeMutablePointer<UInt32>
+    let ktPairs: UnsafeMutablePointer<UInt32>, vPairs: UnsafeMutablePointer<UInt32>
     /// Which (batch, kv head) `kt` holds (−1: none).
     let ktOwner: UnsafeMutablePointer<Int>
     /// Per-row softmax spans, rows' visible key intervals, per-panel column spans.
@@ -69,8 +96,8 @@ struct FlashWorker {
 
     // The query block being processed.
     private var b = 0, h = 0, q0 = 0, rows = 0, rowsPad = 0
-    private var keyBase = UnsafePointer<Float>(bitPattern: 1)!
-    private var valueBase = UnsafePointer<Float>(bitPattern: 1)!
+    /// Element offsets of the current (batch, kv head) in `key` and `value`.
+    private var keyBase = 0, valueBase = 0
 
     init(plan: FlashPlan, worker: Int) {
         self.plan = plan
@@ -87,7 +114,18 @@ struct FlashWorker {
         rowMax = take(l.rowsMax)
         rowSum = take(l.rowsMax)
         alpha = take(l.rowsMax)
+        let extra = take(l.extraFloats)
+        converted = extra
+        func words(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> UnsafeMutablePointer<UInt32> {
+            UnsafeMutableRawPointer(p).bindMemory(to: UInt32.self, capacity: n)
+        }
+        let dot = l.precision == .bf16Dot
+        qPairs = words(extra, dot ? l.rowsMax * l.pairs : 0)
+        pPairs = words(
+            extra + (dot ? l.rowsMax * l.pairs : 0), dot ? l.rowsMax * l.keyBlock / 2 : 0)
         kt = plan.ktArena + worker * l.ktFloats
+        ktPairs = words(kt, dot ? l.ktFloats : 0)
+        vPairs = ktPairs + (dot ? l.keyBlocks * l.pairs * l.keyBlock : 0)
         packed = plan.flagArena + worker * l.keyBlocks
         let ints = plan.intArena + worker * l.intsPerWorker
         rowSpans = ints
@@ -104,17 +142,28 @@ struct FlashWorker {
         q0 = qb * l.queryBlock
         rows = Swift.min(l.queryBlock, p.queries - q0)
         rowsPad = (rows + 11) / 12 * 12
-        keyBase = plan.key + b * p.key.strides[0] + hk * p.key.strides[1]
-        valueBase = plan.value + b * p.value.strides[0] + hk * p.value.strides[1]
+        keyBase = b * p.key.strides[0] + hk * p.key.strides[1]
+        valueBase = b * p.value.strides[0] + hk * p.value.strides[1]
         if ktOwner.pointee != b * p.kvHeads + hk {  // a new head: its Kᵀ blocks are stale
             ktOwner.pointee = b * p.kvHeads + hk
             packed.update(repeating: false, count: l.keyBlocks)
         }
 
-        let qp =
-            plan.query + b * p.query.strides[0] + h * p.query.strides[1] + q0 * p.query.strides[2]
-        plan.kernels.pack_panels(
-            rows, rowsPad, l.headDim, qp, p.query.strides[2], plan.queryScale, qPanels)
+        let qp = b * p.query.strides[0] + h * p.query.strides[1] + q0 * p.query.strides[2]
+        let ldq = p.query.strides[2]
+        switch l.precision {
+        case .f32:
+            plan.kernels.pack_panels(
+                rows, rowsPad, l.headDim, plan.floats(plan.query, qp), ldq, plan.queryScale, qPanels
+            )
+        case .convert:
+            convertRows(rows, l.headDim, plan.query, qp, ldq, into: converted, ld: l.headDim)
+            plan.kernels.pack_panels(
+                rows, rowsPad, l.headDim, converted, l.headDim, plan.queryScale, qPanels)
+        case .bf16Dot:
+            plan.half.pack_rows!(
+                rows, rowsPad, l.headDim, plan.halves(plan.query, qp), ldq, qPairs, l.pairs)
+        }
         rowMax.update(repeating: -.infinity, count: rowsPad)
         rowSum.update(repeating: 0, count: rowsPad)
         alpha.update(repeating: 1, count: rowsPad)
@@ -139,36 +188,117 @@ struct FlashWorker {
     }
 
     /// Columns of key block `kb` (clipped at the sequence end), 32-padded; packs its Kᵀ on
-    /// first use; returns its V block (in place, or copied when the width needs padding).
+    /// first use (and for `bf16Dot` its V pairs); returns its V block (in place, or copied
+    /// when the width needs padding or the dtype converting). `kt` and `v` point to fp32
+    /// data, or to pairs for `bf16Dot`.
     private func keyBlock(_ kb: Int) -> (
-        k0: Int, cols: Int, colsPad: Int, kt: UnsafeMutablePointer<Float>,
-        v: UnsafePointer<Float>, ldv: Int
+        k0: Int, cols: Int, colsPad: Int, kt: UnsafeRawPointer, v: UnsafeRawPointer, ldv: Int
     ) {
         let p = plan.problem, l = plan.layout
         let k0 = kb * l.keyBlock, cols = Swift.min(l.keyBlock, p.keys - k0)
         let colsPad = (cols + 31) / 32 * 32
         let ks = p.key.strides[2], vs = p.value.strides[2]
+        let keys = keyBase + k0 * ks, values = valueBase + k0 * vs
+        if l.precision == .bf16Dot {
+            let ktBlock = ktPairs + kb * l.pairs * l.keyBlock
+            let vBlock = vPairs + kb * l.keyBlock / 2 * l.valueDimPadded
+            if !packed[kb] {
+                plan.half.pack_transposed!(
+                    cols, l.headDim, plan.halves(plan.key, keys), ks, ktBlock, l.keyBlock, colsPad)
+                plan.half.pack_interleaved!(
+                    cols, l.valueDim, plan.halves(plan.value, values), vs, vBlock,
+                    l.valueDimPadded, l.valueDimPadded)
+                packed[kb] = true
+            }
+            return (k0, cols, colsPad, UnsafeRawPointer(ktBlock), UnsafeRawPointer(vBlock), 0)
+        }
         let ktBlock = kt + kb * l.headDim * l.keyBlock
         if !packed[kb] {
-            plan.kernels.pack_transposed(
-                cols, l.headDim, keyBase + k0 * ks, ks, ktBlock, l.keyBlock, colsPad)
+            if case .convert = l.precision {
+                convertRows(cols, l.headDim, plan.key, keys, ks, into: converted, ld: l.headDim)
+                plan.kernels.pack_transposed(
+                    cols, l.headDim, converted, l.headDim, ktBlock, l.keyBlock, colsPad)
+            } else {
+                plan.kernels.pack_transposed(
+                    cols, l.headDim, plan.floats(plan.key, keys), ks, ktBlock, l.keyBlock, colsPad)
+            }
             packed[kb] = true
+        }
+        if case .convert = l.precision {  // padding columns stay 0 from the zeroed arena
+            convertRows(
+                cols, l.valueDim, plan.value, values, vs, into: vBlockCopy, ld: l.valueDimPadded)
+            return (
+                k0, cols, colsPad, UnsafeRawPointer(ktBlock), UnsafeRawPointer(vBlockCopy),
+                l.valueDimPadded
+            )
         }
         if l.packsValues {
             plan.kernels.pack_scaled(
-                cols, l.valueDim, valueBase + k0 * vs, vs, 1, vBlockCopy, l.valueDimPadded,
-                l.valueDimPadded)
-            return (k0, cols, colsPad, ktBlock, UnsafePointer(vBlockCopy), l.valueDimPadded)
+                cols, l.valueDim, plan.floats(plan.value, values), vs, 1, vBlockCopy,
+                l.valueDimPadded, l.valueDimPadded)
+            return (
+                k0, cols, colsPad, UnsafeRawPointer(ktBlock), UnsafeRawPointer(vBlockCopy),
+                l.valueDimPadded
+            )
         }
-        return (k0, cols, colsPad, ktBlock, valueBase + k0 * vs, vs)
+        return (
+            k0, cols, colsPad, UnsafeRawPointer(ktBlock),
+            UnsafeRawPointer(plan.floats(plan.value, values)), vs
+        )
+    }
+
+    /// Widens `rows` rows of `width` bf16/f16 elements (row stride `ld` elements, from
+    /// element `offset` of `base`) into fp32 rows of stride `ldOut`.
+    private func convertRows(
+        _ rows: Int, _ width: Int, _ base: UnsafeRawPointer, _ offset: Int, _ ld: Int,
+        into out: UnsafeMutablePointer<Float>, ld ldOut: Int
+    ) {
+        let src = plan.halves(base, offset)
+        for r in 0..<rows { plan.half.to_f32(plan.format, width, src + r * ld, out + r * ldOut) }
+    }
+
+    /// S[rows × width] = Q panels from row `p0` · Kᵀ columns `lo…` (scaled), into `out`.
+    private func scoreProduct(
+        rows: Int, from p0: Int, width: Int, kt: UnsafeRawPointer, lo: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
+        let l = plan.layout, bc = l.keyBlock
+        if l.precision == .bf16Dot {
+            plan.half.dot_gemm!(
+                rows, width, l.pairs, qPairs + p0 * l.pairs, l.pairs,
+                kt.assumingMemoryBound(to: UInt32.self) + lo, bc, out, bc, plan.queryScale, nil)
+        } else {
+            plan.kernels.tile_gemm(
+                0, rows, width, l.headDim, qPanels + p0 * l.headDim, l.headDim,
+                kt.assumingMemoryBound(to: Float.self) + lo, bc, out, bc, 0, nil)
+        }
+    }
+
+    /// O[rows from p0] = alpha·O + P[rows × depth from column lo] · V[lo…]: P is rounded to
+    /// bf16 pairs first for `bf16Dot`.
+    private func valueProduct(
+        rows: Int, from p0: Int, lo: Int, depth: Int, v: UnsafeRawPointer, ldv: Int
+    ) {
+        let l = plan.layout, bc = l.keyBlock, dvp = l.valueDimPadded
+        let pTile = scores + p0 * bc + lo
+        if l.precision == .bf16Dot {
+            plan.half.pairs_from_f32!(rows, depth, pTile, bc, pPairs, bc / 2)
+            plan.half.dot_gemm!(
+                rows, dvp, (depth + 1) / 2, pPairs, bc / 2,
+                v.assumingMemoryBound(to: UInt32.self) + lo / 2 * dvp, dvp, acc + p0 * dvp, dvp, 0,
+                alpha + p0)
+        } else {
+            plan.kernels.tile_gemm(
+                1, rows, dvp, depth, pTile, bc, v.assumingMemoryBound(to: Float.self) + lo * ldv,
+                ldv, acc + p0 * dvp, dvp, 1, alpha + p0)
+        }
     }
 
     /// A full tile, or a partial one whose mask is tested element by element.
     private func wholeTile(_ kb: Int, partial: Bool) {
         let l = plan.layout, bc = l.keyBlock, t = plan.tile
         let (k0, cols, colsPad, ktBlock, v, ldv) = keyBlock(kb)
-        plan.kernels.tile_gemm(
-            0, rowsPad, colsPad, l.headDim, qPanels, l.headDim, ktBlock, bc, scores, bc, 0, nil)
+        scoreProduct(rows: rowsPad, from: 0, width: colsPad, kt: ktBlock, lo: 0, into: scores)
         if partial {
             t.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: scores, ld: bc)
         }
@@ -177,8 +307,7 @@ struct FlashWorker {
         plan.kernels.online_softmax(
             rows, cols, scores, bc, rowMax, rowSum, alpha, nil, plan.checked ? 1 : 0)
         t.applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: scores, ld: bc)
-        plan.kernels.tile_gemm(
-            1, rowsPad, l.valueDimPadded, cols, scores, bc, v, ldv, acc, l.valueDimPadded, 1, alpha)
+        valueProduct(rows: rowsPad, from: 0, lo: 0, depth: cols, v: v, ldv: ldv)
     }
 
     /// A partial tile of an interval mask (causal diagonal, window edge): the products run
@@ -204,10 +333,9 @@ struct FlashWorker {
             let lo = a < z ? a & ~15 : 0
             let hi16 = a < z ? Swift.min(colsPad, (z + 15) & ~15) : 0
             if hi16 > lo {
-                plan.kernels.tile_gemm(
-                    0, 12, hi16 - lo, l.headDim, qPanels + p0 * l.headDim, l.headDim, ktBlock + lo,
-                    bc,
-                    scores + p0 * bc + lo, bc, 0, nil)
+                scoreProduct(
+                    rows: 12, from: p0, width: hi16 - lo, kt: ktBlock, lo: lo,
+                    into: scores + p0 * bc + lo)
             }
             let hi = Swift.max(lo, Swift.min(cols, hi16))
             (panelSpans[2 * (p0 / 12)], panelSpans[2 * (p0 / 12) + 1]) = (lo, hi)
@@ -233,9 +361,7 @@ struct FlashWorker {
             b: b, h: h, q0: q0, rows: rows, k0: k0 + uLo, cols: width, weights: sp, ld: bc)
         for p0 in stride(from: 0, to: rows, by: 12) {
             let lo = panelSpans[2 * (p0 / 12)], hi = panelSpans[2 * (p0 / 12) + 1]
-            plan.kernels.tile_gemm(
-                1, 12, l.valueDimPadded, hi - lo, scores + p0 * bc + lo, bc, v + lo * ldv, ldv,
-                acc + p0 * l.valueDimPadded, l.valueDimPadded, 1, alpha + p0)
+            valueProduct(rows: 12, from: p0, lo: lo, depth: hi - lo, v: v, ldv: ldv)
         }
     }
 
@@ -257,12 +383,19 @@ struct FlashWorker {
     private func finish(slice: Int) {
         let p = plan.problem, l = plan.layout, sq = p.queries, dv = l.valueDim
         let bshd = plan.outputLayout == .bshd
-        let out =
-            bshd
-            ? plan.output + ((b * sq + q0) * p.heads + h) * dv
-            : plan.output + (slice * sq + q0) * dv
-        plan.kernels.finalize_rows(
-            rows, dv, acc, l.valueDimPadded, rowSum, out, bshd ? p.heads * dv : dv)
+        let out = bshd ? ((b * sq + q0) * p.heads + h) * dv : (slice * sq + q0) * dv
+        let ldo = bshd ? p.heads * dv : dv
+        if p.query.dtype == .f32 {
+            plan.kernels.finalize_rows(
+                rows, dv, acc, l.valueDimPadded, rowSum, plan.floats(plan.output, out), ldo)
+        } else {  // O / l in place in fp32, then rounded once into the output's dtype
+            plan.kernels.finalize_rows(
+                rows, dv, acc, l.valueDimPadded, rowSum, acc, l.valueDimPadded)
+            let o = plan.output.assumingMemoryBound(to: UInt16.self) + out
+            for r in 0..<rows {
+                plan.half.from_f32(plan.format, dv, acc + r * l.valueDimPadded, o + r * ldo)
+            }
+        }
         if plan.options.returnLogSumExp {
             for r in 0..<rows {
                 let (m, l) = (rowMax[r], rowSum[r])
@@ -293,6 +426,6 @@ extension FlashAttention {
             ? Tensor(
                 unchecked: [p.batch, p.heads, p.queries],
                 storage: [Float](repeating: -.infinity, count: rows)) : nil
-        return (Tensor.zeros(shape), lse, 0)
+        return (Tensor.zeros(shape).converted(to: p.query.dtype), lse, 0)
     }
 }

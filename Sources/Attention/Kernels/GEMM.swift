@@ -52,26 +52,46 @@ package enum GEMM {
     /// `x·Wᵀ + b` for a layer's packed weight: `x` `[..., K]` (the caller checked `K`), result
     /// `[..., N]`. Rows are split across the call's threads; each task first writes its rows
     /// (the bias, or the product), so the output is never zero-filled and its pages are first
-    /// touched by the threads that compute them.
+    /// touched by the threads that compute them. A bf16 weight runs on `vdpbf16ps` when the
+    /// call's reduced-precision kernel is AVX512-BF16 (`x` rounded to bf16, fp32 sums).
     static func multiply(_ x: Tensor, _ w: PackedWeight, execution: ResolvedExecution) -> Tensor {
         let (n, k) = (w.outputs, w.inputs)
         let rows = x.count / k
         let x = x.contiguous()
         let sgemm = execution.kernels.c.sgemm_packed
+        let bf16 =
+            w.pairs != nil && execution.half.kernel == .avx512BF16
+            ? execution.half.c.gemm_packed : nil
         let chunk = rowChunk(rows: rows, batches: 1, threads: execution.threads)
+        let scratchWords = 12 * ((k + 1) / 2)
         return Tensor(uninitializedShape: Array(x.shape.dropLast()) + [n]) { pc in
             x.withUnsafeElements { px in
-                w.panels.withUnsafeBufferPointer { pw in
-                    let px = SendableConstPointer(px), pw = SendableConstPointer(pw.baseAddress!)
+                w.withPanels(bf16: bf16 != nil) { pw in
+                    let px = SendableConstPointer(px)
+                    let pw = SendableConstPointer(pw.assumingMemoryBound(to: UInt8.self))
                     let pc = SendablePointer(pc), bias = w.bias
                     parallelFor(count: (rows + chunk - 1) / chunk, threads: execution.threads) {
                         item, _ in
                         let row = item * chunk, m = Swift.min(chunk, rows - row)
-                        let c = pc.base + row * n
+                        let (a, c) = (px.base + row * k, pc.base + row * n)
                         if let bias {
                             for r in 0..<m { (c + r * n).update(from: bias, count: n) }
                         }
-                        sgemm(m, n, k, px.base + row * k, k, pw.base, bias == nil ? 0 : 1, c, n)
+                        let accumulate: Int32 = bias == nil ? 0 : 1
+                        if let bf16 {
+                            let scratch = UnsafeMutablePointer<UInt32>.allocate(
+                                capacity: scratchWords)
+                            defer { scratch.deallocate() }
+                            bf16(
+                                m, n, k, a, k,
+                                UnsafeRawPointer(pw.base).assumingMemoryBound(to: UInt32.self),
+                                accumulate, c, n, scratch)
+                        } else {
+                            sgemm(
+                                m, n, k, a, k,
+                                UnsafeRawPointer(pw.base).assumingMemoryBound(to: Float.self),
+                                accumulate, c, n)
+                        }
                     }
                 }
             }

@@ -49,7 +49,7 @@ enum NonFiniteScreen {
     private static func scan(_ tensors: [Tensor], execution: ResolvedExecution) -> [(
         bad: [UInt8], largest: Float
     )] {
-        let kernels = execution.kernels.c
+        let kernels = execution.kernels.c, half = execution.half.c
         let slices = tensors.map { $0.shape[0] * $0.shape[1] }
         let firstSlice = slices.indices.map { slices[..<$0].reduce(0, +) }
         let firstRow = tensors.indices.map { t in
@@ -65,10 +65,17 @@ enum NonFiniteScreen {
                     let task = { (item: Int) in
                         let t = firstSlice.lastIndex { $0 <= item }!, x = tensors[t]
                         let (slice, h, s) = (item - firstSlice[t], x.shape[1], x.shape[2])
-                        let base =
-                            bases[t] + (slice / h) * x.strides[0] + (slice % h) * x.strides[1]
-                        m.base[item] = kernels.scan_rows(
-                            s, x.shape[3], base, x.strides[2], f.base + firstRow[t] + slice * s)
+                        let base = (slice / h) * x.strides[0] + (slice % h) * x.strides[1]
+                        let bad = f.base + firstRow[t] + slice * s
+                        m.base[item] =
+                            x.dtype == .f32
+                            ? kernels.scan_rows(
+                                s, x.shape[3], bases[t].assumingMemoryBound(to: Float.self) + base,
+                                x.strides[2], bad)
+                            : half.scan_rows(
+                                HalfKernelTable.format(x.dtype), s, x.shape[3],
+                                bases[t].assumingMemoryBound(to: UInt16.self) + base, x.strides[2],
+                                bad)
                     }
                     if small {
                         for item in 0..<slices.reduce(0, +) { task(item) }
@@ -89,17 +96,19 @@ enum NonFiniteScreen {
         }
     }
 
-    /// Calls `body` with a pointer to element [0, 0, …] of each tensor.
+    /// Calls `body` with the address of element [0, 0, …] of each tensor (in its dtype).
     private static func withElements(
-        of tensors: ArraySlice<Tensor>, _ pointers: [UnsafePointer<Float>] = [],
-        _ body: ([UnsafePointer<Float>]) -> Void
+        of tensors: ArraySlice<Tensor>, _ pointers: [UnsafeRawPointer] = [],
+        _ body: ([UnsafeRawPointer]) -> Void
     ) {
         guard let first = tensors.first else { return body(pointers) }
-        first.withUnsafeElements { withElements(of: tensors.dropFirst(), pointers + [$0], body) }
+        first.withUnsafeRawElements {
+            withElements(of: tensors.dropFirst(), pointers + [$0], body)
+        }
     }
 
     private static func withElements(
-        of tensors: [Tensor], _ body: ([UnsafePointer<Float>]) -> Void
+        of tensors: [Tensor], _ body: ([UnsafeRawPointer]) -> Void
     ) {
         withElements(of: tensors[...], [], body)
     }
@@ -108,6 +117,15 @@ enum NonFiniteScreen {
     private static func fill(_ t: inout Tensor, rows: [UInt8], with value: Float) {
         t = t.contiguous()
         let d = t.shape[3]
+        if t.dtype != .f32 {
+            let bits = t.dtype.bits(value)
+            t.withUnsafeMutableHalfElements { x in
+                for (r, flag) in rows.enumerated() where flag != 0 {
+                    (x + r * d).update(repeating: bits, count: d)
+                }
+            }
+            return
+        }
         t.withUnsafeMutableElements { x in
             for (r, flag) in rows.enumerated() where flag != 0 {
                 (x + r * d).update(repeating: value, count: d)

@@ -12,6 +12,9 @@ struct PackedWeight: Sendable {
     let outputs: Int, inputs: Int
     let panels: [Float]
     let bias: [Float]?
+    /// A bf16 weight also packed in bf16 pairs for the AVX512-BF16 GEMM (`pack_weight`),
+    /// when this CPU has it; `nil` otherwise.
+    let pairs: [UInt32]?
 
     /// Packs `weight` `[out, in]` (any strides) and keeps `bias` `[out]`.
     init(weight: Tensor, bias: Tensor?) {
@@ -25,5 +28,24 @@ struct PackedWeight: Sendable {
             filled = count
         }
         self.bias = bias?.contiguous().scalars
+        let half = HalfKernelTable(.avx512BF16, instructionSet: .avx512)
+        if w.dtype == .bf16, let packWeight = half?.c.pack_weight {
+            let words = ak_bf16_packed_words(k, n)
+            pairs = [UInt32](unsafeUninitializedCapacity: Swift.max(1, words)) { buffer, filled in
+                w.withUnsafeHalfElements { packWeight(k, n, $0, k, buffer.baseAddress!) }
+                filled = words
+            }
+        } else {
+            pairs = nil
+        }
+    }
+}
+
+extension PackedWeight {
+    /// Calls `body` with the bf16 pairs (`bf16`, which must exist) or the fp32 panels.
+    func withPanels<R>(bf16: Bool, _ body: (UnsafeRawPointer) -> R) -> R {
+        bf16
+            ? pairs!.withUnsafeBytes { body($0.baseAddress!) }
+            : panels.withUnsafeBytes { body($0.baseAddress!) }
     }
 }

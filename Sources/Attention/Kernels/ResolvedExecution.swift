@@ -7,6 +7,11 @@ package struct ResolvedExecution: Sendable {
     package let threads: Int
     /// The kernel variant every C call of this call goes through.
     package let kernels: KernelTable
+    /// The reduced-precision kernels (bf16/f16 conversions and products) of this call; `nil`
+    /// means the best for ``kernels`` (``half``).
+    var halfKernels: HalfKernelTable? = nil
+    /// The reduced-precision kernels every bf16/f16 step of this call goes through.
+    package var half: HalfKernelTable { halfKernels ?? .best(for: kernels.instructionSet) }
     /// Tile sizes the caller asked for (`nil`: the default for the mask).
     let queryBlock: Int?, keyBlock: Int?
     /// The caller's limit on bytes of scores (`nil`: the memory budget).

@@ -132,8 +132,11 @@ public struct MultiHeadAttention: Module, Sendable {
             return nil
         }
         // The concatenations have exactly 3·E·E and 3·E elements: the shapes cannot fail.
+        // bf16/f16 weights stay in their dtype (the widened values convert back exactly).
+        let dtype = Set(layers.map(\.weight.dtype)).count == 1 ? q.weight.dtype : .f32
         let weight = try! Tensor(
-            shape: [3 * e, e], scalars: layers.flatMap { $0.weight.contiguous().scalars })
+            shape: [3 * e, e], scalars: layers.flatMap { $0.weight.contiguous().scalars },
+            dtype: dtype)
         let biases = layers.compactMap(\.bias)
         let bias =
             biases.count == 3

@@ -1,15 +1,20 @@
 extension Tensor {
-    /// Applies `f` to every element.
+    /// Applies `f` to every element (computed in `Float`; the result keeps ``dtype``).
     public func map(_ f: (Float) -> Float) -> Tensor {
-        Tensor(unchecked: shape, storage: scalars.map(f))
+        Tensor(unchecked: shape, storage: scalars.map(f)).converted(to: dtype)
     }
 
-    /// Combines two tensors elementwise with NumPy broadcasting.
+    /// Combines two tensors elementwise with NumPy broadcasting (computed in `Float`; the
+    /// result has the operands' dtype when they share one, else f32).
     /// - Throws: ``AttentionError`` if the shapes do not broadcast.
     public func zipWith(_ other: Tensor, _ f: (Float, Float) -> Float) throws -> Tensor {
         guard let target = Tensor.broadcastShape(shape, other.shape) else {
             throw AttentionError.argument(
                 "other", "shape \(other.shape) does not broadcast with \(shape)")
+        }
+        if dtype != .f32 || other.dtype != .f32 {
+            let wide = try converted(to: .f32).zipWith(other.converted(to: .f32), f)
+            return wide.converted(to: dtype == other.dtype ? dtype : .f32)
         }
         let a = shape == target ? self : try expanded(to: target)
         let b = other.shape == target ? other : try other.expanded(to: target)
@@ -40,7 +45,8 @@ extension Tensor {
     public func sum() -> Double { scalars.reduce(0.0) { $0 + Double($1) } }
 
     /// Matrix product over the last two axes with broadcast batch axes:
-    /// `[..., M, K] × [..., K, N] → [..., M, N]`. Uses the vectorized GEMM kernel.
+    /// `[..., M, K] × [..., K, N] → [..., M, N]`. Uses the vectorized GEMM kernel (fp32;
+    /// bf16/f16 operands are widened, and the result has their dtype when they share one).
     /// - Parameter execution: threads and kernel variant for this call (default: the
     ///   machine's).
     /// - Throws: ``AttentionError`` for rank < 2, mismatched inner dimensions, batch axes
@@ -69,6 +75,7 @@ extension Tensor {
         let a = try expanded(to: batch + [m, k])
         // A plain matrix on the right is shared by every left matrix: one folded product.
         let b = other.rank == 2 ? other : try other.expanded(to: batch + [k, n])
-        return GEMM.multiply(a, b, execution: resolved)
+        let product = GEMM.multiply(a, b, execution: resolved)
+        return dtype == other.dtype ? product.converted(to: dtype) : product
     }
 }

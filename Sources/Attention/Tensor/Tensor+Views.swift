@@ -22,9 +22,8 @@ extension Tensor {
                 "shape", "cannot reshape \(shape) (\(count) elements) to \(newShape)")
         }
         let base = isContiguous ? self : contiguous()
-        return Tensor(
-            shape: resolved, strides: Tensor.contiguousStrides(for: resolved),
-            offset: base.offset, storage: base.storage)
+        return base.view(
+            shape: resolved, strides: Tensor.contiguousStrides(for: resolved), offset: base.offset)
     }
 
     /// Reorders the axes: result axis i is input axis `axes[i]`. No copy.
@@ -33,9 +32,8 @@ extension Tensor {
             throw AttentionError.argument(
                 "axes", "expected a permutation of 0..<\(rank), got \(axes)")
         }
-        return Tensor(
-            shape: axes.map { shape[$0] }, strides: axes.map { strides[$0] },
-            offset: offset, storage: storage)
+        return view(
+            shape: axes.map { shape[$0] }, strides: axes.map { strides[$0] }, offset: offset)
     }
 
     /// Swaps two axes (negative axes count from the end). No copy.
@@ -61,9 +59,8 @@ extension Tensor {
         }
         var newShape = shape
         newShape[axis] = range.count
-        return Tensor(
-            shape: newShape, strides: strides, offset: offset + range.lowerBound * strides[axis],
-            storage: storage)
+        return view(
+            shape: newShape, strides: strides, offset: offset + range.lowerBound * strides[axis])
     }
 
     /// A broadcast view with the given shape (NumPy rules: align right, size-1 axes stretch).
@@ -83,7 +80,7 @@ extension Tensor {
                 throw AttentionError.argument("shape", "cannot broadcast \(shape) to \(target)")
             }
         }
-        return Tensor(shape: target, strides: newStrides, offset: offset, storage: storage)
+        return view(shape: target, strides: newStrides, offset: offset)
     }
 
     /// The broadcast of two shapes, or `nil` when they are incompatible.

@@ -2,6 +2,10 @@ import Foundation
 
 /// An n-dimensional array of `Float` with shape, strides and copy-on-write storage.
 ///
+/// Elements are fp32 unless the tensor was made in another ``DType`` (bf16 or f16: 2 bytes
+/// per element, see ``converted(to:)``); every accessor reads them as `Float` (exactly)
+/// and writes round to nearest even.
+///
 /// Views (``reshaped(_:)``, ``permuted(_:)``, ``transposed(_:_:)``, ``sliced(axis:range:)``,
 /// ``expanded(to:)``) share storage and copy nothing; the first mutation of a shared tensor
 /// copies it (value semantics, like `Array`). Scalars are stored row-major when
@@ -20,6 +24,12 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
     /// Storage index of element [0, 0, …].
     @usableFromInline var offset: Int
     @usableFromInline var storage: [Float]
+    /// The element type (``DType/f32`` unless made with a reduced-precision initializer or
+    /// ``converted(to:)``).
+    public private(set) var dtype: DType = .f32
+    /// Storage of a 2-byte dtype (bf16 or f16 bit patterns); `storage` is then empty, and
+    /// `offset`/`strides` index this array instead.
+    @usableFromInline var halves: [UInt16] = []
 
     /// A tensor of the given shape holding `scalars` in row-major order.
     /// - Throws: ``AttentionError`` if `scalars.count` is not the product of `shape` or a
@@ -72,6 +82,22 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         self.strides = strides
         self.offset = offset
         self.storage = storage
+    }
+
+    /// A view of the same storage (and dtype) with another shape, strides and offset.
+    func view(shape: [Int], strides: [Int], offset: Int) -> Tensor {
+        var t = self
+        t.shape = shape
+        t.strides = strides
+        t.offset = offset
+        return t
+    }
+
+    /// A row-major reduced-precision tensor over `halves` (bit patterns of `dtype`).
+    init(unchecked shape: [Int], halves: [UInt16], dtype: DType) {
+        self.init(unchecked: shape, storage: [])
+        self.halves = halves
+        self.dtype = dtype
     }
 
     static func validate(shape: [Int], argument: String) throws {
@@ -130,24 +156,37 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
         return index
     }
 
-    /// Reads or writes one element.
+    /// Reads or writes one element (a reduced-precision tensor widens on read and rounds to
+    /// nearest even on write).
     public subscript(_ indices: Int...) -> Float {
-        get { storage[storageIndex(indices)] }
+        get {
+            dtype == .f32
+                ? storage[storageIndex(indices)] : dtype.float(halves[storageIndex(indices)])
+        }
         set {
             makeUniqueAndDense()
-            storage[storageIndex(indices)] = newValue
+            if dtype == .f32 {
+                storage[storageIndex(indices)] = newValue
+            } else {
+                halves[storageIndex(indices)] = dtype.bits(newValue)
+            }
         }
     }
 
-    /// The elements in row-major order.
+    /// The elements in row-major order (widened to `Float` for a reduced-precision tensor).
     public var scalars: [Float] {
+        if dtype != .f32 { return contiguous().halves.map(dtype.float) }
         if isContiguous && offset == 0 && storage.count == count { return storage }
         return contiguous().storage
     }
 
+    /// Elements in storage (of `storage` or `halves`, whichever the dtype uses).
+    var storageCount: Int { dtype == .f32 ? storage.count : halves.count }
+
     /// A row-major copy (or `self` when already row-major and unshared by other views).
     public func contiguous() -> Tensor {
-        if isContiguous && offset == 0 && storage.count == count { return self }
+        if isContiguous && offset == 0 && storageCount == count { return self }
+        if dtype != .f32 { return contiguousHalves() }
         var out = [Float]()
         out.reserveCapacity(count)
         forEachRun { start, length, step in
@@ -183,17 +222,19 @@ public struct Tensor: Sendable, Equatable, CustomStringConvertible {
 
     /// Makes storage unshared, dense and row-major so it can be written in place.
     mutating func makeUniqueAndDense() {
-        if !(isContiguous && offset == 0 && storage.count == count) {
+        if !(isContiguous && offset == 0 && storageCount == count) {
             self = contiguous()
         }
     }
 
     public var description: String {
         let preview = scalars.prefix(8).map { String(format: "%.4g", $0) }.joined(separator: ", ")
-        return "Tensor(shape: \(shape), [\(preview)\(count > 8 ? ", …" : "")])"
+        let type = dtype == .f32 ? "" : ", dtype: \(dtype)"
+        return "Tensor(shape: \(shape)\(type), [\(preview)\(count > 8 ? ", …" : "")])"
     }
 
+    /// Equal shapes, dtypes and elements (elements compare as `Float`: NaN ≠ NaN).
     public static func == (lhs: Tensor, rhs: Tensor) -> Bool {
-        lhs.shape == rhs.shape && lhs.scalars == rhs.scalars
+        lhs.shape == rhs.shape && lhs.dtype == rhs.dtype && lhs.scalars == rhs.scalars
     }
 }

@@ -1,0 +1,66 @@
+import _AttentionKernels
+
+/// How the fused kernel runs a bf16 or f16 call.
+///
+/// A call picks one through ``ExecutionOptions/reducedPrecisionKernel`` (default: the best
+/// this CPU has). Every choice reads the 2-byte inputs directly, accumulates in fp32, keeps
+/// the softmax statistics and the log-sum-exp in fp32, and writes the input's dtype.
+public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Converts each tile to fp32 (F16C/AVX2 conversions where the CPU has them) and runs the
+    /// call's fp32 kernels. Works everywhere, for bf16 and f16.
+    case portable
+    /// bf16 tile products on `vdpbf16ps` (Q·Kᵀ, and P·V with P rounded to bf16 as
+    /// FlashAttention does), softmax in fp32. Needs AVX512-BF16. f16 inputs still take the
+    /// portable path: without AVX512-FP16 arithmetic the fp32 kernels are the fast way, and
+    /// fp16 products accumulated in fp16 would lose accuracy anyway.
+    case avx512BF16
+
+    public var description: String { self == .portable ? "portable" : "AVX512-BF16" }
+
+    /// The kernels this CPU can run.
+    public static var supported: [ReducedPrecisionKernel] {
+        ak_detected_half_variant() >= Int32(AK_HALF_AVX512BF16.rawValue)
+            ? [.portable, .avx512BF16] : [.portable]
+    }
+}
+
+/// The reduced-precision C kernels of one variant (conversions, scan, bf16 products),
+/// chosen once per call like ``KernelTable``.
+package struct HalfKernelTable: @unchecked Sendable {
+    /// Which fused path a bf16 call takes.
+    package let kernel: ReducedPrecisionKernel
+    /// The entry points; their contracts are in `AttentionKernelsHalf.h`.
+    let c: ak_half_table
+
+    /// The table for `kernel`, with conversions suited to `instructionSet` (scalar for
+    /// `.portable`, F16C otherwise when the CPU has it); `nil` when the CPU lacks `kernel`.
+    package init?(_ kernel: ReducedPrecisionKernel, instructionSet: InstructionSet) {
+        let variant: Int32
+        switch kernel {
+        case .avx512BF16: variant = Int32(AK_HALF_AVX512BF16.rawValue)
+        case .portable:
+            variant =
+                instructionSet == .portable
+                ? Int32(AK_HALF_PORTABLE.rawValue)
+                : Swift.min(Int32(AK_HALF_F16C.rawValue), ak_detected_half_variant())
+        }
+        guard let table = ak_half_kernels(variant) else { return nil }
+        self.kernel = kernel
+        c = table.pointee
+    }
+
+    /// The default for a call: AVX512-BF16 when the CPU has it and the call runs AVX-512.
+    static func best(for instructionSet: InstructionSet) -> HalfKernelTable {
+        if instructionSet == .avx512,
+            let table = HalfKernelTable(.avx512BF16, instructionSet: .avx512)
+        {
+            return table
+        }
+        return HalfKernelTable(.portable, instructionSet: instructionSet)!  // portable always exists
+    }
+
+    /// The C format code of a 2-byte dtype.
+    static func format(_ dtype: DType) -> Int32 {
+        Int32(dtype == .bf16 ? AK_HALF_BF16.rawValue : AK_HALF_F16.rawValue)
+    }
+}

@@ -1,0 +1,47 @@
+// Run-time choice of the reduced-precision variant (see AttentionKernelsHalf.h): like
+// dispatch.c, no global "active" variant; callers ask for a table once per call.
+#include "half_variants.h"
+
+static const ak_half_table half_tables[] = {
+    {
+        .to_f32 = ak_half_to_f32_portable,
+        .from_f32 = ak_half_from_f32_portable,
+        .scan_rows = ak_half_scan_rows_portable,
+    },
+#ifdef AK_HALF_HAS_X86
+    {
+        .to_f32 = ak_half_to_f32_f16c,
+        .from_f32 = ak_half_from_f32_f16c,
+        .scan_rows = ak_half_scan_rows_portable,
+    },
+    {
+        .to_f32 = ak_half_to_f32_f16c,
+        .from_f32 = ak_half_from_f32_f16c,
+        .scan_rows = ak_half_scan_rows_portable,
+        .pack_rows = ak_bf16_pack_rows_avx512,
+        .pack_transposed = ak_bf16_pack_transposed_avx512,
+        .pack_interleaved = ak_bf16_pack_interleaved_avx512,
+        .pairs_from_f32 = ak_bf16_pairs_from_f32_avx512,
+        .dot_gemm = ak_bf16_dot_gemm_avx512,
+        .pack_weight = ak_bf16_pack_weight_avx512,
+        .gemm_packed = ak_bf16_gemm_packed_avx512,
+    },
+#endif
+};
+
+int ak_detected_half_variant(void) {
+#ifdef AK_HALF_HAS_X86
+    __builtin_cpu_init();
+    int f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    if (f16c && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16"))
+        return AK_HALF_AVX512BF16;
+    if (f16c) return AK_HALF_F16C;
+#endif
+    return AK_HALF_PORTABLE;
+}
+
+const ak_half_table *ak_half_kernels(int variant) {
+    if (variant < 0 || variant > ak_detected_half_variant()) return 0;
+    return &half_tables[variant];
+}

@@ -1,0 +1,50 @@
+// Reduced precision, AVX2 + F16C conversions: 8 elements per step, scalar tails.
+// f16 uses the F16C instructions (exact widening; narrowing rounds to nearest even with
+// subnormals and overflow to infinity, NaN quieted keeping the top payload bits — the same
+// results as the portable code). bf16 is integer arithmetic on the bit patterns.
+#include "half_variants.h"
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+
+#define AK_F16C __attribute__((target("avx2,f16c,fma")))
+
+AK_F16C void ak_half_to_f32_f16c(int format, long n, const uint16_t *x, float *y) {
+    long i = 0;
+    if (format == AK_HALF_BF16) {
+        for (; i + 8 <= n; i += 8) {
+            __m256i h = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(x + i)));
+            _mm256_storeu_si256((__m256i *)(y + i), _mm256_slli_epi32(h, 16));
+        }
+    } else {
+        for (; i + 8 <= n; i += 8)
+            _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+    }
+    for (; i < n; i++) y[i] = ak_half_to_float(format, x[i]);
+}
+
+// bf16 nearest even of 8 floats, as 32-bit lanes holding the 16-bit results.
+AK_F16C static inline __m256i bf16_round8(__m256 v) {
+    __m256i b = _mm256_castps_si256(v);
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+    __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(_mm256_add_epi32(b, _mm256_set1_epi32(0x7FFF)), lsb), 16);
+    __m256i quiet = _mm256_or_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(0x40));
+    __m256i magnitude = _mm256_and_si256(b, _mm256_set1_epi32(0x7FFFFFFF));
+    __m256i nan = _mm256_cmpgt_epi32(magnitude, _mm256_set1_epi32(0x7F800000));
+    return _mm256_blendv_epi8(rounded, _mm256_and_si256(quiet, _mm256_set1_epi32(0xFFFF)), nan);
+}
+
+AK_F16C void ak_half_from_f32_f16c(int format, long n, const float *x, uint16_t *y) {
+    long i = 0;
+    if (format == AK_HALF_BF16) {
+        for (; i + 16 <= n; i += 16) {
+            __m256i lo = bf16_round8(_mm256_loadu_ps(x + i)), hi = bf16_round8(_mm256_loadu_ps(x + i + 8));
+            __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(lo, hi), 0xD8);
+            _mm256_storeu_si256((__m256i *)(y + i), packed);
+        }
+    } else {
+        for (; i + 8 <= n; i += 8)
+            _mm_storeu_si128((__m128i *)(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    }
+    for (; i < n; i++) y[i] = ak_float_to_half(format, x[i]);
+}
+#endif

@@ -1,0 +1,95 @@
+// Reduced-precision (bf16, f16) kernels: conversions to and from fp32, the non-finite scan,
+// and the AVX512-BF16 dot-product tile kernels of the fused forward.
+//
+// A separate table from `ak_table` (AttentionKernels.h) because its variants follow other
+// CPU features (F16C, AVX512-BF16) than the fp32 ones; a caller chooses one per call
+// (`ak_half_kernels`) exactly as it chooses an `ak_table`. Nothing here is process-wide state.
+#ifndef ATTENTION_KERNELS_HALF_H
+#define ATTENTION_KERNELS_HALF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#pragma clang assume_nonnull begin
+
+/// Element formats of 2-byte data.
+typedef enum {
+    AK_HALF_BF16 = 0,  ///< bfloat16: the upper 16 bits of a binary32
+    AK_HALF_F16 = 1,   ///< IEEE 754 binary16
+} ak_half_format;
+
+/// Variants of the reduced-precision table, in increasing order of capability.
+typedef enum {
+    AK_HALF_PORTABLE = 0,    ///< scalar C (any CPU)
+    AK_HALF_F16C = 1,        ///< AVX2 + F16C conversions (8 per instruction)
+    AK_HALF_AVX512BF16 = 2,  ///< the F16C conversions plus `vdpbf16ps` tile products
+} ak_half_variant;
+
+typedef struct ak_half_table {
+    /// y[i] = x[i] widened to binary32 (exact: subnormals, infinities and NaN payloads kept).
+    void (*to_f32)(int format, long n, const uint16_t *x, float *y);
+    /// y[i] = x[i] rounded to `format`, to nearest, ties to even (NaN stays a quiet NaN;
+    /// f16 overflows to infinity and keeps subnormals).
+    void (*from_f32)(int format, long n, const float *x, uint16_t *y);
+    /// The non-finite scan of `ak_table.scan_rows` on 2-byte data: bad[r] = 1 for each row
+    /// holding a NaN or ±inf; returns the largest |x| over the other rows.
+    float (*scan_rows)(int format, long rows, long cols, const uint16_t *x, long ldx,
+                       unsigned char *bad);
+
+    // The remaining entries are NULL unless the variant is AK_HALF_AVX512BF16. A "pair" is
+    // two bf16 values in one 32-bit word, the element `vdpbf16ps` multiplies and adds.
+
+    /// out[r·ldo + p] = (x[r][2p], x[r][2p+1]) for r < rows, p < ceil(d/2) (x row stride
+    /// ldx, bf16); the odd last column and the rows rows..<rowsPadded are zero.
+    void (*_Nullable pack_rows)(long rows, long rowsPadded, long d, const uint16_t *x, long ldx,
+                                uint32_t *out, long ldo);
+    /// Kᵀ in pairs: out[p·ldo + c] = (k[c][2p], k[c][2p+1]) for c < cols (k row stride ldk,
+    /// bf16), zero for cols ≤ c < colsPadded and for the odd last feature.
+    void (*_Nullable pack_transposed)(long cols, long d, const uint16_t *k, long ldk,
+                                      uint32_t *out, long ldo, long colsPadded);
+    /// V in pairs of rows: out[p·ldo + n] = (v[2p][n], v[2p+1][n]) for p < ceil(rows/2),
+    /// n < cols (v row stride ldv, bf16), zero for the odd last row and cols ≤ n < colsPadded.
+    void (*_Nullable pack_interleaved)(long rows, long cols, const uint16_t *v, long ldv,
+                                       uint32_t *out, long ldo, long colsPadded);
+    /// fp32 probabilities to pairs: out[r·ldo + p] = bf16(s[r][2p], s[r][2p+1]) for
+    /// p < ceil(cols/2), the odd last column zero (round to nearest even).
+    void (*_Nullable pairs_from_f32)(long rows, long cols, const float *s, long lds,
+                                     uint32_t *out, long ldo);
+    /// C[rows × cols] = rowScale ? rowScale[r]·C + A·B : scale·A·B, fp32 accumulation, where
+    /// A(r, p) = a[r·lda + p] and B(p, n) = b[p·ldb + n] are pairs and `depth` counts pairs.
+    /// `rows` a multiple of 12, `cols` of 16 (asserted in debug builds).
+    void (*_Nullable dot_gemm)(long rows, long cols, long depth, const uint32_t *a, long lda,
+                               const uint32_t *b, long ldb, float *c, long ldc, float scale,
+                               const float *_Nullable rowScale);
+    /// A layer's bf16 weight W [N × K] (row stride ldw) packed for gemm_packed: 32-column
+    /// panels of k-pairs, packed[p·P·32 + q·32 + t] = (W[32p+t][2q], W[32p+t][2q+1]) with
+    /// P = ceil(K/2), zero beyond N and for the odd last k. Size: ak_bf16_packed_words(K, N).
+    void (*_Nullable pack_weight)(long K, long N, const uint16_t *w, long ldw, uint32_t *packed);
+    /// C[M×N] = (accumulate ? C : 0) + bf16(A)·Wᵀ, A fp32 row-major (row stride lda) rounded
+    /// to bf16 (nearest even), W packed by pack_weight, fp32 accumulation. `scratch` holds
+    /// 12·ceil(K/2) words. Single-threaded; callers split rows.
+    void (*_Nullable gemm_packed)(long M, long N, long K, const float *a, long lda,
+                                  const uint32_t *packed, int accumulate, float *c, long ldc,
+                                  uint32_t *scratch);
+} ak_half_table;
+
+/// 32-bit words pack_weight writes for a weight of N × K.
+static inline long ak_bf16_packed_words(long K, long N) { return (N + 31) / 32 * 32 * ((K + 1) / 2); }
+
+/// The best reduced-precision variant this CPU supports (an `ak_half_variant`).
+int ak_detected_half_variant(void);
+
+/// The table of `variant`, or NULL when it is unknown or this CPU lacks it.
+const ak_half_table *_Nullable ak_half_kernels(int variant);
+
+#pragma clang assume_nonnull end
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

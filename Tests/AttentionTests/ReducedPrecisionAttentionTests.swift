@@ -1,0 +1,198 @@
+import Foundation
+import Testing
+
+@testable import Attention
+
+/// bf16/f16 attention on every path this CPU has, against the Double oracle computed from
+/// the *same* bf16/f16 inputs (widened exactly).
+///
+/// Tolerance: 2× the error PyTorch's own SDPA makes on such inputs, measured once with
+/// scripts/measure_reduced_precision_error.py (PyTorch 2.15, CPU; normwise relative error
+/// max |out − ref| / max |ref| over D ∈ {1, 8, 59, 64, 128, 256}, Sq ≠ Sk, GQA, causal):
+/// bf16 worst 4.263e-3, f16 worst 5.060e-4.
+@Suite struct ReducedPrecisionAttentionTests {
+    static let tolerance: [DType: Double] = [.bf16: 2 * 4.263e-3, .f16: 2 * 5.060e-4]
+
+    /// The paths that run here; the ones this CPU lacks are reported as skipped.
+    static let paths: [(name: String, execution: ExecutionOptions)] = {
+        var paths: [(String, ExecutionOptions)] = [
+            (
+                "portable (scalar conversions, portable fp32 kernels)",
+                ExecutionOptions(instructionSet: .portable, reducedPrecisionKernel: .portable)
+            ),
+            (
+                "portable (F16C conversions, \(AttentionConfiguration.detectedInstructionSet) kernels)",
+                ExecutionOptions(reducedPrecisionKernel: .portable)
+            ),
+            (
+                "portable, 24×32 tiles",
+                ExecutionOptions(queryBlock: 24, keyBlock: 32, reducedPrecisionKernel: .portable)
+            ),
+        ]
+        if ReducedPrecisionKernel.supported.contains(.avx512BF16) {
+            paths.append(("AVX512-BF16", ExecutionOptions(reducedPrecisionKernel: .avx512BF16)))
+            paths.append(
+                (
+                    "AVX512-BF16, 24×32 tiles",
+                    ExecutionOptions(
+                        queryBlock: 24, keyBlock: 32, reducedPrecisionKernel: .avx512BF16)
+                ))
+        }
+        return paths
+    }()
+
+    @Test func reportWhichPathsRan() {
+        for path in Self.paths { print("reduced precision: ran \(path.name)") }
+        if !ReducedPrecisionKernel.supported.contains(.avx512BF16) {
+            print("reduced precision: skipped AVX512-BF16 (this CPU has no avx512_bf16)")
+        }
+        print("reduced precision: skipped AMX-BF16 (no AMX kernel in this build)")
+        #expect(!Self.paths.isEmpty)
+    }
+
+    static let cases: [Case] = [
+        Case(sq: 1, sk: 1, d: 1), Case(b: 2, h: 2, sq: 17, sk: 17, d: 8),
+        Case(h: 2, sq: 113, sk: 203, d: 59), Case(b: 2, h: 4, hkv: 2, sq: 128, sk: 128, d: 64),
+        Case(h: 2, hkv: 1, sq: 203, sk: 113, d: 128), Case(sq: 113, sk: 17, d: 256),
+        Case(h: 2, sq: 40, sk: 70, d: 32, dv: 24), Case(h: 3, hkv: 1, sq: 50, sk: 77, d: 7, dv: 33),
+    ]
+
+    /// Every mask kind, with sizes taken from the case (tensor masks need them).
+    static func masks(_ c: Case) -> [AttentionMask] {
+        let rng = CounterRNG(seed: 77)
+        var dense = (0..<(c.sq * c.sk)).map { rng.uniform(at: UInt64($0)) < 0.6 ? Float(1) : 0 }
+        if c.sq > 2 { for j in 0..<c.sk { dense[2 * c.sk + j] = 0 } }  // row 2 sees no key
+        return [
+            .none, .causal, .causalFromBottomRight, .slidingWindow(left: 9, right: 3),
+            .prefixLM(prefixLength: Swift.min(5, c.sk)),
+            .bigBird(window: 3, globalTokens: 2, randomPerRow: 2, seed: 5),
+            .dense(try! Tensor(shape: [c.sq, c.sk], scalars: dense)),
+            .additive(Tensor.randomNormal([1, c.h, c.sq, c.sk], seed: 78)),
+        ]
+    }
+
+    func inputs(_ c: Case, _ dtype: DType, seed: UInt64) -> (Tensor, Tensor, Tensor) {
+        let (q, k, v) = randomQKV(
+            b: c.b, h: c.h, hkv: c.hkv, sq: c.sq, sk: c.sk, d: c.d, dv: c.dv, seed: seed)
+        return (q.converted(to: dtype), k.converted(to: dtype), v.converted(to: dtype))
+    }
+
+    /// Runs every path on one problem and compares output and log-sum-exp with the oracle;
+    /// returns the worst error per path.
+    @discardableResult
+    func check(
+        _ c: Case, _ dtype: DType, mask: AttentionMask, alibi: ALiBi? = nil, dropout: Float = 0,
+        inputs: (Tensor, Tensor, Tensor)
+    ) throws -> [Double] {
+        var errors: [Double] = []
+        let (q, k, v) = inputs
+        let oracle = NaiveAttention(
+            query: q, key: k, value: v, mask: mask, alibi: alibi, dropout: Double(dropout),
+            seed: 9)
+        for path in Self.paths {
+            let options = AttentionOptions(
+                mask: mask, dropout: dropout, dropoutSeed: 9, alibi: alibi, backend: .fused,
+                returnLogSumExp: true, execution: path.execution)
+            let result = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
+            #expect(result.output.dtype == dtype && result.logSumExp?.dtype == .f32)
+            let error = maxRelativeError(result.output, oracle.output)
+            errors.append(error)
+            #expect(
+                error <= Self.tolerance[dtype]!,
+                "\(dtype) \(c) \(mask) alibi=\(alibi != nil) p=\(dropout) [\(path.name)]: \(error)")
+            for (x, y) in zip(result.logSumExp!.scalars, oracle.lse) {
+                if y == -.infinity {
+                    #expect(x == -.infinity)
+                } else {
+                    #expect(abs(Double(x) - y) <= 1e-4 * max(1, abs(y)), "\(dtype) \(c) \(mask)")
+                }
+            }
+        }
+        return errors
+    }
+
+    @Test(arguments: 0..<cases.count)
+    func everyMaskAgainstTheOracle(_ index: Int) throws {
+        let c = Self.cases[index]
+        var summary: [String] = []
+        for dtype in [DType.bf16, .f16] {
+            let qkv = inputs(c, dtype, seed: UInt64(40 + index))
+            var worst = [Double](repeating: 0, count: Self.paths.count)
+            for mask in Self.masks(c) {
+                let errors = try check(c, dtype, mask: mask, inputs: qkv)
+                worst = zip(worst, errors).map { max($0, $1) }
+            }
+            summary.append(
+                "\(dtype) " + worst.map { String(format: "%.2e", $0) }.joined(separator: "/"))
+        }
+        // Worst normwise relative error over the masks, per path (in `paths` order).
+        print("reduced precision \(c): \(summary.joined(separator: ", "))")
+    }
+
+    @Test func alibiDropoutAndStridedInputs() throws {
+        let c = Case(b: 2, h: 4, hkv: 2, sq: 70, sk: 97, d: 64)
+        for dtype in [DType.bf16, .f16] {
+            let qkv = inputs(c, dtype, seed: 3)
+            let alibi = try ALiBi(heads: 4, form: .causal)
+            try check(c, dtype, mask: .causal, alibi: alibi, inputs: qkv)
+            try check(c, dtype, mask: .none, dropout: 0.2, inputs: qkv)
+            // [B, S, H, D] storage viewed as [B, H, S, D]: strided, no copy.
+            let (q, k, v) = qkv
+            let strided = try (
+                q.transposed(1, 2).contiguous().transposed(1, 2),
+                k.transposed(1, 2).contiguous().transposed(1, 2),
+                v.transposed(1, 2).contiguous().transposed(1, 2)
+            )
+            #expect(strided.0.strides != q.strides)
+            try check(c, dtype, mask: .slidingWindow(left: 5, right: 5), inputs: strided)
+        }
+    }
+
+    @Test func nonFiniteInputsFollowTheRule() throws {
+        let c = Case(h: 2, sq: 30, sk: 40, d: 16)
+        var (q, k, v) = randomQKV(b: 1, h: 2, sq: 30, sk: 40, d: 16, seed: 8)
+        k[0, 1, 7, 3] = .nan  // key 7 of head 1 poisons the rows that see it
+        q[0, 0, 4, 0] = .infinity  // query row 4 of head 0
+        for dtype in [DType.bf16, .f16] {
+            let (qh, kh, vh) = (
+                q.converted(to: dtype), k.converted(to: dtype), v.converted(to: dtype)
+            )
+            let expected = try scaledDotProductAttention(
+                query: qh.converted(to: .f32), key: kh.converted(to: .f32),
+                value: vh.converted(to: .f32), mask: .causal
+            ).scalars.map { $0.isNaN }
+            #expect(expected.contains(true) && expected.contains(false))
+            for path in Self.paths {
+                let out = try scaledDotProductAttention(
+                    query: qh, key: kh, value: vh,
+                    options: AttentionOptions(mask: .causal, execution: path.execution)
+                ).output
+                #expect(out.scalars.map { $0.isNaN } == expected, "\(dtype) \(c) [\(path.name)]")
+            }
+        }
+    }
+
+    @Test func referenceBackendAndEmptyProblemsKeepTheDType() throws {
+        let (q, k, v) = inputs(Case(h: 2, sq: 9, sk: 11, d: 8), .bf16, seed: 1)
+        let oracle = NaiveAttention(query: q, key: k, value: v, mask: .causal)
+        let reference = try scaledDotProductAttention(
+            query: q, key: k, value: v, mask: .causal, backend: .reference)
+        #expect(reference.dtype == .bf16)
+        #expect(maxRelativeError(reference, oracle.output) <= Self.tolerance[.bf16]!)
+        let empty = try scaledDotProductAttention(
+            query: q, key: k.sliced(axis: 2, range: 0..<0), value: v.sliced(axis: 2, range: 0..<0))
+        #expect(empty.dtype == .bf16 && empty.scalars.allSatisfy { $0 == 0 })
+    }
+
+    @Test func mixedDTypesAreRejectedNamingTheArgument() throws {
+        let (q, k, v) = inputs(Case(sq: 4, sk: 4, d: 8), .bf16, seed: 2)
+        for (key, value, name) in [
+            (k.converted(to: .f32), v, "key"), (k, v.converted(to: .f16), "value"),
+        ] {
+            let error = #expect(throws: AttentionError.self) {
+                try scaledDotProductAttention(query: q, key: key, value: value)
+            }
+            #expect(error?.argument == name, "\(String(describing: error))")
+        }
+    }
+}
