@@ -7,7 +7,10 @@ struct AttentionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attention",
         abstract: "Attention mechanisms for transformers: run, benchmark, plot and demo.",
-        subcommands: [DemoCommand.self, RunCommand.self, BenchCommand.self, PlotCommand.self]
+        subcommands: [
+            DemoCommand.self, RunCommand.self, BenchCommand.self, PlotCommand.self,
+            TrainCommand.self,
+        ]
     )
 
     /// Runs the command; any failure prints exactly one `Error: …` line on stderr (no usage
