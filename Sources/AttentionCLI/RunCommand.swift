@@ -12,6 +12,8 @@ struct RunCommand: ParsableCommand {
             IN holds `query` [B, H, Sq, D], `key` [B, Hkv, Sk, D], `value` [B, Hkv, Sk, Dv] and optionally \
             `mask` (BOOL/U8: 1 = may attend, or F32: added to the scores), broadcastable to [B, H, Sq, Sk]. \
             OUT gets `output` [B, H, Sq, Dv], plus `weights` with --return-weights and `lse` with --return-lse.
+            With --grad-output, IN also holds `grad_output` [B, H, Sq, Dv] (∂L/∂output) and OUT \
+            gets `grad_query`, `grad_key`, `grad_value` (the backward pass, same options).
             """)
 
     @Option(help: "Input .safetensors file.") var input: String
@@ -40,6 +42,8 @@ struct RunCommand: ParsableCommand {
             "RoPE scaling (with --rope): linear:F, ntk:F,orig=N, yarn:F,orig=N or llama3:F,orig=N,low=L,high=H."
     )
     var ropeScaling: String?
+    @Flag(help: "Read `grad_output` from IN; write grad_query, grad_key, grad_value.")
+    var gradOutput = false
     @OptionGroup var execution: ExecutionFlags
 
     func validate() throws {
@@ -85,7 +89,14 @@ struct RunCommand: ParsableCommand {
                 "\(input): no tensor named \"\(name)\" (found: \(file.names.joined(separator: ", ")))"
             )
         }
-        var query = try file.tensor(named: "query"), key = try file.tensor(named: "key")
+        if gradOutput && !file.names.contains("grad_output") {
+            throw ValidationError(
+                "\(input): --grad-output needs a tensor named \"grad_output\" (found: \(file.names.joined(separator: ", ")))"
+            )
+        }
+        let inputs = (query: try file.tensor(named: "query"), key: try file.tensor(named: "key"))
+        var (query, key) = inputs
+        var rotation: RoPE? = nil
         let value = try file.tensor(named: "value")
         var attentionMask = try MaskOption.parse(mask).mask
         if file.names.contains("mask") {
@@ -106,11 +117,12 @@ struct RunCommand: ParsableCommand {
                 scaling: scaling)
             query = try r(query, offset: Swift.max(0, key.shape[2] - query.shape[2]))
             key = try r(key)
+            rotation = r
         }
         var options = AttentionOptions(
             mask: attentionMask, scale: scale, dropout: dropout, dropoutSeed: seed ?? 0,
             backend: backend == "auto" ? .automatic : AttentionBackend(rawValue: backend)!,
-            returnWeights: returnWeights, returnLogSumExp: returnLSE,
+            returnWeights: returnWeights, returnLogSumExp: returnLSE || gradOutput,
             execution: execution.options)
         if let alibi {
             guard query.rank == 4 else {
@@ -124,7 +136,12 @@ struct RunCommand: ParsableCommand {
             ("output", result.output, .f32)
         ]
         if let w = result.weights { tensors.append(("weights", w, .f32)) }
-        if let l = result.logSumExp { tensors.append(("lse", l, .f32)) }
+        if returnLSE, let l = result.logSumExp { tensors.append(("lse", l, .f32)) }
+        if gradOutput {
+            tensors += try gradients(
+                file.tensor(named: "grad_output"), query: query, key: key, value: value,
+                result: result, options: options, rope: rotation, inputs: inputs)
+        }
         try SafetensorsFile.write(
             tensors, metadata: ["backend": result.backend.rawValue, "reason": result.reason],
             to: output)
@@ -132,7 +149,8 @@ struct RunCommand: ParsableCommand {
         print(
             "wrote \(output): output \(result.output.shape)"
                 + (result.weights.map { ", weights \($0.shape)" } ?? "")
-                + (result.logSumExp.map { ", lse \($0.shape)" } ?? ""))
+                + (returnLSE ? result.logSumExp.map { ", lse \($0.shape)" } ?? "" : "")
+                + (gradOutput ? ", grad_query, grad_key, grad_value" : ""))
     }
 }
 

@@ -1,0 +1,34 @@
+import ArgumentParser
+import Attention
+
+extension RunCommand {
+    /// `run --grad-output`: the backward pass for `gradOutput` under the forward's options.
+    /// With `--rope`, the gradients of the rotated query and key are rotated back (the
+    /// transposed rotation), so `grad_query`/`grad_key` are with respect to the file's tensors.
+    func gradients(
+        _ gradOutput: Tensor, query: Tensor, key: Tensor, value: Tensor, result: AttentionResult,
+        options: AttentionOptions, rope: RoPE?, inputs: (query: Tensor, key: Tensor)
+    ) throws -> [(name: String, tensor: Tensor, dtype: SafetensorsDType)] {
+        guard gradOutput.shape == result.output.shape else {
+            throw ValidationError(
+                "\(input): grad_output has shape \(gradOutput.shape); expected \(result.output.shape) (the output's shape)"
+            )
+        }
+        var options = options
+        // The backward follows the backend that ran forward (the reference path when
+        // weights were asked for).
+        options.backend = result.backend
+        let g = try scaledDotProductAttentionBackward(
+            gradOutput: gradOutput, query: query, key: key, value: value, output: result.output,
+            logSumExp: result.logSumExp!, options: options)
+        var (gq, gk) = (g.gradQuery, g.gradKey)
+        if let rope {
+            gq = try rope.backward(
+                gq, offset: Swift.max(0, inputs.key.shape[2] - inputs.query.shape[2]))
+            gk = try rope.backward(gk)
+        }
+        return [
+            ("grad_query", gq, .f32), ("grad_key", gk, .f32), ("grad_value", g.gradValue, .f32),
+        ]
+    }
+}
