@@ -6,7 +6,8 @@ For each case, draws query/key/value/grad_output (float32, seeded), computes PyT
 output and gradients in float64 from those float32 values (the math path: exact up to
 float64 rounding), and stores everything in one .safetensors file: the inputs `query`,
 `key`, `value`, `grad_output` (and `mask`) that `attention run` reads, the expectations
-`expected_output`, `expected_grad_query`, `expected_grad_key`, `expected_grad_value`,
+`expected_output`, `expected_grad_query`, `expected_grad_key`, `expected_grad_value`
+(and `expected_grad_mask` for a float mask, checked with --grad-mask),
 and the `attention run` flags of the case in the metadata (`flags`).
 
     python3 scripts/backward_vs_pytorch.py --write-fixtures Tests/Fixtures
@@ -48,7 +49,9 @@ def make_case(name, b, h, hkv, sq, sk, d, opts, seed):
     if "scale" in opts:
         flags += ["--scale", str(opts["scale"])]
     q64, k64, v64 = (t.double().requires_grad_() for t in (q, k, v))
-    m64 = mask if mask is None or mask.dtype == torch.bool else mask.double()
+    m64 = mask if mask is None or mask.dtype == torch.bool else mask.double().requires_grad_()
+    if m64 is not None and m64.dtype != torch.bool:
+        flags += ["--grad-mask"]
     out = F.scaled_dot_product_attention(
         q64, k64, v64, attn_mask=m64, is_causal=opts.get("is_causal", False),
         scale=opts.get("scale"), enable_gqa=h != hkv)
@@ -61,6 +64,8 @@ def make_case(name, b, h, hkv, sq, sk, d, opts, seed):
     }
     if mask is not None:
         tensors["mask"] = mask if mask.dtype == torch.bool else mask.float()
+    if m64 is not None and m64.dtype != torch.bool:
+        tensors["expected_grad_mask"] = m64.grad.float()
     return tensors, flags
 
 
@@ -99,7 +104,8 @@ def main():
                             "--grad-output", *flags], check=True, stdout=subprocess.DEVNULL)
             got, want = load_file(out), load_file(path)
             errors = {n: normwise(got[n], want["expected_" + n])
-                      for n in ("output", "grad_query", "grad_key", "grad_value")}
+                      for n in ("output", "grad_query", "grad_key", "grad_value", "grad_mask")
+                      if "expected_" + n in want}
             worst = max(worst, *errors.values())
             print(os.path.basename(path), " ".join(f"{n} {e:.2e}" for n, e in errors.items()))
     print(f"worst normwise relative error: {worst:.2e}")

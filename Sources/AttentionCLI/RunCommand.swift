@@ -13,7 +13,8 @@ struct RunCommand: ParsableCommand {
             `mask` (BOOL/U8: 1 = may attend, or F32: added to the scores), broadcastable to [B, H, Sq, Sk]. \
             OUT gets `output` [B, H, Sq, Dv], plus `weights` with --return-weights and `lse` with --return-lse.
             With --grad-output, IN also holds `grad_output` [B, H, Sq, Dv] (∂L/∂output) and OUT \
-            gets `grad_query`, `grad_key`, `grad_value` (the backward pass, same options).
+            gets `grad_query`, `grad_key`, `grad_value` (the backward pass, same options), and \
+            `grad_mask` for an F32 mask with --grad-mask.
             """)
 
     @Option(help: "Input .safetensors file.") var input: String
@@ -44,6 +45,8 @@ struct RunCommand: ParsableCommand {
     var ropeScaling: String?
     @Flag(help: "Read `grad_output` from IN; write grad_query, grad_key, grad_value.")
     var gradOutput = false
+    @Flag(help: "With --grad-output and an F32 `mask` in IN: also write grad_mask (its shape).")
+    var gradMask = false
     @OptionGroup var execution: ExecutionFlags
 
     func validate() throws {
@@ -72,6 +75,7 @@ struct RunCommand: ParsableCommand {
             if ropeScaling != nil { throw ValidationError("--rope-scaling needs --rope") }
             if ropeBase != nil { throw ValidationError("--rope-base needs --rope") }
         }
+        if gradMask && !gradOutput { throw ValidationError("--grad-mask needs --grad-output") }
         if let ropeBase {
             guard ropeBase.isFinite && ropeBase > 1 else {
                 throw ValidationError("--rope-base expects a finite number > 1, got \(ropeBase)")

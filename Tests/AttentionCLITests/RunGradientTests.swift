@@ -36,7 +36,7 @@ import Testing
 
     /// Normwise relative error ≤ 1e-5 for every output and gradient (measured: ≤ 2.6e-7),
     /// on both backends: no mask with GQA, causal (Sq = Sk), an additive mask with a custom
-    /// scale, a boolean mask.
+    /// scale (and its gradient, `--grad-mask`), a boolean mask.
     @Test(arguments: ["plain_gqa", "causal", "additive_scale", "bool_mask"])
     func matchesPyTorch(_ name: String) throws {
         let fixture = Self.fixtures.appendingPathComponent("backward_\(name).safetensors").path
@@ -49,7 +49,8 @@ import Testing
                 ["run", "--input", fixture, "--output", out, "--grad-output", "--backend", backend]
                     + flags)
             let result = try SafetensorsFile(contentsOf: out)
-            for tensor in ["output", "grad_query", "grad_key", "grad_value"] {
+            for tensor in ["output", "grad_query", "grad_key", "grad_value", "grad_mask"]
+            where file.names.contains("expected_\(tensor)") {
                 let got = try result.tensor(named: tensor)
                 let want = try file.tensor(named: "expected_\(tensor)")
                 #expect(got.shape == want.shape, "\(name) \(backend) \(tensor)")

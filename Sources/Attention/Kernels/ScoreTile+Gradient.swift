@@ -36,10 +36,33 @@ extension ScoreTile {
             applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: ds, ld: ld)
             weights = UnsafePointer(w)
         }
+        // P = 0 (hidden) gives dS = 0 even when D is NaN (a poisoned row's hidden entries).
         for r in 0..<rows {
             let pr = p + r * ld, dr = ds + r * ld, d = rowDot[r]
-            for c in 0..<cols { dr[c] = scale * (pr[c] * (dr[c] - d)) }
+            for c in 0..<cols { dr[c] = pr[c] == 0 ? 0 : scale * (pr[c] * (dr[c] - d)) }
         }
         return weights
+    }
+
+    /// The backward's probabilities on masked, biased score rows (in place), for the
+    /// materialized paths: a row whose forward log-sum-exp is NaN (it output NaN) gets NaN at
+    /// its visible entries and 0 at hidden ones; other rows are softmax-normalized.
+    func backwardProbabilities(
+        rows: Int, cols: Int, scores s: UnsafeMutablePointer<Float>, ld: Int,
+        logSumExp: UnsafePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let row = s + r * ld
+            if logSumExp[r].isNaN {
+                Self.poison(row, cols: cols)
+            } else {
+                kernels.c.softmax_rows(1, cols, row, ld)
+            }
+        }
+    }
+
+    /// NaN at the visible (not −inf) entries of a score row, 0 at the hidden ones.
+    static func poison(_ row: UnsafeMutablePointer<Float>, cols: Int) {
+        for c in 0..<cols { row[c] = row[c] == -.infinity ? 0 : .nan }
     }
 }
