@@ -36,10 +36,15 @@ extension ScoreTile {
             applyDropout(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, weights: ds, ld: ld)
             weights = UnsafePointer(w)
         }
-        // P = 0 (hidden) gives dS = 0 even when D is NaN (a poisoned row's hidden entries).
         for r in 0..<rows {
             let pr = p + r * ld, dr = ds + r * ld, d = rowDot[r]
-            for c in 0..<cols { dr[c] = pr[c] == 0 ? 0 : scale * (pr[c] * (dr[c] - d)) }
+            if d.isNaN {
+                // A row that output NaN: NaN where visible, and dS = 0 where hidden (P = 0),
+                // so that its NaN D does not reach the keys it does not see.
+                for c in 0..<cols { dr[c] = pr[c] == 0 ? 0 : .nan }
+                continue
+            }
+            for c in 0..<cols { dr[c] = scale * (pr[c] * (dr[c] - d)) }
         }
         return weights
     }
