@@ -62,8 +62,7 @@ extension MultiHeadAttention {
 
 /// What ``MultiHeadAttention/valueAndGradient(_:keys:values:mask:isCausal:training:seed:backend:execution:)``
 /// keeps for the backward pass; call it with `∂L/∂output`.
-public struct MultiHeadAttentionPullback: @unchecked Sendable {
-    // @unchecked: `ForwardPass` holds a tuple of tensors (all Sendable values).
+public struct MultiHeadAttentionPullback: Sendable {
     let layer: MultiHeadAttention
     let queries: Tensor, keys: Tensor?, values: Tensor?
     let pass: MultiHeadAttention.ForwardPass

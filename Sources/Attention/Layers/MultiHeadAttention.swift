@@ -174,7 +174,7 @@ public struct MultiHeadAttention: Module, Sendable {
 
     /// What one forward call computed (the backward pass keeps the heads, the merged
     /// attention output and its log-sum-exp).
-    struct ForwardPass {
+    struct ForwardPass: Sendable {
         var output: Tensor, weights: Tensor?
         var heads: (query: Tensor, key: Tensor, value: Tensor)
         /// The attention output with the heads merged, `[B, Sq, E]`.
