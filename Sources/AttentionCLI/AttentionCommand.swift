@@ -9,7 +9,7 @@ struct AttentionCommand: ParsableCommand {
         abstract: "Attention mechanisms for transformers: run, benchmark, plot and demo.",
         subcommands: [
             DemoCommand.self, RunCommand.self, BenchCommand.self, PlotCommand.self,
-            EmbedCommand.self,
+            EmbedCommand.self, TrainCommand.self,
         ]
             + distributedSubcommands
     )

@@ -65,7 +65,7 @@ struct BenchCommand: ParsableCommand {
         }
         if backward && layer {
             throw ValidationError(
-                "--backward cannot be used with --layer (layer gradients are not built yet)")
+                "--backward cannot be used with --layer (the layer backward is not benchmarked yet)")
         }
         if kvHeads != nil && layer {
             throw ValidationError(

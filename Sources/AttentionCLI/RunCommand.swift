@@ -13,7 +13,10 @@ struct RunCommand: ParsableCommand {
             `mask` (BOOL/U8: 1 = may attend, or F32: added to the scores), broadcastable to [B, H, Sq, Sk]. \
             OUT gets `output` [B, H, Sq, Dv], plus `weights` with --return-weights and `lse` with --return-lse. \
             The output keeps the inputs' element type (F32, BF16 or F16; --dtype converts them first); \
-            weights and lse are F32.
+            weights and lse are F32. \
+            With --grad-output, IN also holds `grad_output` [B, H, Sq, Dv] (∂L/∂output) and OUT \
+            gets `grad_query`, `grad_key`, `grad_value` (the backward pass, same options), and \
+            `grad_mask` for an F32 mask with --grad-mask.
             """)
 
     @Option(help: "Input .safetensors file.") var input: String
@@ -47,6 +50,10 @@ struct RunCommand: ParsableCommand {
             "Convert query, key and value to f32, bf16 or f16 before attending (default: keep the file's type)."
     )
     var dtype: String?
+    @Flag(help: "Read `grad_output` from IN; write grad_query, grad_key, grad_value.")
+    var gradOutput = false
+    @Flag(help: "With --grad-output and an F32 `mask` in IN: also write grad_mask (its shape).")
+    var gradMask = false
     @OptionGroup var execution: ExecutionFlags
 
     func validate() throws {
@@ -75,6 +82,7 @@ struct RunCommand: ParsableCommand {
             if ropeScaling != nil { throw ValidationError("--rope-scaling needs --rope") }
             if ropeBase != nil { throw ValidationError("--rope-base needs --rope") }
         }
+        if gradMask && !gradOutput { throw ValidationError("--grad-mask needs --grad-output") }
         if let ropeBase {
             guard ropeBase.isFinite && ropeBase > 1 else {
                 throw ValidationError("--rope-base expects a finite number > 1, got \(ropeBase)")
@@ -95,6 +103,11 @@ struct RunCommand: ParsableCommand {
                 "\(input): no tensor named \"\(name)\" (found: \(file.names.joined(separator: ", ")))"
             )
         }
+        if gradOutput && !file.names.contains("grad_output") {
+            throw ValidationError(
+                "\(input): --grad-output needs a tensor named \"grad_output\" (found: \(file.names.joined(separator: ", ")))"
+            )
+        }
         var query = try file.tensor(named: "query"), key = try file.tensor(named: "key")
         var value = try file.tensor(named: "value")
         if let dtype = dtype.flatMap(DType.init(rawValue:)) {
@@ -102,6 +115,8 @@ struct RunCommand: ParsableCommand {
                 query.converted(to: dtype), key.converted(to: dtype), value.converted(to: dtype)
             )
         }
+        let inputs = (query: query, key: key)
+        var rotation: RoPE? = nil
         var attentionMask = try MaskOption.parse(mask).mask
         if file.names.contains("mask") {
             let t = try file.tensor(named: "mask")
@@ -122,11 +137,12 @@ struct RunCommand: ParsableCommand {
             query = try r(query, offset: Swift.max(0, key.shape[2] - query.shape[2]))
                 .converted(to: query.dtype)
             key = try r(key).converted(to: key.dtype)
+            rotation = r
         }
         var options = AttentionOptions(
             mask: attentionMask, scale: scale, dropout: dropout, dropoutSeed: seed ?? 0,
             backend: backend == "auto" ? .automatic : AttentionBackend(rawValue: backend)!,
-            returnWeights: returnWeights, returnLogSumExp: returnLSE,
+            returnWeights: returnWeights, returnLogSumExp: returnLSE || gradOutput,
             execution: execution.options)
         if let alibi {
             guard query.rank == 4 else {
@@ -140,7 +156,12 @@ struct RunCommand: ParsableCommand {
             ("output", result.output, result.output.dtype.safetensorsDType)
         ]
         if let w = result.weights { tensors.append(("weights", w, .f32)) }
-        if let l = result.logSumExp { tensors.append(("lse", l, .f32)) }
+        if returnLSE, let l = result.logSumExp { tensors.append(("lse", l, .f32)) }
+        if gradOutput {
+            tensors += try gradients(
+                file.tensor(named: "grad_output"), query: query, key: key, value: value,
+                result: result, options: options, rope: rotation, inputs: inputs)
+        }
         try SafetensorsFile.write(
             tensors, metadata: ["backend": result.backend.rawValue, "reason": result.reason],
             to: output)
@@ -148,7 +169,8 @@ struct RunCommand: ParsableCommand {
         print(
             "wrote \(output): output \(result.output.shape)"
                 + (result.weights.map { ", weights \($0.shape)" } ?? "")
-                + (result.logSumExp.map { ", lse \($0.shape)" } ?? ""))
+                + (returnLSE ? result.logSumExp.map { ", lse \($0.shape)" } ?? "" : "")
+                + (gradOutput ? ", grad_query, grad_key, grad_value" : ""))
     }
 }
 

@@ -46,6 +46,18 @@ import Attention
         defer { try? FileManager.default.removeItem(atPath: path) }
         try SafetensorsFile.write(mha.parameters(), to: path)
 
+        let (y2, pullback) = try mha.valueAndGradient(x, isCausal: true)
+        let grads = try pullback(y2 * (2 / Float(y2.count)))
+        var params = mha.parameters()
+        for (name, g) in grads.parameters { params[name] = try params[name]! - g * 0.01 }
+        try mha.update(parameters: params)
+        #expect(grads.queries.shape == x.shape && grads.parameters.count == 8)
+        // One small step down the gradient lowers L = mean(y²).
+        let after = try mha(x, isCausal: true)
+        let lossBefore = y2.scalars.reduce(Float(0)) { $0 + $1 * $1 }
+        let lossAfter = after.scalars.reduce(Float(0)) { $0 + $1 * $1 }
+        #expect(lossAfter < lossBefore)
+
         let bigBird = AttentionMask.bigBirdBlocks(
             blockSize: 64, windowBlocks: 3, globalBlocks: 2, randomBlocks: 3, seed: 0)
         let local = try LocalAttention(dimensions: 512, numHeads: 8, windowSize: 256)

@@ -9,6 +9,9 @@ public struct AttentionGradients: Sendable {
     public var gradValue: Tensor
     /// The backend that ran.
     public var backend: AttentionBackend
+    /// ∂L/∂mask for the additive mask, the shape of its tensor (summed over the axes it
+    /// broadcasts along), when `returnMaskGradient` was asked for; otherwise `nil`.
+    public var gradMask: Tensor? = nil
 }
 
 /// The backward pass of ``scaledDotProductAttention(query:key:value:options:)``: given
@@ -25,7 +28,16 @@ public struct AttentionGradients: Sendable {
 /// ``AttentionOptions/returnLogSumExp`` returns it) by the fused backend, which visits only
 /// the tiles the mask leaves visible and never allocates anything of size `Sq × Sk`; the
 /// `.reference` backend recomputes the softmax on the materialized scores. Rows that saw no
-/// key get zero gradients. The additive mask's own gradient is not computed.
+/// key get zero gradients. With `returnMaskGradient`, the additive mask's gradient
+/// `∂L/∂M = dS = P ∘ (dP − D)` is returned too, summed over the axes the mask broadcasts along
+/// (computed in row blocks of 32 queries, never `Sq × Sk` at once).
+///
+/// Non-finite values follow the forward's rule (docs/KERNELS.md, "Non-finite values") and
+/// propagate as autograd would through it: a row whose output is NaN (a NaN or ±inf in its
+/// query, or in the key or value of a key it sees; a NaN or `+inf` visible score) gets a NaN
+/// `gradQuery` row and makes `gradKey` and `gradValue` NaN for every key it sees (and the
+/// mask gradient NaN along that row); other rows and keys are unaffected. A row with no
+/// finite visible score gets zero gradients.
 ///
 /// Shapes (`B` batch, `H` query heads, `Hkv` key/value heads):
 /// - `gradOutput`, `output` `[B, H, Sq, Dv]`; `logSumExp` `[B, H, Sq]`
@@ -39,6 +51,8 @@ public struct AttentionGradients: Sendable {
 ///     logSumExp: forward.logSumExp!, options: options)
 /// ```
 /// - Parameters:
+///   - returnMaskGradient: also return ``AttentionGradients/gradMask``; `options.mask` must
+///     hold exactly one additive tensor.
 ///   - options: the forward call's options (mask, scale, ALiBi, dropout and its seed must
 ///     be the same); `backend` `.automatic` or `.fused` runs the fused backward,
 ///     `.reference` the materialized one; `execution` as for the forward (left to the
@@ -48,8 +62,15 @@ public struct AttentionGradients: Sendable {
 ///   does, or a reference run over the memory limit.
 public func scaledDotProductAttentionBackward(
     gradOutput: Tensor, query: Tensor, key: Tensor, value: Tensor, output: Tensor,
-    logSumExp: Tensor, options: AttentionOptions = AttentionOptions()
+    logSumExp: Tensor, options: AttentionOptions = AttentionOptions(),
+    returnMaskGradient: Bool = false
 ) throws -> AttentionGradients {
+    let additive = options.mask.additiveTensors
+    if returnMaskGradient && additive.count != 1 {
+        throw AttentionError.argument(
+            "returnMaskGradient",
+            "needs exactly one additive tensor in the mask, found \(additive.count)")
+    }
     let problem = try AttentionProblem(
         query: query, key: key, value: value, options: FlashBackward.tiled(options))
     let (b, h, sq, dv) = (problem.batch, problem.heads, problem.queries, problem.valueDim)
@@ -66,10 +87,15 @@ public func scaledDotProductAttentionBackward(
     }
     let inputs = BackwardInputs(
         problem, gradOutput: gradOutput, output: output, logSumExp: logSumExp)
+    var gradients: AttentionGradients
     switch options.backend {
     case .reference:
-        return try ReferenceAttentionBackward.gradients(problem, options, inputs)
+        gradients = try ReferenceAttentionBackward.gradients(problem, options, inputs)
     case .fused, .automatic:
-        return FlashBackward.gradients(problem, options, inputs).gradients
+        gradients = FlashBackward.gradients(problem, options, inputs).gradients
     }
+    if returnMaskGradient {
+        gradients.gradMask = MaskGradient.gradient(of: additive[0], problem, options, inputs)
+    }
+    return gradients
 }

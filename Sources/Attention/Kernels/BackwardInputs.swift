@@ -7,8 +7,20 @@ struct BackwardInputs {
     /// `D_i = Σ_c dO[i, c]·O[i, c]` per (batch, head, query), row-major `[B, H, Sq]`,
     /// accumulated in Double. (With dropout it still equals `rowsum(P ∘ dP)`: `O = W·V`.)
     let rowDot: [Float]
+    /// The query and key the gradient products (`dQ = dS·K`, `dK = dSᵀ·Q`) read: the
+    /// problem's, or — when the non-finite screen left NaN rows in them — copies with those
+    /// rows zeroed, so that `0 · NaN` cannot carry a poisoned key into a row that does not
+    /// see it (or a poisoned query into a key it does not see). Same strides as the problem's.
+    let productQuery: Tensor, productKey: Tensor
 
     init(_ p: AttentionProblem, gradOutput: Tensor, output: Tensor, logSumExp: Tensor) {
+        func zeroingNaN(_ t: Tensor) -> Tensor {
+            guard p.checksScores, t.isContiguous, t.scalars.contains(where: { $0.isNaN }) else {
+                return t
+            }
+            return t.map { $0.isNaN ? 0 : $0 }
+        }
+        (productQuery, productKey) = (zeroingNaN(p.query), zeroingNaN(p.key))
         let gradOutput = gradOutput.strides[3] == 1 ? gradOutput : gradOutput.contiguous()
         let output = output.strides[3] == 1 ? output : output.contiguous()
         (self.gradOutput, self.output) = (gradOutput, output)

@@ -54,10 +54,11 @@ package enum FlashBackward {
         let tile = ScoreTile(p, options)
         inputs.logSumExp.withUnsafeElements { lse in
             withUnsafeMutablePointer(to: &visited) { visits in
-                withPointers(p, inputs, &dQ, &dK, &dV) { q, k, v, g, rowDot, gq, gk, gv in
+                withPointers(p, inputs, &dQ, &dK, &dV) { q, k, v, g, rowDot, gq, gk, gv, pq, pk in
                     let plan = UncheckedBox(
                         FlashBackwardTiles(
-                            problem: p, tile: tile, query: q, key: k, value: v, gradOutput: g,
+                            problem: p, tile: tile, query: q, key: k, value: v, productQuery: pq,
+                            productKey: pk, gradOutput: g,
                             gradOutputStrides: inputs.gradOutput.strides,
                             logSumExp: lse, rowDot: rowDot, visits: visits))
                     let (d, dv) = (p.headDim, p.valueDim)
@@ -146,6 +147,8 @@ struct FlashBackwardTiles {
     let tile: ScoreTile
     let kernels: ak_table
     let query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>
+    /// `query` and `key` as the gradient products read them (``BackwardInputs``).
+    let productQuery: UnsafePointer<Float>, productKey: UnsafePointer<Float>
     let gradOutput: UnsafePointer<Float>, gradOutputStrides: [Int]
     let logSumExp: UnsafePointer<Float>, rowDot: UnsafePointer<Float>
     /// Tiles computed by both passes (a test compares it with the BlockMask's count).
@@ -154,6 +157,7 @@ struct FlashBackwardTiles {
     init(
         problem: AttentionProblem, tile: ScoreTile, query: UnsafePointer<Float>,
         key: UnsafePointer<Float>, value: UnsafePointer<Float>,
+        productQuery: UnsafePointer<Float>, productKey: UnsafePointer<Float>,
         gradOutput: UnsafePointer<Float>, gradOutputStrides: [Int],
         logSumExp: UnsafePointer<Float>, rowDot: UnsafePointer<Float>,
         visits: UnsafeMutablePointer<Int>
@@ -162,6 +166,7 @@ struct FlashBackwardTiles {
         self.tile = tile
         kernels = problem.execution.kernels.c
         (self.query, self.key, self.value) = (query, key, value)
+        (self.productQuery, self.productKey) = (productQuery, productKey)
         (self.gradOutput, self.gradOutputStrides) = (gradOutput, gradOutputStrides)
         (self.logSumExp, self.rowDot, self.visits) = (logSumExp, rowDot, visits)
     }

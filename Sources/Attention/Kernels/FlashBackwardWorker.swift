@@ -111,6 +111,10 @@ struct FlashBackwardWorker {
         t.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: ld)
         for r in 0..<rows {
             let m = tiles.logSumExp[slice * p.queries + q0 + r], row = s + r * ld
+            if m.isNaN {  // the row output NaN: NaN where visible
+                ScoreTile.poison(row, cols: cols)
+                continue
+            }
             guard m > -.infinity else {  // the row saw no key: P = 0
                 row.update(repeating: 0, count: cols)
                 continue
@@ -122,9 +126,11 @@ struct FlashBackwardWorker {
             b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols,
             probabilities: s, weights: w, gradient: ds, ld: ld,
             rowDot: tiles.rowDot + slice * p.queries + q0, scale: p.scale)
+        // The products read the operands with non-finite rows zeroed (BackwardInputs).
         return FlashBackwardTiles.Result(
-            rows: rows, cols: cols, weights: weights, gradScores: ds, query: qp, ldq: qs[2],
-            key: kp, ldk: ks[2], gradOutput: gp, ldo: gs[2])
+            rows: rows, cols: cols, weights: weights, gradScores: ds,
+            query: tiles.productQuery + (qp - tiles.query), ldq: qs[2],
+            key: tiles.productKey + (kp - tiles.key), ldk: ks[2], gradOutput: gp, ldo: gs[2])
     }
 
     /// `dV += Wᵀ·dO` and `dK += dSᵀ·Q` into the key block's accumulators.

@@ -32,27 +32,33 @@ enum ReferenceAttentionBackward {
         let arena = SendablePointer(scratch)
         let (qs, ks, vs) = (p.query.strides, p.key.strides, p.value.strides)
         let (gs, scale) = (inputs.gradOutput.strides, p.scale)
-        withPointers(p, inputs, &dQ, &dK, &dV) { q, k, v, g, rowDot, gq, gk, gv in
-            parallelFor(count: items, threads: workers) { item, worker in
-                let b = item / p.kvHeads, hk = item % p.kvHeads
-                let s = arena.base + worker * perWorker, ds = s + sq * sk, w = ds + sq * sk
-                let kp = k + b * ks[0] + hk * ks[1], vp = v + b * vs[0] + hk * vs[1]
-                let gkp = gk + item * sk * d, gvp = gv + item * sk * dv
-                for h in hk * p.group..<(hk + 1) * p.group {
-                    let slice = b * p.heads + h
-                    let qp = q + b * qs[0] + h * qs[1], gp = g + b * gs[0] + h * gs[1]
-                    // P = softmax(scale·Q·Kᵀ + mask + ALiBi)
-                    sgemm(0, 1, sq, sk, d, scale, qp, qs[2], kp, ks[2], 0, s, sk)
-                    tile.applyMask(b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, scores: s, ld: sk)
-                    tile.applyALiBi(h: h, q0: 0, rows: sq, k0: 0, cols: sk, scores: s, ld: sk)
-                    p.execution.kernels.c.softmax_rows(sq, sk, s, sk)
-                    let weights = tile.scoreGradient(
-                        b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, probabilities: s,
-                        weights: w, gradient: ds, ld: sk, gradOutput: gp, ldo: gs[2], value: vp,
-                        ldv: vs[2], valueDim: dv, rowDot: rowDot + slice * sq)
-                    sgemm(1, 0, sk, dv, sq, 1, weights, sk, gp, gs[2], 1, gvp, dv)  // dV += Wᵀ·dO
-                    sgemm(0, 0, sq, d, sk, scale, ds, sk, kp, ks[2], 0, gq + slice * sq * d, d)
-                    sgemm(1, 0, sk, d, sq, scale, ds, sk, qp, qs[2], 1, gkp, d)  // dK += s·dSᵀ·Q
+        withPointers(p, inputs, &dQ, &dK, &dV) { q, k, v, g, rowDot, gq, gk, gv, pq, pk in
+            inputs.logSumExp.withUnsafeElements { lse in
+                parallelFor(count: items, threads: workers) { item, worker in
+                    let b = item / p.kvHeads, hk = item % p.kvHeads
+                    let s = arena.base + worker * perWorker, ds = s + sq * sk, w = ds + sq * sk
+                    let kp = k + b * ks[0] + hk * ks[1], vp = v + b * vs[0] + hk * vs[1]
+                    let pkp = pk + b * ks[0] + hk * ks[1]
+                    let gkp = gk + item * sk * d, gvp = gv + item * sk * dv
+                    for h in hk * p.group..<(hk + 1) * p.group {
+                        let slice = b * p.heads + h
+                        let qp = q + b * qs[0] + h * qs[1], gp = g + b * gs[0] + h * gs[1]
+                        let pqp = pq + b * qs[0] + h * qs[1]
+                        // P = softmax(scale·Q·Kᵀ + mask + ALiBi)
+                        sgemm(0, 1, sq, sk, d, scale, qp, qs[2], kp, ks[2], 0, s, sk)
+                        tile.applyMask(
+                            b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, scores: s, ld: sk)
+                        tile.applyALiBi(h: h, q0: 0, rows: sq, k0: 0, cols: sk, scores: s, ld: sk)
+                        tile.backwardProbabilities(
+                            rows: sq, cols: sk, scores: s, ld: sk, logSumExp: lse + slice * sq)
+                        let weights = tile.scoreGradient(
+                            b: b, h: h, q0: 0, rows: sq, k0: 0, cols: sk, probabilities: s,
+                            weights: w, gradient: ds, ld: sk, gradOutput: gp, ldo: gs[2], value: vp,
+                            ldv: vs[2], valueDim: dv, rowDot: rowDot + slice * sq)
+                        sgemm(1, 0, sk, dv, sq, 1, weights, sk, gp, gs[2], 1, gvp, dv)  // dV += Wᵀ·dO
+                        sgemm(0, 0, sq, d, sk, scale, ds, sk, pkp, ks[2], 0, gq + slice * sq * d, d)
+                        sgemm(1, 0, sk, d, sq, scale, ds, sk, pqp, qs[2], 1, gkp, d)  // dK += s·dSᵀ·Q
+                    }
                 }
             }
         }
@@ -69,7 +75,8 @@ func withPointers(
         _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
         _ gradOutput: UnsafePointer<Float>, _ rowDot: UnsafePointer<Float>,
         _ gradQuery: UnsafeMutablePointer<Float>, _ gradKey: UnsafeMutablePointer<Float>,
-        _ gradValue: UnsafeMutablePointer<Float>
+        _ gradValue: UnsafeMutablePointer<Float>, _ productQuery: UnsafePointer<Float>,
+        _ productKey: UnsafePointer<Float>
     ) -> Void
 ) {
     p.query.withUnsafeElements { q in
@@ -80,7 +87,11 @@ func withPointers(
                         dQ.withUnsafeMutableElements { gq in
                             dK.withUnsafeMutableElements { gk in
                                 dV.withUnsafeMutableElements { gv in
-                                    body(q, k, v, g, dots.baseAddress!, gq, gk, gv)
+                                    inputs.productQuery.withUnsafeElements { pq in
+                                        inputs.productKey.withUnsafeElements { pk in
+                                            body(q, k, v, g, dots.baseAddress!, gq, gk, gv, pq, pk)
+                                        }
+                                    }
                                 }
                             }
                         }

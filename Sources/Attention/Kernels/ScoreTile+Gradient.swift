@@ -38,8 +38,36 @@ extension ScoreTile {
         }
         for r in 0..<rows {
             let pr = p + r * ld, dr = ds + r * ld, d = rowDot[r]
+            if d.isNaN {
+                // A row that output NaN: NaN where visible, and dS = 0 where hidden (P = 0),
+                // so that its NaN D does not reach the keys it does not see.
+                for c in 0..<cols { dr[c] = pr[c] == 0 ? 0 : .nan }
+                continue
+            }
             for c in 0..<cols { dr[c] = scale * (pr[c] * (dr[c] - d)) }
         }
         return weights
+    }
+
+    /// The backward's probabilities on masked, biased score rows (in place), for the
+    /// materialized paths: a row whose forward log-sum-exp is NaN (it output NaN) gets NaN at
+    /// its visible entries and 0 at hidden ones; other rows are softmax-normalized.
+    func backwardProbabilities(
+        rows: Int, cols: Int, scores s: UnsafeMutablePointer<Float>, ld: Int,
+        logSumExp: UnsafePointer<Float>
+    ) {
+        for r in 0..<rows {
+            let row = s + r * ld
+            if logSumExp[r].isNaN {
+                Self.poison(row, cols: cols)
+            } else {
+                kernels.c.softmax_rows(1, cols, row, ld)
+            }
+        }
+    }
+
+    /// NaN at the visible (not −inf) entries of a score row, 0 at the hidden ones.
+    static func poison(_ row: UnsafeMutablePointer<Float>, cols: Int) {
+        for c in 0..<cols { row[c] = row[c] == -.infinity ? 0 : .nan }
     }
 }

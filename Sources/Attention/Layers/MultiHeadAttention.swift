@@ -175,14 +175,45 @@ public struct MultiHeadAttention: Module, Sendable {
             .reshaped([b, s, numHeads, headDimensions]).transposed(1, 2)
     }
 
-    private func forward(
+    /// What one forward call computed (the backward pass keeps the heads, the merged
+    /// attention output and its log-sum-exp).
+    struct ForwardPass: Sendable {
+        var output: Tensor, weights: Tensor?
+        var heads: (query: Tensor, key: Tensor, value: Tensor)
+        /// The attention output with the heads merged, `[B, Sq, E]`.
+        var merged: Tensor
+        var logSumExp: Tensor?
+        var options: AttentionOptions
+    }
+
+    func forward(
         _ queries: Tensor, keys: Tensor?, values: Tensor?, mask: AttentionMask, training: Bool,
-        seed: UInt64, backend: AttentionBackend, returnWeights: Bool, execution: ExecutionOptions
-    )
-        throws -> (output: Tensor, weights: Tensor?)
-    {
+        seed: UInt64, backend: AttentionBackend, returnWeights: Bool, returnLogSumExp: Bool = false,
+        execution: ExecutionOptions
+    ) throws -> ForwardPass {
         // Resolved once: the projections and the attention run under the same settings.
-        let execution = try execution.resolved()
+        let resolved = try execution.resolved()
+        let heads = try projectedHeads(queries, keys: keys, values: values, execution: resolved)
+        let options = AttentionOptions(
+            mask: mask, dropout: training ? dropout : 0, dropoutSeed: seed, alibi: alibi,
+            backend: backend, returnWeights: returnWeights, returnLogSumExp: returnLogSumExp,
+            execution: execution)
+        let problem = try AttentionProblem(
+            query: heads.query, key: heads.key, value: heads.value, options: options,
+            execution: resolved)
+        // [B, Sq, H, Dh]: merging the heads is a free reshape.
+        let r = try attend(problem, options, outputLayout: .bshd)
+        let merged = try r.output.reshaped([queries.shape[0], queries.shape[1], dimensions])
+        return ForwardPass(
+            output: try outputProjection.apply(merged, execution: resolved), weights: r.weights,
+            heads: heads, merged: merged, logSumExp: r.logSumExp, options: options)
+    }
+
+    /// The projected heads `Q`, `K`, `V` `[B, H, S, E/H]` (strided views), RoPE applied to
+    /// `Q` and `K` when the layer has it; `keys` defaults to `queries`, `values` to `keys`.
+    func projectedHeads(
+        _ queries: Tensor, keys: Tensor?, values: Tensor?, execution: ResolvedExecution
+    ) throws -> (query: Tensor, key: Tensor, value: Tensor) {
         let selfAttention = keys == nil && values == nil
         let keys = keys ?? queries, values = values ?? keys
         guard queries.rank == 3 else {
@@ -210,15 +241,7 @@ public struct MultiHeadAttention: Module, Sendable {
             q = try rope(q, offset: Swift.max(0, keys.shape[1] - queries.shape[1]))
             k = try rope(k)
         }
-        let options = AttentionOptions(
-            mask: mask, dropout: training ? dropout : 0, dropoutSeed: seed, alibi: alibi,
-            backend: backend, returnWeights: returnWeights)
-        let problem = try AttentionProblem(
-            query: q, key: k, value: v, options: options, execution: execution)
-        // [B, Sq, H, Dh]: merging the heads is a free reshape.
-        let r = try attend(problem, options, outputLayout: .bshd)
-        let merged = try r.output.reshaped([queries.shape[0], queries.shape[1], dimensions])
-        return (try outputProjection.apply(merged, execution: execution), r.weights)
+        return (q, k, v)
     }
 
     public func parameters() -> [String: Tensor] {

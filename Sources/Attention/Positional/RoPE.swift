@@ -145,6 +145,12 @@ public struct RoPE: Sendable {
     public func callAsFunction(_ x: Tensor, offset: Int = 0, sequenceAxis: Int = -2) throws
         -> Tensor
     {
+        try rotate(x, offset: offset, sequenceAxis: sequenceAxis, transposed: false)
+    }
+
+    /// The rotation of ``callAsFunction(_:offset:sequenceAxis:)``, or its transpose (the
+    /// angles negated: the backward pass).
+    func rotate(_ x: Tensor, offset: Int, sequenceAxis: Int, transposed: Bool) throws -> Tensor {
         guard x.rank >= 2, x.shape[x.rank - 1] >= dimensions else {
             throw AttentionError.shape(
                 "input", expected: "[B, H, S, D] (rank ≥ 2) with D ≥ dimensions = \(dimensions)",
@@ -165,6 +171,7 @@ public struct RoPE: Sendable {
         guard x.count > 0 else { return x.contiguous() }
 
         let table = table(for: offset..<(offset + length))
+        let sin = transposed ? table.sin.map { -$0 } : table.sin
         let features = x.shape[x.rank - 1]
         let outer = x.shape[..<axis].reduce(1, *)
         let inner = x.shape[(axis + 1)..<(x.rank - 1)].reduce(1, *)
@@ -176,11 +183,11 @@ public struct RoPE: Sendable {
                 for _ in 0..<inner {
                     if traditional {
                         Self.rotateInterleaved(
-                            &out, at: row, cos: table.cos, sin: table.sin, from: angles,
+                            &out, at: row, cos: table.cos, sin: sin, from: angles,
                             pairs: table.half)
                     } else {
                         Self.rotateHalves(
-                            &out, at: row, cos: table.cos, sin: table.sin, from: angles,
+                            &out, at: row, cos: table.cos, sin: sin, from: angles,
                             pairs: table.half)
                     }
                     row += features
