@@ -1,0 +1,212 @@
+// Flash-decoding partials (included at the end of kernels_impl.h, once per variant, so it
+// shares that file's vector helpers: vf, vload, vsplat, hsum, row_max, row_exp_sum).
+//
+// ak_decode_partial runs the online softmax of every query row of one key/value group over
+// a list of cached-key runs, in tiles of AK_DECODE_TILE positions:
+//   S = Q·K_tileᵀ        (each K row is loaded once and dotted with every query row)
+//   mask rows to [lo, hi), add ALiBi, m' = max(m, rowmax S), P = 2^(S − m'),
+//   l = l·2^(m − m') + rowsum P,   acc = 2^(m − m')·acc + P·V_tile
+// so each cached K/V element is read from memory once per step for the whole group.
+// Keys and values may be f32, bf16 or f16 (converted to f32 in registers; accumulation is
+// always f32).
+//
+// Register budget: AVX-512 (32 zmm): scores 4 rows × 4 keys = 16 accumulators + 4 K + 1 Q
+// = 21; P·V 4 rows × 4 vectors = 16 accumulators + 4 V + 1 broadcast = 21. AVX2 and
+// portable (16 registers): 2 rows × 4 = 8 + 4 + 1 = 13 in both.
+#if AK_VW == 16
+#define DEC_RB 4
+#else
+#define DEC_RB 2
+#endif
+#define DEC_TB 4
+#define DEC_NV 4
+
+typedef uint16_t vh __attribute__((vector_size(AK_VW * 2)));
+typedef uint32_t vu __attribute__((vector_size(AK_VW * 4)));
+
+// f16 bits (zero-extended in 32-bit lanes) to f32, exact for every input (normals,
+// subnormals, ±0, ±inf, NaN): shift the exponent and mantissa into place, rebias, and
+// renormalize subnormals by subtracting the magic 2^−14 (F. Giesen's half_to_float).
+AK_INLINE vf dec_half_to_float(vu h) {
+    vu o = (h & 0x7fffu) << 13;
+    vu exp = o & (0x7c00u << 13);
+    o += (127u - 15u) << 23;
+    o += (vu)(exp == (0x7c00u << 13)) & ((128u - 16u) << 23);  // inf / NaN
+    vu den = (vu)(exp == 0);
+    o += den & (1u << 23);
+    vf f = (vf)o - (vf)(den & (113u << 23));  // 113 << 23 is 2^−14 as float bits
+    return (vf)((vu)f | ((h & 0x8000u) << 16));
+}
+
+// A vector of AK_VW keys/values elements starting at element i of p, as f32.
+AK_INLINE vf dec_load(const void *p, long i, const int type) {
+    if (type == AK_KV_F32) return vload((const float *)p + i);
+    vh x;
+    memcpy(&x, (const uint16_t *)p + i, sizeof x);
+    vu w = __builtin_convertvector(x, vu);
+    if (type == AK_KV_BF16) return (vf)(w << 16);
+    return dec_half_to_float(w);
+}
+
+AK_INLINE float dec_scalar(const void *p, long i, const int type) {
+    if (type == AK_KV_F32) return ((const float *)p)[i];
+    uint16_t x = ((const uint16_t *)p)[i];
+    float t[AK_VW];
+    vu w = (vu){} + (uint32_t)x;
+    vf f = type == AK_KV_BF16 ? (vf)(w << 16) : dec_half_to_float(w);
+    memcpy(t, &f, sizeof f);
+    return t[0];
+}
+
+// s[r·lds + t] = q_r · k_t for RB rows × TB keys (q row stride d, k row stride ldk).
+AK_INLINE void dec_scores(const int RB, const int TB, long d, const float *q, const void *k,
+                          long ldk, const int type, float *s, long lds) {
+    vf acc[DEC_RB][DEC_TB];
+    AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = vsplat(0);
+    long dv = d / AK_VW * AK_VW;
+    for (long i = 0; i < dv; i += AK_VW) {
+        vf kv[DEC_TB];
+        AK_UNROLL for (int t = 0; t < TB; t++) kv[t] = dec_load(k, t * ldk + i, type);
+        AK_UNROLL for (int r = 0; r < RB; r++) {
+            vf qv = vload(q + r * d + i);
+            AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = acc[r][t] + qv * kv[t];
+        }
+    }
+    AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int t = 0; t < TB; t++) {
+        float x = hsum(acc[r][t]);
+        for (long i = dv; i < d; i++) x += q[r * d + i] * dec_scalar(k, t * ldk + i, type);
+        s[r * lds + t] = x;
+    }
+}
+
+// acc[r][col ..< col + NV·VW] = alpha[r]·acc + Σ_t p[r][t]·v_t[col ...] for RB rows.
+AK_INLINE void dec_values(const int RB, const int NV, long n, const float *p, long ldp,
+                          const void *v, long ldv, const int type, long col, float *acc,
+                          long lda, const float *alpha) {
+    vf o[DEC_RB][DEC_NV];
+    AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int x = 0; x < NV; x++)
+        o[r][x] = alpha[r] * vload(acc + r * lda + col + x * AK_VW);
+    for (long t = 0; t < n; t++) {
+        vf vv[DEC_NV];
+        AK_UNROLL for (int x = 0; x < NV; x++) vv[x] = dec_load(v, t * ldv + col + x * AK_VW, type);
+        AK_UNROLL for (int r = 0; r < RB; r++) {
+            vf pb = vsplat(p[r * ldp + t]);
+            AK_UNROLL for (int x = 0; x < NV; x++) o[r][x] = o[r][x] + pb * vv[x];
+        }
+    }
+    AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int x = 0; x < NV; x++)
+        vstore(acc + r * lda + col + x * AK_VW, o[r][x]);
+}
+
+// One tile of n ≤ AK_DECODE_TILE positions starting at absolute position j0.
+AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const void *v, long ldv,
+                        long j0, long n, const int type) {
+    enum { T = AK_DECODE_TILE };
+    const long rows = a->rows, d = a->d, dvw = a->dv;
+    float *s = a->scratch, *alpha = a->scratch + rows * T;
+    // Scores: full row blocks × full key blocks, then the tails one by one.
+    long r = 0;
+    for (; r + DEC_RB <= rows; r += DEC_RB) {
+        long t = 0;
+        for (; t + DEC_TB <= n; t += DEC_TB)
+            dec_scores(DEC_RB, DEC_TB, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk,
+                       type, s + r * T + t, T);
+        for (; t < n; t++)
+            dec_scores(DEC_RB, 1, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
+                       s + r * T + t, T);
+    }
+    for (; r < rows; r++) {
+        long t = 0;
+        for (; t + DEC_TB <= n; t += DEC_TB)
+            dec_scores(1, DEC_TB, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
+                       s + r * T + t, T);
+        for (; t < n; t++)
+            dec_scores(1, 1, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
+                       s + r * T + t, T);
+    }
+    // Mask, ALiBi, online softmax per row (base 2; the scores already carry log2 e).
+    for (r = 0; r < rows; r++) {
+        float *row = s + r * T;
+        long lo = a->lo[r] - j0, hi = a->hi[r] - j0;
+        lo = lo < 0 ? 0 : lo;
+        hi = hi > n ? n : hi;
+        alpha[r] = 1;
+        if (lo >= hi) {  // nothing visible in this tile
+            memset(row, 0, (size_t)n * sizeof(float));
+            continue;
+        }
+        if (a->slope) {
+            float m = a->slope[r];
+            long i = a->qpos[r];
+            for (long c = lo; c < hi; c++) {
+                long dist = i - (j0 + c);
+                row[c] -= m * (float)(a->symmetric && dist < 0 ? -dist : dist);
+            }
+        }
+        float mOld = a->m[r], mx = row_max(row + lo, hi - lo);
+        float mNew = mx > mOld ? mx : mOld;
+        if (mNew == -INFINITY) {
+            memset(row, 0, (size_t)n * sizeof(float));
+            continue;
+        }
+        float sum = row_exp_sum(row + lo, hi - lo, mNew, 1);
+        if (lo > 0) memset(row, 0, (size_t)lo * sizeof(float));
+        if (hi < n) memset(row + hi, 0, (size_t)(n - hi) * sizeof(float));
+        alpha[r] = mOld == -INFINITY ? 0.0f : exp2f(mOld - mNew);
+        a->l[r] = a->l[r] * alpha[r] + sum;
+        a->m[r] = mNew;
+    }
+    // acc = alpha·acc + P·V, column blocks of DEC_NV vectors, then the scalar column tail.
+    long cv = dvw / AK_VW * AK_VW;
+    for (long col = 0; col < cv; col += DEC_NV * AK_VW) {
+        long nv = (cv - col) / AK_VW;
+        for (r = 0; r + DEC_RB <= rows; r += DEC_RB) {
+            float *ac = a->acc + r * dvw;
+            const float *p = s + r * T, *al = alpha + r;
+            if (nv >= 4) dec_values(DEC_RB, 4, n, p, T, v, ldv, type, col, ac, dvw, al);
+            else if (nv == 3) dec_values(DEC_RB, 3, n, p, T, v, ldv, type, col, ac, dvw, al);
+            else if (nv == 2) dec_values(DEC_RB, 2, n, p, T, v, ldv, type, col, ac, dvw, al);
+            else dec_values(DEC_RB, 1, n, p, T, v, ldv, type, col, ac, dvw, al);
+        }
+        for (; r < rows; r++) {
+            float *ac = a->acc + r * dvw;
+            const float *p = s + r * T, *al = alpha + r;
+            if (nv >= 4) dec_values(1, 4, n, p, T, v, ldv, type, col, ac, dvw, al);
+            else if (nv == 3) dec_values(1, 3, n, p, T, v, ldv, type, col, ac, dvw, al);
+            else if (nv == 2) dec_values(1, 2, n, p, T, v, ldv, type, col, ac, dvw, al);
+            else dec_values(1, 1, n, p, T, v, ldv, type, col, ac, dvw, al);
+        }
+    }
+    for (r = 0; r < rows && cv < dvw; r++) {
+        float *ac = a->acc + r * dvw;
+        for (long c = cv; c < dvw; c++) {
+            float o = alpha[r] * ac[c];
+            for (long t = 0; t < n; t++) o += s[r * T + t] * dec_scalar(v, t * ldv + c, type);
+            ac[c] = o;
+        }
+    }
+}
+
+AK_INLINE void dec_runs(const ak_decode_rows *a, long nruns, const ak_kv_run *runs, const int type) {
+    const long width = type == AK_KV_F32 ? 4 : 2;
+    for (long i = 0; i < nruns; i++) {
+        const ak_kv_run *run = runs + i;
+        for (long t = 0; t < run->count; t += AK_DECODE_TILE) {
+            long n = run->count - t < AK_DECODE_TILE ? run->count - t : AK_DECODE_TILE;
+            dec_tile(a, (const char *)run->k + t * run->ldk * width, run->ldk,
+                     (const char *)run->v + t * run->ldv * width, run->ldv, run->first + t, n, type);
+        }
+    }
+}
+
+AK_TARGET void AK_NAME(ak_decode_partial)(const ak_decode_rows *a, long nruns,
+                                          const ak_kv_run *runs) {
+    assert(a->kvType >= AK_KV_F32 && a->kvType <= AK_KV_F16 && "ak_decode_partial: kvType");
+    if (a->kvType == AK_KV_F32) dec_runs(a, nruns, runs, AK_KV_F32);
+    else if (a->kvType == AK_KV_BF16) dec_runs(a, nruns, runs, AK_KV_BF16);
+    else dec_runs(a, nruns, runs, AK_KV_F16);
+}
+
+#undef DEC_RB
+#undef DEC_TB
+#undef DEC_NV
