@@ -33,6 +33,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Benchmark the full MultiHeadAttention layer (projections included).") var layer =
         false
     @OptionGroup var execution: ExecutionFlags
+    @OptionGroup var decodeFlags: DecodeBenchFlags
     @Option(
         parsing: .unconditional,
         help:
@@ -144,6 +145,11 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if decodeFlags.decode {
+            return try decodeFlags.run(
+                heads: heads, kvHeads: kvHeads, headDim: headDim, repeats: repeats,
+                execution: execution.options, json: json)
+        }
         var execution = self.execution.options
         if let (q, k) = try parsedTile() {
             (execution.queryBlock, execution.keyBlock) = (q, k)
@@ -186,16 +192,7 @@ struct BenchCommand: ParsableCommand {
         }
         progress("")
         print(BenchTable.render(results))
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            do {
-                try AtomicFile.write(Array(try encoder.encode(results)), to: json)
-            } catch let error as FileIOError {
-                throw ValidationError("--json: \(error)")
-            }
-            print("wrote \(json)")
-        }
+        if let json { try writeJSON(results, to: json) }
     }
 }
 

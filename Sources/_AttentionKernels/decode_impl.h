@@ -20,6 +20,11 @@
 #endif
 #define DEC_TB 4
 #define DEC_NV 4
+// Rows ahead that the score and value loops prefetch (into L2). Without it the step is bound
+// by memory latency: the hardware prefetchers stop at every 4 KiB page boundary and K and V
+// alternate between two streams. One prefetch per loaded line keeps the number in flight
+// within what the core tracks (a bulk prefetch of a whole tile is mostly dropped).
+#define DEC_PD 16
 
 typedef uint16_t vh __attribute__((vector_size(AK_VW * 2)));
 typedef uint32_t vu __attribute__((vector_size(AK_VW * 4)));
@@ -60,13 +65,17 @@ AK_INLINE float dec_scalar(const void *p, long i, const int type) {
 
 // s[r·lds + t] = q_r · k_t for RB rows × TB keys (q row stride d, k row stride ldk).
 AK_INLINE void dec_scores(const int RB, const int TB, long d, const float *q, const void *k,
-                          long ldk, const int type, float *s, long lds) {
+                          long ldk, const int type, float *s, long lds, const char *_Nullable pf) {
     vf acc[DEC_RB][DEC_TB];
     AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = vsplat(0);
     long dv = d / AK_VW * AK_VW;
     for (long i = 0; i < dv; i += AK_VW) {
         vf kv[DEC_TB];
-        AK_UNROLL for (int t = 0; t < TB; t++) kv[t] = dec_load(k, t * ldk + i, type);
+        AK_UNROLL for (int t = 0; t < TB; t++) {
+            kv[t] = dec_load(k, t * ldk + i, type);
+            if (pf && (type == AK_KV_F32 || (i & (2 * AK_VW - 1)) == 0))
+                __builtin_prefetch(pf + (t * ldk + i) * (type ? 2 : 4), 0, 2);
+        }
         AK_UNROLL for (int r = 0; r < RB; r++) {
             vf qv = vload(q + r * d + i);
             AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = acc[r][t] + qv * kv[t];
@@ -82,13 +91,17 @@ AK_INLINE void dec_scores(const int RB, const int TB, long d, const float *q, co
 // acc[r][col ..< col + NV·VW] = alpha[r]·acc + Σ_t p[r][t]·v_t[col ...] for RB rows.
 AK_INLINE void dec_values(const int RB, const int NV, long n, const float *p, long ldp,
                           const void *v, long ldv, const int type, long col, float *acc,
-                          long lda, const float *alpha) {
+                          long lda, const float *alpha, const char *_Nullable pf) {
     vf o[DEC_RB][DEC_NV];
     AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int x = 0; x < NV; x++)
         o[r][x] = alpha[r] * vload(acc + r * lda + col + x * AK_VW);
     for (long t = 0; t < n; t++) {
         vf vv[DEC_NV];
-        AK_UNROLL for (int x = 0; x < NV; x++) vv[x] = dec_load(v, t * ldv + col + x * AK_VW, type);
+        AK_UNROLL for (int x = 0; x < NV; x++) {
+            vv[x] = dec_load(v, t * ldv + col + x * AK_VW, type);
+            if (pf && (type == AK_KV_F32 || (x & 1) == 0))
+                __builtin_prefetch(pf + (t * ldv + col + x * AK_VW) * (type ? 2 : 4), 0, 2);
+        }
         AK_UNROLL for (int r = 0; r < RB; r++) {
             vf pb = vsplat(p[r * ldp + t]);
             AK_UNROLL for (int x = 0; x < NV; x++) o[r][x] = o[r][x] + pb * vv[x];
@@ -99,8 +112,10 @@ AK_INLINE void dec_values(const int RB, const int NV, long n, const float *p, lo
 }
 
 // One tile of n ≤ AK_DECODE_TILE positions starting at absolute position j0.
+// `pfk`, `pfv`: where the rows DEC_PD positions ahead of this tile's first key and value
+// are (the next run's when they are past this one), for prefetching.
 AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const void *v, long ldv,
-                        long j0, long n, const int type) {
+                        long j0, long n, const int type, const char *pfk, const char *pfv) {
     enum { T = AK_DECODE_TILE };
     const long rows = a->rows, d = a->d, dvw = a->dv;
     float *s = a->scratch, *alpha = a->scratch + rows * T;
@@ -110,19 +125,19 @@ AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const 
         long t = 0;
         for (; t + DEC_TB <= n; t += DEC_TB)
             dec_scores(DEC_RB, DEC_TB, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk,
-                       type, s + r * T + t, T);
+                       type, s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
         for (; t < n; t++)
             dec_scores(DEC_RB, 1, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
-                       s + r * T + t, T);
+                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
     }
     for (; r < rows; r++) {
         long t = 0;
         for (; t + DEC_TB <= n; t += DEC_TB)
             dec_scores(1, DEC_TB, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
-                       s + r * T + t, T);
+                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
         for (; t < n; t++)
             dec_scores(1, 1, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
-                       s + r * T + t, T);
+                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
     }
     // Mask, ALiBi, online softmax per row (base 2; the scores already carry log2 e).
     for (r = 0; r < rows; r++) {
@@ -163,18 +178,18 @@ AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const 
         for (r = 0; r + DEC_RB <= rows; r += DEC_RB) {
             float *ac = a->acc + r * dvw;
             const float *p = s + r * T, *al = alpha + r;
-            if (nv >= 4) dec_values(DEC_RB, 4, n, p, T, v, ldv, type, col, ac, dvw, al);
-            else if (nv == 3) dec_values(DEC_RB, 3, n, p, T, v, ldv, type, col, ac, dvw, al);
-            else if (nv == 2) dec_values(DEC_RB, 2, n, p, T, v, ldv, type, col, ac, dvw, al);
-            else dec_values(DEC_RB, 1, n, p, T, v, ldv, type, col, ac, dvw, al);
+            if (nv >= 4) dec_values(DEC_RB, 4, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
+            else if (nv == 3) dec_values(DEC_RB, 3, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
+            else if (nv == 2) dec_values(DEC_RB, 2, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
+            else dec_values(DEC_RB, 1, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
         }
         for (; r < rows; r++) {
             float *ac = a->acc + r * dvw;
             const float *p = s + r * T, *al = alpha + r;
-            if (nv >= 4) dec_values(1, 4, n, p, T, v, ldv, type, col, ac, dvw, al);
-            else if (nv == 3) dec_values(1, 3, n, p, T, v, ldv, type, col, ac, dvw, al);
-            else if (nv == 2) dec_values(1, 2, n, p, T, v, ldv, type, col, ac, dvw, al);
-            else dec_values(1, 1, n, p, T, v, ldv, type, col, ac, dvw, al);
+            if (nv >= 4) dec_values(1, 4, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
+            else if (nv == 3) dec_values(1, 3, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
+            else if (nv == 2) dec_values(1, 2, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
+            else dec_values(1, 1, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
         }
     }
     for (r = 0; r < rows && cv < dvw; r++) {
@@ -188,13 +203,21 @@ AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const 
 }
 
 AK_INLINE void dec_runs(const ak_decode_rows *a, long nruns, const ak_kv_run *runs, const int type) {
+    enum { T = AK_DECODE_TILE };
     const long width = type == AK_KV_F32 ? 4 : 2;
     for (long i = 0; i < nruns; i++) {
-        const ak_kv_run *run = runs + i;
-        for (long t = 0; t < run->count; t += AK_DECODE_TILE) {
-            long n = run->count - t < AK_DECODE_TILE ? run->count - t : AK_DECODE_TILE;
-            dec_tile(a, (const char *)run->k + t * run->ldk * width, run->ldk,
-                     (const char *)run->v + t * run->ldv * width, run->ldv, run->first + t, n, type);
+        const ak_kv_run *run = runs + i, *next = i + 1 < nruns ? runs + i + 1 : run;
+        const char *k = run->k, *v = run->v;
+        const long ldk = run->ldk * width, ldv = run->ldv * width;
+        for (long t = 0; t < run->count; t += T) {
+            long n = run->count - t < T ? run->count - t : T;
+            // Rows t + DEC_PD…: in this run, or (a paged cache's small blocks) in the next.
+            const char *pfk = k + (t + DEC_PD) * ldk, *pfv = v + (t + DEC_PD) * ldv;
+            if (t + n + DEC_PD > run->count && next != run) {
+                pfk = (const char *)next->k + (t + DEC_PD - run->count) * next->ldk * width;
+                pfv = (const char *)next->v + (t + DEC_PD - run->count) * next->ldv * width;
+            }
+            dec_tile(a, k + t * ldk, run->ldk, v + t * ldv, run->ldv, run->first + t, n, type, pfk, pfv);
         }
     }
 }
@@ -210,3 +233,4 @@ AK_TARGET void AK_NAME(ak_decode_partial)(const ak_decode_rows *a, long nruns,
 #undef DEC_RB
 #undef DEC_TB
 #undef DEC_NV
+#undef DEC_PD

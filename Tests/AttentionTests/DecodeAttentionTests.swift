@@ -103,7 +103,8 @@ struct DecodeCase: CustomStringConvertible, Sendable {
 
     func check(
         _ c: DecodeCase, dtype: KVCacheDType = .float32, causal: Bool = true, window: Int? = nil,
-        alibi: ALiBi.Form? = nil, threads: Int = 2, seed: UInt64 = 1
+        alibi: ALiBi.Form? = nil, threads: Int = 2, seed: UInt64 = 1,
+        instructionSet: InstructionSet? = nil
     ) throws {
         let (cache, paged, ids) = try Self.filled(c, dtype: dtype, seed: seed)
         let h = c.hkv * c.group
@@ -111,7 +112,7 @@ struct DecodeCase: CustomStringConvertible, Sendable {
         let slopes = try alibi.map { try ALiBi(heads: h, form: $0) }
         let options = DecodeOptions(
             causal: causal, window: window, alibi: slopes,
-            execution: ExecutionOptions(threads: threads))
+            execution: ExecutionOptions(threads: threads, instructionSet: instructionSet))
         let stored = try (0..<c.lengths.count).map { try cache.stored(sequence: $0) }
         let oracle = decodeOracle(
             query: q, stored: stored, starts: Array(repeating: 0, count: c.lengths.count),
@@ -146,6 +147,14 @@ struct DecodeCase: CustomStringConvertible, Sendable {
     func halfCachesMatchOracle(_ dtype: KVCacheDType, _ i: Int) throws {
         try check(Self.cases[i], dtype: dtype)
         try check(Self.cases[i], dtype: dtype, window: 33, alibi: .causal)
+    }
+
+    /// Every kernel variant this CPU has (AVX-512, AVX2, portable), every element type.
+    @Test(arguments: InstructionSet.supported) func everyVariant(_ isa: InstructionSet) throws {
+        for dtype in KVCacheDType.allCases {
+            try check(Self.cases[3], dtype: dtype, window: 100, alibi: .causal, instructionSet: isa)
+            try check(Self.cases[4], dtype: dtype, instructionSet: isa)
+        }
     }
 
     /// Each query-length 1…16 on a length that is not a multiple of the tile, chunk or block.

@@ -33,6 +33,9 @@ final class KVPage: @unchecked Sendable {
         keyBytes = units * heads * tokens * headDim * dtype.byteWidth
         valueBytes = units * heads * tokens * valueDim * dtype.byteWidth
         bytes = .allocate(byteCount: Swift.max(keyBytes + valueBytes, 64), alignment: 64)
+        adviseHugePages(
+            bytes.bindMemory(to: Float.self, capacity: (keyBytes + valueBytes) / 4),
+            count: (keyBytes + valueBytes) / 4)
     }
 
     deinit { bytes.deallocate() }
