@@ -368,3 +368,82 @@ struct DecodeCase: CustomStringConvertible, Sendable {
         #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
     }
 }
+
+@Suite struct MultiHeadAttentionDecodeTests {
+    /// max |a − b| / max |b| over all elements.
+    func relativeError(_ a: Tensor, _ b: Tensor) -> Double {
+        let x = a.scalars, y = b.scalars
+        let scale = y.map { abs(Double($0)) }.max() ?? 1
+        return zip(x, y).map { abs(Double($0) - Double($1)) }.max()! / scale
+    }
+
+    /// Prefill P positions, then N single steps (the cache grows past its capacity, sequences
+    /// at one offset): the same outputs as one causal call over P + N positions, with RoPE and
+    /// grouped-query attention.
+    @Test(arguments: [(8, 8), (8, 2), (4, 1)])
+    func prefillThenStepsEqualsOneCausalCall(_ heads: (Int, Int)) throws {
+        let (e, p, n, b) = (64, 13, 7, 2)
+        var mha = try MultiHeadAttention(
+            dimensions: e, numHeads: heads.0, seed: 3, numKVHeads: heads.1)
+        mha.rope = try RoPE(dimensions: e / heads.0)
+        let x = Tensor.randomNormal([b, p + n, e], seed: 4)
+        let full = try mha(x, isCausal: true)
+        var cache = try KVCache(
+            batch: b, kvHeads: heads.1, headDim: e / heads.0, capacity: 8, pageTokens: 5)
+        let prefill = try mha(x.sliced(axis: 1, range: 0..<p), cache: &cache)
+        #expect(try relativeError(prefill, full.sliced(axis: 1, range: 0..<p)) <= 1e-5)
+        for i in p..<(p + n) {
+            let y = try mha(x.sliced(axis: 1, range: i..<(i + 1)), cache: &cache)
+            let error = try relativeError(y, full.sliced(axis: 1, range: i..<(i + 1)))
+            #expect(error <= 1e-5, "step \(i): \(error)")
+        }
+        #expect(cache.lengths == [p + n, p + n])
+    }
+
+    /// Sequences at different offsets (continuous batching): each sequence's step equals its
+    /// own causal call.
+    @Test func sequencesAtDifferentOffsets() throws {
+        let e = 32
+        var mha = try MultiHeadAttention(dimensions: e, numHeads: 4, seed: 5, numKVHeads: 2)
+        mha.rope = try RoPE(dimensions: 8)
+        let x = Tensor.randomNormal([2, 9, e], seed: 6)
+        var cache = try KVCache(batch: 2, kvHeads: 2, headDim: 8, capacity: 16)
+        // Sequence 0 gets 5 positions of its own first; then both get one step.
+        let x0 = try x.sliced(axis: 0, range: 0..<1)
+        var solo = try KVCache(batch: 1, kvHeads: 2, headDim: 8, capacity: 16)
+        _ = try mha(x0.sliced(axis: 1, range: 0..<5), cache: &solo)
+        try cache.append(
+            keys: try solo.stored(sequence: 0).keys, values: try solo.stored(sequence: 0).values,
+            sequence: 0)
+        let step = try Tensor(
+            shape: [2, 1, e],
+            scalars: try x0.sliced(axis: 1, range: 5..<6).scalars
+                + x.sliced(axis: 0, range: 1..<2).sliced(axis: 1, range: 0..<1).scalars)
+        let y = try mha(step, cache: &cache)
+        let full0 = try mha(x0.sliced(axis: 1, range: 0..<6), isCausal: true)
+        let full1 = try mha(
+            x.sliced(axis: 0, range: 1..<2).sliced(axis: 1, range: 0..<1), isCausal: true)
+        #expect(
+            try relativeError(y.sliced(axis: 0, range: 0..<1), full0.sliced(axis: 1, range: 5..<6))
+                <= 1e-5)
+        #expect(try relativeError(y.sliced(axis: 0, range: 1..<2), full1) <= 1e-5)
+        #expect(cache.lengths == [6, 1])
+    }
+
+    @Test func badInputNamesTheArgument() throws {
+        let mha = try MultiHeadAttention(dimensions: 32, numHeads: 4, numKVHeads: 2)
+        var cache = try KVCache(batch: 1, kvHeads: 4, headDim: 8, capacity: 4)
+        var argument: String? = nil
+        do { _ = try mha(.zeros([1, 1, 32]), cache: &cache) } catch let e as AttentionError {
+            argument = e.argument
+        }
+        #expect(argument == "cache")
+        #expect(cache.lengths == [0])
+        do { _ = try MultiHeadAttention(dimensions: 32, numHeads: 4, numKVHeads: 3) } catch let e
+            as AttentionError
+        {
+            argument = e.argument
+        }
+        #expect(argument == "numKVHeads")
+    }
+}
