@@ -63,6 +63,35 @@ AK_INLINE float dec_scalar(const void *p, long i, const int type) {
     return t[0];
 }
 
+// The four horizontal sums of v[0..3] at once: a transposing reduction tree (log2 VW levels
+// of two shuffles and an add on the four vectors together, instead of four separate trees).
+AK_INLINE void dec_hsum4(const vf *v, float *out) {
+#define SV __builtin_shufflevector
+#if AK_VW == 16
+    vf x = SV(v[0], v[1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+           SV(v[0], v[1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    vf y = SV(v[2], v[3], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+           SV(v[2], v[3], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    vf z = SV(x, y, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+           SV(x, y, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    z = z + SV(z, z, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    z = z + SV(z, z, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+    out[0] = z[0], out[1] = z[4], out[2] = z[8], out[3] = z[12];
+#elif AK_VW == 8
+    vf x = SV(v[0], v[1], 0, 1, 2, 3, 8, 9, 10, 11) + SV(v[0], v[1], 4, 5, 6, 7, 12, 13, 14, 15);
+    vf y = SV(v[2], v[3], 0, 1, 2, 3, 8, 9, 10, 11) + SV(v[2], v[3], 4, 5, 6, 7, 12, 13, 14, 15);
+    vf z = SV(x, y, 0, 1, 4, 5, 8, 9, 12, 13) + SV(x, y, 2, 3, 6, 7, 10, 11, 14, 15);
+    z = z + SV(z, z, 1, 0, 3, 2, 5, 4, 7, 6);
+    out[0] = z[0], out[1] = z[2], out[2] = z[4], out[3] = z[6];
+#else
+    vf x = SV(v[0], v[1], 0, 1, 4, 5) + SV(v[0], v[1], 2, 3, 6, 7);
+    vf y = SV(v[2], v[3], 0, 1, 4, 5) + SV(v[2], v[3], 2, 3, 6, 7);
+    vf z = SV(x, y, 0, 2, 4, 6) + SV(x, y, 1, 3, 5, 7);
+    out[0] = z[0], out[1] = z[1], out[2] = z[2], out[3] = z[3];
+#endif
+#undef SV
+}
+
 // s[r·lds + t] = q_r · k_t for RB rows × TB keys (q row stride d, k row stride ldk).
 AK_INLINE void dec_scores(const int RB, const int TB, long d, const float *q, const void *k,
                           long ldk, const int type, float *s, long lds, const char *_Nullable pf) {
@@ -81,10 +110,14 @@ AK_INLINE void dec_scores(const int RB, const int TB, long d, const float *q, co
             AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = acc[r][t] + qv * kv[t];
         }
     }
-    AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int t = 0; t < TB; t++) {
-        float x = hsum(acc[r][t]);
-        for (long i = dv; i < d; i++) x += q[r * d + i] * dec_scalar(k, t * ldk + i, type);
-        s[r * lds + t] = x;
+    AK_UNROLL for (int r = 0; r < RB; r++) {
+        float x[DEC_TB];
+        if (TB == 4) dec_hsum4(acc[r], x);
+        else AK_UNROLL for (int t = 0; t < TB; t++) x[t] = hsum(acc[r][t]);
+        AK_UNROLL for (int t = 0; t < TB; t++) {
+            for (long i = dv; i < d; i++) x[t] += q[r * d + i] * dec_scalar(k, t * ldk + i, type);
+            s[r * lds + t] = x[t];
+        }
     }
 }
 

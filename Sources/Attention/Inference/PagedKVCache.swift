@@ -2,8 +2,10 @@
 /// block table per sequence (vLLM's PagedAttention): sequences of very different lengths
 /// share memory without padding, and freeing a sequence returns its blocks to the pool.
 ///
-/// Each block holds `blockSize` positions of every key/value head: keys
-/// `[Hkv, blockSize, D]` and values `[Hkv, blockSize, Dv]`. The pool is allocated once.
+/// Each block holds `blockSize` positions of every key/value head. The pool is allocated
+/// once, as keys `[Hkv, blockCount·blockSize, D]` and values `[Hkv, blockCount·blockSize, Dv]`
+/// (block `j` is positions `j·blockSize ..< (j+1)·blockSize` of each head), so the blocks a
+/// sequence took in order read as one stream per head.
 ///
 /// A value type: a copy shares the pool until one of them writes (then the pool is copied).
 ///
@@ -43,9 +45,9 @@ public struct PagedKVCache: Sendable {
         guard blockCount >= 0 else {
             throw AttentionError.argument("blockCount", "expected ≥ 0, got \(blockCount)")
         }
-        guard
+        guard blockCount <= Int.max / blockSize,
             KVPage.byteCount(
-                units: blockCount, heads: kvHeads, tokens: blockSize, headDim: headDim,
+                units: 1, heads: kvHeads, tokens: blockCount * blockSize, headDim: headDim,
                 valueDim: valueDim, dtype: dtype) != nil
         else {
             throw AttentionError.argument("blockCount", "the pool's byte count overflows Int")
@@ -54,8 +56,10 @@ public struct PagedKVCache: Sendable {
             kvHeads, headDim, valueDim, dtype
         )
         (self.blockSize, self.blockCount) = (blockSize, blockCount)
+        // Laid out [Hkv, blocks·blockSize, D]: block j is slots j·blockSize ..< (j+1)·blockSize
+        // of every head, so a head's blocks handed out in order are one contiguous stream.
         pool = KVPage(
-            units: blockCount, heads: kvHeads, tokens: blockSize, headDim: headDim,
+            units: 1, heads: kvHeads, tokens: blockCount * blockSize, headDim: headDim,
             valueDim: valueDim, dtype: dtype)
         freeList = Array((0..<blockCount).reversed())
     }
@@ -118,7 +122,7 @@ public struct PagedKVCache: Sendable {
             let pos = t.length + s
             pool.store(
                 keys: k, values: v, batchEntry: 0, position: s,
-                unit: t.blocks[pos / blockSize], slot: pos % blockSize)
+                unit: 0, slot: t.blocks[pos / blockSize] * blockSize + pos % blockSize)
         }
         t.length = end
         tables[id] = t
@@ -161,7 +165,7 @@ public struct PagedKVCache: Sendable {
             segments.append(
                 t.blocks.enumerated().map { i, block in
                     pool.segment(
-                        unit: block, slot: 0, first: i * blockSize,
+                        unit: 0, slot: block * blockSize, first: i * blockSize,
                         count: Swift.min(blockSize, t.length - i * blockSize))
                 })
             lengths.append(t.length)
