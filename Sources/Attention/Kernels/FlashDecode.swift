@@ -56,7 +56,8 @@ enum FlashDecode {
         }
         let total = unions.reduce(0) { $0 + $1.count } * p.kvHeads
         let threads = p.execution.threads
-        let chunk = Swift.max(minimumChunk, (total + 16 * threads - 1) / (16 * threads) + 31 & ~31)
+        let perItem = (total + 16 * threads - 1) / (16 * threads)
+        let chunk = Swift.max(minimumChunk, (perItem + 31) & ~31)  // whole tiles
         var items: [Item] = [], firstItem: [Int] = []  // firstItem[b·Hkv + hk]
         for b in 0..<p.batch {
             for hk in 0..<p.kvHeads {
