@@ -33,6 +33,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Benchmark the full MultiHeadAttention layer (projections included).") var layer =
         false
     @OptionGroup var execution: ExecutionFlags
+    @OptionGroup var decodeFlags: DecodeBenchFlags
     @Option(
         parsing: .unconditional,
         help:
@@ -65,7 +66,8 @@ struct BenchCommand: ParsableCommand {
         }
         if backward && layer {
             throw ValidationError(
-                "--backward cannot be used with --layer (the layer backward is not benchmarked yet)")
+                "--backward cannot be used with --layer (the layer backward is not benchmarked yet)"
+            )
         }
         if kvHeads != nil && layer {
             throw ValidationError(
@@ -194,6 +196,11 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if decodeFlags.decode {
+            return try decodeFlags.run(
+                heads: heads, kvHeads: kvHeads, headDim: headDim, dtypes: try parsedDTypes(),
+                repeats: repeats, execution: execution.options, json: json)
+        }
         var execution = self.execution.options
         execution.reducedPrecisionKernel = try parsedHalfKernel()
         let dtypes = try parsedDTypes()
@@ -258,16 +265,7 @@ struct BenchCommand: ParsableCommand {
         }
         progress("")
         print(BenchTable.render(results))
-        if let json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            do {
-                try AtomicFile.write(Array(try encoder.encode(results)), to: json)
-            } catch let error as FileIOError {
-                throw ValidationError("--json: \(error)")
-            }
-            print("wrote \(json)")
-        }
+        if let json { try writeJSON(results, to: json) }
     }
 }
 

@@ -12,6 +12,7 @@
         .softmax_rows = ak_softmax_rows_##S, .exp = ak_exp_##S, .add_alibi = ak_add_alibi_##S, \
         .finalize_rows = ak_finalize_rows_##S, .scan_rows = ak_scan_rows_##S,                  \
         .pack_b = ak_pack_b_##S, .sgemm_packed = ak_sgemm_packed_##S,                          \
+        .decode_partial = ak_decode_partial_##S,                                               \
     }
 
 static const ak_table tables[] = {

@@ -576,3 +576,6 @@ AK_TARGET void AK_NAME(ak_finalize_rows)(long rows, long cols, const float *o, l
         for (long c = 0; c < cols; c++) out[r * ldo + c] = o[r * ldoi + c] * inv;
     }
 }
+
+// Flash-decoding partials (a separate concern, the same vector helpers).
+#include "decode_impl.h"

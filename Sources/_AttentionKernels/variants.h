@@ -23,7 +23,8 @@ static inline float *ak_alloc(size_t floats) { return (float *)ak_alloc_bytes(fl
     void ak_finalize_rows_##S(long, long, const float *, long, const float *, float *, long); \
     float ak_scan_rows_##S(long, long, const float *, long, unsigned char *);               \
     void ak_pack_b_##S(int, long, long, const float *, long, float *);                        \
-    void ak_sgemm_packed_##S(long, long, long, const float *, long, const float *, int, float *, long);
+    void ak_sgemm_packed_##S(long, long, long, const float *, long, const float *, int, float *, long); \
+    void ak_decode_partial_##S(const ak_decode_rows *, long, const ak_kv_run *);
 
 AK_DECLARE_VARIANT(portable)
 #if defined(__x86_64__) || defined(_M_X64)

@@ -19,6 +19,9 @@ public struct MultiHeadAttention: Module, Sendable {
     public private(set) var valueProjection: Linear
     public private(set) var outputProjection: Linear
     public let numHeads: Int
+    /// Key/value heads (grouped-query attention when fewer than ``numHeads``; default
+    /// ``numHeads``): the key and value projections have `numKVHeads · E/H` outputs.
+    public let numKVHeads: Int
     /// Dropout probability on the attention weights, applied only when `training` is true.
     public var dropout: Float
     /// Which kernel runs (default: fused unless weights are requested).
@@ -33,7 +36,7 @@ public struct MultiHeadAttention: Module, Sendable {
     /// The query, key and value weights stacked `[3E, E]` (with their biases) and packed:
     /// self-attention projects with one GEMM instead of three. `nil` when the key or value
     /// inputs have another width.
-    private var selfProjection: PackedWeight?
+    private(set) var selfProjection: PackedWeight?
 
     /// Model width `E`.
     public var dimensions: Int { queryProjection.outputDimensions }
@@ -49,13 +52,14 @@ public struct MultiHeadAttention: Module, Sendable {
     ///   - dropout: attention-weight dropout probability in training mode.
     ///   - backend: which attention kernel runs.
     ///   - seed: seed for the initial weights (PyTorch's `nn.Linear` initialisation).
-    /// - Throws: ``AttentionError`` if `dimensions` is not divisible by `numHeads`, or
-    ///   `dropout` is outside [0, 1).
+    ///   - numKVHeads: key/value heads, dividing `numHeads` (default `numHeads`).
+    /// - Throws: ``AttentionError`` if `dimensions` is not divisible by `numHeads`,
+    ///   `numKVHeads` does not divide `numHeads`, or `dropout` is outside [0, 1).
     public init(
         dimensions: Int, numHeads: Int, keyInputDimensions: Int? = nil,
         valueInputDimensions: Int? = nil,
         bias: Bool = true, dropout: Float = 0, backend: AttentionBackend = .automatic,
-        seed: UInt64 = 0
+        seed: UInt64 = 0, numKVHeads: Int? = nil
     ) throws {
         guard dimensions > 0, numHeads > 0, dimensions % numHeads == 0 else {
             throw AttentionError.argument(
@@ -67,12 +71,19 @@ public struct MultiHeadAttention: Module, Sendable {
             throw AttentionError.argument(
                 "dropout", "expected a probability in [0, 1), got \(dropout)")
         }
+        let kvHeads = numKVHeads ?? numHeads
+        guard kvHeads > 0, numHeads % kvHeads == 0 else {
+            throw AttentionError.argument(
+                "numKVHeads", "expected a divisor of numHeads \(numHeads), got \(kvHeads)")
+        }
         let kIn = keyInputDimensions ?? dimensions, vIn = valueInputDimensions ?? kIn
+        let kvDims = dimensions / numHeads * kvHeads
         queryProjection = try Linear(dimensions, dimensions, bias: bias, seed: seed)
-        keyProjection = try Linear(kIn, dimensions, bias: bias, seed: seed &+ 1)
-        valueProjection = try Linear(vIn, dimensions, bias: bias, seed: seed &+ 2)
+        keyProjection = try Linear(kIn, kvDims, bias: bias, seed: seed &+ 1)
+        valueProjection = try Linear(vIn, kvDims, bias: bias, seed: seed &+ 2)
         outputProjection = try Linear(dimensions, dimensions, bias: bias, seed: seed &+ 3)
         self.numHeads = numHeads
+        self.numKVHeads = kvHeads
         self.dropout = dropout
         self.backend = backend
         selfProjection = Self.stackedProjection(queryProjection, keyProjection, valueProjection)
@@ -122,48 +133,48 @@ public struct MultiHeadAttention: Module, Sendable {
         return false
     }
 
-    /// `[W_q; W_k; W_v]` and `[b_q; b_k; b_v]`, packed, when all three read `E` features.
+    /// `[W_q; W_k; W_v]` and `[b_q; b_k; b_v]`, packed, when all three read `E` features
+    /// (the key and value rows are fewer with grouped-query attention).
     private static func stackedProjection(_ q: Linear, _ k: Linear, _ v: Linear)
         -> PackedWeight?
     {
         let layers = [q, k, v]
         let e = q.outputDimensions
-        guard layers.allSatisfy({ $0.inputDimensions == e && $0.outputDimensions == e }) else {
-            return nil
-        }
-        // The concatenations have exactly 3·E·E and 3·E elements: the shapes cannot fail.
+        guard layers.allSatisfy({ $0.inputDimensions == e }) else { return nil }
+        // The concatenations have exactly rows·E and rows elements: the shapes cannot fail.
         // bf16/f16 weights stay in their dtype (the widened values convert back exactly).
+        let rows = layers.reduce(0) { $0 + $1.outputDimensions }
         let dtype = Set(layers.map(\.weight.dtype)).count == 1 ? q.weight.dtype : .f32
         let weight = try! Tensor(
-            shape: [3 * e, e], scalars: layers.flatMap { $0.weight.contiguous().scalars },
+            shape: [rows, e], scalars: layers.flatMap { $0.weight.contiguous().scalars },
             dtype: dtype)
         let biases = layers.compactMap(\.bias)
         let bias =
             biases.count == 3
-            ? try! Tensor(shape: [3 * e], scalars: biases.flatMap { $0.contiguous().scalars })
+            ? try! Tensor(shape: [rows], scalars: biases.flatMap { $0.contiguous().scalars })
             : nil
         return PackedWeight(weight: weight, bias: bias)
     }
 
     /// Self-attention's `Q`, `K`, `V` as `[B, H, S, E/H]` views of one `[B, S, 3E]` product.
-    private func selfProjections(
+    func selfProjections(
         _ x: Tensor, _ packed: PackedWeight, execution: ResolvedExecution
     ) throws -> (Tensor, Tensor, Tensor) {
         guard x.rank == 3, x.shape[2] == dimensions else {
             throw AttentionError.shape(
                 "queries", expected: "[B, S, \(dimensions)]", actual: x.shape)
         }
-        let (b, s, h) = (x.shape[0], x.shape[1], numHeads)
+        let (b, s, h, g) = (x.shape[0], x.shape[1], numHeads, numKVHeads)
         let heads = try GEMM.multiply(x, packed, execution: execution)
-            .reshaped([b, s, 3 * h, headDimensions]).transposed(1, 2)
+            .reshaped([b, s, h + 2 * g, headDimensions]).transposed(1, 2)
         return (
-            try heads.sliced(axis: 1, range: 0..<h), try heads.sliced(axis: 1, range: h..<(2 * h)),
-            try heads.sliced(axis: 1, range: (2 * h)..<(3 * h))
+            try heads.sliced(axis: 1, range: 0..<h), try heads.sliced(axis: 1, range: h..<(h + g)),
+            try heads.sliced(axis: 1, range: (h + g)..<(h + 2 * g))
         )
     }
 
     /// Projects and splits `x` `[B, S, E_in]` into heads: a `[B, H, S, E/H]` strided view.
-    private func heads(
+    func heads(
         _ projection: Linear, _ x: Tensor, argument: String, execution: ResolvedExecution
     ) throws -> Tensor {
         guard x.rank == 3, x.shape[2] == projection.inputDimensions else {
@@ -172,7 +183,8 @@ public struct MultiHeadAttention: Module, Sendable {
         }
         let (b, s) = (x.shape[0], x.shape[1])
         return try projection.apply(x, execution: execution)
-            .reshaped([b, s, numHeads, headDimensions]).transposed(1, 2)
+            .reshaped([b, s, projection.outputDimensions / headDimensions, headDimensions])
+            .transposed(1, 2)
     }
 
     /// What one forward call computed (the backward pass keeps the heads, the merged

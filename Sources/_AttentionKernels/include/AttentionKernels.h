@@ -29,6 +29,43 @@ typedef enum {
 /// The best variant this CPU supports.
 int ak_detected_isa(void);
 
+/// Element types of cached keys and values (decode_partial).
+enum { AK_KV_F32 = 0, AK_KV_BF16 = 1, AK_KV_F16 = 2 };
+
+/// Key positions per tile of decode_partial.
+#define AK_DECODE_TILE 32
+
+/// A run of cached keys and values for decode_partial: `count` consecutive positions from
+/// absolute position `first`; position first + t has its key at element t·ldk of `k` and its
+/// value at element t·ldv of `v` (elements of the call's kvType).
+typedef struct ak_kv_run {
+    const void *k;
+    const void *v;
+    long ldk, ldv;
+    long first, count;
+} ak_kv_run;
+
+/// The query rows of one key/value group and their online-softmax state (decode_partial).
+typedef struct ak_decode_rows {
+    /// Query rows, head dimension of q/k, of v.
+    long rows, d, dv;
+    /// rows × d (row stride d), already multiplied by scale·log2 e.
+    const float *q;
+    /// Row r sees absolute key positions lo[r] ..< hi[r].
+    const long *lo, *hi;
+    /// ALiBi: per row slope·log2 e and aligned query position (both NULL: no ALiBi); the
+    /// bias is −slope·(qpos − j), or −slope·|qpos − j| when `symmetric`.
+    const float *_Nullable slope;
+    const long *_Nullable qpos;
+    int symmetric;
+    /// AK_KV_F32, AK_KV_BF16 or AK_KV_F16.
+    int kvType;
+    /// Running max (base 2), running sum, and accumulator rows × dv (row stride dv).
+    float *m, *l, *acc;
+    /// rows × (AK_DECODE_TILE + 1) floats of scratch.
+    float *scratch;
+} ak_decode_rows;
+
 /// The kernels of one instruction-set variant, as function pointers. A caller picks a table
 /// once per call (`ak_kernels`) and calls through it: nothing in this target reads or writes
 /// process-wide state, so concurrent calls may use different variants.
@@ -114,6 +151,11 @@ typedef struct ak_table {
     /// Single-threaded; callers split rows.
     void (*sgemm_packed)(long M, long N, long K, const float *A, long lda,
                          const float *packed, int accumulate, float *C, long ldc);
+
+    /// Flash-decoding partial: continues the online softmax (m, l, acc) of every query row of
+    /// `rows` over the cached positions of `runs`, in order (see decode_impl.h). Each K/V
+    /// element is read once for all rows. Rows that see nothing keep m = −inf, l = 0.
+    void (*decode_partial)(const ak_decode_rows *rows, long nruns, const ak_kv_run *runs);
 } ak_table;
 
 /// Width of the column panels of a packed GEMM operand (pack_b), the same for every variant.

@@ -1,0 +1,113 @@
+import Foundation
+
+/// One decode-step configuration for ``DecodeBenchmark``.
+public struct DecodeBenchmarkConfiguration: Sendable {
+    /// Cached positions per sequence (one entry per sequence of the batch).
+    public var lengths: [Int]
+    public var heads: Int, kvHeads: Int, headDim: Int
+    /// New query positions per sequence (1 for plain decoding).
+    public var queries: Int
+    public var dtype: DType
+    /// Block size of a ``PagedKVCache``, or `nil` for a contiguous ``KVCache``.
+    public var pagedBlock: Int?
+
+    public init(
+        lengths: [Int], heads: Int, kvHeads: Int, headDim: Int, queries: Int = 1,
+        dtype: DType = .f32, pagedBlock: Int? = nil
+    ) {
+        (self.lengths, self.heads, self.kvHeads, self.headDim) = (lengths, heads, kvHeads, headDim)
+        (self.queries, self.dtype, self.pagedBlock) = (queries, dtype, pagedBlock)
+    }
+
+    /// Bytes of keys and values one step reads: every cached position of every kv head.
+    public var cacheBytes: Int {
+        lengths.reduce(0, +) * kvHeads * 2 * headDim * dtype.byteSize
+    }
+}
+
+/// One measured configuration (JSON keys as printed by `attention bench --decode --json`).
+public struct DecodeBenchmarkResult: Codable, Sendable {
+    public var cacheLen: Int
+    public var totalPositions: Int
+    public var batch: Int, heads: Int, kvHeads: Int, headDim: Int, queries: Int
+    public var dtype: String
+    /// "contiguous" or "paged/<block>".
+    public var layout: String
+    public var threads: Int
+    public var msPerStep: Double
+    /// Cache bytes read per step / step time.
+    public var gbPerS: Double
+    /// A plain read of a buffer of the same size, same threads, same run.
+    public var plainReadGbPerS: Double
+    public var bandwidthFraction: Double
+}
+
+/// Times decode steps against a filled cache next to a plain read of a buffer of the same
+/// size (the memory-bandwidth ceiling for this step).
+public enum DecodeBenchmark {
+    /// Builds the cache of `config` (random keys and values), then times `repeats` steps
+    /// and `repeats` plain reads, interleaved; returns the medians.
+    /// - Throws: ``AttentionError`` for configurations the cache or kernel refuse.
+    public static func run(
+        _ config: DecodeBenchmarkConfiguration, repeats: Int, execution: ExecutionOptions
+    ) throws -> DecodeBenchmarkResult {
+        let resolved = try execution.resolved()
+        let b = config.lengths.count
+        let q = Tensor.randomNormal([b, config.heads, config.queries, config.headDim], seed: 1)
+        let options = DecodeOptions(execution: execution)
+        let step: () throws -> Void
+        if let block = config.pagedBlock {
+            let blocks = config.lengths.reduce(0) { $0 + ($1 + block - 1) / block }
+            var cache = try PagedKVCache(
+                kvHeads: config.kvHeads, headDim: config.headDim, blockSize: block,
+                blockCount: blocks, dtype: config.dtype)
+            var ids: [Int] = []
+            for (i, n) in config.lengths.enumerated() {
+                ids.append(cache.addSequence())
+                let (k, v) = randomKV(config, length: n, seed: UInt64(i))
+                try cache.append(keys: k, values: v, sequence: ids[i])
+            }
+            let c = cache
+            step = { _ = try decodeAttention(query: q, cache: c, sequences: ids, options: options) }
+        } else {
+            var cache = try KVCache(
+                batch: b, kvHeads: config.kvHeads, headDim: config.headDim,
+                capacity: config.lengths.max() ?? 0, dtype: config.dtype)
+            for (i, n) in config.lengths.enumerated() {
+                let (k, v) = randomKV(config, length: n, seed: UInt64(i))
+                try cache.append(keys: k, values: v, sequence: i)
+            }
+            let c = cache
+            step = { _ = try decodeAttention(query: q, cache: c, options: options) }
+        }
+        let plain = ReadBandwidthBuffer(bytes: config.cacheBytes)
+        let threads = resolved.threads
+        var steps: [Double] = [], reads: [Double] = []
+        try step()
+        plain.read(threads: threads, execution: resolved)
+        for _ in 0..<Swift.max(1, repeats) {
+            steps += try Timing.measure(repeats: 1, warmup: 0) { try step() }
+            reads += Timing.measure(repeats: 1, warmup: 0) {
+                plain.read(threads: threads, execution: resolved)
+            }
+        }
+        let ms = Timing.median(steps), readMs = Timing.median(reads)
+        let gb = Double(config.cacheBytes) / 1e9
+        return DecodeBenchmarkResult(
+            cacheLen: config.lengths.max() ?? 0, totalPositions: config.lengths.reduce(0, +),
+            batch: b, heads: config.heads, kvHeads: config.kvHeads, headDim: config.headDim,
+            queries: config.queries, dtype: config.dtype.rawValue,
+            layout: config.pagedBlock.map { "paged/\($0)" } ?? "contiguous", threads: threads,
+            msPerStep: ms, gbPerS: gb / (ms / 1e3), plainReadGbPerS: gb / (readMs / 1e3),
+            bandwidthFraction: readMs / ms)
+    }
+
+    private static func randomKV(_ c: DecodeBenchmarkConfiguration, length: Int, seed: UInt64)
+        -> (Tensor, Tensor)
+    {
+        (
+            Tensor.randomNormal([c.kvHeads, length, c.headDim], seed: 2 * seed + 10),
+            Tensor.randomNormal([c.kvHeads, length, c.headDim], seed: 2 * seed + 11)
+        )
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import _AttentionKernels
+
+/// The flash-decoding driver: attention of `Sq` new queries per sequence against a cache.
+///
+/// Work items are (sequence `b`, key/value head `hk`, chunk of positions): each computes, for
+/// the `G·Sq` query rows of the group (`G = H / Hkv`, row `g·Sq + s` is head `hk·G + g`,
+/// query `s`), the online-softmax partial in base 2 over its chunk (`decode_partial`, each
+/// K/V element read once):
+/// ```
+/// m_c = max_j s_j,  l_c = Σ_j 2^(s_j − m_c),  A_c = Σ_j 2^(s_j − m_c)·v_j
+/// ```
+/// and the partials of one (b, hk) merge by log-sum-exp:
+/// `M = max_c m_c`, `O = Σ_c 2^(m_c − M)·A_c / Σ_c 2^(m_c − M)·l_c` (0 when the sum is 0).
+/// Only the positions some query sees are visited (a window reads only its last `W`).
+/// Chunks are sized so that there are about 16 items per thread over the whole batch, so
+/// the time follows the total number of positions read, not the longest sequence.
+enum FlashDecode {
+    /// The shortest chunk of positions per item (smaller ones would not cover a call).
+    static let minimumChunk = 256
+
+    static func attend(
+        query: Tensor, cache: KVCacheView, options: DecodeOptions,
+        outputLayout: FlashAttention.OutputLayout
+    ) throws -> Tensor {
+        let p = try DecodeProblem(query: query, cache: cache, options: options)
+        return run(
+            p, query: query.strides[3] == 1 ? query : query.contiguous(), cache: cache,
+            outputLayout: outputLayout)
+    }
+
+    struct Item { let b: Int, hk: Int, lo: Int, hi: Int }
+
+    static func run(
+        _ p: DecodeProblem, query: Tensor, cache: KVCacheView,
+        outputLayout: FlashAttention.OutputLayout
+    ) -> Tensor {
+        let (sq, g, d, dv) = (p.queries, p.group, p.headDim, p.valueDim)
+        let rows = g * sq
+        let outShape =
+            outputLayout == .bhsd
+            ? [p.batch, p.heads, sq, dv] : [p.batch, sq, p.heads, dv]
+        if p.batch * p.heads * sq == 0 { return Tensor.zeros(outShape) }
+
+        // Each sequence's visible rows and their union.
+        var ranges: [[Range<Int>]] = [], unions: [Range<Int>] = []
+        for b in 0..<p.batch {
+            let r = (0..<sq).map {
+                p.visibleRange(query: $0, length: cache.lengths[b], start: cache.starts[b])
+            }
+            let nonEmpty = r.filter { !$0.isEmpty }
+            let lo = nonEmpty.map(\.lowerBound).min() ?? 0,
+                hi = nonEmpty.map(\.upperBound).max() ?? 0
+            ranges.append(r)
+            unions.append(lo..<hi)
+        }
+        let total = unions.reduce(0) { $0 + $1.count } * p.kvHeads
+        let threads = p.execution.threads
+        let perItem = (total + 16 * threads - 1) / (16 * threads)
+        let chunk = Swift.max(minimumChunk, (perItem + 31) & ~31)  // whole tiles
+        var items: [Item] = [], firstItem: [Int] = []  // firstItem[b·Hkv + hk]
+        for b in 0..<p.batch {
+            for hk in 0..<p.kvHeads {
+                firstItem.append(items.count)
+                for lo in stride(from: unions[b].lowerBound, to: unions[b].upperBound, by: chunk) {
+                    items.append(
+                        Item(b: b, hk: hk, lo: lo, hi: Swift.min(lo + chunk, unions[b].upperBound)))
+                }
+            }
+        }
+        firstItem.append(items.count)
+
+        // Partials: m, l (rows each) and acc (rows × Dv) per item.
+        let partialFloats = rows * (2 + dv)
+        let workers = Swift.max(1, Swift.min(threads, items.count))
+        let maxRuns = cache.segments.map(\.count).max() ?? 0
+        let qScale = p.scale * Float(M_LOG2E)
+        let slopes = p.alibi.map { a in a.slopes.map { $0 * Float(M_LOG2E) } }
+        let kernels = p.execution.kernels.c
+        let width = cache.dtype.byteSize
+        let perWorkerFloats = rows * d + rows + rows * (Int(AK_DECODE_TILE) + 1)
+        let partials = UnsafeMutablePointer<Float>.allocate(
+            capacity: Swift.max(1, items.count * partialFloats))
+        let floats = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorkerFloats)
+        let ints = UnsafeMutablePointer<Int>.allocate(capacity: workers * 3 * rows)
+        let runs = UnsafeMutablePointer<ak_kv_run>.allocate(
+            capacity: workers * Swift.max(1, maxRuns))
+        defer {
+            partials.deallocate()
+            floats.deallocate()
+            ints.deallocate()
+            runs.deallocate()
+        }
+
+        return Tensor(uninitializedShape: outShape) { out in
+            query.withUnsafeElements { q in
+                let shared = UncheckedBox((q, out))
+                parallelFor(count: items.count, threads: workers) { index, worker in
+                    let q = shared.value.0
+                    let item = items[index]
+                    let qBuf = floats + worker * perWorkerFloats
+                    let slope = qBuf + rows * d, scratch = slope + rows
+                    let lo = ints + worker * 3 * rows, hi = lo + rows, qpos = hi + rows
+                    let shift =
+                        p.alibi?.alignment.queryShift(queries: sq, keys: cache.lengths[item.b]) ?? 0
+                    for gi in 0..<g {
+                        let h = item.hk * g + gi
+                        for s in 0..<sq {
+                            let r = gi * sq + s
+                            let src =
+                                q + item.b * query.strides[0] + h * query.strides[1] + s
+                                * query.strides[2]
+                            for i in 0..<d { qBuf[r * d + i] = src[i] * qScale }
+                            let range = ranges[item.b][s]
+                            (lo[r], hi[r]) = (range.lowerBound, range.upperBound)
+                            slope[r] = slopes?[h] ?? 0
+                            qpos[r] = s + shift
+                        }
+                    }
+                    let state = partials + index * partialFloats
+                    state.update(repeating: -.infinity, count: rows)
+                    (state + rows).update(repeating: 0, count: rows * (1 + dv))
+                    // The runs of this chunk, for head hk.
+                    let myRuns = runs + worker * Swift.max(1, maxRuns)
+                    var n = 0
+                    for seg in cache.segments[item.b] {
+                        let a = Swift.max(item.lo, seg.first),
+                            z = Swift.min(item.hi, seg.first + seg.count)
+                        if a >= z { continue }
+                        let t = a - seg.first
+                        myRuns[n] = ak_kv_run(
+                            k: seg.keys + (item.hk * seg.keyHeadStride + t * d) * width,
+                            v: seg.values + (item.hk * seg.valueHeadStride + t * dv) * width,
+                            ldk: d, ldv: dv, first: a, count: z - a)
+                        n += 1
+                    }
+                    var args = ak_decode_rows(
+                        rows: rows, d: d, dv: dv, q: qBuf, lo: lo, hi: hi,
+                        slope: slopes == nil ? nil : UnsafePointer(slope),
+                        qpos: slopes == nil ? nil : UnsafePointer(qpos),
+                        symmetric: p.alibi?.form == .symmetric ? 1 : 0,
+                        kvType: cache.dtype.kernelCode, m: state, l: state + rows,
+                        acc: state + 2 * rows, scratch: scratch)
+                    kernels.decode_partial(&args, n, myRuns)
+                }
+                merge(
+                    p, items: firstItem, partials: partials, output: shared.value.1,
+                    layout: outputLayout)
+            }
+        }
+    }
+
+    /// Merges each (b, hk)'s partials by log-sum-exp into the output (zeros where nothing
+    /// was visible).
+    static func merge(
+        _ p: DecodeProblem, items firstItem: [Int], partials: UnsafeMutablePointer<Float>,
+        output: UnsafeMutablePointer<Float>, layout: FlashAttention.OutputLayout
+    ) {
+        let (sq, g, dv) = (p.queries, p.group, p.valueDim)
+        let rows = g * sq, partialFloats = rows * (2 + dv)
+        var row = [Float](repeating: 0, count: dv)
+        for pair in 0..<(p.batch * p.kvHeads) {
+            let (b, hk) = (pair / p.kvHeads, pair % p.kvHeads)
+            let first = firstItem[pair], end = firstItem[pair + 1]
+            for r in 0..<rows {
+                let (gi, s) = (r / sq, r % sq)
+                let h = hk * g + gi
+                let o =
+                    layout == .bhsd
+                    ? output + ((b * p.heads + h) * sq + s) * dv
+                    : output + ((b * sq + s) * p.heads + h) * dv
+                var m = -Float.infinity
+                for c in first..<end { m = Swift.max(m, partials[c * partialFloats + r]) }
+                for i in 0..<dv { row[i] = 0 }
+                var l: Float = 0
+                if m > -.infinity {
+                    for c in first..<end {
+                        let base = partials + c * partialFloats
+                        let w = exp2f(base[r] - m)
+                        if w == 0 { continue }
+                        l = l + w * base[rows + r]
+                        let acc = base + 2 * rows + r * dv
+                        for i in 0..<dv { row[i] = row[i] + w * acc[i] }
+                    }
+                }
+                let inv: Float = l == 0 ? 0 : 1 / l
+                for i in 0..<dv { o[i] = row[i] * inv }
+            }
+        }
+    }
+}
+
+extension DType {
+    /// The decode kernel's code for a cache of this element type (`AK_KV_F32`, `AK_KV_BF16`,
+    /// `AK_KV_F16`).
+    var kernelCode: Int32 {
+        switch self {
+        case .f32: 0
+        case .bf16: 1
+        case .f16: 2
+        }
+    }
+}

@@ -1,0 +1,215 @@
+import Foundation
+
+/// One allocation of cache storage: keys `[units, heads, tokens, headDim]` then values
+/// `[units, heads, tokens, valueDim]`, in the cache's element type. A ``KVCache`` page has
+/// one unit per sequence; a ``PagedKVCache``'s pool has one unit per block.
+///
+/// A class so that a cache's copies share pages until one of them writes (copy-on-write per
+/// page), and so that a page keeps its address for its whole life: appending to a cache
+/// never moves what it already holds.
+final class KVPage: @unchecked Sendable {
+    let units: Int, heads: Int, tokens: Int, headDim: Int, valueDim: Int
+    let dtype: DType
+    private let bytes: UnsafeMutableRawPointer
+    private let keyBytes: Int, valueBytes: Int
+
+    /// The byte count of a page, or `nil` when it overflows `Int`.
+    static func byteCount(
+        units: Int, heads: Int, tokens: Int, headDim: Int, valueDim: Int, dtype: DType
+    ) -> Int? {
+        var n = dtype.byteSize
+        for f in [units, heads, tokens, headDim + valueDim] {
+            let (p, o) = n.multipliedReportingOverflow(by: f)
+            if o { return nil }
+            n = p
+        }
+        return n
+    }
+
+    /// - Precondition: `byteCount(...)` is not `nil` (callers validate first).
+    init(units: Int, heads: Int, tokens: Int, headDim: Int, valueDim: Int, dtype: DType) {
+        (self.units, self.heads, self.tokens) = (units, heads, tokens)
+        (self.headDim, self.valueDim, self.dtype) = (headDim, valueDim, dtype)
+        keyBytes = units * heads * tokens * headDim * dtype.byteSize
+        valueBytes = units * heads * tokens * valueDim * dtype.byteSize
+        bytes = .allocate(byteCount: Swift.max(keyBytes + valueBytes, 64), alignment: 64)
+        adviseHugePages(
+            bytes.bindMemory(to: Float.self, capacity: (keyBytes + valueBytes) / 4),
+            count: (keyBytes + valueBytes) / 4)
+    }
+
+    deinit { bytes.deallocate() }
+
+    /// A copy with the same contents (copy-on-write of a shared page).
+    func copy() -> KVPage {
+        let c = KVPage(
+            units: units, heads: heads, tokens: tokens, headDim: headDim, valueDim: valueDim,
+            dtype: dtype)
+        c.bytes.copyMemory(from: bytes, byteCount: keyBytes + valueBytes)
+        return c
+    }
+
+    /// The address of the storage, as an identity (tests check that pages never move).
+    var address: UInt { UInt(bitPattern: bytes) }
+
+    private func keyRow(_ unit: Int, _ head: Int, _ slot: Int) -> UnsafeMutableRawPointer {
+        bytes + (((unit * heads + head) * tokens + slot) * headDim) * dtype.byteSize
+    }
+
+    private func valueRow(_ unit: Int, _ head: Int, _ slot: Int) -> UnsafeMutableRawPointer {
+        bytes + keyBytes + (((unit * heads + head) * tokens + slot) * valueDim) * dtype.byteSize
+    }
+
+    /// Stores position `s` of batch entry `b` of the inputs (every head) at `slot` of `unit`.
+    func store(
+        keys: KVInput, values: KVInput, batchEntry b: Int, position s: Int, unit: Int, slot: Int
+    ) {
+        keys.withRows { k in
+            values.withRows { v in
+                for h in 0..<heads {
+                    KVRows.write(k(b, h, s), count: headDim, as: dtype, to: keyRow(unit, h, slot))
+                    KVRows.write(
+                        v(b, h, s), count: valueDim, as: dtype, to: valueRow(unit, h, slot))
+                }
+            }
+        }
+    }
+
+    /// Positions `first ..< first + count` held at slots `slot ..< slot + count` of `unit`.
+    func segment(unit: Int, slot: Int, first: Int, count: Int) -> KVSegment {
+        KVSegment(
+            keys: keyRow(unit, 0, slot), values: valueRow(unit, 0, slot),
+            keyHeadStride: tokens * headDim, valueHeadStride: tokens * valueDim, first: first,
+            count: count)
+    }
+}
+
+/// Conversion of rows between `Float` and a cache's element type.
+enum KVRows {
+    /// Writes `count` floats from `source` as `dtype` elements at `destination`.
+    static func write(
+        _ source: UnsafePointer<Float>, count: Int, as dtype: DType,
+        to destination: UnsafeMutableRawPointer
+    ) {
+        switch dtype {
+        case .f32:
+            destination.copyMemory(from: source, byteCount: count * 4)
+        case .bf16, .f16:
+            let d = destination.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<count { d[i] = dtype.bits(source[i]) }
+        }
+    }
+
+    /// Reads `count` `dtype` elements at `source` as floats into `destination`.
+    static func read(
+        _ source: UnsafeRawPointer, count: Int, as dtype: DType,
+        into destination: UnsafeMutablePointer<Float>
+    ) {
+        switch dtype {
+        case .f32:
+            destination.update(from: source.assumingMemoryBound(to: Float.self), count: count)
+        case .bf16, .f16:
+            let s = source.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<count { destination[i] = dtype.float(s[i]) }
+        }
+    }
+}
+
+/// A run of cached positions `first ..< first + count` of one sequence: the key of position
+/// `first + t` of kv head `h` is at element `h·keyHeadStride + t·headDim` of `keys` (values
+/// likewise with `valueDim`). A ``KVCache`` page or ring half, or a ``PagedKVCache`` block.
+struct KVSegment {
+    let keys: UnsafeRawPointer, values: UnsafeRawPointer
+    let keyHeadStride: Int, valueHeadStride: Int
+    let first: Int, count: Int
+}
+
+/// What the decode kernel reads from a cache: per sequence, the positions it holds
+/// (`start ..< length`, absolute) as segments in order.
+struct KVCacheView {
+    let dtype: DType
+    let kvHeads: Int, headDim: Int, valueDim: Int
+    let lengths: [Int], starts: [Int]
+    let segments: [[KVSegment]]
+    /// The cache's window when it keeps only the last W positions (ring buffer).
+    let window: Int?
+}
+
+/// Reads segments back as `Float` tensors `[Hkv, count, D]` (keys) and `[Hkv, count, Dv]`.
+extension KVCacheView {
+    func materialize(sequence b: Int) -> (keys: Tensor, values: Tensor) {
+        let n = lengths[b] - starts[b]
+        func gather(_ dim: Int, _ isKey: Bool) -> Tensor {
+            Tensor(uninitializedShape: [kvHeads, n, dim]) { out in
+                for seg in segments[b] {
+                    for h in 0..<kvHeads {
+                        for t in 0..<seg.count {
+                            let base = isKey ? seg.keys : seg.values
+                            let stride = isKey ? seg.keyHeadStride : seg.valueHeadStride
+                            KVRows.read(
+                                base + (h * stride + t * dim) * dtype.byteSize, count: dim,
+                                as: dtype,
+                                into: out + (h * n + seg.first - starts[b] + t) * dim)
+                        }
+                    }
+                }
+            }
+        }
+        return (gather(headDim, true), gather(valueDim, false))
+    }
+}
+
+/// A validated `[Hkv, S, D]` (or `[1, Hkv, S, D]`, or `[B, Hkv, S, D]` entry `b`) input of
+/// new keys or values, read row by row.
+struct KVInput {
+    let tensor: Tensor
+    let heads: Int, length: Int, dim: Int
+    /// Batch stride (0 for a rank-3 input).
+    let batchStride: Int
+
+    init(_ t: Tensor, argument: String, heads: Int, dim: Int, batch: Int?) throws {
+        let expected =
+            batch.map { "[\($0), \(heads), S, \(dim)]" }
+            ?? "[\(heads), S, \(dim)] or [1, \(heads), S, \(dim)]"
+        let shape = t.shape
+        let ok: Bool
+        if let batch {
+            ok = t.rank == 4 && shape[0] == batch && shape[1] == heads && shape[3] == dim
+        } else {
+            ok =
+                (t.rank == 3 && shape[0] == heads && shape[2] == dim)
+                || (t.rank == 4 && shape[0] == 1 && shape[1] == heads && shape[3] == dim)
+        }
+        guard ok else { throw AttentionError.shape(argument, expected: expected, actual: shape) }
+        tensor = t.strides[t.rank - 1] == 1 ? t : t.contiguous()
+        self.heads = heads
+        self.dim = dim
+        length = shape[t.rank - 2]
+        batchStride = t.rank == 4 ? tensor.strides[0] : 0
+    }
+
+    /// New keys and values of one append, validated (same heads, length; `D`, `Dv`).
+    static func pair(
+        keys: Tensor, values: Tensor, heads: Int, headDim: Int, valueDim: Int, batch: Int?
+    ) throws -> (KVInput, KVInput) {
+        let k = try KVInput(keys, argument: "keys", heads: heads, dim: headDim, batch: batch)
+        let v = try KVInput(values, argument: "values", heads: heads, dim: valueDim, batch: batch)
+        guard v.length == k.length else {
+            let lead = batch.map { "\($0), " } ?? ""
+            throw AttentionError.shape(
+                "values",
+                expected: "[\(lead)\(heads), \(k.length), \(valueDim)] (the length of keys)",
+                actual: values.shape)
+        }
+        return (k, v)
+    }
+
+    /// Calls `body` with a function giving the row (batch entry `b`, head `h`, position `s`).
+    func withRows<R>(_ body: ((Int, Int, Int) -> UnsafePointer<Float>) throws -> R) rethrows -> R {
+        let r = tensor.rank
+        let hs = tensor.strides[r - 3], ss = tensor.strides[r - 2], bs = batchStride
+        return try tensor.withUnsafeElements { base in
+            try body { b, h, s in base + b * bs + h * hs + s * ss }
+        }
+    }
+}

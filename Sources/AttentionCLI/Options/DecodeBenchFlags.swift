@@ -1,0 +1,96 @@
+import ArgumentParser
+import Attention
+import Foundation
+
+/// `attention bench --decode`: one decode step against a KV cache (flash-decoding), its
+/// cache-read bandwidth next to a plain read of a buffer of the same size.
+struct DecodeBenchFlags: ParsableArguments {
+    @Flag(
+        help:
+            "Benchmark decode steps against a KV cache (uses --heads, --kv-heads, --head-dim, --dtype, --repeats, --threads, --json)."
+    )
+    var decode = false
+    @Option(help: "Decode: comma-separated cache lengths (B = 1 each).") var cacheLens =
+        "4096,32768"
+    @Option(
+        help:
+            "Decode: one batch of sequences with these comma-separated lengths (instead of --cache-lens)."
+    )
+    var batchLens: String?
+    @Option(
+        parsing: .unconditional,
+        help: "Decode: also time a paged cache with blocks of this many positions.")
+    var pagedBlock: Int?
+    @Option(parsing: .unconditional, help: "Decode: new query positions per step, 1…16.")
+    var queries = 1
+
+    func validate() throws {
+        guard decode else { return }
+        _ = try parsedLengths()
+        if let pagedBlock { try CLIRange.check(pagedBlock, in: 1...65536, flag: "--paged-block") }
+        try CLIRange.check(queries, in: 1...16, flag: "--queries")
+    }
+
+    /// Each entry is one benchmarked batch of sequence lengths.
+    func parsedLengths() throws -> [[Int]] {
+        if let batchLens {
+            return [
+                try CLIRange.integers(
+                    batchLens, flag: "--batch-lens", range: 1...(1 << 24), maxCount: 256)
+            ]
+        }
+        return try CLIRange.integers(
+            cacheLens, flag: "--cache-lens", range: 1...(1 << 24), maxCount: 16
+        )
+        .map { [$0] }
+    }
+
+    /// Runs every configuration (contiguous, and paged when asked) and prints a table.
+    func run(
+        heads: Int, kvHeads: Int?, headDim: Int, dtypes: [DType], repeats: Int,
+        execution: ExecutionOptions, json: String?
+    ) throws {
+        let kvHeads = kvHeads ?? heads
+        guard heads % kvHeads == 0 else {
+            throw ValidationError("--kv-heads must divide --heads (\(heads)), got \(kvHeads)")
+        }
+        var results: [DecodeBenchmarkResult] = []
+        for lengths in try parsedLengths() {
+            for dtype in dtypes {
+                for block in [nil] + (pagedBlock.map { [$0] } ?? []) {
+                    let config = DecodeBenchmarkConfiguration(
+                        lengths: lengths, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                        queries: queries, dtype: dtype, pagedBlock: block)
+                    do {
+                        results.append(
+                            try DecodeBenchmark.run(config, repeats: repeats, execution: execution))
+                    } catch let error as AttentionError {
+                        throw ValidationError("decode benchmark: \(error)")
+                    }
+                }
+            }
+        }
+        var rows = [
+            [
+                "layout", "B", "H/Hkv", "D", "Sq", "dtype", "cache", "positions", "threads",
+                "ms/step", "cache GB/s", "plain read GB/s", "fraction",
+            ]
+        ]
+        for r in results {
+            rows.append([
+                r.layout, "\(r.batch)", "\(r.heads)/\(r.kvHeads)", "\(r.headDim)", "\(r.queries)",
+                r.dtype, "\(r.cacheLen)", "\(r.totalPositions)", "\(r.threads)",
+                String(format: "%.3f", r.msPerStep), String(format: "%.1f", r.gbPerS),
+                String(format: "%.1f", r.plainReadGbPerS),
+                String(format: "%.0f%%", 100 * r.bandwidthFraction),
+            ])
+        }
+        let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
+        print(
+            rows.map { row in
+                zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ")
+            }.joined(separator: "\n"))
+        if let json { try writeJSON(results, to: json) }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import Attention
+import Foundation
+import Testing
+
+@testable import AttentionCLI
+
+/// `attention bench --decode`: flags are checked before any work; a tiny run writes the
+/// documented JSON keys.
+@Suite struct DecodeBenchTests {
+    @Test func badFlagsAreRefused() {
+        for arguments in [
+            ["bench", "--decode", "--dtype", "float8"], ["bench", "--decode", "--queries", "17"],
+            ["bench", "--decode", "--cache-lens", "0"],
+            ["bench", "--decode", "--paged-block", "0"],
+            ["bench", "--decode", "--batch-lens", "5,x"],
+        ] {
+            #expect(throws: (any Error).self, "\(arguments)") {
+                _ = try AttentionCommand.parseAsRoot(arguments)
+            }
+        }
+    }
+
+    @Test func jsonHasTheDocumentedKeys() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "decode-\(UUID()).json"
+        ).path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        var command = try AttentionCommand.parseAsRoot([
+            "bench", "--decode", "--heads", "4", "--kv-heads", "2", "--head-dim", "16",
+            "--cache-lens", "40", "--paged-block", "16", "--dtype", "bf16", "--repeats", "1",
+            "--threads", "1", "--json", path,
+        ])
+        try command.run()
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let rows = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+        #expect(rows.count == 2)  // contiguous and paged
+        for row in rows {
+            for key in ["cacheLen", "gbPerS", "bandwidthFraction", "msPerStep", "layout"] {
+                #expect(row[key] != nil, "\(key)")
+            }
+            #expect(row["cacheLen"] as? Int == 40)
+        }
+    }
+}
