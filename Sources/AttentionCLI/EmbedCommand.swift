@@ -40,13 +40,34 @@ struct EmbedCommand: ParsableCommand {
         _ = try allSentences()
     }
 
+    /// The largest `--input` file read (whole, into memory): 64 MiB.
+    static let maxInputBytes = 64 << 20
+
+    /// At most `limit` bytes of `path`, or a `ValidationError` naming `--input` (a missing
+    /// file, a directory, a larger file or an endless device such as /dev/zero).
+    static func read(_ path: String, limit: Int) throws -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ValidationError("--input \(path): cannot be read")
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: limit + 1) ?? Data()
+        } catch {
+            throw ValidationError("--input \(path): cannot be read (a directory?)")
+        }
+        guard data.count <= limit else {
+            throw ValidationError(
+                "--input \(path): is larger than \(limit >> 20) MiB; split it into several runs")
+        }
+        return data
+    }
+
     /// The arguments, then the lines of `--input`.
     func allSentences() throws -> [String] {
         var list = sentences
         if let input {
-            guard let data = FileManager.default.contents(atPath: input) else {
-                throw ValidationError("--input \(input): cannot be read")
-            }
+            let data = try Self.read(input, limit: Self.maxInputBytes)
             guard let text = String(data: data, encoding: .utf8) else {
                 throw ValidationError("--input \(input): is not UTF-8 text")
             }

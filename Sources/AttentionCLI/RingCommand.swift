@@ -6,10 +6,28 @@ extension AttentionCommand {
         #if MPI
             [RingCommand.self]
         #else
-            []
+            [RingUnavailableCommand.self]
         #endif
     }
 }
+
+#if !MPI
+    /// `attention ring` in a build without the `MPI` trait: says how to get it, whatever
+    /// arguments follow (instead of "Unknown option '--seq-len'").
+    struct RingUnavailableCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ring",
+            abstract: "Ring attention over MPI (not in this build: needs --traits MPI).")
+
+        @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+
+        func run() throws {
+            throw ValidationError(
+                "ring needs a build with the MPI trait: swift build --traits MPI (Open MPI installed), then mpirun -np P .build/debug/attention ring …"
+            )
+        }
+    }
+#endif
 
 #if MPI
     import Attention

@@ -94,9 +94,14 @@ public struct BERTEncoder: Sendable {
             "weight": try table("embeddings.LayerNorm.weight", [c.hiddenSize]),
             "bias": try table("embeddings.LayerNorm.bias", [c.hiddenSize]),
         ])
-        layers = try (0..<c.layerCount).map { i in
-            try BERTLayer(configuration: c) { try lookup("encoder.layer.\(i).\($0)") }
+        // One layer at a time, never `reserveCapacity(layerCount)`: a config.json claiming
+        // 2³¹ layers must end at the first missing tensor, not in a huge allocation.
+        var layers: [BERTLayer] = []
+        for i in 0..<c.layerCount {
+            layers.append(
+                try BERTLayer(configuration: c) { try lookup("encoder.layer.\(i).\($0)") })
         }
+        self.layers = layers
     }
 
     /// Every parameter by its Hugging Face name (no `bert.` prefix).

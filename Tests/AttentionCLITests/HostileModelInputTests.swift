@@ -1,0 +1,119 @@
+import Attention
+import Foundation
+import Testing
+
+/// `attention embed`, `plot heads --model` and `ring` against hostile input, each run in a
+/// child process: one `Error: …` line naming the flag, a non-zero status, no crash.
+@Suite("hostile input: models, embed, ring")
+struct HostileModelInputTests {
+    /// A one-layer BERT folder with all-zero weights: `heads` heads of width 1, 8 positions,
+    /// the five special tokens plus "a".
+    static func modelFolder(heads: Int) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "hostile-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let (e, f, vocabulary) = (heads, 4, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "a"])
+        var shapes: [String: [Int]] = [
+            "embeddings.word_embeddings.weight": [vocabulary.count, e],
+            "embeddings.position_embeddings.weight": [8, e],
+            "embeddings.token_type_embeddings.weight": [2, e],
+            "embeddings.LayerNorm.weight": [e], "embeddings.LayerNorm.bias": [e],
+        ]
+        let prefix = "encoder.layer.0."
+        for name in ["query", "key", "value"] {
+            shapes[prefix + "attention.self.\(name).weight"] = [e, e]
+            shapes[prefix + "attention.self.\(name).bias"] = [e]
+        }
+        for (name, shape) in [
+            ("attention.output.dense", [e, e]), ("intermediate.dense", [f, e]),
+            ("output.dense", [e, f]),
+        ] {
+            shapes[prefix + name + ".weight"] = shape
+            shapes[prefix + name + ".bias"] = [shape[0]]
+        }
+        for norm in ["attention.output.LayerNorm", "output.LayerNorm"] {
+            shapes[prefix + norm + ".weight"] = [e]
+            shapes[prefix + norm + ".bias"] = [e]
+        }
+        try SafetensorsFile.write(
+            shapes.map { (name: $0.key, tensor: Tensor.zeros($0.value), dtype: .f32) },
+            to: directory.appendingPathComponent("model.safetensors").path)
+        let config = """
+            {"hidden_size": \(e), "intermediate_size": \(f), "max_position_embeddings": 8,
+             "num_attention_heads": \(heads), "num_hidden_layers": 1, "vocab_size": \(vocabulary.count)}
+            """
+        try Data(config.utf8).write(to: directory.appendingPathComponent("config.json"))
+        try Data(vocabulary.joined(separator: "\n").utf8).write(
+            to: directory.appendingPathComponent("vocab.txt"))
+        return directory
+    }
+
+    /// `plot heads --model` with more heads than panels fit (a 128-head model would draw a
+    /// figure hundreds of megapixels tall) or a --text longer than the position table
+    /// (the library's "sequences: …" used to surface) names the flag.
+    @Test func headsFigureLimits() throws {
+        let many = try Self.modelFolder(heads: 128)
+        defer { try? FileManager.default.removeItem(at: many) }
+        let output = many.appendingPathComponent("heads.png").path
+        let tooMany = try CLIProcess.run(
+            ["plot", "heads", "--model", many.path, "--text", "a", "--output", output])
+        #expect(tooMany.status != 0 && !tooMany.signaled)
+        #expect(
+            tooMany.errorLine == "--model has 128 attention heads; at most 64 panels fit a figure",
+            "\(tooMany.stderr)")
+        let few = try Self.modelFolder(heads: 4)
+        defer { try? FileManager.default.removeItem(at: few) }
+        let long = try CLIProcess.run(
+            ["plot", "heads", "--model", few.path, "--text", "a a a a a a a", "--output", output])
+        #expect(
+            long.errorLine == "--text is 9 tokens with [CLS] and [SEP]; this model takes at most 8",
+            "\(long.stderr)")
+        let fits = try CLIProcess.run(
+            ["plot", "heads", "--model", few.path, "--text", "a a a a a a", "--output", output])
+        #expect(fits.status == 0, "\(fits.stderr)")
+        #expect(FileManager.default.fileExists(atPath: output))
+        #expect(!FileManager.default.fileExists(atPath: many.appendingPathComponent("x").path))
+    }
+
+    /// `--input` is read up to 64 MiB: /dev/zero (endless) and a directory are one error
+    /// line, not an out-of-memory kill or a Foundation error.
+    @Test func inputIsBounded() throws {
+        let zero = try CLIProcess.run(
+            ["embed", "--input", "/dev/zero", "--model", "/nonexistent"], addressSpaceKB: 2_000_000)
+        #expect(zero.status != 0 && !zero.signaled)
+        #expect(
+            zero.errorLine
+                == "--input /dev/zero: is larger than 64 MiB; split it into several runs",
+            "\(zero.stderr)")
+        let folder = try CLIProcess.run(["embed", "--input", NSTemporaryDirectory()])
+        #expect(folder.status != 0 && !folder.signaled)
+        #expect(folder.errorLine?.hasPrefix("--input ") == true, "\(folder.stderr)")
+    }
+
+    /// A model folder whose vocab.txt outgrows the embedding table fails at load, naming
+    /// --model and vocab.txt (it used to fail only for some sentences, as "sequences: …").
+    @Test func vocabularyOutgrowingTheModel() throws {
+        let folder = try Self.modelFolder(heads: 4)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\nb\n".utf8).write(
+            to: folder.appendingPathComponent("vocab.txt"))
+        let outcome = try CLIProcess.run(["embed", "--model", folder.path, "b"])
+        #expect(outcome.status != 0 && !outcome.signaled)
+        #expect(
+            outcome.errorLine?.hasPrefix("--model \(folder.path): ") == true
+                && outcome.errorLine?.contains("vocab.txt: has 7 tokens") == true,
+            "\(outcome.stderr)")
+    }
+
+    #if !MPI
+        /// Without the MPI trait, `ring` (with any flags) says how to get it, instead of
+        /// "Unknown option '--seq-len'".
+        @Test func ringWithoutMPI() throws {
+            let outcome = try CLIProcess.run(["ring", "--seq-len", "1024", "--causal"])
+            #expect(outcome.status != 0 && !outcome.signaled)
+            #expect(
+                outcome.errorLine?.hasPrefix("ring needs a build with the MPI trait") == true,
+                "\(outcome.stderr)")
+        }
+    #endif
+}
