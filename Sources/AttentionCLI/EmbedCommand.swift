@@ -35,7 +35,15 @@ struct EmbedCommand: ParsableCommand {
     static let maxSentences = 100_000
 
     func validate() throws {
-        if let repeats { try CLIRange.check(repeats, in: CLIRange.repeats, flag: "--repeats") }
+        if let repeats {
+            try CLIRange.check(repeats, in: CLIRange.repeats, flag: "--repeats")
+            // A timing run prints only the timing: an --output would silently not be written.
+            for (flag, given) in [("--output", output != nil), ("--similarity", similarity)]
+            where given {
+                throw ValidationError(
+                    "--repeats only times the embedding; drop \(flag) or --repeats")
+            }
+        }
         if let output { try OutputPath.check(output, flag: "--output") }
         _ = try allSentences()
     }

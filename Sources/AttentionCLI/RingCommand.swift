@@ -116,9 +116,11 @@ extension AttentionCommand {
             guard let window else { return nil }
             let parts = window.split(separator: ",").map { Int($0) }
             guard parts.count == 2, let left = parts[0], let right = parts[1], left >= 0,
-                right >= 0
+                right >= 0, left <= 1 << 30, right <= 1 << 30
             else {
-                throw ValidationError("--window expects L,R with L, R ≥ 0, got '\(window)'")
+                throw ValidationError(
+                    "--window expects L,R with 0 ≤ L, R ≤ \(1 << 30) (the longest --seq-len), got '\(window)'"
+                )
             }
             return .slidingWindow(left: left, right: right)
         }

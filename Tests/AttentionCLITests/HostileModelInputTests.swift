@@ -105,6 +105,38 @@ struct HostileModelInputTests {
             "\(outcome.stderr)")
     }
 
+    /// `demo --model` with a broken folder fails before any work (it used to fail in
+    /// section [8], after minutes of benchmarks and three figures written).
+    @Test func demoChecksTheModelFirst() throws {
+        let folder = try Self.modelFolder(heads: 4)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(#"{"hidden_size": 4, "num_hidden_layers": 1}"#.utf8).write(
+            to: folder.appendingPathComponent("config.json"))
+        let figures = folder.appendingPathComponent("figures")
+        let outcome = try CLIProcess.run(
+            ["demo", "--model", folder.path, "--output-dir", figures.path], timeout: 30)
+        #expect(outcome.status != 0 && !outcome.signaled)
+        #expect(
+            outcome.errorLine?.hasPrefix("--model \(folder.path): ") == true
+                && outcome.errorLine?.contains("config.json") == true, "\(outcome.stderr)")
+        let written = (try? FileManager.default.contentsOfDirectory(atPath: figures.path)) ?? []
+        #expect(written.isEmpty, "\(written)")
+    }
+
+    /// `embed --repeats` prints only the timing, so with --output (nothing written) or
+    /// --similarity (nothing printed) it is refused.
+    @Test func repeatsExcludesOutputs() throws {
+        for flag in [["--output", "/tmp/never.safetensors"], ["--similarity"]] {
+            let outcome = try CLIProcess.run(["embed", "a", "--repeats", "2"] + flag)
+            #expect(outcome.status != 0 && !outcome.signaled)
+            #expect(
+                outcome.errorLine
+                    == "--repeats only times the embedding; drop \(flag[0]) or --repeats",
+                "\(outcome.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/never.safetensors"))
+    }
+
     #if !MPI
         /// Without the MPI trait, `ring` (with any flags) says how to get it, instead of
         /// "Unknown option '--seq-len'".
