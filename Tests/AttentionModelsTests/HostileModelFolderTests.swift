@@ -125,3 +125,71 @@ import Testing
         }
     }
 }
+
+/// Weights that load but make no sense: integer dtypes, NaN, a reshaped projection.
+@Suite struct HostileWeightsTests {
+    /// Rewrites the tiny model's safetensors with `name` replaced by `tensor` (`dtype`).
+    func rewrite(_ tiny: TinyBERT, _ name: String, _ tensor: Tensor, _ dtype: SafetensorsDType)
+        throws
+    {
+        var p = tiny.parameters
+        p[name] = tensor
+        try SafetensorsFile.write(
+            p.map { (name: $0.key, tensor: $0.value, dtype: $0.key == name ? dtype : .f32) },
+            to: tiny.directory.appendingPathComponent("model.safetensors").path)
+    }
+
+    func loadError(_ tiny: TinyBERT) -> AttentionError? {
+        do {
+            _ = try SentenceEmbedder(directory: tiny.directory.path)
+            return nil
+        } catch {
+            return error as? AttentionError
+        }
+    }
+
+    /// An I64 LayerNorm weight used to be truncated to integers silently.
+    @Test func integerWeightsAreRefused() throws {
+        let tiny = try TinyBERT()
+        defer { tiny.remove() }
+        let name = "encoder.layer.0.attention.output.LayerNorm.weight"
+        for dtype in [SafetensorsDType.i64, .u8, .bool] {
+            try rewrite(tiny, name, Tensor.ones([24]), dtype)
+            let error = loadError(tiny)
+            #expect(error?.argument.hasSuffix("model.safetensors") == true)
+            #expect(
+                error?.message
+                    == "tensor \"\(name)\" is \(dtype.rawValue); weights must be F32, F16, BF16 or F64",
+                "\(String(describing: error))")
+        }
+        try rewrite(tiny, name, tiny.parameters[name]!, .f16)
+        #expect(loadError(tiny) == nil)
+    }
+
+    @Test func nonFiniteWeightsAreRefused() throws {
+        let tiny = try TinyBERT()
+        defer { tiny.remove() }
+        let name = "encoder.layer.1.intermediate.dense.weight"
+        var scalars = tiny.parameters[name]!.scalars
+        for bad in [Float.nan, .infinity] {
+            scalars[17] = bad
+            try rewrite(tiny, name, try Tensor(shape: [40, 24], scalars: scalars), .f32)
+            #expect(loadError(tiny)?.message == "\(name): has NaN or infinite values")
+        }
+    }
+
+    /// A projection of the right size but the wrong shape is named by its Hugging Face name
+    /// (it used to be the layer's internal `query_proj.weight`).
+    @Test func wrongShapeNamesTheTensor() throws {
+        let tiny = try TinyBERT()
+        defer { tiny.remove() }
+        let name = "encoder.layer.1.attention.self.query.weight"
+        try rewrite(tiny, name, try tiny.parameters[name]!.reshaped([24, 1, 24]), .f32)
+        #expect(loadError(tiny)?.message == "\(name): expected [24, 24], got [24, 1, 24]")
+        var wide = tiny.parameters
+        wide["encoder.layer.0.output.dense.weight"] = Tensor.zeros([24, 24])
+        #expect {
+            try BERTEncoder(configuration: TinyBERT.configuration, parameters: wide)
+        } throws: { ($0 as? AttentionError)?.argument == "encoder.layer.0.output.dense.weight" }
+    }
+}
