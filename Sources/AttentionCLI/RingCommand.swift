@@ -104,12 +104,21 @@ extension AttentionCommand {
                 let (product, overflow) = bytes.multipliedReportingOverflow(by: factor)
                 bytes = overflow ? Int.max : product
             }
-            let budget = AttentionConfiguration.memoryBudget
+            // The budget is the machine's: ranks started on the same machine share it.
+            let local = Self.ranksOnThisMachine(ProcessInfo.processInfo.environment) ?? 1
+            let budget = AttentionConfiguration.memoryBudget / max(1, min(local, ranks))
             guard bytes <= budget else {
                 throw ValidationError(
-                    "--seq-len \(seqLen) needs about \(formatBytes(Double(bytes))) per rank with \(ranks) ranks\(check ? " (--check gathers everything on rank 0)" : ""); the memory budget is \(formatBytes(Double(budget)))"
+                    "--seq-len \(seqLen) needs about \(formatBytes(Double(bytes))) per rank with \(ranks) ranks\(check ? " (--check gathers everything on rank 0)" : ""); the memory budget is \(formatBytes(Double(budget))) per rank\(local > 1 ? " (\(local) ranks share this machine's)" : "")"
                 )
             }
+        }
+
+        /// How many ranks mpirun started on this machine (Open MPI's
+        /// `OMPI_COMM_WORLD_LOCAL_SIZE`, MPICH's `MPI_LOCALNRANKS`), if it says.
+        static func ranksOnThisMachine(_ environment: [String: String]) -> Int? {
+            ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"].lazy
+                .compactMap { environment[$0].flatMap { Int($0) } }.first { $0 >= 1 }
         }
 
         func windowMask() throws -> AttentionMask? {

@@ -2,6 +2,8 @@ import Attention
 import Foundation
 import Testing
 
+@testable import AttentionCLI
+
 /// `attention embed`, `plot heads --model` and `ring` against hostile input, each run in a
 /// child process: one `Error: …` line naming the flag, a non-zero status, no crash.
 @Suite("hostile input: models, embed, ring")
@@ -136,6 +138,17 @@ struct HostileModelInputTests {
         }
         #expect(!FileManager.default.fileExists(atPath: "/tmp/never.safetensors"))
     }
+
+    #if MPI
+        /// Ranks on one machine share its memory budget: the count mpirun exports, if any.
+        @Test func ranksSharingTheMachine() {
+            #expect(RingCommand.ranksOnThisMachine(["OMPI_COMM_WORLD_LOCAL_SIZE": "4"]) == 4)
+            #expect(RingCommand.ranksOnThisMachine(["MPI_LOCALNRANKS": "3"]) == 3)
+            #expect(RingCommand.ranksOnThisMachine(["OMPI_COMM_WORLD_LOCAL_SIZE": "0"]) == nil)
+            #expect(RingCommand.ranksOnThisMachine(["OMPI_COMM_WORLD_LOCAL_SIZE": "x"]) == nil)
+            #expect(RingCommand.ranksOnThisMachine([:]) == nil)
+        }
+    #endif
 
     #if !MPI
         /// Without the MPI trait, `ring` (with any flags) says how to get it, instead of
