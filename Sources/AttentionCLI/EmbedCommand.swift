@@ -79,8 +79,12 @@ struct EmbedCommand: ParsableCommand {
             guard let text = String(data: data, encoding: .utf8) else {
                 throw ValidationError("--input \(input): is not UTF-8 text")
             }
-            list += text.split(omittingEmptySubsequences: true) { $0 == "\n" || $0 == "\r\n" }
-                .map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            // Line by line, stopping past the limit: a 64 MiB file of one-letter lines is 33
+            // million of them, too many to hold as strings only to refuse them.
+            text.enumerateLines { line, stop in
+                if !line.trimmingCharacters(in: .whitespaces).isEmpty { list.append(line) }
+                stop = list.count > Self.maxSentences
+            }
         }
         guard !list.isEmpty else {
             throw ValidationError(
@@ -90,7 +94,7 @@ struct EmbedCommand: ParsableCommand {
         }
         guard list.count <= Self.maxSentences else {
             throw ValidationError(
-                "at most \(Self.maxSentences) sentences per run, got \(list.count)")
+                "at most \(Self.maxSentences) sentences per run; split the input into several runs")
         }
         if similarity && list.count > 1000 {
             throw ValidationError(

@@ -92,6 +92,26 @@ struct HostileModelInputTests {
         #expect(folder.errorLine?.hasPrefix("--input ") == true, "\(folder.stderr)")
     }
 
+    /// 30 million one-letter lines (60 MB, under the 64 MiB limit) are refused after the
+    /// 100001st sentence, in bounded memory (they used to become 30 million strings, 1.6 GB).
+    @Test func tooManyLinesStopEarly() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "lines-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try Data(String(repeating: "a\n", count: 30_000_000).utf8).write(to: file)
+        let outcome = try CLIProcess.run(
+            ["embed", "--input", file.path, "--model", "/nonexistent"], addressSpaceKB: 1_000_000)
+        #expect(outcome.status != 0 && !outcome.signaled)
+        #expect(
+            outcome.errorLine
+                == "at most 100000 sentences per run; split the input into several runs",
+            "\(outcome.stderr)")
+        // One sentence fewer than the limit passes validation (and fails on the model).
+        try Data(String(repeating: "a\n", count: 100_000).utf8).write(to: file)
+        let fits = try CLIProcess.run(["embed", "--input", file.path, "--model", "/nonexistent"])
+        #expect(fits.errorLine?.hasPrefix("--model /nonexistent") == true, "\(fits.stderr)")
+    }
+
     /// A model folder whose vocab.txt outgrows the embedding table fails at load, naming
     /// --model and vocab.txt (it used to fail only for some sentences, as "sequences: …").
     @Test func vocabularyOutgrowingTheModel() throws {
