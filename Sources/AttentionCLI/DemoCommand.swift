@@ -54,6 +54,19 @@ struct DemoCommand: ParsableCommand {
             outputDir: outputDir, seed: seed, repeats: repeats,
             execution: execution.options)
         demo.modelDirectory = model
+        // The trained model's figure before any work: a broken folder (or one the figure
+        // cannot show) fails now, not after minutes of benchmarks and half the figures.
+        let directory = model ?? SentenceEmbedder.defaultDirectory
+        if model != nil || SentenceEmbedder.isModelDirectory(directory) {
+            let embedder = try ModelOption.load(
+                directory, flag: model == nil ? "the model folder" : "--model")
+            let layer = min(Demo.modelHeadsLayer, embedder.encoder.configuration.layerCount - 1)
+            demo.modelHeads = (
+                embedder, layer,
+                try Figures.modelHeads(
+                    embedder, text: Demo.headsText, layer: layer, maxTokens: 128)
+            )
+        }
         let start = Date()
         try demo.standardAttention()
         try demo.efficientAttention()
@@ -77,6 +90,8 @@ struct Demo {
     /// `--model`: the trained model whose heads [8] draws (`nil`: the default folder if the
     /// files are there, else a random layer).
     var modelDirectory: String? = nil
+    /// The trained model, the layer [8] draws and its figure (loaded before any work).
+    var modelHeads: (model: SentenceEmbedder, layer: Int, figure: Figure)? = nil
     var figures: [String] = []
     var highlights: [String] = []
 
@@ -403,12 +418,9 @@ struct Demo {
 
     mutating func visualization() throws {
         Self.section(8, "Attention visualization")
-        let text = "The cat sat on the mat and then left ."
+        let text = Self.headsText
         let directory = modelDirectory ?? SentenceEmbedder.defaultDirectory
-        if modelDirectory != nil || SentenceEmbedder.isModelDirectory(directory) {
-            let model = try ModelOption.load(
-                directory, flag: modelDirectory == nil ? "the model folder" : "--model")
-            let layer = Self.modelHeadsLayer
+        if let (model, layer, figure) = modelHeads {
             print("  trained weights, not a random layer: the BERT model in \(directory)")
             print(
                 "  tokens: \(model.tokenizer.tokenTexts(model.tokenizer.encode(text)).joined(separator: " "))"
@@ -419,9 +431,7 @@ struct Demo {
             print(
                 "  look for heads that follow the next or the previous token (diagonals) and heads that park on [CLS]"
             )
-            try write(
-                Figures.modelHeads(model, text: text, layer: layer, maxTokens: 128),
-                "attention_heads.png")
+            try write(figure, "attention_heads.png")
             return
         }
         print("  no trained model found at \(directory) (scripts/fetch-minilm.sh); a random layer:")
@@ -432,8 +442,10 @@ struct Demo {
             "attention_heads.png")
     }
 
-    /// The trained model's layer [8] draws.
+    /// The trained model's layer [8] draws (its last one if it has fewer).
     static let modelHeadsLayer = 1
+    /// The sentence [8] draws the heads over.
+    static let headsText = "The cat sat on the mat and then left ."
 
     func summary(elapsed: Double) {
         print("\nSummary")

@@ -35,23 +35,56 @@ struct EmbedCommand: ParsableCommand {
     static let maxSentences = 100_000
 
     func validate() throws {
-        if let repeats { try CLIRange.check(repeats, in: CLIRange.repeats, flag: "--repeats") }
+        if let repeats {
+            try CLIRange.check(repeats, in: CLIRange.repeats, flag: "--repeats")
+            // A timing run prints only the timing: an --output would silently not be written.
+            for (flag, given) in [("--output", output != nil), ("--similarity", similarity)]
+            where given {
+                throw ValidationError(
+                    "--repeats only times the embedding; drop \(flag) or --repeats")
+            }
+        }
         if let output { try OutputPath.check(output, flag: "--output") }
         _ = try allSentences()
+    }
+
+    /// The largest `--input` file read (whole, into memory): 64 MiB.
+    static let maxInputBytes = 64 << 20
+
+    /// At most `limit` bytes of `path`, or a `ValidationError` naming `--input` (a missing
+    /// file, a directory, a larger file or an endless device such as /dev/zero).
+    static func read(_ path: String, limit: Int) throws -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ValidationError("--input \(path): cannot be read")
+        }
+        defer { try? handle.close() }
+        let data: Data
+        do {
+            data = try handle.read(upToCount: limit + 1) ?? Data()
+        } catch {
+            throw ValidationError("--input \(path): cannot be read (a directory?)")
+        }
+        guard data.count <= limit else {
+            throw ValidationError(
+                "--input \(path): is larger than \(limit >> 20) MiB; split it into several runs")
+        }
+        return data
     }
 
     /// The arguments, then the lines of `--input`.
     func allSentences() throws -> [String] {
         var list = sentences
         if let input {
-            guard let data = FileManager.default.contents(atPath: input) else {
-                throw ValidationError("--input \(input): cannot be read")
-            }
+            let data = try Self.read(input, limit: Self.maxInputBytes)
             guard let text = String(data: data, encoding: .utf8) else {
                 throw ValidationError("--input \(input): is not UTF-8 text")
             }
-            list += text.split(omittingEmptySubsequences: true) { $0 == "\n" || $0 == "\r\n" }
-                .map(String.init).filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+            // Line by line, stopping past the limit: a 64 MiB file of one-letter lines is 33
+            // million of them, too many to hold as strings only to refuse them.
+            text.enumerateLines { line, stop in
+                if !line.trimmingCharacters(in: .whitespaces).isEmpty { list.append(line) }
+                stop = list.count > Self.maxSentences
+            }
         }
         guard !list.isEmpty else {
             throw ValidationError(
@@ -61,7 +94,7 @@ struct EmbedCommand: ParsableCommand {
         }
         guard list.count <= Self.maxSentences else {
             throw ValidationError(
-                "at most \(Self.maxSentences) sentences per run, got \(list.count)")
+                "at most \(Self.maxSentences) sentences per run; split the input into several runs")
         }
         if similarity && list.count > 1000 {
             throw ValidationError(

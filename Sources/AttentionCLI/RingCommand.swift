@@ -6,10 +6,28 @@ extension AttentionCommand {
         #if MPI
             [RingCommand.self]
         #else
-            []
+            [RingUnavailableCommand.self]
         #endif
     }
 }
+
+#if !MPI
+    /// `attention ring` in a build without the `MPI` trait: says how to get it, whatever
+    /// arguments follow (instead of "Unknown option '--seq-len'").
+    struct RingUnavailableCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ring",
+            abstract: "Ring attention over MPI (not in this build: needs --traits MPI).")
+
+        @Argument(parsing: .allUnrecognized) var arguments: [String] = []
+
+        func run() throws {
+            throw ValidationError(
+                "ring needs a build with the MPI trait: swift build --traits MPI (Open MPI installed), then mpirun -np P .build/debug/attention ring …"
+            )
+        }
+    }
+#endif
 
 #if MPI
     import Attention
@@ -86,21 +104,32 @@ extension AttentionCommand {
                 let (product, overflow) = bytes.multipliedReportingOverflow(by: factor)
                 bytes = overflow ? Int.max : product
             }
-            let budget = AttentionConfiguration.memoryBudget
+            // The budget is the machine's: ranks started on the same machine share it.
+            let local = Self.ranksOnThisMachine(ProcessInfo.processInfo.environment) ?? 1
+            let budget = AttentionConfiguration.memoryBudget / max(1, min(local, ranks))
             guard bytes <= budget else {
                 throw ValidationError(
-                    "--seq-len \(seqLen) needs about \(formatBytes(Double(bytes))) per rank with \(ranks) ranks\(check ? " (--check gathers everything on rank 0)" : ""); the memory budget is \(formatBytes(Double(budget)))"
+                    "--seq-len \(seqLen) needs about \(formatBytes(Double(bytes))) per rank with \(ranks) ranks\(check ? " (--check gathers everything on rank 0)" : ""); the memory budget is \(formatBytes(Double(budget))) per rank\(local > 1 ? " (\(local) ranks share this machine's)" : "")"
                 )
             }
+        }
+
+        /// How many ranks mpirun started on this machine (Open MPI's
+        /// `OMPI_COMM_WORLD_LOCAL_SIZE`, MPICH's `MPI_LOCALNRANKS`), if it says.
+        static func ranksOnThisMachine(_ environment: [String: String]) -> Int? {
+            ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"].lazy
+                .compactMap { environment[$0].flatMap { Int($0) } }.first { $0 >= 1 }
         }
 
         func windowMask() throws -> AttentionMask? {
             guard let window else { return nil }
             let parts = window.split(separator: ",").map { Int($0) }
             guard parts.count == 2, let left = parts[0], let right = parts[1], left >= 0,
-                right >= 0
+                right >= 0, left <= 1 << 30, right <= 1 << 30
             else {
-                throw ValidationError("--window expects L,R with L, R ≥ 0, got '\(window)'")
+                throw ValidationError(
+                    "--window expects L,R with 0 ≤ L, R ≤ \(1 << 30) (the longest --seq-len), got '\(window)'"
+                )
             }
             return .slidingWindow(left: left, right: right)
         }

@@ -15,6 +15,13 @@ struct RingBand: Hashable {
                 throw AttentionError.argument(
                     "mask", "slidingWindow needs left ≥ 0 and right ≥ 0, got \(left), \(right)")
             }
+            // The block plan adds the edges to positions (`q1 + upper`): keep that in range.
+            guard left <= AttentionMask.maxParameter && right <= AttentionMask.maxParameter else {
+                throw AttentionError.argument(
+                    "mask",
+                    "slidingWindow's left and right must be at most 2^40 (\(AttentionMask.maxParameter)), got \(left), \(right)"
+                )
+            }
             (lower, upper) = (-left, right)
         default:
             throw AttentionError.argument(

@@ -10,12 +10,17 @@ extension Figures {
     /// - Throws: `ValidationError` in flag terms for a `--layer` out of range or a `--text`
     ///   longer than `maxTokens` tokens.
     static func modelHeads(
-        _ model: SentenceEmbedder, text: String, layer: Int, maxTokens: Int,
+        _ model: SentenceEmbedder, text: String, layer: Int, maxTokens: Int, maxHeads: Int = 64,
         colormap: Colormap = .blues
     ) throws -> Figure {
         let layers = model.encoder.configuration.layerCount
         guard (0..<layers).contains(layer) else {
             throw ValidationError("--layer expects 0…\(layers - 1) for this model, got \(layer)")
+        }
+        let heads = model.encoder.configuration.headCount
+        guard heads <= maxHeads else {
+            throw ValidationError(
+                "--model has \(heads) attention heads; at most \(maxHeads) panels fit a figure")
         }
         var tokenizer = model.tokenizer
         tokenizer.maxLength = nil
@@ -25,8 +30,12 @@ extension Figures {
                 "--text is \(ids.count) tokens with [CLS] and [SEP]; at most \(maxTokens) fit a figure"
             )
         }
+        guard ids.count <= model.encoder.configuration.maxPositions else {
+            throw ValidationError(
+                "--text is \(ids.count) tokens with [CLS] and [SEP]; this model takes at most \(model.encoder.configuration.maxPositions)"
+            )
+        }
         let weights = try model.encoder.attentionWeights(ids, layer: layer)
-        let heads = model.encoder.configuration.headCount
         return attentionHeads(
             tokens: tokenizer.tokenTexts(ids), weights: weights.scalars, heads: heads,
             title: "Layer \(layer) attention weights per head (row = query, column = key)",

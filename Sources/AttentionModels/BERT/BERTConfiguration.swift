@@ -70,7 +70,7 @@ public struct BERTConfiguration: Sendable, Hashable {
             intermediateSize: try integer("intermediate_size"),
             maxPositions: try integer("max_position_embeddings", default: 512),
             typeVocabularySize: try integer("type_vocab_size", default: 2),
-            layerNormEpsilon: (json["layer_norm_eps"] as? NSNumber)?.floatValue ?? 1e-12)
+            layerNormEpsilon: try Self.epsilon(json["layer_norm_eps"], path: path))
         guard hiddenSize % headCount == 0 else {
             throw AttentionError(
                 .invalidFile, argument: path,
@@ -80,6 +80,16 @@ public struct BERTConfiguration: Sendable, Hashable {
         guard layerNormEpsilon.isFinite, layerNormEpsilon > 0 else {
             throw AttentionError(.invalidFile, argument: path, "\"layer_norm_eps\" must be > 0")
         }
+    }
+
+    /// `layer_norm_eps`: a number (default `1e-12` when absent).
+    private static func epsilon(_ value: Any?, path: String) throws -> Float {
+        guard let value else { return 1e-12 }
+        guard let number = value as? NSNumber, !(value is String) else {
+            throw AttentionError(
+                .invalidFile, argument: path, "\"layer_norm_eps\" must be a number, got \(value)")
+        }
+        return number.floatValue
     }
 
     /// Checks that every size is positive, `hiddenSize` is a multiple of `headCount` and

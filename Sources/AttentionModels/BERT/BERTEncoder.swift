@@ -65,6 +65,14 @@ public struct BERTEncoder: Sendable {
                         .invalidFile, argument: file.source,
                         "no tensor named \"\(prefix + name)\" (not a BERT checkpoint?)")
                 }
+                // Integer or boolean weights would convert silently into a nonsense model.
+                let dtype = try file.dtype(of: prefix + name)
+                guard [.f32, .f16, .bf16, .f64].contains(dtype) else {
+                    throw AttentionError(
+                        .invalidFile, argument: file.source,
+                        "tensor \"\(prefix + name)\" is \(dtype.rawValue); weights must be F32, F16, BF16 or F64"
+                    )
+                }
                 return try file.tensor(named: prefix + name)
             }
         } catch let error as AttentionError where error.kind != .invalidFile {
@@ -81,7 +89,13 @@ public struct BERTEncoder: Sendable {
                 throw AttentionError(
                     .invalidShape, argument: name, "expected \(shape), got \(t.shape)")
             }
-            return t.contiguous()
+            let contiguous = t.contiguous()
+            // A NaN or infinite weight turns every embedding into NaN: refuse it here.
+            guard RowKernels.allFinite(contiguous) else {
+                throw AttentionError(
+                    .invalidArgument, argument: name, "has NaN or infinite values")
+            }
+            return contiguous
         }
         wordEmbeddings = try table(
             "embeddings.word_embeddings.weight", [c.vocabularySize, c.hiddenSize])
@@ -94,9 +108,16 @@ public struct BERTEncoder: Sendable {
             "weight": try table("embeddings.LayerNorm.weight", [c.hiddenSize]),
             "bias": try table("embeddings.LayerNorm.bias", [c.hiddenSize]),
         ])
-        layers = try (0..<c.layerCount).map { i in
-            try BERTLayer(configuration: c) { try lookup("encoder.layer.\(i).\($0)") }
+        // One layer at a time, never `reserveCapacity(layerCount)`: a config.json claiming
+        // 2³¹ layers must end at the first missing tensor, not in a huge allocation.
+        var layers: [BERTLayer] = []
+        for i in 0..<c.layerCount {
+            layers.append(
+                try BERTLayer(configuration: c) {
+                    try table("encoder.layer.\(i).\($0)", BERTLayer.shape(of: $0, c))
+                })
         }
+        self.layers = layers
     }
 
     /// Every parameter by its Hugging Face name (no `bert.` prefix).

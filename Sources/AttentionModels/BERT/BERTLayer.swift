@@ -36,6 +36,19 @@ public struct BERTLayer: Sendable {
         return list
     }()
 
+    /// The shape of parameter `name` (one of ``names``' Hugging Face names) in a block of
+    /// `configuration`'s shape.
+    static func shape(of name: String, _ c: BERTConfiguration) -> [Int] {
+        let (e, f) = (c.hiddenSize, c.intermediateSize)
+        switch name {
+        case "intermediate.dense.weight": return [f, e]
+        case "intermediate.dense.bias": return [f]
+        case "output.dense.weight": return [e, f]
+        case _ where name.hasSuffix(".bias") || name.hasSuffix("LayerNorm.weight"): return [e]
+        default: return [e, e]
+        }
+    }
+
     /// A block of `configuration`'s shape with the weights `lookup(hfName)` returns.
     init(configuration c: BERTConfiguration, lookup: (String) throws -> Tensor) throws {
         var groups: [String: [String: Tensor]] = [:]

@@ -8,6 +8,16 @@ enum RowKernels {
     /// Rows per task: enough work per task to pay for the hand-off.
     static let rowsPerTask = 32
 
+    /// Whether every element of contiguous `t` is finite: one pass summing `x · 0`, which is
+    /// NaN exactly for a NaN or an infinity.
+    static func allFinite(_ t: Tensor) -> Bool {
+        t.withUnsafeElements { p in
+            var sum: Float = 0
+            for i in 0..<t.count { sum += p[i] * 0 }
+            return !sum.isNaN
+        }
+    }
+
     /// `x ← LayerNorm(x + residual)` row by row (`residual` `nil`: plain LayerNorm):
     /// `y = (v − mean(v)) / sqrt(var(v) + ε) · γ + β` with the biased variance (PyTorch's).
     /// `x` and `residual` have the same shape; `gamma`, `beta` have the last axis' length.

@@ -71,10 +71,7 @@ public struct SentenceEmbedder: Sendable {
         var normalize = false
         let modulesPath = folder.appendingPathComponent("modules.json").path
         if FileManager.default.fileExists(atPath: modulesPath) {
-            guard
-                let modules = try JSONSerialization.jsonObject(
-                    with: Data(try ModelFiles.readText(modulesPath).utf8)) as? [[String: Any]]
-            else {
+            guard let modules = try ModelFiles.readJSON(modulesPath) as? [[String: Any]] else {
                 throw AttentionError(.invalidFile, argument: modulesPath, "expected a JSON list")
             }
             normalize = modules.contains {
@@ -83,6 +80,13 @@ public struct SentenceEmbedder: Sendable {
         }
         var tokenizer = try WordPieceTokenizer(directory: directory)
         let encoder = try BERTEncoder(directory: directory)
+        // Every id the tokenizer can produce must have a row in the embedding table.
+        guard tokenizer.tokens.count <= encoder.configuration.vocabularySize else {
+            throw AttentionError(
+                .invalidFile, argument: folder.appendingPathComponent("vocab.txt").path,
+                "has \(tokenizer.tokens.count) tokens, more than config.json's \"vocab_size\" \(encoder.configuration.vocabularySize)"
+            )
+        }
         // Never longer than the position table (a folder without a length limit, or a
         // tokenizer limit above the model's).
         let positions = encoder.configuration.maxPositions

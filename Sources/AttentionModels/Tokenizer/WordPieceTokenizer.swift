@@ -81,15 +81,17 @@ public struct WordPieceTokenizer: Sendable {
         let basic = BasicTokenizer(
             lowercase: lowercase, stripAccents: config["strip_accents"] as? Bool,
             tokenizeChineseCharacters: config["tokenize_chinese_chars"] as? Bool ?? true)
-        var maxLength = (config["model_max_length"] as? NSNumber)?.intValue
-        if let sentence = try ModelFiles.readJSONObject(
-            folder.appendingPathComponent("sentence_bert_config.json").path, optional: true),
-            let length = (sentence["max_seq_length"] as? NSNumber)?.intValue
+        // `model_max_length` is a huge sentinel (1e30) when a model sets no limit.
+        var maxLength = try ModelFiles.lengthLimit(
+            config["model_max_length"], key: "model_max_length",
+            path: folder.appendingPathComponent("tokenizer_config.json").path)
+        let sentencePath = folder.appendingPathComponent("sentence_bert_config.json").path
+        if let sentence = try ModelFiles.readJSONObject(sentencePath, optional: true),
+            let length = try ModelFiles.lengthLimit(
+                sentence["max_seq_length"], key: "max_seq_length", path: sentencePath)
         {
             maxLength = length
         }
-        // `model_max_length` is a huge sentinel (1e30) when a model sets no limit.
-        if let length = maxLength, length > 1 << 40 { maxLength = nil }
         do {
             try self.init(tokens: lines, basic: basic, maxLength: maxLength)
         } catch let error as AttentionError {
@@ -104,9 +106,32 @@ public struct WordPieceTokenizer: Sendable {
         return ids
     }
 
+    /// The first pieces of `text`, at least `limit` of them when there are that many (then
+    /// maybe a few more). The text goes through in chunks of about 4096 Unicode scalars that
+    /// end at a space (U+0020, a word boundary under every normalisation step, so the pieces
+    /// are those of ``pieces(_:)``), and tokenizing stops once `limit` pieces are there: a
+    /// 100 MB line costs what its first words cost.
+    func pieces(_ text: String, limit: Int) -> [Int] {
+        var ids: [Int] = []
+        var chunk = String.UnicodeScalarView()
+        var length = 0
+        for scalar in text.unicodeScalars {
+            chunk.append(scalar)
+            length += 1
+            if length >= 4096 && scalar == " " {
+                for word in basic.words(String(chunk)) { appendPieces(of: word, to: &ids) }
+                if ids.count >= limit { return ids }
+                chunk = String.UnicodeScalarView()
+                length = 0
+            }
+        }
+        for word in basic.words(String(chunk)) { appendPieces(of: word, to: &ids) }
+        return ids
+    }
+
     /// `[CLS]`, the pieces of `text` (cut to fit ``maxLength``), `[SEP]`.
     public func encode(_ text: String) -> [Int] {
-        var body = pieces(text)
+        var body = maxLength.map { pieces(text, limit: $0 - 2) } ?? pieces(text)
         if let maxLength, body.count > maxLength - 2 { body.removeSubrange((maxLength - 2)...) }
         return [classifierID] + body + [separatorID]
     }
