@@ -6,30 +6,13 @@ ReducedPrecisionAttentionTests.swift (the test allows 2x the largest figure prin
 Error = normwise relative: max |out - ref| / max |ref| over the whole output, per config.
 Usage: python3 scripts/measure_reduced_precision_error.py  (one thread, ~1 minute)
 """
-import math
-
 import torch
 import torch.nn.functional as F
 
+from attention_reference import reference
+
 torch.manual_seed(0)
 torch.set_num_threads(1)
-
-
-def reference(q, k, v, causal, bottom_right=False):
-    q, k, v = q.double(), k.double(), v.double()
-    if k.shape[1] != q.shape[1]:
-        g = q.shape[1] // k.shape[1]
-        k = k.repeat_interleave(g, dim=1)
-        v = v.repeat_interleave(g, dim=1)
-    s = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])
-    if causal:
-        sq, sk = s.shape[-2], s.shape[-1]
-        shift = sk - sq if bottom_right else 0
-        i = torch.arange(sq)[:, None] + shift
-        j = torch.arange(sk)[None, :]
-        s = s.masked_fill(j > i, float("-inf"))
-    p = torch.softmax(s, dim=-1).nan_to_num(0.0)
-    return p @ v
 
 
 configs = []

@@ -81,9 +81,9 @@ struct BenchCommand: ParsableCommand {
         }
         if tile != nil { _ = try parsedTile() }
         let dtypes = try parsedDTypes()
-        if (layer || backward) && dtypes != [.f32] {
+        if layer && dtypes != [.f32] {
             throw ValidationError(
-                "--dtype \(dtype) cannot be used with --\(layer ? "layer" : "backward") (only the attention forward runs in bf16/f16)"
+                "--dtype \(dtype) cannot be used with --layer (only the attention forward and backward run in bf16/f16)"
             )
         }
         _ = try parsedHalfKernel()

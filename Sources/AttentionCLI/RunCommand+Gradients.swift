@@ -33,7 +33,8 @@ extension RunCommand {
             throw ValidationError("--grad-mask needs an F32 (additive) `mask` tensor in \(input)")
         }
         let g = try scaledDotProductAttentionBackward(
-            gradOutput: gradOutput, query: query, key: key, value: value, output: result.output,
+            gradOutput: gradOutput.converted(to: query.dtype), query: query, key: key, value: value,
+            output: result.output,
             logSumExp: result.logSumExp!, options: options, returnMaskGradient: gradMask)
         var (gq, gk) = (g.gradQuery, g.gradKey)
         if let rope {
@@ -42,7 +43,9 @@ extension RunCommand {
             gk = try rope.backward(gk)
         }
         return [
-            ("grad_query", gq, .f32), ("grad_key", gk, .f32), ("grad_value", g.gradValue, .f32),
+            ("grad_query", gq, gq.dtype.safetensorsDType),
+            ("grad_key", gk, gk.dtype.safetensorsDType),
+            ("grad_value", g.gradValue, g.gradValue.dtype.safetensorsDType),
         ] + (g.gradMask.map { [("grad_mask", $0, .f32)] } ?? [])
     }
 }

@@ -15,7 +15,8 @@ struct RunCommand: ParsableCommand {
             The output keeps the inputs' element type (F32, BF16 or F16; --dtype converts them first); \
             weights and lse are F32. \
             With --grad-output, IN also holds `grad_output` [B, H, Sq, Dv] (∂L/∂output) and OUT \
-            gets `grad_query`, `grad_key`, `grad_value` (the backward pass, same options), and \
+            gets `grad_query`, `grad_key`, `grad_value` (the backward pass, same options, in the inputs' \
+            element type; `grad_output` is converted to it), and \
             `grad_mask` for an F32 mask with --grad-mask.
             """)
 

@@ -195,6 +195,7 @@ public struct AttentionBenchmark {
                 let forward = try scaledDotProductAttention(
                     query: q, key: k, value: v, options: options)
                 let gradOutput = Tensor.randomNormal(forward.output.shape, seed: seed &+ 3)
+                    .converted(to: c.dtype)
                 flops *= 2.5
                 body = {
                     _ = try scaledDotProductAttentionBackward(

@@ -39,6 +39,16 @@ public struct AttentionGradients: Sendable {
 /// mask gradient NaN along that row); other rows and keys are unaffected. A row with no
 /// finite visible score gets zero gradients.
 ///
+/// Precision: `query`, `key`, `value`, `gradOutput` and `output` share one ``DType`` (f32,
+/// bf16 or f16) and the three gradients come back in it, as PyTorch's autograd returns
+/// them; `logSumExp` is f32 (as the forward returns it) and so is ``AttentionGradients/gradMask``.
+/// Everything is computed in fp32: bf16/f16 arguments are widened exactly into fp32 copies
+/// first and the fp32 gradients are rounded (nearest, ties to even) at the end. The memory
+/// cost over an fp32 call of the same shapes is therefore the 2-byte inputs and outputs
+/// themselves: the fp32 copies take 2× the bytes of `query`, `key`, `value`, `gradOutput`
+/// and `output` (all alive during the call), and the fp32 gradients are held until they are
+/// rounded.
+///
 /// Shapes (`B` batch, `H` query heads, `Hkv` key/value heads):
 /// - `gradOutput`, `output` `[B, H, Sq, Dv]`; `logSumExp` `[B, H, Sq]`
 /// - `query` `[B, H, Sq, D]`, `key` `[B, Hkv, Sk, D]`, `value` `[B, Hkv, Sk, Dv]`
@@ -57,8 +67,8 @@ public struct AttentionGradients: Sendable {
 ///     be the same); `backend` `.automatic` or `.fused` runs the fused backward,
 ///     `.reference` the materialized one; `execution` as for the forward (left to the
 ///     library, the fused backward's tiles are its own tuned 96 × 96).
-/// - Throws: ``AttentionError`` naming the argument for shapes that do not fit (`query`,
-///   `key`, `value`, `gradOutput`, `output`, `logSumExp`), invalid options as the forward
+/// - Throws: ``AttentionError`` naming the argument for shapes or dtypes that do not fit
+///   (`query`, `key`, `value`, `gradOutput`, `output`, `logSumExp`), invalid options as the forward
 ///   does, or a reference run over the memory limit.
 public func scaledDotProductAttentionBackward(
     gradOutput: Tensor, query: Tensor, key: Tensor, value: Tensor, output: Tensor,
@@ -71,6 +81,26 @@ public func scaledDotProductAttentionBackward(
             "returnMaskGradient",
             "needs exactly one additive tensor in the mask, found \(additive.count)")
     }
+    let dtype = query.dtype
+    for (name, tensor) in [
+        ("key", key), ("value", value), ("gradOutput", gradOutput), ("output", output),
+    ] where tensor.dtype != dtype {
+        throw AttentionError.argument(
+            name,
+            "dtype \(tensor.dtype) differs from the query's \(dtype) (query, key, value, gradOutput and output must share one dtype: f32, bf16 or f16)"
+        )
+    }
+    guard logSumExp.dtype == .f32 else {
+        throw AttentionError.argument(
+            "logSumExp",
+            "expected f32 (the forward's returnLogSumExp is always f32), got \(logSumExp.dtype)")
+    }
+    // bf16/f16: the backward computes in fp32 on widened copies (exact), and the gradients
+    // are rounded to the inputs' dtype at the end.
+    let (query, key, value) = (
+        query.converted(to: .f32), key.converted(to: .f32), value.converted(to: .f32)
+    )
+    let (gradOutput, output) = (gradOutput.converted(to: .f32), output.converted(to: .f32))
     let problem = try AttentionProblem(
         query: query, key: key, value: value, options: FlashBackward.tiled(options))
     let (b, h, sq, dv) = (problem.batch, problem.heads, problem.queries, problem.valueDim)
@@ -96,6 +126,11 @@ public func scaledDotProductAttentionBackward(
     }
     if returnMaskGradient {
         gradients.gradMask = MaskGradient.gradient(of: additive[0], problem, options, inputs)
+    }
+    if dtype != .f32 {
+        gradients.gradQuery = gradients.gradQuery.converted(to: dtype)
+        gradients.gradKey = gradients.gradKey.converted(to: dtype)
+        gradients.gradValue = gradients.gradValue.converted(to: dtype)
     }
     return gradients
 }
