@@ -1,5 +1,6 @@
 // Reduced-precision (bf16, f16) kernels: conversions to and from fp32, the non-finite scan,
-// and the AVX512-BF16 dot-product tile kernels of the fused forward.
+// and the bf16 dot-product tile kernels of the fused forward (AVX512-BF16 on x86-64, BFDOT
+// on arm64 with FEAT_BF16).
 //
 // A separate table from `ak_table` (AttentionKernels.h) because its variants follow other
 // CPU features (F16C, AVX512-BF16) than the fp32 ones; a caller chooses one per call
@@ -84,7 +85,9 @@ typedef struct ak_half_table {
 /// 32-bit words pack_weight writes for a weight of N × K.
 static inline long ak_bf16_packed_words(long K, long N) { return (N + 31) / 32 * 32 * ((K + 1) / 2); }
 
-/// The best reduced-precision variant this CPU supports (an `ak_half_variant`).
+/// The best reduced-precision variant this CPU supports (an `ak_half_variant`). The variants
+/// form one ladder per architecture: PORTABLE < F16C < AVX512BF16 on x86-64, PORTABLE <
+/// ARM64_BF16 on arm64; ak_half_kernels returns NULL for the other architecture's variants.
 int ak_detected_half_variant(void);
 
 /// The table of `variant`, or NULL when it is unknown or this CPU lacks it.
