@@ -1,6 +1,7 @@
 // Run-time choice of the reduced-precision variant (see AttentionKernelsHalf.h): like
 // dispatch.c, no global "active" variant; callers ask for a table once per call.
 #include "half_variants.h"
+#include "cpu_features.h"
 
 static const ak_half_table half_tables[] = {
     {
@@ -29,6 +30,22 @@ static const ak_half_table half_tables[] = {
 #endif
 };
 
+#ifdef AK_HALF_HAS_ARM64
+// AK_HALF_ARM64_BF16: the portable conversions, BFDOT tile products (bf16_neon.c).
+static const ak_half_table arm64_bf16_table = {
+    .to_f32 = ak_half_to_f32_portable,
+    .from_f32 = ak_half_from_f32_portable,
+    .scan_rows = ak_half_scan_rows_portable,
+    .pack_rows = ak_bf16_pack_rows_neon,
+    .pack_transposed = ak_bf16_pack_transposed_neon,
+    .pack_interleaved = ak_bf16_pack_interleaved_neon,
+    .pairs_from_f32 = ak_bf16_pairs_from_f32_neon,
+    .dot_gemm = ak_bf16_dot_gemm_neon,
+    .pack_weight = ak_bf16_pack_weight_neon,
+    .gemm_packed = ak_bf16_gemm_packed_neon,
+};
+#endif
+
 int ak_detected_half_variant(void) {
 #ifdef AK_HALF_HAS_X86
     __builtin_cpu_init();
@@ -38,10 +55,18 @@ int ak_detected_half_variant(void) {
         return AK_HALF_AVX512BF16;
     if (f16c) return AK_HALF_F16C;
 #endif
+#ifdef AK_HALF_HAS_ARM64
+    if (ak_arm64_features() & AK_ARM64_BF16) return AK_HALF_ARM64_BF16;
+#endif
     return AK_HALF_PORTABLE;
 }
 
 const ak_half_table *ak_half_kernels(int variant) {
+#ifdef AK_HALF_HAS_ARM64
+    if (variant == AK_HALF_ARM64_BF16)
+        return ak_detected_half_variant() == AK_HALF_ARM64_BF16 ? &arm64_bf16_table : 0;
+    return variant == AK_HALF_PORTABLE ? &half_tables[0] : 0;
+#endif
     if (variant < 0 || variant > ak_detected_half_variant()) return 0;
     return &half_tables[variant];
 }

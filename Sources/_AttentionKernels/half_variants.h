@@ -25,4 +25,17 @@ void ak_bf16_dot_gemm_avx512(long, long, long, const uint32_t *, long, const uin
                              float *, long, float, const float *);
 #endif
 
+#if defined(__aarch64__)
+#define AK_HALF_HAS_ARM64 1
+void ak_bf16_pack_rows_neon(long, long, long, const uint16_t *, long, uint32_t *, long);
+void ak_bf16_pack_transposed_neon(long, long, const uint16_t *, long, uint32_t *, long, long);
+void ak_bf16_pack_interleaved_neon(long, long, const uint16_t *, long, uint32_t *, long, long);
+void ak_bf16_pairs_from_f32_neon(long, long, const float *, long, uint32_t *, long);
+void ak_bf16_pack_weight_neon(long, long, const uint16_t *, long, uint32_t *);
+void ak_bf16_gemm_packed_neon(long, long, long, const float *, long, const uint32_t *, int, float *, long,
+                              uint32_t *);
+void ak_bf16_dot_gemm_neon(long, long, long, const uint32_t *, long, const uint32_t *, long, float *, long,
+                           float, const float *);
+#endif
+
 #endif

@@ -9,6 +9,7 @@
 // Each group prints one line with its worst error, as a fraction of its bound or in ulp;
 // any failure prints the case and makes the exit status 1.
 #include "AttentionKernels.h"
+#include "AttentionKernelsHalf.h"
 #include "../../Sources/_AttentionKernels/cpu_features.h"
 
 #include <float.h>
@@ -674,6 +675,291 @@ static void test_cpu_features(void) {
     }
 }
 
+// ---------------------------------------------------------------------------------------
+// The reduced-precision table (AttentionKernelsHalf.h): conversions bit-exact against the
+// references below, for every table this CPU has; the bf16 tile products (where a variant
+// has them: AVX512-BF16, arm64 BF16) exactly (packing) or within the fp32-accumulation bound
+// against double sums of the same bf16 inputs. On arm64 the BF16 variant must be chosen
+// exactly when ak_arm64_features() reports FEAT_BF16.
+
+static const ak_half_table *H;
+
+static float bitsf(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
+static uint32_t fbits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
+
+/// The value of a 2-byte pattern, from its fields (double holds every one exactly).
+static double ref_half_value(int format, uint16_t h) {
+    if (format == AK_HALF_BF16) return (double)bitsf((uint32_t)h << 16);
+    int sign = h >> 15, e = (h >> 10) & 0x1F, m = h & 0x3FF;
+    double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(1024 + m, e - 25);
+    return sign ? -v : v;
+}
+
+/// binary32 bits of a 2-byte pattern: its value, NaN payloads shifted into place.
+static uint32_t ref_to_f32(int format, uint16_t h) {
+    if (format == AK_HALF_BF16) return (uint32_t)h << 16;
+    if ((h & 0x7C00) == 0x7C00 && (h & 0x3FF))
+        return (uint32_t)(h & 0x8000) << 16 | 0x7F800000 | (uint32_t)(h & 0x3FF) << 13;
+    return fbits((float)ref_half_value(format, h));
+}
+
+/// x rounded to the format, to nearest, ties to the even pattern, overflow to infinity;
+/// NaN: the quiet NaN with the leading payload bits. By comparing the two neighbours.
+static uint16_t ref_from_f32(int format, float x) {
+    uint32_t b = fbits(x);
+    uint16_t sign = (uint16_t)(b >> 16 & 0x8000);
+    if (x != x) return format == AK_HALF_BF16 ? (uint16_t)((b >> 16) | 0x40) : sign | 0x7E00 | (uint16_t)((b & 0x7FFFFF) >> 13);
+    double a = fabs((double)x);
+    uint16_t infinity = format == AK_HALF_BF16 ? 0x7F80 : 0x7C00;
+    if (a == INFINITY) return sign | infinity;
+    // the largest pattern not above a (positive patterns are ordered by value)
+    uint16_t lo = 0, hi = infinity;  // value(lo) <= a < value(hi), with value(infinity) = 2^emax+1
+    while (hi - lo > 1) {
+        uint16_t mid = (uint16_t)((lo + hi) / 2);
+        if (ref_half_value(format, mid) <= a) lo = mid; else hi = mid;
+    }
+    double below = ref_half_value(format, lo);
+    if (below == a) return sign | lo;
+    double above = hi == infinity ? (format == AK_HALF_BF16 ? 0x1p128 : 65536.0) : ref_half_value(format, hi);
+    uint16_t r = a - below < above - a ? lo : a - below > above - a ? hi : (lo & 1 ? hi : lo);
+    return sign | r;
+}
+
+static void test_half_conversions(void) {
+    long cases = 0;
+    for (int format = 0; format <= 1; format++) {
+        // widening: every pattern
+        uint16_t *h = malloc(65536 * 2);
+        float *y = floats(65536 + 1);
+        for (long i = 0; i < 65536; i++) h[i] = (uint16_t)i;
+        for (long n = 65536; n >= 65536 - 9; n -= 3) {  // full vectors and tails
+            y[n] = SENTINEL;
+            H->to_f32(format, n, h, y);
+            for (long i = 0; i < n; i++) {
+                cases++;
+                // F16C (vcvtph2ps) quiets a signaling NaN: payload kept, quiet bit set.
+                uint32_t want = ref_to_f32(format, h[i]), quieted = want | 0x00400000;
+                int signaling = (want & 0x7FC00000) == 0x7F800000 && (want & 0x3FFFFF);
+                CHECK(fbits(y[i]) == want || (signaling && fbits(y[i]) == quieted), "to_f32 fmt %d: 0x%04x -> 0x%08x, want 0x%08x", format, h[i], fbits(y[i]), ref_to_f32(format, h[i]));
+            }
+            CHECK(y[n] == SENTINEL, "to_f32 wrote past n = %ld", n);
+        }
+        // narrowing: edge values, ties and their neighbours, random patterns
+        enum { N = 40000 };
+        float *x = floats(N);
+        uint16_t *got = malloc((N + 1) * 2);
+        const uint32_t edges[] = {0, 0x80000000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00001, 0x7F800001,
+                                  0x7FA00000, 0xFF812345, 0x00000001, 0x80000001, 0x007FFFFF, 0x00800000,
+                                  0x7F7FFFFF, 0xFF7FFFFF, 0x7F7F8000, 0x7F7F7FFF, 0x477FE000, 0x477FEFFF,
+                                  0x477FF000, 0x477FF001, 0x47800000, 0x33800000, 0x33800001, 0x337FFFFF,
+                                  0x33000000, 0x33000001, 0x38800000, 0x387FE000, 0x387FF000, 0x3F808000,
+                                  0x3F818000, 0x3F801000, 0x3F803000, 0x3F800FFF, 0x3F801001};
+        long ne = (long)(sizeof edges / sizeof edges[0]);
+        for (long i = 0; i < N; i++) {
+            uint32_t b;
+            if (i < ne) b = edges[i];
+            else if (i % 3 == 0) b = (uint32_t)next64();
+            else {  // an exact tie of the format, or one ulp either side
+                uint32_t tie = format == AK_HALF_BF16 ? 0x8000 : 0x1000, mask = format == AK_HALF_BF16 ? 0xFFFF0000 : 0xFFFFE000;
+                b = ((uint32_t)next64() & mask) | tie;
+                if (format == AK_HALF_F16) b = (b & 0x807FFFFF) | (uint32_t)(100 + next64() % 45) << 23;  // f16 range
+                b += (uint32_t)((i / 3) % 3) - 1u;
+            }
+            x[i] = bitsf(b);
+        }
+        for (long n = N; n >= N - 9; n -= 3) {
+            got[n] = 0xABCD;
+            H->from_f32(format, n, x, got);
+            for (long i = 0; i < n; i++) {
+                cases++;
+                uint16_t want = ref_from_f32(format, x[i]);
+                CHECK(got[i] == want, "from_f32 fmt %d: 0x%08x -> 0x%04x, want 0x%04x", format, fbits(x[i]),
+                      got[i], want);
+            }
+            CHECK(got[n] == 0xABCD, "from_f32 wrote past n = %ld", n);
+        }
+        free(h), free(y), free(x), free(got);
+    }
+    report("half conversions", "(bit-exact)", cases);
+}
+
+static uint16_t *random_bf16(long n) {
+    uint16_t *p = malloc((size_t)(n > 0 ? n : 1) * 2);
+    for (long i = 0; i < n; i++) p[i] = ref_from_f32(AK_HALF_BF16, uniform());
+    return p;
+}
+static double lo_value(uint32_t w) { return ref_half_value(AK_HALF_BF16, (uint16_t)w); }
+static double hi_value(uint32_t w) { return ref_half_value(AK_HALF_BF16, (uint16_t)(w >> 16)); }
+static uint32_t *words(long n) {
+    uint32_t *p = malloc((size_t)(n > 0 ? n : 1) * 4);
+    for (long i = 0; i < n; i++) p[i] = 0xDEADBEEF;
+    return p;
+}
+
+static void test_half_packing(void) {
+    long cases = 0;
+    const long dims[] = {1, 2, 7, 16, 33, 64};
+    for (int di = 0; di < 6; di++)
+        for (long rows = 1; rows <= 40; rows += 13) {
+            long d = dims[di], pairs = (d + 1) / 2, ld = d + 3, ldo = pairs + 2, padded = rows + 5;
+            uint16_t *x = random_bf16(padded * ld);
+            uint32_t *out = words(padded * ldo);
+            H->pack_rows(rows, padded, d, x, ld, out, ldo);
+            for (long r = 0; r < padded; r++)
+                for (long p = 0; p < pairs; p++) {
+                    uint16_t lo = r < rows ? x[r * ld + 2 * p] : 0, hi = r < rows && 2 * p + 1 < d ? x[r * ld + 2 * p + 1] : 0;
+                    CHECK(out[r * ldo + p] == ((uint32_t)hi << 16 | lo), "pack_rows %ldx%ld: (%ld, %ld)", rows, d, r, p);
+                }
+            cases++;
+            // Kᵀ: x as keys [rows × d]
+            long colsPadded = rows + 9, ldt = colsPadded + 1;
+            uint32_t *t = words(pairs * ldt);
+            H->pack_transposed(rows, d, x, ld, t, ldt, colsPadded);
+            for (long p = 0; p < pairs; p++)
+                for (long c = 0; c < colsPadded; c++) {
+                    uint16_t lo = c < rows ? x[c * ld + 2 * p] : 0, hi = c < rows && 2 * p + 1 < d ? x[c * ld + 2 * p + 1] : 0;
+                    CHECK(t[p * ldt + c] == ((uint32_t)hi << 16 | lo), "pack_transposed %ldx%ld: (%ld, %ld)", rows, d, p, c);
+                }
+            cases++;
+            // V: x as values [rows × d], pairs of rows
+            long dPadded = d + 11, ldv = dPadded + 2, rp = (rows + 1) / 2;
+            uint32_t *v = words(rp * ldv);
+            H->pack_interleaved(rows, d, x, ld, v, ldv, dPadded);
+            for (long p = 0; p < rp; p++)
+                for (long n = 0; n < dPadded; n++) {
+                    uint16_t lo = n < d ? x[2 * p * ld + n] : 0, hi = n < d && 2 * p + 1 < rows ? x[(2 * p + 1) * ld + n] : 0;
+                    CHECK(v[p * ldv + n] == ((uint32_t)hi << 16 | lo), "pack_interleaved %ldx%ld: (%ld, %ld)", rows, d, p, n);
+                }
+            cases++;
+            // fp32 → pairs
+            float *s = randoms(rows * ld);
+            for (long i = 0; i < rows * ld; i += 17) s[i] = bitsf((fbits(s[i]) & 0xFFFF0000) | 0x8000);  // ties
+            uint32_t *sp = words(rows * ldo);
+            H->pairs_from_f32(rows, d, s, ld, sp, ldo);
+            for (long r = 0; r < rows; r++)
+                for (long p = 0; p < pairs; p++) {
+                    uint16_t lo = ref_from_f32(AK_HALF_BF16, s[r * ld + 2 * p]);
+                    uint16_t hi = 2 * p + 1 < d ? ref_from_f32(AK_HALF_BF16, s[r * ld + 2 * p + 1]) : 0;
+                    CHECK(sp[r * ldo + p] == ((uint32_t)hi << 16 | lo), "pairs_from_f32 %ldx%ld: (%ld, %ld) = 0x%08x", rows, d, r, p, sp[r * ldo + p]);
+                }
+            cases++;
+            free(x), free(out), free(t), free(v), free(s), free(sp);
+        }
+    report("bf16 packing", "(exact)", cases);
+}
+
+static void test_half_dot_gemm(void) {
+    long cases = 0;
+    const long depths[] = {1, 5, 32, 33};
+    for (long rows = 12; rows <= 36; rows += 12)
+        for (long cols = 16; cols <= 48; cols += 16)
+            for (int di = 0; di < 4; di++)
+                for (int mode = 0; mode < 2; mode++) {
+                    long depth = depths[di], lda = depth + 1, ldb = cols + 4, ldc = cols + 3;
+                    uint32_t *a = words(rows * lda), *b = words(depth * ldb);
+                    uint16_t *ah = random_bf16(2 * rows * lda), *bh = random_bf16(2 * depth * ldb);
+                    memcpy(a, ah, (size_t)(rows * lda) * 4), memcpy(b, bh, (size_t)(depth * ldb) * 4);
+                    float *c = randoms(rows * ldc), *c0 = floats(rows * ldc), *rs = randoms(rows);
+                    for (long i = 0; i < rows; i++)
+                        for (long j = cols; j < ldc; j++) c[i * ldc + j] = SENTINEL;
+                    memcpy(c0, c, (size_t)(rows * ldc) * sizeof(float));
+                    float scale = 0.37f;
+                    H->dot_gemm(rows, cols, depth, a, lda, b, ldb, c, ldc, scale, mode ? rs : NULL);
+                    for (long i = 0; i < rows; i++) {
+                        for (long j = 0; j < cols; j++) {
+                            double sum = 0, abs = 0;
+                            for (long p = 0; p < depth; p++) {
+                                uint32_t x = a[i * lda + p], y = b[p * ldb + j];
+                                double t0 = lo_value(x) * lo_value(y), t1 = hi_value(x) * hi_value(y);
+                                sum += t0 + t1, abs += fabs(t0) + fabs(t1);
+                            }
+                            double want = mode ? (double)rs[i] * c0[i * ldc + j] + sum : scale * sum;
+                            double bound = (double)(2 * depth + 3) * 0x1p-23 *
+                                               (mode ? abs + fabs((double)rs[i] * c0[i * ldc + j]) : scale * abs) + 1e-30;
+                            double err = fabs(c[i * ldc + j] - want) / bound;
+                            note(err);
+                            CHECK(err <= 1, "dot_gemm %ldx%ldx%ld mode %d: C(%ld, %ld) = %.9g, want %.9g (bound %.3g)", rows, cols, depth, mode, i, j, c[i * ldc + j], want, bound);
+                        }
+                        for (long j = cols; j < ldc; j++)
+                            CHECK(c[i * ldc + j] == SENTINEL, "dot_gemm wrote past cols at (%ld, %ld)", i, j);
+                    }
+                    cases++;
+                    free(a), free(b), free(ah), free(bh), free(c), free(c0), free(rs);
+                }
+    report("bf16 dot_gemm", "of bound", cases);
+
+    cases = 0;
+    const long ms[] = {1, 12, 13, 30}, ns[] = {1, 32, 45}, ks[] = {1, 7, 64};
+    for (int mi = 0; mi < 4; mi++)
+        for (int ni = 0; ni < 3; ni++)
+            for (int ki = 0; ki < 3; ki++)
+                for (int acc = 0; acc < 2; acc++) {
+                    long M = ms[mi], N = ns[ni], K = ks[ki], lda = K + 2, ldw = K + 1, ldc = N + 3;
+                    uint16_t *w = random_bf16(N * ldw);
+                    uint32_t *packed = words(ak_bf16_packed_words(K, N)), *scratch = words(12 * ((K + 1) / 2));
+                    float *A = randoms(M * lda), *C = randoms(M * ldc), *C0 = floats(M * ldc);
+                    for (long i = 0; i < M; i++)
+                        for (long j = N; j < ldc; j++) C[i * ldc + j] = SENTINEL;
+                    memcpy(C0, C, (size_t)(M * ldc) * sizeof(float));
+                    H->pack_weight(K, N, w, ldw, packed);
+                    H->gemm_packed(M, N, K, A, lda, packed, acc, C, ldc, scratch);
+                    for (long i = 0; i < M; i++) {
+                        for (long j = 0; j < N; j++) {
+                            double sum = 0, abs = 0;
+                            for (long k = 0; k < K; k++) {
+                                double t = ref_half_value(AK_HALF_BF16, ref_from_f32(AK_HALF_BF16, A[i * lda + k])) *
+                                           ref_half_value(AK_HALF_BF16, w[j * ldw + k]);
+                                sum += t, abs += fabs(t);
+                            }
+                            double base = acc ? C0[i * ldc + j] : 0, want = base + sum;
+                            double bound = (double)(K + 4) * 0x1p-23 * (abs + fabs(base)) + 1e-30;
+                            double err = fabs(C[i * ldc + j] - want) / bound;
+                            note(err);
+                            CHECK(err <= 1, "gemm_packed %ldx%ldx%ld acc %d: C(%ld, %ld) = %.9g, want %.9g", M, N, K,
+                                  acc, i, j, C[i * ldc + j], want);
+                        }
+                        for (long j = N; j < ldc; j++)
+                            CHECK(C[i * ldc + j] == SENTINEL, "gemm_packed wrote past N at (%ld, %ld)", i, j);
+                    }
+                    cases++;
+                    free(w), free(packed), free(scratch), free(A), free(C), free(C0);
+                }
+    report("bf16 gemm_packed", "of bound", cases);
+}
+
+static void test_half(void) {
+    static const char *_Nonnull halfNames[] = {"half portable", "half F16C", "half AVX512-BF16", "half arm64 BF16"};
+    int detected = ak_detected_half_variant();
+    variantName = "half";
+    printf("half variant %d (%s)\n", detected, detected >= 0 && detected < 4 ? halfNames[detected] : "?");
+    CHECK(ak_half_kernels(-1) == NULL && ak_half_kernels(4) == NULL, "ak_half_kernels accepts an unknown variant");
+#if defined(__aarch64__)
+    int bf16 = (ak_arm64_features() & AK_ARM64_BF16) != 0;
+    CHECK(detected == (bf16 ? AK_HALF_ARM64_BF16 : AK_HALF_PORTABLE), "arm64: half variant %d with FEAT_BF16 %d", detected, bf16);
+    CHECK(ak_half_kernels(AK_HALF_F16C) == NULL && ak_half_kernels(AK_HALF_AVX512BF16) == NULL, "arm64: an x86 half table");
+    CHECK((ak_half_kernels(AK_HALF_ARM64_BF16) != NULL) == bf16, "arm64: ak_half_kernels(ARM64_BF16) with FEAT_BF16 %d", bf16);
+    if (!bf16) printf("no FEAT_BF16: the BFDOT kernels are not offered; bf16 takes the portable conversions\n");
+#else
+    CHECK(ak_half_kernels(AK_HALF_ARM64_BF16) == NULL, "the arm64 half table on another architecture");
+#endif
+    for (int v = 0; v < 4; v++) {
+        H = ak_half_kernels(v);
+        if (!H) continue;
+        variantName = halfNames[v];
+        printf("%s:\n", variantName);
+        int products = H->dot_gemm != NULL;
+        CHECK(products == (v == AK_HALF_AVX512BF16 || v == AK_HALF_ARM64_BF16), "tile products in variant %d: %d", v, products);
+        CHECK(products == (H->pack_rows && H->pack_transposed && H->pack_interleaved && H->pairs_from_f32 &&
+                           H->pack_weight && H->gemm_packed),
+              "variant %d fills the tile-product entries only in part", v);
+        test_half_conversions();
+        if (products) {
+            test_half_packing();
+            test_half_dot_gemm();
+        }
+    }
+}
+
 static const char *_Nonnull names[] = {"portable", "AVX2+FMA", "AVX-512"};
 
 int main(void) {
@@ -705,6 +991,7 @@ int main(void) {
         test_packing();
         test_masks();
     }
+    test_half();
     printf("%ld checks, %ld failed\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -19,7 +19,7 @@ public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomString
 
     /// The kernels this CPU can run.
     public static var supported: [ReducedPrecisionKernel] {
-        ak_detected_half_variant() >= Int32(AK_HALF_AVX512BF16.rawValue)
+        ak_half_kernels(Int32(AK_HALF_AVX512BF16.rawValue)) != nil
             ? [.portable, .avx512BF16] : [.portable]
     }
 }
@@ -42,7 +42,8 @@ package struct HalfKernelTable: @unchecked Sendable {
             variant =
                 instructionSet == .portable
                 ? Int32(AK_HALF_PORTABLE.rawValue)
-                : Swift.min(Int32(AK_HALF_F16C.rawValue), ak_detected_half_variant())
+                : ak_half_kernels(Int32(AK_HALF_F16C.rawValue)) != nil
+                    ? Int32(AK_HALF_F16C.rawValue) : Int32(AK_HALF_PORTABLE.rawValue)
         }
         guard let table = ak_half_kernels(variant) else { return nil }
         self.kernel = kernel

@@ -1,5 +1,6 @@
 // Reduced-precision (bf16, f16) kernels: conversions to and from fp32, the non-finite scan,
-// and the AVX512-BF16 dot-product tile kernels of the fused forward.
+// and the bf16 dot-product tile kernels of the fused forward (AVX512-BF16 on x86-64, BFDOT
+// on arm64 with FEAT_BF16).
 //
 // A separate table from `ak_table` (AttentionKernels.h) because its variants follow other
 // CPU features (F16C, AVX512-BF16) than the fp32 ones; a caller chooses one per call
@@ -27,6 +28,9 @@ typedef enum {
     AK_HALF_PORTABLE = 0,    ///< scalar C (any CPU)
     AK_HALF_F16C = 1,        ///< AVX2 + F16C conversions (8 per instruction)
     AK_HALF_AVX512BF16 = 2,  ///< the F16C conversions plus `vdpbf16ps` tile products
+    /// arm64 only: the portable conversions plus BFDOT tile products (FEAT_BF16). On arm64 the
+    /// ladder is PORTABLE < ARM64_BF16; the x86 variants 1 and 2 have no table there.
+    AK_HALF_ARM64_BF16 = 3,
 } ak_half_variant;
 
 typedef struct ak_half_table {
@@ -40,8 +44,9 @@ typedef struct ak_half_table {
     float (*scan_rows)(int format, long rows, long cols, const uint16_t *x, long ldx,
                        unsigned char *bad);
 
-    // The remaining entries are NULL unless the variant is AK_HALF_AVX512BF16. A "pair" is
-    // two bf16 values in one 32-bit word, the element `vdpbf16ps` multiplies and adds.
+    // The remaining entries are NULL unless the variant is AK_HALF_AVX512BF16 or
+    // AK_HALF_ARM64_BF16. A "pair" is two bf16 values in one 32-bit word (the lower half the
+    // even element), the element `vdpbf16ps` and BFDOT multiply and add.
 
     /// out[r·ldo + p] = (x[r][2p], x[r][2p+1]) for r < rows, p < ceil(d/2) (x row stride
     /// ldx, bf16); the odd last column and the rows rows..<rowsPadded are zero.
@@ -80,7 +85,9 @@ typedef struct ak_half_table {
 /// 32-bit words pack_weight writes for a weight of N × K.
 static inline long ak_bf16_packed_words(long K, long N) { return (N + 31) / 32 * 32 * ((K + 1) / 2); }
 
-/// The best reduced-precision variant this CPU supports (an `ak_half_variant`).
+/// The best reduced-precision variant this CPU supports (an `ak_half_variant`). The variants
+/// form one ladder per architecture: PORTABLE < F16C < AVX512BF16 on x86-64, PORTABLE <
+/// ARM64_BF16 on arm64; ak_half_kernels returns NULL for the other architecture's variants.
 int ak_detected_half_variant(void);
 
 /// The table of `variant`, or NULL when it is unknown or this CPU lacks it.
