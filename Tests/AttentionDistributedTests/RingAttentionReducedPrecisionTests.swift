@@ -44,6 +44,34 @@ func doubleAttention(_ q: Tensor, _ k: Tensor, _ v: Tensor, causal: Bool) -> (
     return (out, lse)
 }
 
+/// Each rank's ring forward (output, log-sum-exp, statistics) for the full tensors given.
+func ringForward(_ ring: RingAttention, ranks: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor)
+    throws -> [(Tensor, Tensor, RingStatistics)]
+{
+    try LocalRingCommunicator.run(ranks: ranks) { comm in
+        let shard = { (t: Tensor) in try ring.layout.shard(t, rank: comm.rank) }
+        let r = try ring.forward(
+            query: shard(q), key: shard(k), value: shard(v), communicator: comm)
+        return (r.output, r.logSumExp, r.statistics)
+    }
+}
+
+/// Each rank's ring output and gradients (output, dQ, dK, dV) for the full tensors given.
+func ringForwardBackward(
+    _ ring: RingAttention, ranks: Int, _ q: Tensor, _ k: Tensor, _ v: Tensor, _ dO: Tensor
+) throws -> [(Tensor, Tensor, Tensor, Tensor)] {
+    try LocalRingCommunicator.run(ranks: ranks) { comm in
+        let shard = { (t: Tensor) in try ring.layout.shard(t, rank: comm.rank) }
+        let (q, k, v) = (try shard(q), try shard(k), try shard(v))
+        let f = try ring.forward(query: q, key: k, value: v, communicator: comm)
+        let g = try ring.backward(
+            gradOutput: shard(dO), query: q, key: k, value: v, output: f.output,
+            logSumExp: f.logSumExp, communicator: comm
+        ).gradients
+        return (f.output, g.gradQuery, g.gradKey, g.gradValue)
+    }
+}
+
 /// `max |x − ref| / max |ref|`.
 func relativeError(_ x: Tensor, _ reference: [Double]) -> Double {
     let scale = reference.reduce(0) { max($0, abs($1)) }
@@ -79,12 +107,7 @@ func relativeError(_ x: Tensor, _ reference: [Double]) -> Double {
         )
         let single = try scaledDotProductAttention(query: q, key: k, value: v, options: c.options)
         let ring = try RingAttention(sequenceLength: c.length, ranks: c.ranks, options: c.options)
-        let results = try LocalRingCommunicator.run(ranks: c.ranks) { comm in
-            let shard = { (t: Tensor) in try ring.layout.shard(t, rank: comm.rank) }
-            let r = try ring.forward(
-                query: shard(q), key: shard(k), value: shard(v), communicator: comm)
-            return (r.output, r.logSumExp, r.statistics)
-        }
+        let results = try ringForward(ring, ranks: c.ranks, q, k, v)
         let output = try ring.layout.unshard(results.map(\.0))
         let lse = try ring.layout.unshard(results.map(\.1))
         #expect(output.dtype == dtype && single.output.dtype == dtype && lse.dtype == .f32)
@@ -108,18 +131,24 @@ func relativeError(_ x: Tensor, _ reference: [Double]) -> Double {
         let (q, k, v, _) = c.inputs
         let ring = try RingAttention(sequenceLength: c.length, ranks: c.ranks, options: c.options)
         func bytes(_ dtype: DType) throws -> [Int] {
-            try LocalRingCommunicator.run(ranks: c.ranks) { comm in
-                let shard = { (t: Tensor) in
-                    try ring.layout.shard(t.converted(to: dtype), rank: comm.rank)
-                }
-                return try ring.forward(
-                    query: shard(q), key: shard(k), value: shard(v), communicator: comm
-                ).statistics.bytesSent
-            }
+            try ringForward(
+                ring, ranks: c.ranks, q.converted(to: dtype), k.converted(to: dtype),
+                v.converted(to: dtype)
+            ).map(\.2.bytesSent)
         }
         let (wide, narrow) = (try bytes(.f32), try bytes(.bf16))
         #expect(wide.allSatisfy { $0 > 0 })
         #expect(zip(wide, narrow).allSatisfy { $0.0 == 2 * $0.1 })
+
+        // Odd count, NaN/infinity/subnormal patterns: the bits arrive as they were sent.
+        let bits: [UInt16] = [0x7FC1, 0x7F81, 0xFF80, 0x0001, 0x8000, 0x3F80, 0xC2F7]
+        for dtype in [DType.bf16, .f16] {
+            let shard = try Tensor(shape: [1, 1, 7, 1], bits: bits, dtype: dtype)
+            let wire = WireFormat(dtype: dtype)
+            let sent = try wire.encode(shard)
+            #expect(sent.shape == wire.wireShape(shard.shape) && sent.shape == [4])
+            #expect(try wire.decode(sent, shape: shard.shape).bits == bits)
+        }
     }
 
     /// bf16 backward widens to fp32; gradients come back in bf16, within a few bf16 roundings
@@ -132,16 +161,7 @@ func relativeError(_ x: Tensor, _ reference: [Double]) -> Double {
             dO32.converted(to: .bf16)
         )
         let ring = try RingAttention(sequenceLength: c.length, ranks: c.ranks, options: c.options)
-        let results = try LocalRingCommunicator.run(ranks: c.ranks) { comm in
-            let shard = { (t: Tensor) in try ring.layout.shard(t, rank: comm.rank) }
-            let (q, k, v) = (try shard(q), try shard(k), try shard(v))
-            let f = try ring.forward(query: q, key: k, value: v, communicator: comm)
-            let g = try ring.backward(
-                gradOutput: shard(dO), query: q, key: k, value: v, output: f.output,
-                logSumExp: f.logSumExp, communicator: comm
-            ).gradients
-            return (f.output, g.gradQuery, g.gradKey, g.gradValue)
-        }
+        let results = try ringForwardBackward(ring, ranks: c.ranks, q, k, v, dO)
         let output = try ring.layout.unshard(results.map(\.0)).converted(to: .f32)
         let wide = { (t: Tensor) in t.converted(to: .f32) }
         let forward = try scaledDotProductAttention(
