@@ -2,7 +2,7 @@
 # Ring attention over MPI: builds `attention` with the package's MPI trait (in its own
 # scratch directory, so the default build is untouched) and checks `attention ring --check`
 # — forward and backward gathered on rank 0 against the single-process fused kernel
-# (≤ 1e-6 relative, 1e-5 with ALiBi) — under mpirun with 1, 2 and 4 ranks.
+# (≤ 1e-6 relative, 1e-5 with ALiBi; bf16: 8 bf16 roundings) — under mpirun with 1, 2, 3 and 4 ranks.
 # Needs Open MPI (openmpi-bin, libopenmpi-dev); .ci/run installs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,4 +29,5 @@ run 4 --seq-len 999 --heads 4 --head-dim 32 --backward
 run 4 --seq-len 1000 --heads 4 --head-dim 32 --window 50,10 --backward
 run 3 --seq-len 500 --heads 4 --kv-heads 2 --head-dim 32 --window 40,0 --alibi symmetric --backward
 run 4 --seq-len 640 --heads 4 --head-dim 32 --causal --alibi causal --backward
+run 2 --seq-len 1000 --heads 4 --kv-heads 2 --head-dim 32 --causal --dtype bf16 --backward
 echo "ring attention: all MPI checks passed"

@@ -61,8 +61,16 @@ extension AttentionCommand {
         @Option(help: "ALiBi biases: causal or symmetric.") var alibi: String?
         @Flag(help: "Also run the backward pass (random gradient of the output).") var backward =
             false
+        @Option(
+            parsing: .unconditional,
+            help:
+                "Element type of query/key/value: f32, bf16 or f16 (K/V shards travel in it; the backward runs in fp32)."
+        )
+        var dtype = "f32"
         @Flag(
-            help: "Gather on rank 0 and compare with the single-process kernel (≤ 1e-6 relative).")
+            help:
+                "Gather on rank 0 and compare with the single-process kernel (≤ 1e-6 relative; bf16/f16: 8 roundings)."
+        )
         var check = false
         @Option(parsing: .unconditional, help: "Seed of the random inputs.") var seed: UInt64 = 0
         @Option(
@@ -79,6 +87,7 @@ extension AttentionCommand {
                 throw ValidationError("--kv-heads must divide --heads (\(heads)), got \(kvHeads)")
             }
             if let threads { try CLIRange.check(threads, in: 1...1024, flag: "--threads") }
+            _ = try elementType()
             if window != nil && causal {
                 throw ValidationError("--window and --causal exclude each other (use --window L,0)")
             }
@@ -119,6 +128,13 @@ extension AttentionCommand {
         static func ranksOnThisMachine(_ environment: [String: String]) -> Int? {
             ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS"].lazy
                 .compactMap { environment[$0].flatMap { Int($0) } }.first { $0 >= 1 }
+        }
+
+        func elementType() throws -> DType {
+            guard let type = DType(rawValue: dtype) else {
+                throw ValidationError("--dtype expects f32, bf16 or f16, got '\(dtype)'")
+            }
+            return type
         }
 
         func windowMask() throws -> AttentionMask? {
@@ -164,7 +180,7 @@ extension AttentionCommand {
             try checkMemory(ranks: comm.size)
             let ring = try RingAttention(
                 sequenceLength: seqLen, ranks: comm.size, options: try options)
-            let inputs = RingInputs(command: self, layout: ring.layout)
+            let inputs = RingInputs(command: self, layout: ring.layout, dtype: try elementType())
             let (q, k, v) = (
                 inputs.shard(heads, seed: seed, rank: comm.rank),
                 inputs.shard(kvHeads ?? heads, seed: seed &+ 1, rank: comm.rank),
@@ -200,6 +216,7 @@ extension AttentionCommand {
             _ comm: MPICommunicator, ring: RingAttention, key: Tensor, value: Tensor
         ) throws -> Double {
             guard comm.size > 1 else { return 0 }
+            let wire = WireFormat(dtype: key.dtype)  // as the ring sends them
             let (next, previous) = (
                 (comm.rank + 1) % comm.size, (comm.rank + comm.size - 1) % comm.size
             )
@@ -208,12 +225,10 @@ extension AttentionCommand {
             for _ in 0..<3 {
                 comm.barrier()
                 let start = DispatchTime.now()
+                let shape = wire.wireShape([batch, kvHeads ?? heads, length, headDim])
                 _ = try comm.exchange(
-                    sending: [(key, next), (value, next)],
-                    receiving: [
-                        ([batch, kvHeads ?? heads, length, headDim], previous),
-                        ([batch, kvHeads ?? heads, length, headDim], previous),
-                    ]
+                    sending: [(try wire.encode(key), next), (try wire.encode(value), next)],
+                    receiving: [(shape, previous), (shape, previous)]
                 ) { _ in }
                 times.append(seconds(since: start))
             }
@@ -233,7 +248,7 @@ extension AttentionCommand {
                 ]
                 guard let rows = comm.gather(row) else { continue }
                 print(
-                    "\(name): S=\(seqLen) P=\(comm.size) \(ring.layout.sharding) B=\(batch) H=\(heads)/\(kvHeads ?? heads) D=\(headDim) mask=\(try options.mask) threads/rank=\(threads ?? 1)"
+                    "\(name): S=\(seqLen) P=\(comm.size) \(ring.layout.sharding) B=\(batch) H=\(heads)/\(kvHeads ?? heads) D=\(headDim) \(dtype) mask=\(try options.mask) threads/rank=\(threads ?? 1)"
                 )
                 print(
                     "  rank   wall ms  compute ms  wait ms  transfer ms  hidden  blocks  skipped  peak RSS"
@@ -275,13 +290,26 @@ extension AttentionCommand {
             let single = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
             var references = [single.output, single.logSumExp!]
             if gradients != nil {
+                // The fused backward is fp32: on the widened (exact) bf16/f16 values, as the ring's.
+                let wide = { (t: Tensor) in t.converted(to: .f32) }
                 let g = try scaledDotProductAttentionBackward(
-                    gradOutput: inputs.full(heads, seed: seed &+ 3), query: q, key: k, value: v,
-                    output: single.output, logSumExp: single.logSumExp!, options: options)
+                    gradOutput: wide(inputs.full(heads, seed: seed &+ 3)), query: wide(q),
+                    key: wide(k), value: wide(v), output: wide(single.output),
+                    logSumExp: single.logSumExp!, options: options)
                 references += [g.gradQuery, g.gradKey, g.gradValue]
             }
             let names = ["output", "logSumExp", "gradQuery", "gradKey", "gradValue"]
-            let tolerance: Float = self.alibi == nil ? 1e-6 : 1e-5
+            let exact: Float = self.alibi == nil ? 1e-6 : 1e-5
+            // bf16/f16: ring and single-process outputs are each about one rounding (u = 2⁻⁹,
+            // 2⁻¹²) from the exact result, the ring's blocks adding one more rounding each:
+            // 8u allows both sides and the blocks with margin. The fp32 log-sum-exps agree
+            // as in f32 (1e-5).
+            let type = try elementType()
+            let rounded: Float = type == .bf16 ? 8 * 0x1p-9 : 8 * 0x1p-12
+            func tolerance(_ name: String) -> Float {
+                if type == .f32 { return exact }
+                return name == "logSumExp" ? 1e-5 : rounded
+            }
             var failed = [String]()
             for (i, reference) in references.enumerated() {
                 let shards = try (0..<comm.size).map { r in
@@ -294,12 +322,12 @@ extension AttentionCommand {
                 let scale = y.reduce(0) { max($0, abs($1)) }
                 let diff = zip(x, y).reduce(0) { max($0, abs($1.0 - $1.1)) }
                 let relative = scale > 0 ? diff / scale : diff
-                let ok = relative <= tolerance
+                let ok = relative <= tolerance(names[i])
                 if !ok { failed.append(names[i]) }
                 print(
                     String(
-                        format: "check %@: max |ring − single| / max |single| = %.2e (≤ %.0e) %@",
-                        names[i], relative, tolerance, ok ? "ok" : "FAILED"))
+                        format: "check %@: max |ring − single| / max |single| = %.2e (≤ %.1e) %@",
+                        names[i], relative, tolerance(names[i]), ok ? "ok" : "FAILED"))
             }
             if !failed.isEmpty {
                 throw ValidationError(
@@ -314,10 +342,12 @@ extension AttentionCommand {
     struct RingInputs {
         let batch: Int, length: Int, headDim: Int
         let layout: RingLayout
+        /// The tensors' dtype (the normal draws rounded to it).
+        let dtype: DType
 
-        init(command: RingCommand, layout: RingLayout) {
-            (batch, length, headDim, self.layout) = (
-                command.batch, command.seqLen, command.headDim, layout
+        init(command: RingCommand, layout: RingLayout, dtype: DType) {
+            (batch, length, headDim, self.layout, self.dtype) = (
+                command.batch, command.seqLen, command.headDim, layout, dtype
             )
         }
 
@@ -341,7 +371,8 @@ extension AttentionCommand {
                     for d in 0..<headDim { values.append(rng.normal(at: base + UInt64(d))) }
                 }
             }
-            return try! Tensor(shape: [batch, heads, positions.count, headDim], scalars: values)
+            return try! Tensor(
+                shape: [batch, heads, positions.count, headDim], scalars: values, dtype: dtype)
         }
     }
 

@@ -12,12 +12,31 @@ extension RingAttention {
     /// probabilities the global ones: `dQ` sums over the steps locally, and each shard's
     /// `dK`/`dV` partial sums travel behind it, one step later, adding every rank's share,
     /// then return to the shard's owner.
-    /// - Throws: ``AttentionError`` naming the argument whose shape does not fit.
+    ///
+    /// bf16/f16 shards: the backward runs in fp32 on the widened (exact) values of every
+    /// argument — its key/value shards and dK/dV sums travel as fp32 — and the gradients are
+    /// rounded to the query's dtype once at the end.
+    /// - Throws: ``AttentionError`` naming the argument whose shape does not fit, or `key`/
+    ///   `value` when its dtype differs from the query's.
     public func backward(
         gradOutput: Tensor, query: Tensor, key: Tensor, value: Tensor, output: Tensor,
         logSumExp: Tensor, communicator: RingCommunicator
     ) throws -> (gradients: AttentionGradients, statistics: RingStatistics) {
         let shapes = try ShardShapes(self, communicator, query: query, key: key, value: value)
+        if query.dtype != .f32 {
+            let wide = { (t: Tensor) in t.converted(to: .f32) }
+            let (g, stats) = try backward(
+                gradOutput: wide(gradOutput), query: wide(query), key: wide(key),
+                value: wide(value), output: wide(output), logSumExp: wide(logSumExp),
+                communicator: communicator)
+            return (
+                AttentionGradients.assembled(
+                    query: g.gradQuery.converted(to: query.dtype),
+                    key: g.gradKey.converted(to: query.dtype),
+                    value: g.gradValue.converted(to: query.dtype), backend: .fused),
+                stats
+            )
+        }
         let (b, h, n, dv) = (shapes.batch, shapes.heads, shapes.rows, shapes.valueDim)
         for (name, tensor) in [("gradOutput", gradOutput), ("output", output)]
         where tensor.shape != [b, h, n, dv] {

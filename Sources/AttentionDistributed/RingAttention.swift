@@ -23,6 +23,12 @@ import Foundation
 /// sides) and every ``ExecutionOptions`` setting work as in
 /// ``scaledDotProductAttention(query:key:value:options:)``; dropout and returned weights do not.
 ///
+/// Precision: query, key and value share one ``DType``. bf16/f16 shards travel in their
+/// 2 bytes per element (half the bytes of f32) and the kernel reads them directly; each
+/// block's output (rounded to the dtype by the kernel) merges in fp32 through the fp32
+/// log-sum-exp, and the merged output rounds to the dtype once at the end. The output has
+/// the inputs' dtype, the log-sum-exp is fp32.
+///
 /// ```swift
 /// let ring = try RingAttention(sequenceLength: s, ranks: comm.size,
 ///                              options: AttentionOptions(mask: .causal))
@@ -84,7 +90,8 @@ public struct RingAttention: Sendable {
 
     /// The sharded forward pass on this rank.
     /// - Throws: ``AttentionError`` naming `communicator` (its size is not ``RingLayout/ranks``),
-    ///   `query`, `key` or `value` (shapes), or the kernel's errors.
+    ///   `query`, `key` or `value` (shapes; key/value dtype differing from the query's), or the
+    ///   kernel's errors.
     public func forward(
         query: Tensor, key: Tensor, value: Tensor, communicator: RingCommunicator
     ) throws -> (output: Tensor, logSumExp: Tensor, statistics: RingStatistics) {
@@ -93,6 +100,7 @@ public struct RingAttention: Sendable {
         var partial = PartialAttention(
             batch: shapes.batch, heads: shapes.heads, rows: shapes.rows, valueDim: shapes.valueDim)
         var stats = RingStatistics()
+        let wire = WireFormat(dtype: query.dtype)
         for pass in try passes() {
             var (k, v) = (key.contiguous(), value.contiguous())
             for visit in 0..<pass.visits {
@@ -100,12 +108,16 @@ public struct RingAttention: Sendable {
                 let next = mod(rank - pass.direction * (visit + 1))
                 let more = visit + 1 < pass.visits
                 let sends =
-                    more ? [(k, mod(rank + pass.direction)), (v, mod(rank + pass.direction))] : []
+                    more
+                    ? [
+                        (try wire.encode(k), mod(rank + pass.direction)),
+                        (try wire.encode(v), mod(rank + pass.direction)),
+                    ] : []
                 let receives =
                     more
                     ? [
-                        (shapes.keyShape(next), mod(rank - pass.direction)),
-                        (shapes.valueShape(next), mod(rank - pass.direction)),
+                        (wire.wireShape(shapes.keyShape(next)), mod(rank - pass.direction)),
+                        (wire.wireShape(shapes.valueShape(next)), mod(rank - pass.direction)),
                     ] : []
                 let blocks =
                     visit == 0 && pass.skipsOwn ? [] : try plan(queryRank: rank, keyRank: owner)
@@ -128,11 +140,17 @@ public struct RingAttention: Sendable {
                     }
                 }
                 stats.record(start: start, wait: wait, sent: sends.map(\.0), blocks: blocks.count)
-                if more { (k, v) = (received[0], received[1]) }
+                if more {
+                    (k, v) = (
+                        try wire.decode(received[0], shape: shapes.keyShape(next)),
+                        try wire.decode(received[1], shape: shapes.valueShape(next))
+                    )
+                }
             }
         }
         let (output, lse) = try partial.tensors()
-        return (output, lse, stats)
+        // The blocks merged in fp32; the output rounds to the inputs' dtype once, here.
+        return (output.converted(to: query.dtype), lse, stats)
     }
 
     /// The ring's passes: a full ring in one direction, or, for a window that reaches only
@@ -214,7 +232,7 @@ extension RingStatistics {
         computeSeconds += total - wait
         waitSeconds += wait
         exchanges += sent.isEmpty ? 0 : 1
-        bytesSent += sent.reduce(0) { $0 + $1.count * MemoryLayout<Float>.size }
+        bytesSent += sent.reduce(0) { $0 + $1.count * $1.dtype.byteSize }
         self.blocks += blocks
     }
 }
@@ -259,6 +277,10 @@ struct ShardShapes {
                 "value", expected: "[\(batch), \(kvHeads), \(rows), Dv]", actual: value.shape)
         }
         valueDim = value.shape[3]
+        for (name, tensor) in [("key", key), ("value", value)] where tensor.dtype != query.dtype {
+            throw AttentionError.argument(
+                name, "is \(tensor.dtype) but query is \(query.dtype); the three share one dtype")
+        }
         // One MPI message carries at most Int32.max elements.
         let largest = (0..<layout.ranks).map(layout.length(rank:)).max() ?? 0
         let elements = batch.multipliedReportingOverflow(by: kvHeads * Swift.max(headDim, valueDim))

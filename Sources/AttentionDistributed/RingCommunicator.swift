@@ -4,7 +4,9 @@ import Attention
 /// group, overlapped with work.
 ///
 /// ``MPICommunicator`` (built with the package's `MPI` trait) is the real one; any type that
-/// moves tensors between processes or threads can conform.
+/// moves tensors between processes or threads can conform. The tensors it is given are f32
+/// (bf16/f16 shards arrive as their bit patterns packed two to a word, to be moved as they
+/// are, never computed on).
 public protocol RingCommunicator: AnyObject {
     /// This process's rank in `0..<size`.
     var rank: Int { get }

@@ -1,7 +1,8 @@
 import Attention
 
 extension Tensor {
-    /// The tensors joined along `axis` (every other axis equal), as a new contiguous tensor.
+    /// The tensors joined along `axis` (every other axis equal), as a new contiguous tensor
+    /// in the first one's dtype (bf16/f16 values round-trip exactly through `Float`).
     /// - Throws: ``AttentionError`` naming `tensors` when the list is empty or shapes differ
     ///   off `axis`.
     static func concatenating(_ tensors: [Tensor], axis: Int) throws -> Tensor {
@@ -29,6 +30,6 @@ extension Tensor {
         for o in 0..<outer {
             for (values, run) in parts { scalars += values[(o * run)..<((o + 1) * run)] }
         }
-        return try Tensor(shape: shape, scalars: scalars)
+        return try Tensor(shape: shape, scalars: scalars, dtype: first.dtype)
     }
 }

@@ -113,12 +113,7 @@ func relativeDifference(_ a: Tensor, _ b: Tensor) -> Float {
         let (q, k, v, _) = c.inputs
         let single = try scaledDotProductAttention(query: q, key: k, value: v, options: c.options)
         let ring = try RingAttention(sequenceLength: c.length, ranks: c.ranks, options: c.options)
-        let results = try LocalRingCommunicator.run(ranks: c.ranks) { comm in
-            let shard = { (t: Tensor) in try ring.layout.shard(t, rank: comm.rank) }
-            let r = try ring.forward(
-                query: shard(q), key: shard(k), value: shard(v), communicator: comm)
-            return (r.output, r.logSumExp)
-        }
+        let results = try ringForward(ring, ranks: c.ranks, q, k, v)
         let tolerance: Float = c.alibi == nil ? 1e-6 : 1e-5
         let output = try ring.layout.unshard(results.map(\.0))
         let lse = try ring.layout.unshard(results.map(\.1))
@@ -136,15 +131,8 @@ func relativeDifference(_ a: Tensor, _ b: Tensor) -> Float {
             gradOutput: dO, query: q, key: k, value: v, output: forward.output,
             logSumExp: forward.logSumExp!, options: options)
         let ring = try RingAttention(sequenceLength: c.length, ranks: c.ranks, options: options)
-        let grads = try LocalRingCommunicator.run(ranks: c.ranks) { comm in
-            let shard = { (t: Tensor) in try ring.layout.shard(t, rank: comm.rank) }
-            let (q, k, v) = (try shard(q), try shard(k), try shard(v))
-            let f = try ring.forward(query: q, key: k, value: v, communicator: comm)
-            let g = try ring.backward(
-                gradOutput: shard(dO), query: q, key: k, value: v, output: f.output,
-                logSumExp: f.logSumExp, communicator: comm
-            ).gradients
-            return (g.gradQuery, g.gradKey, g.gradValue)
+        let grads = try ringForwardBackward(ring, ranks: c.ranks, q, k, v, dO).map {
+            ($0.1, $0.2, $0.3)
         }
         let tolerance: Float = c.alibi == nil ? 1e-6 : 1e-5
         #expect(
