@@ -100,6 +100,14 @@ import Testing
 
 /// The seed's complexity table, as `attention demo` section [3] prints it.
 @Suite struct SeedComplexityTableTests {
+    @Test func dashIsRefusedNotWrittenAsAFile() throws {
+        let error = #expect(throws: (any Error).self) {
+            try OutputPath.check("-", flag: "--output")
+        }
+        #expect("\(error!)".hasPrefix("--output: '-' (standard output) is not supported"))
+        try OutputPath.check("./-", flag: "--output")  // a file named '-' can still be asked for
+    }
+
     @Test func matchesTheSeedsFormula() {
         let lines = Demo.seedComplexityTable(
             seqLens: [128, 256, 512, 1024, 2048, 4096], dModel: 512, numHeads: 8)

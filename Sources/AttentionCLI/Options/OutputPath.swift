@@ -5,6 +5,13 @@ import _AttentionFileIO
 enum OutputPath {
     /// Throws "--json: cannot create x/y.json: directory x does not exist" and the like.
     static func check(_ path: String, flag: String) throws {
+        // `-` means standard output to most tools; these outputs are binary files written
+        // atomically, so refuse it rather than create a file named `-`.
+        guard path != "-" else {
+            throw ValidationError(
+                "\(flag): '-' (standard output) is not supported; give a file name (./- for a file named '-')"
+            )
+        }
         do { try FileIO.checkWritable(path) } catch { throw ValidationError("\(flag): \(error)") }
     }
 
