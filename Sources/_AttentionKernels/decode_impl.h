@@ -23,8 +23,13 @@
 // Rows ahead that the score and value loops prefetch (into L2). Without it the step is bound
 // by memory latency: the hardware prefetchers stop at every 4 KiB page boundary and K and V
 // alternate between two streams. One prefetch per loaded line keeps the number in flight
-// within what the core tracks (a bulk prefetch of a whole tile is mostly dropped).
-#define DEC_PD 16
+// within what the core tracks (a bulk prefetch of a whole tile is mostly dropped). A whole
+// tile ahead: the value loop of a tile runs after its score loop, so with fewer rows ahead
+// the values of the tile's second half were requested only ~16 rows (a few hundred cycles)
+// before use, and the step stalled on them (1 thread: 16 → 32 took f32 from ~52–57% to
+// ~61–63% and bf16 from ~43–46% to ~55–63% of the plain read). Prefetching into L1 (hint 3)
+// instead halves the speed.
+#define DEC_PD AK_DECODE_TILE
 
 typedef uint16_t vh __attribute__((vector_size(AK_VW * 2)));
 typedef uint32_t vu __attribute__((vector_size(AK_VW * 4)));
