@@ -248,17 +248,16 @@ AK_INLINE void dec_runs(const ak_decode_rows *a, long nruns, const ak_kv_run *ru
     enum { T = AK_DECODE_TILE };
     const long width = type == AK_KV_F32 ? 4 : 2;
     for (long i = 0; i < nruns; i++) {
-        const ak_kv_run *run = runs + i, *next = i + 1 < nruns ? runs + i + 1 : run;
+        const ak_kv_run *run = runs + i;
         const char *k = run->k, *v = run->v;
         const long ldk = run->ldk * width, ldv = run->ldv * width;
         for (long t = 0; t < run->count; t += T) {
             long n = run->count - t < T ? run->count - t : T;
-            // Rows t + DEC_PD…: in this run, or (a paged cache's small blocks) in the next.
-            const char *pfk = k + (t + DEC_PD) * ldk, *pfv = v + (t + DEC_PD) * ldv;
-            if (t + n + DEC_PD > run->count && next != run) {
-                pfk = (const char *)next->k + (t + DEC_PD - run->count) * next->ldk * width;
-                pfv = (const char *)next->v + (t + DEC_PD - run->count) * next->ldv * width;
-            }
+            // Row t + DEC_PD: in this run, or (a paged cache's small blocks) in a later one.
+            long j = i, off = t + DEC_PD;
+            while (off >= runs[j].count && j + 1 < nruns) off -= runs[j].count, j++;
+            const char *pfk = (const char *)runs[j].k + off * runs[j].ldk * width;
+            const char *pfv = (const char *)runs[j].v + off * runs[j].ldv * width;
             dec_tile(a, k + t * ldk, run->ldk, v + t * ldv, run->ldv, run->first + t, n, type, pfk, pfv);
         }
     }
