@@ -23,8 +23,13 @@
 // Rows ahead that the score and value loops prefetch (into L2). Without it the step is bound
 // by memory latency: the hardware prefetchers stop at every 4 KiB page boundary and K and V
 // alternate between two streams. One prefetch per loaded line keeps the number in flight
-// within what the core tracks (a bulk prefetch of a whole tile is mostly dropped).
-#define DEC_PD 16
+// within what the core tracks (a bulk prefetch of a whole tile is mostly dropped). A whole
+// tile ahead: the value loop of a tile runs after its score loop, so with fewer rows ahead
+// the values of the tile's second half were requested only ~16 rows (a few hundred cycles)
+// before use, and the step stalled on them (1 thread: 16 → 32 took f32 from ~52–57% to
+// ~61–63% and bf16 from ~43–46% to ~55–63% of the plain read). Prefetching into L1 (hint 3)
+// instead halves the speed.
+#define DEC_PD AK_DECODE_TILE
 
 typedef uint16_t vh __attribute__((vector_size(AK_VW * 2)));
 typedef uint32_t vu __attribute__((vector_size(AK_VW * 4)));
@@ -243,17 +248,16 @@ AK_INLINE void dec_runs(const ak_decode_rows *a, long nruns, const ak_kv_run *ru
     enum { T = AK_DECODE_TILE };
     const long width = type == AK_KV_F32 ? 4 : 2;
     for (long i = 0; i < nruns; i++) {
-        const ak_kv_run *run = runs + i, *next = i + 1 < nruns ? runs + i + 1 : run;
+        const ak_kv_run *run = runs + i;
         const char *k = run->k, *v = run->v;
         const long ldk = run->ldk * width, ldv = run->ldv * width;
         for (long t = 0; t < run->count; t += T) {
             long n = run->count - t < T ? run->count - t : T;
-            // Rows t + DEC_PD…: in this run, or (a paged cache's small blocks) in the next.
-            const char *pfk = k + (t + DEC_PD) * ldk, *pfv = v + (t + DEC_PD) * ldv;
-            if (t + n + DEC_PD > run->count && next != run) {
-                pfk = (const char *)next->k + (t + DEC_PD - run->count) * next->ldk * width;
-                pfv = (const char *)next->v + (t + DEC_PD - run->count) * next->ldv * width;
-            }
+            // Row t + DEC_PD: in this run, or (a paged cache's small blocks) in a later one.
+            long j = i, off = t + DEC_PD;
+            while (off >= runs[j].count && j + 1 < nruns) off -= runs[j].count, j++;
+            const char *pfk = (const char *)runs[j].k + off * runs[j].ldk * width;
+            const char *pfv = (const char *)runs[j].v + off * runs[j].ldv * width;
             dec_tile(a, k + t * ldk, run->ldk, v + t * ldv, run->ldv, run->first + t, n, type, pfk, pfv);
         }
     }
