@@ -29,13 +29,12 @@ import Testing
                 ExecutionOptions(queryBlock: 24, keyBlock: 32, reducedPrecisionKernel: .portable)
             ),
         ]
-        if ReducedPrecisionKernel.supported.contains(.avx512BF16) {
-            paths.append(("AVX512-BF16", ExecutionOptions(reducedPrecisionKernel: .avx512BF16)))
+        for kernel in ReducedPrecisionKernel.supported where kernel.hasTileProducts {
+            paths.append(("\(kernel)", ExecutionOptions(reducedPrecisionKernel: kernel)))
             paths.append(
                 (
-                    "AVX512-BF16, 24×32 tiles",
-                    ExecutionOptions(
-                        queryBlock: 24, keyBlock: 32, reducedPrecisionKernel: .avx512BF16)
+                    "\(kernel), 24×32 tiles",
+                    ExecutionOptions(queryBlock: 24, keyBlock: 32, reducedPrecisionKernel: kernel)
                 ))
         }
         return paths
@@ -45,6 +44,9 @@ import Testing
         for path in Self.paths { print("reduced precision: ran \(path.name)") }
         if !ReducedPrecisionKernel.supported.contains(.avx512BF16) {
             print("reduced precision: skipped AVX512-BF16 (this CPU has no avx512_bf16)")
+        }
+        if !ReducedPrecisionKernel.supported.contains(.arm64BF16) {
+            print("reduced precision: skipped arm64 BF16 (not an arm64 CPU with FEAT_BF16)")
         }
         print("reduced precision: skipped AMX-BF16 (no AMX kernel in this build)")
         #expect(!Self.paths.isEmpty)

@@ -34,10 +34,11 @@ import Testing
         let b = Tensor.randomNormal([n], seed: 6)
         let x = Tensor.randomNormal([rows, k], seed: 7)
         var paths: [(ReducedPrecisionKernel, [Float])] = [(.portable, x.scalars)]
-        if ReducedPrecisionKernel.supported.contains(.avx512BF16) {
-            paths.append((.avx512BF16, x.converted(to: .bf16).scalars))  // x rounded to bf16
-        } else {
-            print("skipped: bf16 Linear on AVX512-BF16 (this CPU has no avx512_bf16)")
+        for kernel in ReducedPrecisionKernel.supported where kernel.hasTileProducts {
+            paths.append((kernel, x.converted(to: .bf16).scalars))  // x rounded to bf16
+        }
+        if paths.count == 1 {
+            print("skipped: bf16 Linear on bf16 tile products (no AVX512-BF16 or arm64 BF16 here)")
         }
         for bias in [b, nil] {
             let layer = try Linear(weight: w, bias: bias)
@@ -73,7 +74,7 @@ extension ReducedPrecisionLinearTests {
         let scale = expected.scalars.map { abs($0) }.max()!
         // Two bf16 roundings of activations (input and attention output): a few 2⁻⁹.
         #expect(got.maxAbsDifference(expected) <= 2e-2 * scale)
-        if ReducedPrecisionKernel.supported.contains(.avx512BF16) {
+        if ReducedPrecisionKernel.supported.contains(where: \.hasTileProducts) {
             #expect(got.maxAbsDifference(expected) > 0)  // the bf16 GEMM ran (inputs rounded)
         }
         let portable = try bf16(

@@ -60,7 +60,7 @@ package enum GEMM {
         let x = x.contiguous()
         let sgemm = execution.kernels.c.sgemm_packed
         let bf16 =
-            w.pairs != nil && execution.half.kernel == .avx512BF16
+            w.pairs != nil && execution.half.kernel.hasTileProducts
             ? execution.half.c.gemm_packed : nil
         let chunk = rowChunk(rows: rows, batches: 1, threads: execution.threads)
         let scratchWords = 12 * ((k + 1) / 2)

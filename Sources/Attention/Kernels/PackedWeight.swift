@@ -28,7 +28,9 @@ struct PackedWeight: Sendable {
             filled = count
         }
         self.bias = bias?.contiguous().scalars
-        let half = HalfKernelTable(.avx512BF16, instructionSet: .avx512)
+        let half =
+            HalfKernelTable(.avx512BF16, instructionSet: .avx512)
+            ?? HalfKernelTable(.arm64BF16, instructionSet: .portable)
         if w.dtype == .bf16, let packWeight = half?.c.pack_weight {
             let words = ak_bf16_packed_words(k, n)
             pairs = [UInt32](unsafeUninitializedCapacity: Swift.max(1, words)) { buffer, filled in

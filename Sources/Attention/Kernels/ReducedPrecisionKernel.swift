@@ -14,13 +14,34 @@ public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomString
     /// portable path: without AVX512-FP16 arithmetic the fp32 kernels are the fast way, and
     /// fp16 products accumulated in fp16 would lose accuracy anyway.
     case avx512BF16
+    /// The same bf16 tile products on arm64 `BFDOT` (`FEAT_BF16`: Apple M2 and later),
+    /// chosen at run time. Its C kernels are checked under qemu (`scripts/test-arm64.sh`);
+    /// the Swift library has not yet run on arm64 hardware.
+    case arm64BF16
 
-    public var description: String { self == .portable ? "portable" : "AVX512-BF16" }
+    public var description: String {
+        switch self {
+        case .portable: "portable"
+        case .avx512BF16: "AVX512-BF16"
+        case .arm64BF16: "arm64 BF16"
+        }
+    }
+
+    /// Whether bf16 calls multiply in bf16 pairs (fp32 sums) rather than converting tiles.
+    var hasTileProducts: Bool { self != .portable }
+
+    /// The C table variant of a tile-product kernel.
+    fileprivate var variant: Int32? {
+        switch self {
+        case .portable: nil
+        case .avx512BF16: Int32(AK_HALF_AVX512BF16.rawValue)
+        case .arm64BF16: Int32(AK_HALF_ARM64_BF16.rawValue)
+        }
+    }
 
     /// The kernels this CPU can run.
     public static var supported: [ReducedPrecisionKernel] {
-        ak_half_kernels(Int32(AK_HALF_AVX512BF16.rawValue)) != nil
-            ? [.portable, .avx512BF16] : [.portable]
+        allCases.filter { kernel in kernel.variant.map { ak_half_kernels($0) != nil } ?? true }
     }
 }
 
@@ -37,7 +58,7 @@ package struct HalfKernelTable: @unchecked Sendable {
     package init?(_ kernel: ReducedPrecisionKernel, instructionSet: InstructionSet) {
         let variant: Int32
         switch kernel {
-        case .avx512BF16: variant = Int32(AK_HALF_AVX512BF16.rawValue)
+        case .avx512BF16, .arm64BF16: variant = kernel.variant!
         case .portable:
             variant =
                 instructionSet == .portable
@@ -50,8 +71,12 @@ package struct HalfKernelTable: @unchecked Sendable {
         c = table.pointee
     }
 
-    /// The default for a call: AVX512-BF16 when the CPU has it and the call runs AVX-512.
+    /// The default for a call: arm64 BF16 when the CPU has `FEAT_BF16` (never on x86);
+    /// AVX512-BF16 when the CPU has it and the call runs AVX-512.
     static func best(for instructionSet: InstructionSet) -> HalfKernelTable {
+        if let table = HalfKernelTable(.arm64BF16, instructionSet: instructionSet) {
+            return table
+        }
         if instructionSet == .avx512,
             let table = HalfKernelTable(.avx512BF16, instructionSet: .avx512)
         {
