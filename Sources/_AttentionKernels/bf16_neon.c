@@ -23,21 +23,6 @@
 
 static inline uint32_t pair(uint16_t lo, uint16_t hi) { return (uint32_t)lo | (uint32_t)hi << 16; }
 
-AK_BF16 void ak_bf16_pack_rows_neon(long rows, long rowsPadded, long d, const uint16_t *x, long ldx,
-                                    uint32_t *out, long ldo) {
-    long pairs = (d + 1) / 2;
-    for (long r = 0; r < rowsPadded; r++) {
-        uint32_t *o = out + r * ldo;
-        if (r >= rows) {
-            memset(o, 0, (size_t)pairs * 4);
-            continue;
-        }
-        const uint16_t *xr = x + r * ldx;
-        memcpy(o, xr, (size_t)(d / 2) * 4);
-        if (d & 1) o[pairs - 1] = xr[d - 1];
-    }
-}
-
 AK_BF16 void ak_bf16_pack_transposed_neon(long cols, long d, const uint16_t *k, long ldk, uint32_t *out,
                                           long ldo, long colsPadded) {
     long pairs = (d + 1) / 2, full = d / 2;

@@ -82,3 +82,21 @@ float ak_half_scan_rows_portable(int format, long rows, long cols, const uint16_
     }
     return ak_half_to_float(format, largest);
 }
+
+// Q (or any row-major bf16 block) as bf16 pairs for the tile products of every bf16 variant
+// (AVX512-BF16, arm64 BFDOT): row r of `out` holds the pairs of row r of `x`, the odd last
+// element paired with 0, rows rows..<rowsPadded zero. Plain copies: no target needed.
+void ak_bf16_pack_rows_portable(long rows, long rowsPadded, long d, const uint16_t *x, long ldx,
+                                uint32_t *out, long ldo) {
+    long pairs = (d + 1) / 2;
+    for (long r = 0; r < rowsPadded; r++) {
+        uint32_t *o = out + r * ldo;
+        if (r >= rows) {
+            memset(o, 0, (size_t)pairs * 4);
+            continue;
+        }
+        const uint16_t *xr = x + r * ldx;
+        memcpy(o, xr, (size_t)(d / 2) * 4);
+        if (d & 1) o[pairs - 1] = xr[d - 1];
+    }
+}

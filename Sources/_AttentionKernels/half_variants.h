@@ -9,12 +9,12 @@ uint16_t ak_float_to_half(int format, float value);
 void ak_half_to_f32_portable(int, long, const uint16_t *, float *);
 void ak_half_from_f32_portable(int, long, const float *, uint16_t *);
 float ak_half_scan_rows_portable(int, long, long, const uint16_t *, long, unsigned char *);
+void ak_bf16_pack_rows_portable(long, long, long, const uint16_t *, long, uint32_t *, long);
 
 #if defined(__x86_64__) || defined(_M_X64)
 #define AK_HALF_HAS_X86 1
 void ak_half_to_f32_f16c(int, long, const uint16_t *, float *);
 void ak_half_from_f32_f16c(int, long, const float *, uint16_t *);
-void ak_bf16_pack_rows_avx512(long, long, long, const uint16_t *, long, uint32_t *, long);
 void ak_bf16_pack_transposed_avx512(long, long, const uint16_t *, long, uint32_t *, long, long);
 void ak_bf16_pack_interleaved_avx512(long, long, const uint16_t *, long, uint32_t *, long, long);
 void ak_bf16_pairs_from_f32_avx512(long, long, const float *, long, uint32_t *, long);
@@ -27,7 +27,6 @@ void ak_bf16_dot_gemm_avx512(long, long, long, const uint32_t *, long, const uin
 
 #if defined(__aarch64__)
 #define AK_HALF_HAS_ARM64 1
-void ak_bf16_pack_rows_neon(long, long, long, const uint16_t *, long, uint32_t *, long);
 void ak_bf16_pack_transposed_neon(long, long, const uint16_t *, long, uint32_t *, long, long);
 void ak_bf16_pack_interleaved_neon(long, long, const uint16_t *, long, uint32_t *, long, long);
 void ak_bf16_pairs_from_f32_neon(long, long, const float *, long, uint32_t *, long);
