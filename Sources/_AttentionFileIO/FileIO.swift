@@ -209,6 +209,10 @@ public enum FileIO {
             guard access(directory, W_OK | X_OK) == 0 else {
                 throw failure(errno, "cannot write in \(directory): \(systemMessage(errno))")
             }
+            // access() answers yes for root everywhere, also in /proc, /sys and on read-only
+            // mounts; creating (and at once removing) the write's temporary file is the test
+            // that holds, so the failure comes before any work rather than after it.
+            try probeCreate(in: directory, name: FilePath.split(target).name, failure)
         case .success:
             throw failure(ENOTDIR, "a file is in the way (\(directory) is not a directory)")
         case .failure(let error) where error.code == ENOTDIR:
@@ -218,6 +222,23 @@ public enum FileIO {
         case .failure(let error):
             throw failure(error.code)
         }
+    }
+
+    /// Creates and removes one temporary file as `writeAtomically` would, in `directory`.
+    private static func probeCreate(
+        in directory: String, name: String, _ failure: (Int32, String?) -> FileIOError
+    ) throws(FileIOError) {
+        var slot: Int32 = -1
+        let probe = directory + "/" + FilePath.temporaryName(for: name)
+        let fd = as_create_temporary(probe, 0o600, &slot)
+        guard fd >= 0 else {
+            let code = errno
+            if code == EEXIST { return }  // a name collision says nothing about the directory
+            throw failure(code, "cannot create files in \(directory): \(systemMessage(code))")
+        }
+        close(fd)
+        unlink(probe)
+        as_unregister_temporary(slot)
     }
 
     /// Creates the folder `path` and any missing parents (like `mkdir -p`) and checks it is

@@ -153,6 +153,19 @@ import _AttentionSignals
         }
         try FileIO.checkWritable(folder + "/new.json")
         try FileIO.checkWritable("/dev/null")
+        // The check's probe file is gone afterwards: only "file" is in the folder.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == ["file"])
+        #if os(Linux)
+            // /proc takes no new files even for root, whom access(W_OK) always answers yes:
+            // the check must say so before any work (it used to pass and the write failed late).
+            let proc = #expect(throws: FileIOError.self) {
+                try FileIO.checkWritable("/proc/attention-output.png")
+            }
+            #expect(
+                proc?.description.hasPrefix(
+                    "cannot create /proc/attention-output.png: cannot create files in /proc:")
+                    == true)
+        #endif
         let inTheWay = #expect(throws: FileIOError.self) {
             try FileIO.makeDirectory(folder + "/file/sub")
         }
