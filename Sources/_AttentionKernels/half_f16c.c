@@ -16,8 +16,20 @@ AK_F16C void ak_half_to_f32_f16c(int format, long n, const uint16_t *x, float *y
             _mm256_storeu_si256((__m256i *)(y + i), _mm256_slli_epi32(h, 16));
         }
     } else {
-        for (; i + 8 <= n; i += 8)
-            _mm256_storeu_ps(y + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(x + i))));
+        // vcvtph2ps quiets signalling NaNs (sets the fp32 quiet bit); clear it again on those
+        // lanes so the payload comes back exactly as the portable code gives it.
+        const __m256i magnitude = _mm256_set1_epi32(0x7FFF), inf = _mm256_set1_epi32(0x7C00);
+        const __m256i quietHalf = _mm256_set1_epi32(0x0200), quietFloat = _mm256_set1_epi32(0x00400000);
+        for (; i + 8 <= n; i += 8) {
+            __m128i raw = _mm_loadu_si128((const __m128i *)(x + i));
+            __m256i h = _mm256_cvtepu16_epi32(raw);
+            __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(h, magnitude), inf);
+            __m256i quiet = _mm256_cmpeq_epi32(_mm256_and_si256(h, quietHalf), quietHalf);
+            __m256i signalling = _mm256_andnot_si256(quiet, nan);
+            __m256 f = _mm256_cvtph_ps(raw);
+            f = _mm256_xor_ps(f, _mm256_castsi256_ps(_mm256_and_si256(signalling, quietFloat)));
+            _mm256_storeu_ps(y + i, f);
+        }
     }
     for (; i < n; i++) y[i] = ak_half_to_float(format, x[i]);
 }

@@ -90,6 +90,22 @@ import Testing
                 #expect(out == values.map { dtype.bits($0) }, "\(dtype) \(isa)")
             }
         }
+        // Widening every 2-byte pattern gives the same bits on every instruction set, signalling
+        // NaNs included (vcvtph2ps quiets them; the F16C code restores the quiet bit).
+        let all = (0...UInt16.max).map { $0 }
+        for dtype in [DType.bf16, .f16] {
+            let portable = try #require(HalfKernelTable(.portable, instructionSet: .portable))
+            var expected = [Float](repeating: 0, count: all.count)
+            HalfConversion.widen(all, from: dtype, into: &expected, using: portable.c)
+            #expect(expected[0x7D00].bitPattern == (dtype == .f16 ? 0x7FA0_0000 : 0x7D00_0000))
+            for isa in InstructionSet.supported {
+                let table = try #require(HalfKernelTable(.portable, instructionSet: isa))
+                var wide = [Float](repeating: 0, count: all.count)
+                HalfConversion.widen(all, from: dtype, into: &wide, using: table.c)
+                let mismatches = zip(wide, expected).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(mismatches == 0, "\(dtype) \(isa)")
+            }
+        }
     }
 
     @Test func viewsSubscriptsAndMath() throws {
