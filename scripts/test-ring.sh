@@ -30,4 +30,14 @@ run 4 --seq-len 1000 --heads 4 --head-dim 32 --window 50,10 --backward
 run 3 --seq-len 500 --heads 4 --kv-heads 2 --head-dim 32 --window 40,0 --alibi symmetric --backward
 run 4 --seq-len 640 --heads 4 --head-dim 32 --causal --alibi causal --backward
 run 2 --seq-len 1000 --heads 4 --kv-heads 2 --head-dim 32 --causal --dtype bf16 --backward
+# A bad flag under mpirun: every rank fails, rank 0 alone prints the one `Error:` line.
+echo "== mpirun -np 3 attention ring --seq-len 0 (expects one Error line)"
+if out=$("${mpi[@]}" -np 3 "$bin" ring --seq-len 0 2>&1); then
+    echo "expected a failure, got success"; exit 1
+fi
+errors=$(grep -c '^Error: ' <<<"$out" || true)
+if [ "$errors" != 1 ]; then
+    echo "expected exactly one Error line from 3 ranks, got $errors:"; echo "$out"; exit 1
+fi
+grep '^Error: ' <<<"$out"
 echo "ring attention: all MPI checks passed"

@@ -26,6 +26,14 @@ struct AttentionCommand: ParsableCommand {
                 print(fullMessage(for: error))
                 Foundation.exit(code.rawValue)
             }
+            // Under mpirun every rank parses the same arguments and fails the same way: rank
+            // 0 alone says so (a rank's own failure inside `ring` names its rank itself). The
+            // others wait a moment first, since mpirun kills the job when the first rank exits
+            // non-zero, which could be before rank 0 has written its line.
+            if let rank = mpiRank(ProcessInfo.processInfo.environment), rank != 0 {
+                usleep(500_000)
+                Foundation.exit(code.rawValue)
+            }
             let text =
                 (error as? AttentionError).map(LibraryWording.message(for:))
                 ?? message(for: error)
@@ -34,4 +42,11 @@ struct AttentionCommand: ParsableCommand {
             Foundation.exit(code.rawValue)
         }
     }
+}
+
+/// This process's rank when an MPI launcher started it (Open MPI, PMIx or MPICH/Hydra set
+/// one of these variables before `main`), else nil.
+func mpiRank(_ environment: [String: String]) -> Int? {
+    ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK"].lazy.compactMap { environment[$0] }
+        .compactMap { Int($0) }.first
 }

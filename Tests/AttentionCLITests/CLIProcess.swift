@@ -51,11 +51,16 @@ struct CLIProcess {
         return pid
     }
 
-    /// Runs `attention arguments…`, optionally under `ulimit -v kilobytes`, and waits.
-    static func run(_ arguments: [String], addressSpaceKB: Int? = nil, timeout: Double = 60)
-        throws -> Outcome
-    {
+    /// Runs `attention arguments…`, optionally under `ulimit -v kilobytes` and with extra
+    /// environment variables, and waits.
+    static func run(
+        _ arguments: [String], addressSpaceKB: Int? = nil, timeout: Double = 60,
+        environment: [String: String] = [:]
+    ) throws -> Outcome {
         let process = Process()
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let addressSpaceKB {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments =

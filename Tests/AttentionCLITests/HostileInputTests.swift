@@ -108,6 +108,21 @@ import Testing
             ], contains: "ulimit -v", addressSpaceKB: 3_000_000)
     }
 
+    /// Under mpirun every rank parses the same arguments: only rank 0 prints the error, and
+    /// every rank exits non-zero.
+    @Test func mpiRanksOtherThanZeroFailQuietly() throws {
+        let arguments = ["run", "--input", "/nonexistent/in.safetensors"]
+        for (variable, rank, lines) in [
+            ("OMPI_COMM_WORLD_RANK", "1", 0), ("PMI_RANK", "3", 0),
+            ("OMPI_COMM_WORLD_RANK", "0", 1),
+        ] {
+            let outcome = try CLIProcess.run(arguments, environment: [variable: rank])
+            #expect(outcome.status != 0 && !outcome.signaled, "\(variable)=\(rank)")
+            let errors = outcome.stderr.split(separator: "\n").filter { $0.hasPrefix("Error: ") }
+            #expect(errors.count == lines, "\(variable)=\(rank): \(outcome.stderr)")
+        }
+    }
+
     // MARK: 4. Bounded figures and repetitions
 
     @Test func unboundedFiguresAndRepeatsAreCapped() throws {
