@@ -44,6 +44,20 @@ public struct ALiBiMultiHeadAttention: Module, Sendable {
             backend: backend)
     }
 
+    /// The output of ``callAsFunction(_:keys:values:mask:training:seed:backend:)`` and a
+    /// pullback that turns `∂L/∂output` into the inputs' and every parameter's gradient (keys
+    /// as ``parameters()``); the ALiBi bias is fixed (no gradient), as in the forward. See
+    /// ``MultiHeadAttention/valueAndGradient(_:keys:values:mask:isCausal:training:seed:backend:execution:)``.
+    /// - Throws: as the call.
+    public func valueAndGradient(
+        _ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil, mask: AttentionMask = .none,
+        training: Bool = false, seed: UInt64 = 0, backend: AttentionBackend? = nil
+    ) throws -> (value: Tensor, pullback: MultiHeadAttentionPullback) {
+        try attention.valueAndGradient(
+            queries, keys: keys, values: values, mask: mask, training: training, seed: seed,
+            backend: backend)
+    }
+
     /// Output and per-head weights `[B, H, Sq, Sk]` from the reference path.
     public func attentionWithWeights(
         _ queries: Tensor, keys: Tensor? = nil, values: Tensor? = nil,

@@ -54,6 +54,19 @@ public struct LocalAttention: Module, Sendable {
         try attention.attentionWithWeights(x, mask: combined(mask))
     }
 
+    /// The output of ``callAsFunction(_:mask:training:seed:backend:)`` and a pullback that turns
+    /// `∂L/∂output` into the input's and every parameter's gradient (keys as
+    /// ``parameters()``), through the fused backward with the same window (block skipping
+    /// included); see ``MultiHeadAttention/valueAndGradient(_:keys:values:mask:isCausal:training:seed:backend:execution:)``.
+    /// - Throws: as the call.
+    public func valueAndGradient(
+        _ x: Tensor, mask: AttentionMask = .none, training: Bool = false, seed: UInt64 = 0,
+        backend: AttentionBackend? = nil
+    ) throws -> (value: Tensor, pullback: MultiHeadAttentionPullback) {
+        try attention.valueAndGradient(
+            x, mask: combined(mask), training: training, seed: seed, backend: backend)
+    }
+
     private func combined(_ mask: AttentionMask) -> AttentionMask {
         if case .none = mask { return windowMask }
         return .and(windowMask, mask)
