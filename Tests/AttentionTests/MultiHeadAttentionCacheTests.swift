@@ -129,3 +129,40 @@ struct MultiHeadAttentionCacheTests {
         }
     }
 }
+
+/// What an append stores, for inputs of every dtype: a 2-byte input into a cache of the same
+/// dtype keeps its bits; other pairs round once to nearest even (the Swift scalar conversion
+/// `DType.bits` is the reference); reading back is exact.
+struct KVCacheInputTests {
+    @Test(arguments: [DType.f32, .bf16, .f16])
+    func appendStoresRoundedOnce(_ cacheType: DType) throws {
+        let (hkv, s, d) = (2, 37, 24)
+        // A strided view (positions reversed through a transposition) of each input dtype.
+        let base = Tensor.randomNormal([1, hkv, d, s], standardDeviation: 3, seed: 30)
+        for inputType in [DType.f32, .bf16, .f16] {
+            let keys = base.converted(to: inputType).transposed(2, 3)
+            let values = keys.converted(to: inputType)
+            var cache = try KVCache(
+                batch: 1, kvHeads: hkv, headDim: d, capacity: 8, pageTokens: 5, dtype: cacheType)
+            try cache.append(keys: keys, values: values)
+            var pool = try PagedKVCache(
+                kvHeads: hkv, headDim: d, blockSize: 4, blockCount: 20, dtype: cacheType)
+            let id = pool.addSequence()
+            try pool.append(keys: keys, values: values, sequence: id)
+            let input = keys.contiguous().scalars  // exact: the input's own values
+            let expected: [Float] =
+                cacheType == .f32 ? input : input.map { cacheType.float(cacheType.bits($0)) }
+            for (label, stored) in [
+                ("contiguous", try cache.stored(sequence: 0)),
+                ("paged", try pool.stored(sequence: id)),
+            ] {
+                #expect(
+                    stored.keys.scalars.map(\.bitPattern) == expected.map(\.bitPattern),
+                    "\(inputType) → \(cacheType) \(label) keys")
+                #expect(
+                    stored.values.scalars.map(\.bitPattern) == expected.map(\.bitPattern),
+                    "\(inputType) → \(cacheType) \(label) values")
+            }
+        }
+    }
+}

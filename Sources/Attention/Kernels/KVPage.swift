@@ -1,4 +1,5 @@
 import Foundation
+import _AttentionKernels
 
 /// One allocation of cache storage: keys `[units, heads, tokens, headDim]` then values
 /// `[units, heads, tokens, valueDim]`, in the cache's element type. A ``KVCache`` page has
@@ -64,12 +65,16 @@ final class KVPage: @unchecked Sendable {
     func store(
         keys: KVInput, values: KVInput, batchEntry b: Int, position s: Int, unit: Int, slot: Int
     ) {
+        let table = HalfConversion.machine
         keys.withRows { k in
             values.withRows { v in
                 for h in 0..<heads {
-                    KVRows.write(k(b, h, s), count: headDim, as: dtype, to: keyRow(unit, h, slot))
                     KVRows.write(
-                        v(b, h, s), count: valueDim, as: dtype, to: valueRow(unit, h, slot))
+                        k(b, h, s), count: headDim, as: dtype, to: keyRow(unit, h, slot),
+                        using: table)
+                    KVRows.write(
+                        v(b, h, s), count: valueDim, as: dtype, to: valueRow(unit, h, slot),
+                        using: table)
                 }
             }
         }
@@ -86,31 +91,34 @@ final class KVPage: @unchecked Sendable {
 
 /// Conversion of rows between `Float` and a cache's element type.
 enum KVRows {
-    /// Writes `count` floats from `source` as `dtype` elements at `destination`.
+    /// Writes `count` floats from `source` as `dtype` elements at `destination` (rounded to
+    /// nearest even by the bulk kernels of `table`).
     static func write(
         _ source: UnsafePointer<Float>, count: Int, as dtype: DType,
-        to destination: UnsafeMutableRawPointer
+        to destination: UnsafeMutableRawPointer, using table: ak_half_table
     ) {
         switch dtype {
         case .f32:
             destination.copyMemory(from: source, byteCount: count * 4)
         case .bf16, .f16:
-            let d = destination.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<count { d[i] = dtype.bits(source[i]) }
+            table.from_f32(
+                HalfKernelTable.format(dtype), count, source,
+                destination.assumingMemoryBound(to: UInt16.self))
         }
     }
 
-    /// Reads `count` `dtype` elements at `source` as floats into `destination`.
+    /// Reads `count` `dtype` elements at `source` as floats into `destination` (exact).
     static func read(
         _ source: UnsafeRawPointer, count: Int, as dtype: DType,
-        into destination: UnsafeMutablePointer<Float>
+        into destination: UnsafeMutablePointer<Float>, using table: ak_half_table
     ) {
         switch dtype {
         case .f32:
             destination.update(from: source.assumingMemoryBound(to: Float.self), count: count)
         case .bf16, .f16:
-            let s = source.assumingMemoryBound(to: UInt16.self)
-            for i in 0..<count { destination[i] = dtype.float(s[i]) }
+            table.to_f32(
+                HalfKernelTable.format(dtype), count, source.assumingMemoryBound(to: UInt16.self),
+                destination)
         }
     }
 }
@@ -139,6 +147,7 @@ struct KVCacheView {
 extension KVCacheView {
     func materialize(sequence b: Int) -> (keys: Tensor, values: Tensor) {
         let n = lengths[b] - starts[b]
+        let table = HalfConversion.machine
         func gather(_ dim: Int, _ isKey: Bool) -> Tensor {
             Tensor(uninitializedShape: [kvHeads, n, dim]) { out in
                 for seg in segments[b] {
@@ -149,7 +158,8 @@ extension KVCacheView {
                             KVRows.read(
                                 base + (h * stride + t * dim) * dtype.byteSize, count: dim,
                                 as: dtype,
-                                into: out + (h * n + seg.first - starts[b] + t) * dim)
+                                into: out + (h * n + seg.first - starts[b] + t) * dim,
+                                using: table)
                         }
                     }
                 }
@@ -181,7 +191,11 @@ struct KVInput {
                 || (t.rank == 4 && shape[0] == 1 && shape[1] == heads && shape[3] == dim)
         }
         guard ok else { throw AttentionError.shape(argument, expected: expected, actual: shape) }
-        tensor = t.strides[t.rank - 1] == 1 ? t : t.contiguous()
+        // A 2-byte input is widened once here (exact): `withRows` then reads it in place,
+        // where reading a 2-byte tensor row by row would widen all of it per row.
+        tensor =
+            t.dtype != .f32
+            ? t.converted(to: .f32) : t.strides[t.rank - 1] == 1 ? t : t.contiguous()
         self.heads = heads
         self.dim = dim
         length = shape[t.rank - 2]
