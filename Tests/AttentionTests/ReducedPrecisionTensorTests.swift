@@ -180,3 +180,32 @@ import Testing
         #expect(lines == ["b torch.bfloat16 [2, 3] \(bits(b))", "h torch.float16 [3] \(bits(h))"])
     }
 }
+
+extension ReducedPrecisionTensorTests {
+    /// `withUnsafeElements` on 2-byte views widens only the span the view reaches; every
+    /// element read through the pointer and the strides equals the view's own value.
+    @Test func widenedViewsReadTheirOwnElements() throws {
+        let x = Tensor.randomNormal([4, 5, 6], seed: 50).converted(to: .bf16)
+        let column = try x.sliced(axis: 2, range: 3..<4)
+        let views: [(String, Tensor)] = [
+            ("whole", x),
+            ("slice", try x.sliced(axis: 1, range: 2..<4)),
+            ("last rows", try x.sliced(axis: 0, range: 3..<4)),
+            ("permuted", try x.permuted([2, 0, 1]).sliced(axis: 0, range: 1..<3)),
+            ("broadcast", try column.expanded(to: [4, 5, 6])),
+            ("empty", try x.sliced(axis: 1, range: 5..<5)),
+        ]
+        for (label, view) in views {
+            let read: [Float] = view.withUnsafeElements { p in
+                var out: [Float] = []
+                func walk(_ axis: Int, _ at: Int) {
+                    if axis == view.rank { out.append(p[at]); return }
+                    for i in 0..<view.shape[axis] { walk(axis + 1, at + i * view.strides[axis]) }
+                }
+                walk(0, 0)
+                return out
+            }
+            #expect(read == view.scalars, "\(label)")
+        }
+    }
+}

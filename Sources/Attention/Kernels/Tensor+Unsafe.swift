@@ -2,13 +2,19 @@
 // public API never hands out pointers.
 extension Tensor {
     /// Calls `body` with a pointer to element [0, 0, …]; strides are ``strides``. A
-    /// reduced-precision tensor is widened first (its whole storage, layout kept): code that
-    /// reads bf16/f16 directly uses ``withUnsafeHalfElements(_:)``.
+    /// reduced-precision tensor is widened first (the storage span this view reaches, layout
+    /// kept): code that reads bf16/f16 directly uses ``withUnsafeHalfElements(_:)``.
     package func withUnsafeElements<R>(_ body: (UnsafePointer<Float>) throws -> R) rethrows -> R {
         if dtype != .f32 {
-            var wide = [Float](repeating: 0, count: halves.count)
-            HalfConversion.widen(halves, from: dtype, into: &wide)
-            let t = Tensor(shape: shape, strides: strides, offset: offset, storage: wide)
+            // Strides are never negative: the view reaches offset ... offset + Σ (n−1)·stride.
+            let span =
+                shape.contains(0) ? 0 : zip(shape, strides).reduce(1) { $0 + ($1.0 - 1) * $1.1 }
+            var wide = [Float](repeating: 0, count: span)
+            if span > 0 {
+                let part = Array(halves[offset..<(offset + span)])
+                HalfConversion.widen(part, from: dtype, into: &wide)
+            }
+            let t = Tensor(shape: shape, strides: strides, offset: 0, storage: wide)
             return try t.withUnsafeElements(body)
         }
         if storage.isEmpty { var one: Float = 0; return try body(&one) }
