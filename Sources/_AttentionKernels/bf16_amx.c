@@ -108,8 +108,8 @@ AK_AMX_INLINE void block(int twoRows, int twoCols, int h, long depth, const uint
     for (long p = 0; p < full; p += 16) {
         AK_TILE_LOAD(4, a + p, lda * 4);
         if (twoRows) AK_TILE_LOAD(5, a + 16 * lda + p, lda * 4);
-        AK_TILE_STREAM_LOAD(6, b + p * ldb, ldb * 4);
-        if (twoCols) AK_TILE_STREAM_LOAD(7, b + p * ldb + 16, ldb * 4);
+        AK_TILE_LOAD(6, b + p * ldb, ldb * 4);
+        if (twoCols) AK_TILE_LOAD(7, b + p * ldb + 16, ldb * 4);
         AK_TILE_DPBF16PS(0, 4, 6);
         if (twoCols) AK_TILE_DPBF16PS(1, 4, 7);
         if (twoRows) {
@@ -206,10 +206,7 @@ AK_AMX void ak_bf16_gemm_packed_amx(long M, long N, long K, const float *A, long
     float out[32 * 32];
     for (long i0 = 0; i0 < M; i0 += 12) {
         long h = M - i0 < 12 ? M - i0 : 12;
-        for (long r = 0; r < 12; r++) {
-            if (r < h) ak_bf16_pairs_from_f32_avx512(1, K, A + (i0 + r) * lda, lda, scratch + r * pairs, pairs);
-            else memset(scratch + r * pairs, 0, (size_t)pairs * 4);
-        }
+        ak_bf16_round_rows_avx512(h, K, A + i0 * lda, lda, scratch);
         for (long j0 = 0; j0 < N; j0 += 32) {
             long w = N - j0 < 32 ? N - j0 : 32;
             block(0, 1, 12, pairs, scratch, pairs, packed + (j0 / 32) * pairs * 32, 32, out);

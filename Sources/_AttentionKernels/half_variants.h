@@ -18,6 +18,7 @@ void ak_half_from_f32_f16c(int, long, const float *, uint16_t *);
 void ak_bf16_pack_transposed_avx512(long, long, const uint16_t *, long, uint32_t *, long, long);
 void ak_bf16_pack_interleaved_avx512(long, long, const uint16_t *, long, uint32_t *, long, long);
 void ak_bf16_pairs_from_f32_avx512(long, long, const float *, long, uint32_t *, long);
+void ak_bf16_round_rows_avx512(long, long, const float *, long, uint32_t *);
 void ak_bf16_pack_weight_avx512(long, long, const uint16_t *, long, uint32_t *);
 void ak_bf16_gemm_packed_avx512(long, long, long, const float *, long, const uint32_t *, int, float *, long,
                                 uint32_t *);

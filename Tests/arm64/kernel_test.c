@@ -6,6 +6,9 @@
 // the CPU offers (`ak_kernels(0 ... ak_detected_isa())`), so on an x86-64 host
 // (`scripts/test-arm64.sh --host`) it checks the SSE2, AVX2 and AVX-512 builds as well.
 //
+// scripts/test-amx.sh builds it natively too, for the AMX-BF16 table: on the real tiles where
+// the CPU has AMX, else with -DAK_AMX_EMULATE against the tile model of Tests/amx.
+//
 // Each group prints one line with its worst error, as a fraction of its bound or in ulp;
 // any failure prints the case and makes the exit status 1.
 #include "AttentionKernels.h"
