@@ -12,6 +12,14 @@
 # AK_AMX_EMULATE. Needs an x86-64 CPU with AVX512-BF16 (the rest of the AMX table) — without
 # it the script says so and exits 0.
 #
+#   scripts/test-amx.sh                  the C driver, release and debug
+#   scripts/test-amx.sh --swift [ARGS]    `swift test ARGS` (default: every suite) on a build of
+#                                         the package with the emulated tiles (a throw-away
+#                                         --scratch-path, -Xcc -DAK_AMX_EMULATE, the model linked
+#                                         in): the fused forward, layers and CLI with AMX-BF16 as
+#                                         the default bf16 kernel. On a CPU with AMX the plain
+#                                         `swift test` already does this on the real tiles.
+#
 # Compiler: $CC, else the `clang` next to `swift`. Exit status: 0 passed (or not applicable),
 # 1 a check failed, 2 a tool is missing.
 set -euo pipefail
@@ -39,6 +47,21 @@ fi
 src=Sources/_AttentionKernels
 build=$(mktemp -d "${TMPDIR:-/tmp}/test-amx.XXXXXX")
 trap 'rm -rf "$build"' EXIT
+
+if [[ "${1:-}" == "--swift" ]]; then
+    shift
+    if ((${#emulate[@]} == 0)); then
+        echo "test-amx --swift: this CPU has AMX; the plain \`swift test\` runs AMX-BF16 on the real tiles"
+        exit 0
+    fi
+    "$cc" -O2 -fPIC -c Tests/amx/amx_emulator.c -o "$build/amx_emulator.o"
+    flags=(--scratch-path "$build/swift" -Xcc -DAK_AMX_EMULATE -Xlinker "$build/amx_emulator.o")
+    swift build --build-tests "${flags[@]}"
+    echo "== swift test $*, on $mode"
+    if swift test --skip-build "${flags[@]}" "$@"; then echo "test-amx --swift: passed"; exit 0; fi
+    echo "test-amx --swift: FAILED" >&2
+    exit 1
+fi
 # SwiftPM's flags for a C target (swift build -v), apart from the index store.
 common=(-DSWIFT_PACKAGE=1 -fblocks -I "$src/include" -fPIC -g -fno-omit-frame-pointer)
 files=("$src"/*.c Tests/arm64/kernel_test.c)
