@@ -57,7 +57,7 @@ if [[ "${1:-}" == "--swift" ]]; then
     "$cc" -O2 -fPIC -c Tests/amx/amx_emulator.c -o "$build/amx_emulator.o"
     flags=(--scratch-path "$build/swift" -Xcc -DAK_AMX_EMULATE -Xlinker "$build/amx_emulator.o")
     swift build --build-tests "${flags[@]}"
-    echo "== swift test $*, on $mode"
+    echo "== swift test${*:+ $*}, on $mode"
     if swift test --skip-build "${flags[@]}" "$@"; then echo "test-amx --swift: passed"; exit 0; fi
     echo "test-amx --swift: FAILED" >&2
     exit 1
