@@ -61,10 +61,13 @@ for config in release debug; do
         objs+=("$o")
     done
     exe="$build/kernel_test-$config"
-    "${link[@]}" "${objs[@]}" -lm -o "$exe"
+    "${link[@]}" "${objs[@]}" -lm -lpthread -o "$exe"
     if [[ $host == 1 ]]; then
         echo "== $config, host"
-        "$exe" || status=1
+        # The AMX-BF16 table must be offered exactly on an x86 CPU with AMX and AVX512-BF16.
+        amx=1
+        for flag in amx_bf16 amx_tile avx512_bf16; do grep -qw $flag /proc/cpuinfo 2>/dev/null || amx=0; done
+        EXPECT_AMX=$amx "$exe" || status=1
     else
         for cpu in ${QEMU_CPUS:-max cortex-a53}; do
             echo "== $config, qemu-aarch64 -cpu $cpu"

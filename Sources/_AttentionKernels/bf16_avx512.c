@@ -137,6 +137,16 @@ AK_BF16 void ak_bf16_pack_weight_avx512(long K, long N, const uint16_t *w, long 
     }
 }
 
+// scratch[r·P + q] = bf16 pair (A[r][2q], A[r][2q+1]) for r < h, zero for h ≤ r < 12 (P =
+// ceil(K/2)): the 12 rows of A one gemm_packed step multiplies (also the AMX kernel's).
+AK_BF16 void ak_bf16_round_rows_avx512(long h, long K, const float *A, long lda, uint32_t *scratch) {
+    long pairs = (K + 1) / 2;
+    for (long r = 0; r < 12; r++) {
+        if (r < h) ak_bf16_pairs_from_f32_avx512(1, K, A + r * lda, lda, scratch + r * pairs, pairs);
+        else memset(scratch + r * pairs, 0, (size_t)pairs * 4);
+    }
+}
+
 AK_BF16 void ak_bf16_gemm_packed_avx512(long M, long N, long K, const float *A, long lda, const uint32_t *packed,
                                         int accumulate, float *C, long ldc, uint32_t *scratch) {
     long pairs = (K + 1) / 2;
@@ -144,10 +154,7 @@ AK_BF16 void ak_bf16_gemm_packed_avx512(long M, long N, long K, const float *A, 
     float edge[12 * 32];
     for (long i0 = 0; i0 < M; i0 += 12) {
         long h = M - i0 < 12 ? M - i0 : 12;
-        for (long r = 0; r < 12; r++) {
-            if (r < h) ak_bf16_pairs_from_f32_avx512(1, K, A + (i0 + r) * lda, lda, scratch + r * pairs, pairs);
-            else memset(scratch + r * pairs, 0, (size_t)pairs * 4);
-        }
+        ak_bf16_round_rows_avx512(h, K, A + i0 * lda, lda, scratch);
         for (long j0 = 0; j0 < N; j0 += 32) {
             long w = N - j0 < 32 ? N - j0 : 32;
             const uint32_t *panel = packed + (j0 / 32) * pairs * 32;

@@ -30,6 +30,22 @@ static const ak_half_table half_tables[] = {
 #endif
 };
 
+#ifdef AK_HALF_HAS_X86
+// AK_HALF_AMX_BF16: the AVX512-BF16 table with the products on AMX tiles (bf16_amx.c).
+static const ak_half_table amx_bf16_table = {
+    .to_f32 = ak_half_to_f32_f16c,
+    .from_f32 = ak_half_from_f32_f16c,
+    .scan_rows = ak_half_scan_rows_portable,
+    .pack_rows = ak_bf16_pack_rows_portable,
+    .pack_transposed = ak_bf16_pack_transposed_avx512,
+    .pack_interleaved = ak_bf16_pack_interleaved_avx512,
+    .pairs_from_f32 = ak_bf16_pairs_from_f32_avx512,
+    .dot_gemm = ak_bf16_dot_gemm_amx,
+    .pack_weight = ak_bf16_pack_weight_avx512,
+    .gemm_packed = ak_bf16_gemm_packed_amx,
+};
+#endif
+
 #ifdef AK_HALF_HAS_ARM64
 // AK_HALF_ARM64_BF16: the portable conversions, BFDOT tile products (bf16_neon.c).
 static const ak_half_table arm64_bf16_table = {
@@ -52,7 +68,7 @@ int ak_detected_half_variant(void) {
     int f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
     if (f16c && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16"))
-        return AK_HALF_AVX512BF16;
+        return ak_amx_bf16_usable() ? AK_HALF_AMX_BF16 : AK_HALF_AVX512BF16;
     if (f16c) return AK_HALF_F16C;
 #endif
 #ifdef AK_HALF_HAS_ARM64
@@ -67,6 +83,10 @@ const ak_half_table *ak_half_kernels(int variant) {
         return ak_detected_half_variant() == AK_HALF_ARM64_BF16 ? &arm64_bf16_table : 0;
     return variant == AK_HALF_PORTABLE ? &half_tables[0] : 0;
 #endif
-    if (variant < 0 || variant > ak_detected_half_variant()) return 0;
+#ifdef AK_HALF_HAS_X86
+    if (variant == AK_HALF_ARM64_BF16) return 0;
+    if (variant == AK_HALF_AMX_BF16) return ak_detected_half_variant() == AK_HALF_AMX_BF16 ? &amx_bf16_table : 0;
+#endif
+    if (variant < 0 || variant > ak_detected_half_variant() || variant > AK_HALF_AVX512BF16) return 0;
     return &half_tables[variant];
 }

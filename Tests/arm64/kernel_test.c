@@ -6,19 +6,28 @@
 // the CPU offers (`ak_kernels(0 ... ak_detected_isa())`), so on an x86-64 host
 // (`scripts/test-arm64.sh --host`) it checks the SSE2, AVX2 and AVX-512 builds as well.
 //
+// scripts/test-amx.sh builds it natively too, for the AMX-BF16 table: on the real tiles where
+// the CPU has AMX, else with -DAK_AMX_EMULATE against the tile model of Tests/amx.
+//
 // Each group prints one line with its worst error, as a fraction of its bound or in ulp;
 // any failure prints the case and makes the exit status 1.
 #include "AttentionKernels.h"
 #include "AttentionKernelsHalf.h"
 #include "../../Sources/_AttentionKernels/cpu_features.h"
+#ifdef AK_AMX_EMULATE
+#include "../../Sources/_AttentionKernels/amx_tiles.h"
+#endif
 
 #include <float.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #pragma clang assume_nonnull begin
 
@@ -848,21 +857,53 @@ static void test_half_packing(void) {
     report("bf16 packing", "(exact)", cases);
 }
 
+// Buffers whose last byte is followed by an inaccessible page, so that a kernel reading or
+// writing one element past the end of an operand (its last row) faults instead of passing.
+static struct { void *map; size_t length; } guards[8];
+static int guardCount;
+
+static void *guarded(size_t bytes) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), body = (bytes + page - 1) / page * page;
+    char *map = mmap(NULL, body + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED || mprotect(map + body, page, PROT_NONE) != 0 || guardCount == 8) {
+        printf("guarded allocation failed\n");
+        exit(2);
+    }
+    guards[guardCount].map = map, guards[guardCount++].length = body + page;
+    return map + body - bytes;
+}
+static void free_guarded(void) {
+    while (guardCount) munmap(guards[guardCount - 1].map, guards[guardCount - 1].length), guardCount--;
+}
+
+/// A pair of random bf16 values; NAN_PAIR fills the padding between rows.
+static uint32_t random_pair(void) {
+    return (uint32_t)ref_from_f32(AK_HALF_BF16, uniform()) | (uint32_t)ref_from_f32(AK_HALF_BF16, uniform()) << 16;
+}
+static const uint32_t NAN_PAIR = 0x7FC07FC0;
+
+// dot_gemm at every row count of the contract up to 96 (tails of 4…28 rows after 32-row
+// blocks), 16-column tails, depths around the 16-pair steps of AMX; operands end at a guard
+// page and their row padding holds NaN (a read past `depth` or `cols` would show), C's
+// padding a sentinel. Against double sums of the same bf16 values.
 static void test_half_dot_gemm(void) {
     long cases = 0;
-    const long depths[] = {1, 5, 32, 33};
-    for (long rows = 12; rows <= 36; rows += 12)
-        for (long cols = 16; cols <= 48; cols += 16)
-            for (int di = 0; di < 4; di++)
+    const long rowsList[] = {12, 24, 36, 48, 60, 72, 84, 96}, colsList[] = {16, 32, 48, 80};
+    const long depths[] = {1, 5, 15, 16, 17, 33, 40};
+    for (int ri = 0; ri < 8; ri++)
+        for (int ci = 0; ci < 4; ci++)
+            for (int di = 0; di < 7; di++)
                 for (int mode = 0; mode < 2; mode++) {
-                    long depth = depths[di], lda = depth + 1, ldb = cols + 4, ldc = cols + 3;
-                    uint32_t *a = words(rows * lda), *b = words(depth * ldb);
-                    uint16_t *ah = random_bf16(2 * rows * lda), *bh = random_bf16(2 * depth * ldb);
-                    memcpy(a, ah, (size_t)(rows * lda) * 4), memcpy(b, bh, (size_t)(depth * ldb) * 4);
-                    float *c = randoms(rows * ldc), *c0 = floats(rows * ldc), *rs = randoms(rows);
-                    for (long i = 0; i < rows; i++)
-                        for (long j = cols; j < ldc; j++) c[i * ldc + j] = SENTINEL;
-                    memcpy(c0, c, (size_t)(rows * ldc) * sizeof(float));
+                    long rows = rowsList[ri], cols = colsList[ci], depth = depths[di];
+                    long lda = depth + 3, ldb = cols + 5, ldc = cols + 3;
+                    long na = (rows - 1) * lda + depth, nb = (depth - 1) * ldb + cols, nc = (rows - 1) * ldc + cols;
+                    uint32_t *a = guarded((size_t)na * 4), *b = guarded((size_t)nb * 4);
+                    float *c = guarded((size_t)nc * 4), *c0 = floats(nc), *rs = randoms(rows);
+                    for (long i = 0; i < na; i++) a[i] = i % lda < depth ? random_pair() : NAN_PAIR;
+                    for (long i = 0; i < nb; i++) b[i] = i % ldb < cols ? random_pair() : NAN_PAIR;
+                    for (long i = 0; i < nc; i++) c[i] = i % ldc >= cols ? SENTINEL : mode ? uniform() : NAN;
+                    rs[0] = 0;
+                    memcpy(c0, c, (size_t)nc * sizeof(float));
                     float scale = 0.37f;
                     H->dot_gemm(rows, cols, depth, a, lda, b, ldb, c, ldc, scale, mode ? rs : NULL);
                     for (long i = 0; i < rows; i++) {
@@ -873,34 +914,38 @@ static void test_half_dot_gemm(void) {
                                 double t0 = lo_value(x) * lo_value(y), t1 = hi_value(x) * hi_value(y);
                                 sum += t0 + t1, abs += fabs(t0) + fabs(t1);
                             }
-                            double want = mode ? (double)rs[i] * c0[i * ldc + j] + sum : scale * sum;
-                            double bound = (double)(2 * depth + 3) * 0x1p-23 *
-                                               (mode ? abs + fabs((double)rs[i] * c0[i * ldc + j]) : scale * abs) + 1e-30;
+                            double prior = mode ? (double)rs[i] * c0[i * ldc + j] : 0;
+                            double want = mode ? prior + sum : scale * sum;
+                            double bound = (double)(2 * depth + 3) * 0x1p-23 * (mode ? abs + fabs(prior) : scale * abs) + 1e-30;
                             double err = fabs(c[i * ldc + j] - want) / bound;
                             note(err);
                             CHECK(err <= 1, "dot_gemm %ldx%ldx%ld mode %d: C(%ld, %ld) = %.9g, want %.9g (bound %.3g)", rows, cols, depth, mode, i, j, c[i * ldc + j], want, bound);
                         }
-                        for (long j = cols; j < ldc; j++)
+                        for (long j = cols; j < ldc && i * ldc + j < nc; j++)
                             CHECK(c[i * ldc + j] == SENTINEL, "dot_gemm wrote past cols at (%ld, %ld)", i, j);
                     }
                     cases++;
-                    free(a), free(b), free(ah), free(bh), free(c), free(c0), free(rs);
+                    free(c0), free(rs), free_guarded();
                 }
     report("bf16 dot_gemm", "of bound", cases);
 
+    // gemm_packed: A's padding NaN, every operand (A, the packed weight, scratch, C) ending at
+    // a guard page; rows around the 12-row blocks, columns around the 32-column panels, K odd
+    // and even around the 16-pair steps.
     cases = 0;
-    const long ms[] = {1, 12, 13, 30}, ns[] = {1, 32, 45}, ks[] = {1, 7, 64};
-    for (int mi = 0; mi < 4; mi++)
-        for (int ni = 0; ni < 3; ni++)
-            for (int ki = 0; ki < 3; ki++)
+    const long ms[] = {1, 12, 13, 30, 40}, ns[] = {1, 32, 45, 80}, ks[] = {1, 7, 32, 33, 64, 95};
+    for (int mi = 0; mi < 5; mi++)
+        for (int ni = 0; ni < 4; ni++)
+            for (int ki = 0; ki < 6; ki++)
                 for (int acc = 0; acc < 2; acc++) {
                     long M = ms[mi], N = ns[ni], K = ks[ki], lda = K + 2, ldw = K + 1, ldc = N + 3;
+                    long na = (M - 1) * lda + K, nc = (M - 1) * ldc + N, nw = ak_bf16_packed_words(K, N);
                     uint16_t *w = random_bf16(N * ldw);
-                    uint32_t *packed = words(ak_bf16_packed_words(K, N)), *scratch = words(12 * ((K + 1) / 2));
-                    float *A = randoms(M * lda), *C = randoms(M * ldc), *C0 = floats(M * ldc);
-                    for (long i = 0; i < M; i++)
-                        for (long j = N; j < ldc; j++) C[i * ldc + j] = SENTINEL;
-                    memcpy(C0, C, (size_t)(M * ldc) * sizeof(float));
+                    uint32_t *packed = guarded((size_t)nw * 4), *scratch = guarded((size_t)(12 * ((K + 1) / 2)) * 4);
+                    float *A = guarded((size_t)na * 4), *C = guarded((size_t)nc * 4), *C0 = floats(nc);
+                    for (long i = 0; i < na; i++) A[i] = i % lda < K ? uniform() : NAN;
+                    for (long i = 0; i < nc; i++) C[i] = i % ldc >= N ? SENTINEL : acc ? uniform() : NAN;
+                    memcpy(C0, C, (size_t)nc * sizeof(float));
                     H->pack_weight(K, N, w, ldw, packed);
                     H->gemm_packed(M, N, K, A, lda, packed, acc, C, ldc, scratch);
                     for (long i = 0; i < M; i++) {
@@ -918,45 +963,152 @@ static void test_half_dot_gemm(void) {
                             CHECK(err <= 1, "gemm_packed %ldx%ldx%ld acc %d: C(%ld, %ld) = %.9g, want %.9g", M, N, K,
                                   acc, i, j, C[i * ldc + j], want);
                         }
-                        for (long j = N; j < ldc; j++)
+                        for (long j = N; j < ldc && i * ldc + j < nc; j++)
                             CHECK(C[i * ldc + j] == SENTINEL, "gemm_packed wrote past N at (%ld, %ld)", i, j);
                     }
                     cases++;
-                    free(w), free(packed), free(scratch), free(A), free(C), free(C0);
+                    free(w), free(C0), free_guarded();
                 }
     report("bf16 gemm_packed", "of bound", cases);
 }
 
+// Two threads calling dot_gemm at once with different shapes (so different AMX tile
+// configurations) must each get the result of a call made alone: no state shared between
+// calls, tile configuration per thread.
+typedef struct {
+    long rows, cols, depth;
+    uint32_t *a, *b;
+    float *c, *alone;
+    int mismatches;
+} concurrent_job;
+
+static void *_Nullable concurrent_worker(void *_Nullable argument) {
+    concurrent_job *job = argument;
+    for (int round = 0; round < 40; round++) {
+        H->dot_gemm(job->rows, job->cols, job->depth, job->a, job->depth, job->b, job->cols, job->c, job->cols, 0.5f, NULL);
+        if (memcmp(job->c, job->alone, (size_t)(job->rows * job->cols) * sizeof(float)) != 0) job->mismatches++;
+    }
+    return NULL;
+}
+
+static void test_half_concurrent(void) {
+    concurrent_job jobs[2] = {{.rows = 36, .cols = 48, .depth = 33}, {.rows = 84, .cols = 80, .depth = 20}};
+    for (int t = 0; t < 2; t++) {
+        concurrent_job *j = &jobs[t];
+        j->a = words(j->rows * j->depth), j->b = words(j->depth * j->cols);
+        for (long i = 0; i < j->rows * j->depth; i++) j->a[i] = random_pair();
+        for (long i = 0; i < j->depth * j->cols; i++) j->b[i] = random_pair();
+        j->c = floats(j->rows * j->cols), j->alone = floats(j->rows * j->cols);
+        H->dot_gemm(j->rows, j->cols, j->depth, j->a, j->depth, j->b, j->cols, j->alone, j->cols, 0.5f, NULL);
+    }
+    pthread_t threads[2];
+    for (int t = 0; t < 2; t++) pthread_create(&threads[t], NULL, concurrent_worker, &jobs[t]);
+    for (int t = 0; t < 2; t++) pthread_join(threads[t], NULL);
+    for (int t = 0; t < 2; t++) {
+        CHECK(jobs[t].mismatches == 0, "dot_gemm %ldx%ld on two threads: %d of 40 calls differ from a call alone",
+              jobs[t].rows, jobs[t].cols, jobs[t].mismatches);
+        free(jobs[t].a), free(jobs[t].b), free(jobs[t].c), free(jobs[t].alone);
+    }
+    printf("  %-22s %5d cases  (bit-identical to calls alone)\n", "bf16 dot_gemm, 2 threads", 80);
+}
+
+#ifdef AK_AMX_EMULATE
+// The emulator's TDPBF16PS on hand-made cases (scripts/test-amx.sh): exact sums, the two
+// lanes kept apart until the end, DAZ on bf16 inputs, FTZ on results, ties to even; and
+// that the AMX kernels ran on it.
+long ak_amx_emu_products(void), ak_amx_emu_configs(void);
+
+static float emulated_dot(const uint32_t *a, const uint32_t *b, int k, float initial) {
+    ak_tile_config config = {.palette = 1};
+    config.rows[0] = 1, config.colsb[0] = 4;       // C: 1 × 1
+    config.rows[1] = 1, config.colsb[1] = 4 * k;   // A: 1 × k pairs
+    config.rows[2] = k, config.colsb[2] = 4;       // B: k pair rows × 1
+    float c = initial;
+    AK_TILE_LOADCONFIG(&config);
+    AK_TILE_LOAD(0, &c, 4);
+    AK_TILE_LOAD(1, a, 4 * k);
+    AK_TILE_LOAD(2, b, 4);
+    AK_TILE_DPBF16PS(0, 1, 2);
+    AK_TILE_STORE(0, &c, 4);
+    AK_TILE_RELEASE();
+    return c;
+}
+
+static uint32_t bf16_pair(float lo, float hi) { return fbits(lo) >> 16 | (fbits(hi) & 0xFFFF0000u); }
+
+static void test_amx_emulator(void) {
+    variantName = "AMX emulator";
+    uint32_t one = bf16_pair(1, 1), a[4], b[4];
+    // 1·1 + 1·1 over 4 pairs = 8, added to 0.5
+    for (int i = 0; i < 4; i++) a[i] = one, b[i] = one;
+    CHECK(emulated_dot(a, b, 4, 0.5f) == 8.5f, "sum of products");
+    // Even lane 2^24, odd lane 1 + 1: each exact in its own lane, then (2^24 + 2) exactly.
+    a[0] = bf16_pair(0x1p24f, 1), b[0] = one, a[1] = bf16_pair(0, 1), b[1] = one;
+    CHECK(emulated_dot(a, b, 2, 0) == 0x1p24f + 2, "the two lanes are summed separately");
+    // In one lane 2^24 + 1 rounds to even (2^24), + 1 again stays 2^24.
+    a[0] = bf16_pair(0x1p24f, 0), a[1] = bf16_pair(1, 0), a[2] = bf16_pair(1, 0);
+    for (int i = 0; i < 3; i++) b[i] = one;
+    CHECK(emulated_dot(a, b, 3, 0) == 0x1p24f, "round to nearest even per accumulation");
+    // DAZ: a bf16 subnormal (2^-130) times 2^100 counts as 0, not 2^-30.
+    a[0] = 0x00000010u, b[0] = bf16_pair(0x1p100f, 0);
+    CHECK(emulated_dot(a, b, 1, 0) == 0, "bf16 input subnormals treated as zero");
+    // FTZ: 2^-70 · 2^-70 = 2^-140 is a binary32 subnormal, flushed to zero.
+    a[0] = bf16_pair(0x1p-70f, 0), b[0] = bf16_pair(0x1p-70f, 0);
+    CHECK(emulated_dot(a, b, 1, 0) == 0, "subnormal results flushed to zero");
+    printf("  %-22s %5d cases\n", "AMX emulator self-test", 5);
+}
+#endif
+
 static void test_half(void) {
-    static const char *_Nonnull halfNames[] = {"half portable", "half F16C", "half AVX512-BF16", "half arm64 BF16"};
+    static const char *_Nonnull halfNames[] = {"half portable", "half F16C", "half AVX512-BF16", "half arm64 BF16",
+                                               "half AMX-BF16"};
     int detected = ak_detected_half_variant();
     variantName = "half";
-    printf("half variant %d (%s)\n", detected, detected >= 0 && detected < 4 ? halfNames[detected] : "?");
-    CHECK(ak_half_kernels(-1) == NULL && ak_half_kernels(4) == NULL, "ak_half_kernels accepts an unknown variant");
+    printf("half variant %d (%s)\n", detected, detected >= 0 && detected < 5 ? halfNames[detected] : "?");
+    CHECK(ak_half_kernels(-1) == NULL && ak_half_kernels(5) == NULL, "ak_half_kernels accepts an unknown variant");
 #if defined(__aarch64__)
     int bf16 = (ak_arm64_features() & AK_ARM64_BF16) != 0;
     CHECK(detected == (bf16 ? AK_HALF_ARM64_BF16 : AK_HALF_PORTABLE), "arm64: half variant %d with FEAT_BF16 %d", detected, bf16);
-    CHECK(ak_half_kernels(AK_HALF_F16C) == NULL && ak_half_kernels(AK_HALF_AVX512BF16) == NULL, "arm64: an x86 half table");
+    CHECK(ak_half_kernels(AK_HALF_F16C) == NULL && ak_half_kernels(AK_HALF_AVX512BF16) == NULL &&
+              ak_half_kernels(AK_HALF_AMX_BF16) == NULL, "arm64: an x86 half table");
     CHECK((ak_half_kernels(AK_HALF_ARM64_BF16) != NULL) == bf16, "arm64: ak_half_kernels(ARM64_BF16) with FEAT_BF16 %d", bf16);
     if (!bf16) printf("no FEAT_BF16: the BFDOT kernels are not offered; bf16 takes the portable conversions\n");
 #else
     CHECK(ak_half_kernels(AK_HALF_ARM64_BF16) == NULL, "the arm64 half table on another architecture");
+    // EXPECT_AMX (set by the scripts from /proc/cpuinfo, or 1 for the emulated tiles): whether
+    // the AMX-BF16 table must be offered.
+    const char *expectAMX = getenv("EXPECT_AMX");
+    if (expectAMX && *expectAMX)
+        CHECK((ak_half_kernels(AK_HALF_AMX_BF16) != NULL) == (atoi(expectAMX) != 0), "AMX-BF16 table offered: %d, expected %s",
+              ak_half_kernels(AK_HALF_AMX_BF16) != NULL, expectAMX);
 #endif
-    for (int v = 0; v < 4; v++) {
+#ifdef AK_AMX_EMULATE
+    test_amx_emulator();
+#endif
+    for (int v = 0; v < 5; v++) {
         H = ak_half_kernels(v);
         if (!H) continue;
         variantName = halfNames[v];
         printf("%s:\n", variantName);
         int products = H->dot_gemm != NULL;
-        CHECK(products == (v == AK_HALF_AVX512BF16 || v == AK_HALF_ARM64_BF16), "tile products in variant %d: %d", v, products);
+        CHECK(products == (v == AK_HALF_AVX512BF16 || v == AK_HALF_ARM64_BF16 || v == AK_HALF_AMX_BF16), "tile products in variant %d: %d", v, products);
         CHECK(products == (H->pack_rows && H->pack_transposed && H->pack_interleaved && H->pairs_from_f32 &&
                            H->pack_weight && H->gemm_packed),
               "variant %d fills the tile-product entries only in part", v);
+#ifdef AK_AMX_EMULATE
+        long before = ak_amx_emu_products();
+#endif
         test_half_conversions();
         if (products) {
             test_half_packing();
             test_half_dot_gemm();
+            test_half_concurrent();
         }
+#ifdef AK_AMX_EMULATE
+        long ran = ak_amx_emu_products() - before;
+        if (v == AK_HALF_AMX_BF16) printf("  %ld TDPBF16PS and %ld LDTILECFG run on the emulated tiles\n", ran, ak_amx_emu_configs());
+        CHECK((ran > 0) == (v == AK_HALF_AMX_BF16), "variant %d ran %ld emulated tile products", v, ran);
+#endif
     }
 }
 
@@ -976,7 +1128,8 @@ int main(void) {
            detected);
     test_cpu_features();
     CHECK(ak_kernels(-1) == NULL && ak_kernels(detected + 1) == NULL, "ak_kernels accepts an unknown variant");
-    for (int isa = 0; isa <= detected; isa++) {
+    // KERNEL_TEST_HALF_ONLY=1 (scripts/test-amx.sh): only the reduced-precision table.
+    for (int isa = 0; isa <= detected && !getenv("KERNEL_TEST_HALF_ONLY"); isa++) {
         K = ak_kernels(isa);
         variantName = isa < 3 ? names[isa] : "?";
         if (!K) { fail("no table for detected variant %d", isa); continue; }

@@ -52,8 +52,9 @@ package enum GEMM {
     /// `x·Wᵀ + b` for a layer's packed weight: `x` `[..., K]` (the caller checked `K`), result
     /// `[..., N]`. Rows are split across the call's threads; each task first writes its rows
     /// (the bias, or the product), so the output is never zero-filled and its pages are first
-    /// touched by the threads that compute them. A bf16 weight runs on `vdpbf16ps` when the
-    /// call's reduced-precision kernel is AVX512-BF16 (`x` rounded to bf16, fp32 sums).
+    /// touched by the threads that compute them. A bf16 weight runs on the bf16 products of
+    /// the call's reduced-precision kernel when it has them (`vdpbf16ps`, AMX tiles or BFDOT;
+    /// `x` rounded to bf16, fp32 sums).
     static func multiply(_ x: Tensor, _ w: PackedWeight, execution: ResolvedExecution) -> Tensor {
         let (n, k) = (w.outputs, w.inputs)
         let rows = x.count / k

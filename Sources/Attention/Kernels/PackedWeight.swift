@@ -12,8 +12,8 @@ struct PackedWeight: Sendable {
     let outputs: Int, inputs: Int
     let panels: [Float]
     let bias: [Float]?
-    /// A bf16 weight also packed in bf16 pairs for the AVX512-BF16 GEMM (`pack_weight`),
-    /// when this CPU has it; `nil` otherwise.
+    /// A bf16 weight also packed in bf16 pairs for the AVX512-BF16 GEMM (`pack_weight`; the
+    /// AMX-BF16 GEMM reads the same layout), when this CPU has it; `nil` otherwise.
     let pairs: [UInt32]?
 
     /// Packs `weight` `[out, in]` (any strides) and keeps `bias` `[out]`.

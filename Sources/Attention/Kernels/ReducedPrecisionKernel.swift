@@ -18,12 +18,19 @@ public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomString
     /// chosen at run time. Its C kernels are checked under qemu (`scripts/test-arm64.sh`);
     /// the Swift library has not yet run on arm64 hardware.
     case arm64BF16
+    /// The AVX512-BF16 kernel with its bf16 products (Q·Kᵀ, P·V, bf16 layer weights) on AMX
+    /// tiles (`tdpbf16ps`), chosen by default where offered: a CPU with AMX-BF16 (Intel
+    /// Sapphire Rapids and later) whose operating system grants the tile state (Linux: asked
+    /// once per process). Its logic is tested in a software model of the tiles
+    /// (`scripts/test-amx.sh`); it has not yet run on AMX hardware.
+    case amxBF16
 
     public var description: String {
         switch self {
         case .portable: "portable"
         case .avx512BF16: "AVX512-BF16"
         case .arm64BF16: "arm64 BF16"
+        case .amxBF16: "AMX-BF16"
         }
     }
 
@@ -36,6 +43,7 @@ public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomString
         case .portable: nil
         case .avx512BF16: Int32(AK_HALF_AVX512BF16.rawValue)
         case .arm64BF16: Int32(AK_HALF_ARM64_BF16.rawValue)
+        case .amxBF16: Int32(AK_HALF_AMX_BF16.rawValue)
         }
     }
 
@@ -58,7 +66,7 @@ package struct HalfKernelTable: @unchecked Sendable {
     package init?(_ kernel: ReducedPrecisionKernel, instructionSet: InstructionSet) {
         let variant: Int32
         switch kernel {
-        case .avx512BF16, .arm64BF16: variant = kernel.variant!
+        case .avx512BF16, .arm64BF16, .amxBF16: variant = kernel.variant!
         case .portable:
             variant =
                 instructionSet == .portable
@@ -72,13 +80,14 @@ package struct HalfKernelTable: @unchecked Sendable {
     }
 
     /// The default for a call: arm64 BF16 when the CPU has `FEAT_BF16` (never on x86);
-    /// AVX512-BF16 when the CPU has it and the call runs AVX-512.
+    /// AMX-BF16, else AVX512-BF16, when the CPU has it and the call runs AVX-512.
     static func best(for instructionSet: InstructionSet) -> HalfKernelTable {
         if let table = HalfKernelTable(.arm64BF16, instructionSet: instructionSet) {
             return table
         }
         if instructionSet == .avx512,
-            let table = HalfKernelTable(.avx512BF16, instructionSet: .avx512)
+            let table = HalfKernelTable(.amxBF16, instructionSet: .avx512)
+                ?? HalfKernelTable(.avx512BF16, instructionSet: .avx512)
         {
             return table
         }

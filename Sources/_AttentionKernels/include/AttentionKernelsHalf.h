@@ -31,6 +31,14 @@ typedef enum {
     /// arm64 only: the portable conversions plus BFDOT tile products (FEAT_BF16). On arm64 the
     /// ladder is PORTABLE < ARM64_BF16; the x86 variants 1 and 2 have no table there.
     AK_HALF_ARM64_BF16 = 3,
+    /// x86-64 only: the AVX512-BF16 table with `dot_gemm` and `gemm_packed` on AMX tiles
+    /// (`tdpbf16ps`). Offered when CPUID reports AMX-BF16 and AMX-TILE, the OS enables the tile
+    /// state (XCR0 bits 17, 18) and, on Linux, the process is granted it: the first
+    /// `ak_detected_half_variant` call asks once per process (`arch_prctl(ARCH_REQ_XCOMP_PERM,
+    /// XFEATURE_XTILEDATA)`, the library's only process-wide step, since Linux grants the tile
+    /// state per process); if refused, the variant is not offered. Each call loads its own tile
+    /// configuration and releases the tiles before returning.
+    AK_HALF_AMX_BF16 = 4,
 } ak_half_variant;
 
 typedef struct ak_half_table {
@@ -44,8 +52,8 @@ typedef struct ak_half_table {
     float (*scan_rows)(int format, long rows, long cols, const uint16_t *x, long ldx,
                        unsigned char *bad);
 
-    // The remaining entries are NULL unless the variant is AK_HALF_AVX512BF16 or
-    // AK_HALF_ARM64_BF16. A "pair" is two bf16 values in one 32-bit word (the lower half the
+    // The remaining entries are NULL unless the variant is AK_HALF_AVX512BF16,
+    // AK_HALF_ARM64_BF16 or AK_HALF_AMX_BF16. A "pair" is two bf16 values in one 32-bit word (the lower half the
     // even element), the element `vdpbf16ps` and BFDOT multiply and add.
 
     /// out[r·ldo + p] = (x[r][2p], x[r][2p+1]) for r < rows, p < ceil(d/2) (x row stride
@@ -86,8 +94,9 @@ typedef struct ak_half_table {
 static inline long ak_bf16_packed_words(long K, long N) { return (N + 31) / 32 * 32 * ((K + 1) / 2); }
 
 /// The best reduced-precision variant this CPU supports (an `ak_half_variant`). The variants
-/// form one ladder per architecture: PORTABLE < F16C < AVX512BF16 on x86-64, PORTABLE <
-/// ARM64_BF16 on arm64; ak_half_kernels returns NULL for the other architecture's variants.
+/// form one ladder per architecture: PORTABLE < F16C < AVX512BF16 < AMX_BF16 on x86-64,
+/// PORTABLE < ARM64_BF16 on arm64; ak_half_kernels returns NULL for the other architecture's
+/// variants.
 int ak_detected_half_variant(void);
 
 /// The table of `variant`, or NULL when it is unknown or this CPU lacks it.
