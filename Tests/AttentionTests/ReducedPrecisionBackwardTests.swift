@@ -84,6 +84,20 @@ import Testing
         }
     }
 
+    /// bf16 on the portable kernel (and on AVX2/portable instruction sets): the fused backward
+    /// widens each tile to fp32 instead of multiplying in bf16 pairs; same oracle and bound.
+    @Test(arguments: InstructionSet.supported)
+    func bf16WideningKernel(isa: InstructionSet) throws {
+        let small = ExecutionOptions(
+            threads: 2, instructionSet: isa, queryBlock: 12, keyBlock: 32,
+            reducedPrecisionKernel: .portable)
+        for c in Self.cases {
+            for mask in [AttentionMask.none, .causal] {
+                try check(c, dtype: .bf16, mask: mask, backend: .fused, execution: small)
+            }
+        }
+    }
+
     /// The f32 path is unchanged: f32 in, f32 gradients out.
     @Test func f32StaysF32() throws {
         try check(
