@@ -53,14 +53,12 @@ package enum FlashBackward {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
         scratch.initialize(repeating: 0, count: workers * perWorker)
         defer { scratch.deallocate() }
-        // Reduced precision, one pass: each task sums its group's dQ in fp32 here (zeroed by
-        // the task), then rounds it into the gradient: `group × qBlocks` padded blocks.
+        // Reduced precision, one pass: each task sums its group's dQ in fp32 (`group × Sq ×
+        // D` floats, zeroed by the task), then rounds it into the gradient. The buffer is the
+        // forward's pooled Kᵀ buffer when it is large enough (the same size for Sq = Sk and
+        // D = Dv), so a forward followed by a backward adds no memory for it.
         let reduced = p.query.dtype != .f32
-        let dqFloats = reduced && onePass ? p.group * qBlocks * layout.rowsMax * p.headDim : 0
-        let dqArena = UnsafeMutablePointer<Float>.allocate(
-            capacity: Swift.max(1, workers * dqFloats))
-        defer { dqArena.deallocate() }
-
+        let dqFloats = reduced && onePass ? p.group * p.queries * p.headDim : 0
         var visited = 0
         let tile = ScoreTile(p, options)
         let dtype = p.query.dtype
@@ -75,85 +73,85 @@ package enum FlashBackward {
                     uninitializedRawShape: [p.batch, p.kvHeads, p.keys, p.valueDim], dtype: dtype
                 ) { gv in
                     withUnsafeMutablePointer(to: &visited) { visits in
-                        withOperands(p, inputs) { q, k, v, g, pq, pk, lse, rowDot in
-                            let plan = UncheckedBox(
-                                FlashBackwardTiles(
-                                    problem: p, tile: tile, query: q, key: k, value: v,
-                                    productQuery: pq, productKey: pk, gradOutput: g,
-                                    gradOutputStrides: inputs.gradOutput.strides,
-                                    logSumExp: lse, rowDot: rowDot, gradQuery: gq, gradKey: gk,
-                                    gradValue: gv, visits: visits))
-                            // Pass 1: dK, dV (and dQ in one-pass mode) per (batch, kv head[,
-                            // key block]).
-                            parallelFor(count: keyItems, threads: workers) { item, worker in
-                                let w = FlashBackwardWorker(
-                                    plan.value, layout, scratch: scratch + worker * perWorker)
-                                let part = item % keyParts, bk = item / keyParts
-                                let b = bk / p.kvHeads, hk = bk % p.kvHeads
-                                let heads = hk * p.group..<(hk + 1) * p.group
-                                let dq = dqArena + worker * dqFloats
-                                // This group's dQ accumulators: fp32 blocks, or the gradient.
-                                func queryTarget(_ h: Int, _ qb: Int) -> QueryGradientTarget {
-                                    reduced
-                                        ? .padded(
-                                            dq + ((h - heads.lowerBound) * qBlocks + qb)
-                                                * layout.rowsMax * p.headDim)
-                                        : .gradient(b * p.heads + h, qb)
-                                }
-                                if onePass {
-                                    if reduced {
-                                        dq.update(repeating: 0, count: dqFloats)
-                                    } else {
-                                        w.zeroGradQuery(
-                                            first: b * p.heads + heads.lowerBound,
-                                            heads: p.group)
+                        ScratchPool.withBuffer(count: workers * dqFloats) { dqArena in
+                            withOperands(p, inputs) { q, k, v, g, pq, pk, lse, rowDot in
+                                let plan = UncheckedBox(
+                                    FlashBackwardTiles(
+                                        problem: p, tile: tile, query: q, key: k, value: v,
+                                        productQuery: pq, productKey: pk, gradOutput: g,
+                                        gradOutputStrides: inputs.gradOutput.strides,
+                                        logSumExp: lse, rowDot: rowDot, gradQuery: gq, gradKey: gk,
+                                        gradValue: gv, visits: visits))
+                                // Pass 1: dK, dV (and dQ in one-pass mode) per (batch, kv head[,
+                                // key block]).
+                                parallelFor(count: keyItems, threads: workers) { item, worker in
+                                    let w = FlashBackwardWorker(
+                                        plan.value, layout, scratch: scratch + worker * perWorker)
+                                    let part = item % keyParts, bk = item / keyParts
+                                    let b = bk / p.kvHeads, hk = bk % p.kvHeads
+                                    let heads = hk * p.group..<(hk + 1) * p.group
+                                    let dq = dqArena + worker * dqFloats
+                                    let firstSlice = b * p.heads + heads.lowerBound
+                                    // This group's dQ rows: the fp32 gradient's, or fp32 sums.
+                                    func queryTarget(_ h: Int, _ qb: Int) -> QueryGradientTarget {
+                                        let row = (h - heads.lowerBound) * p.queries + qb * br
+                                        return .rows(
+                                            reduced
+                                                ? dq + row * p.headDim
+                                                : w.gradQueryRows(slice: firstSlice, row: row))
                                     }
-                                }
-                                for kb in onePass ? 0..<kBlocks : part..<part + 1 {
-                                    w.beginKeyBlock(b: b, hk: hk, kb: kb)
-                                    for h in heads {
-                                        for (qb, kind) in byKey[perSlice ? b * p.heads + h : 0][kb]
-                                        {
-                                            let r = w.compute(
-                                                b: b, h: h, queryBlock: qb, keyBlock: kb,
-                                                partial: kind == .partial)
-                                            w.accumulateKeyGradients(r)
-                                            if onePass {
-                                                w.accumulateQueryGradient(
-                                                    r, into: queryTarget(h, qb))
+                                    if onePass {
+                                        if reduced {
+                                            dq.update(repeating: 0, count: dqFloats)
+                                        } else {
+                                            w.gradQueryRows(slice: firstSlice, row: 0).update(
+                                                repeating: 0, count: p.group * p.queries * p.headDim
+                                            )
+                                        }
+                                    }
+                                    for kb in onePass ? 0..<kBlocks : part..<part + 1 {
+                                        w.beginKeyBlock(b: b, hk: hk, kb: kb)
+                                        for h in heads {
+                                            for (qb, kind) in byKey[perSlice ? b * p.heads + h : 0][
+                                                kb]
+                                            {
+                                                let r = w.compute(
+                                                    b: b, h: h, queryBlock: qb, keyBlock: kb,
+                                                    partial: kind == .partial)
+                                                w.accumulateKeyGradients(r)
+                                                if onePass {
+                                                    w.accumulateQueryGradient(
+                                                        r, into: queryTarget(h, qb))
+                                                }
                                             }
                                         }
+                                        w.endKeyBlock(b: b, hk: hk, kb: kb)
                                     }
-                                    w.endKeyBlock(b: b, hk: hk, kb: kb)
-                                }
-                                if onePass && reduced {
-                                    for h in heads {
-                                        for qb in 0..<qBlocks {
-                                            w.roundGradQuery(
-                                                queryTarget(h, qb), slice: b * p.heads + h,
-                                                queryBlock: qb)
-                                        }
+                                    if onePass && reduced {
+                                        w.roundGradQuery(
+                                            dq, slice: firstSlice, rows: dqFloats / p.headDim)
                                     }
                                 }
-                            }
-                            // Pass 2 (two-pass mode): dQ per (batch, head, query block).
-                            parallelFor(count: queryItems, threads: workers) { item, worker in
-                                let w = FlashBackwardWorker(
-                                    plan.value, layout, scratch: scratch + worker * perWorker)
-                                let qb = item % qBlocks, slice = item / qBlocks
-                                let b = slice / p.heads, h = slice % p.heads
-                                let target = w.beginQueryBlock(slice: slice, queryBlock: qb)
-                                for (kb, kind) in masks[perSlice ? slice : 0].visits(
-                                    forQueryBlock: qb)
-                                {
-                                    w.packKeyBlock(b: b, hk: h / p.group, kb: kb)
-                                    let r = w.compute(
-                                        b: b, h: h, queryBlock: qb, keyBlock: kb,
-                                        partial: kind == .partial)
-                                    w.accumulateQueryGradient(r, into: target)
-                                }
-                                if reduced {
-                                    w.roundGradQuery(target, slice: slice, queryBlock: qb)
+                                // Pass 2 (two-pass mode): dQ per (batch, head, query block).
+                                parallelFor(count: queryItems, threads: workers) { item, worker in
+                                    let w = FlashBackwardWorker(
+                                        plan.value, layout, scratch: scratch + worker * perWorker)
+                                    let qb = item % qBlocks, slice = item / qBlocks
+                                    let b = slice / p.heads, h = slice % p.heads
+                                    let target = w.beginQueryBlock(slice: slice, queryBlock: qb)
+                                    for (kb, kind) in masks[perSlice ? slice : 0].visits(
+                                        forQueryBlock: qb)
+                                    {
+                                        w.packKeyBlock(b: b, hk: h / p.group, kb: kb)
+                                        let r = w.compute(
+                                            b: b, h: h, queryBlock: qb, keyBlock: kb,
+                                            partial: kind == .partial)
+                                        w.accumulateQueryGradient(r, into: target)
+                                    }
+                                    if reduced {
+                                        w.roundGradQuery(
+                                            dq: target, slice: slice, queryBlock: qb)
+                                    }
                                 }
                             }
                         }
@@ -268,11 +266,11 @@ enum FlashBackwardPrecision: Equatable {
     }
 }
 
-/// Where a tile's `dQ += scale·dS·K` goes.
+/// Where a tile's `dQ += scale·dS·K` goes: fp32 rows, row stride `headDim`.
 enum QueryGradientTarget {
-    /// The fp32 gradient's rows of (batch·H + head) `slice`, query block `qb`.
-    case gradient(_ slice: Int, _ queryBlock: Int)
-    /// An fp32 block with room for the tile's padded rows (row stride `headDim`).
+    /// Exactly the tile's rows (a ragged last block goes through the worker's scratch).
+    case rows(UnsafeMutablePointer<Float>)
+    /// A block with room for the tile's rows padded to 12.
     case padded(UnsafeMutablePointer<Float>)
 }
 

@@ -94,15 +94,16 @@ struct FlashBackwardPairs {
         t.half.dot_gemm!(kRows, d, depth, gradScoresT, lda, qInterleaved, d, gradKey, d, 0, ones)
     }
 
-    /// `dQ += bf16(dS)·K` into an fp32 block with room for the tile's padded rows.
+    /// `C (+)= bf16(dS)·K` into an fp32 block with room for the tile's rows padded to 12.
     func accumulateQueryGradient(
         _ t: FlashBackwardTiles, _ l: FlashBackwardLayout, _ r: FlashBackwardTiles.Result,
-        into block: UnsafeMutablePointer<Float>
+        into block: UnsafeMutablePointer<Float>, accumulate: Bool
     ) {
         let rowsPad = (r.rows + 11) / 12 * 12, d = l.headDim
         t.half.pairs_from_f32!(rowsPad, r.cols, r.gradScores, l.ld, gradScores, l.ld / 2)
         t.half.dot_gemm!(
-            rowsPad, d, (r.cols + 1) / 2, gradScores, l.ld / 2, kInterleaved, d, block, d, 0, ones)
+            rowsPad, d, (r.cols + 1) / 2, gradScores, l.ld / 2, kInterleaved, d, block, d, 1,
+            accumulate ? ones : nil)
     }
 
     private func halves(_ base: UnsafeRawPointer) -> UnsafePointer<UInt16> {

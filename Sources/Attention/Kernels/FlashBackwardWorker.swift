@@ -160,11 +160,12 @@ struct FlashBackwardWorker {
         }
     }
 
-    /// Zeroes the fp32 `dQ` rows of `heads` heads from (batch·H + head) `first` on.
-    func zeroGradQuery(first: Int, heads: Int) {
-        let p = tiles.problem, n = p.queries * p.headDim
-        (tiles.gradQuery.assumingMemoryBound(to: Float.self) + first * n).update(
-            repeating: 0, count: heads * n)
+    /// The fp32 `dQ` gradient from row `row` of (batch·H + head) `slice` on (rows of later
+    /// heads follow).
+    func gradQueryRows(slice: Int, row: Int) -> UnsafeMutablePointer<Float> {
+        let p = tiles.problem
+        return tiles.gradQuery.assumingMemoryBound(to: Float.self)
+            + (slice * p.queries + row) * p.headDim
     }
 
     /// Starts the dQ pass of query block `qb` of `slice`: zeroes its accumulator (the
@@ -173,16 +174,24 @@ struct FlashBackwardWorker {
         let p = tiles.problem, d = layout.headDim
         if p.query.dtype == .f32 {
             let q0 = qb * layout.queryBlock, rows = Swift.min(layout.queryBlock, p.queries - q0)
-            (tiles.gradQuery.assumingMemoryBound(to: Float.self) + (slice * p.queries + q0) * d)
-                .update(repeating: 0, count: rows * d)
-            return .gradient(slice, qb)
+            let out = gradQueryRows(slice: slice, row: q0)
+            out.update(repeating: 0, count: rows * d)
+            return .rows(out)
         }
         dq.update(repeating: 0, count: layout.rowsMax * d)
         return .padded(dq)
     }
 
-    /// Rounds a finished fp32 `dQ` block (`.padded`) into the bf16/f16 gradient.
-    func roundGradQuery(_ target: QueryGradientTarget, slice: Int, queryBlock qb: Int) {
+    /// Rounds `rows` finished fp32 `dQ` rows into the bf16/f16 gradient from the first row
+    /// of (batch·H + head) `slice` on.
+    func roundGradQuery(_ sums: UnsafePointer<Float>, slice: Int, rows: Int) {
+        let p = tiles.problem, d = layout.headDim
+        store(rows * d, from: sums, to: tiles.gradQuery, at: slice * p.queries * d)
+    }
+
+    /// Rounds the worker's finished fp32 `dQ` block (`.padded`) of query block `qb` of
+    /// `slice` into the bf16/f16 gradient.
+    func roundGradQuery(dq target: QueryGradientTarget, slice: Int, queryBlock qb: Int) {
         guard case .padded(let block) = target else { return }
         let p = tiles.problem, d = layout.headDim
         let q0 = qb * layout.queryBlock, rows = Swift.min(layout.queryBlock, p.queries - q0)
@@ -313,37 +322,38 @@ struct FlashBackwardWorker {
 
     /// `dQ += dS·K` into `target`.
     func accumulateQueryGradient(_ r: FlashBackwardTiles.Result, into target: QueryGradientTarget) {
-        let l = layout, kernels = tiles.kernels, d = l.headDim, p = tiles.problem
-        let rowsPad = (r.rows + 11) / 12 * 12
-        let key = r.key.assumingMemoryBound(to: Float.self)
+        let d = layout.headDim
         switch target {
         case .padded(let block):
-            if l.precision == .bf16Dot {
-                pairs.accumulateQueryGradient(tiles, l, r, into: block)
-            } else if l.microKernel {
-                kernels.tile_gemm(
-                    1, rowsPad, d, r.cols, r.gradScores, l.ld, key, r.ldk, block, d, 1, nil)
-            } else {
-                kernels.sgemm(
-                    0, 0, r.rows, d, r.cols, 1, r.gradScores, l.ld, key, r.ldk, 1, block, d)
-            }
-        case .gradient(let slice, let qb):
-            let gradQuery =
-                tiles.gradQuery.assumingMemoryBound(to: Float.self)
-                + (slice * p.queries + qb * l.queryBlock) * d
-            guard l.microKernel else {
-                kernels.sgemm(
-                    0, 0, r.rows, d, r.cols, 1, r.gradScores, l.ld, key, r.ldk, 1, gradQuery, d)
-                return
-            }
-            if rowsPad == r.rows {
-                kernels.tile_gemm(
-                    1, rowsPad, d, r.cols, r.gradScores, l.ld, key, r.ldk, gradQuery, d, 1, nil)
+            queryProduct(r, into: block, accumulate: true)
+        case .rows(let out):
+            if (r.rows + 11) / 12 * 12 == r.rows
+                || !(layout.microKernel || layout.precision == .bf16Dot)
+            {
+                queryProduct(r, into: out, accumulate: true)
             } else {  // the padded rows of dS are zero, but they must not land past the tile
-                kernels.tile_gemm(
-                    1, rowsPad, d, r.cols, r.gradScores, l.ld, key, r.ldk, dq, d, 0, nil)
-                for i in 0..<r.rows * d { gradQuery[i] += dq[i] }
+                queryProduct(r, into: dq, accumulate: false)
+                for i in 0..<r.rows * d { out[i] += dq[i] }
             }
+        }
+    }
+
+    /// `C (+)= dS·K` into `c` (row stride `headDim`): the tile's rows padded to 12 on the
+    /// micro-kernels, exactly its rows on `sgemm`.
+    private func queryProduct(
+        _ r: FlashBackwardTiles.Result, into c: UnsafeMutablePointer<Float>, accumulate: Bool
+    ) {
+        let l = layout, kernels = tiles.kernels, d = l.headDim
+        let key = r.key.assumingMemoryBound(to: Float.self), beta: Int32 = accumulate ? 1 : 0
+        if l.precision == .bf16Dot {
+            pairs.accumulateQueryGradient(tiles, l, r, into: c, accumulate: accumulate)
+        } else if l.microKernel {
+            let rowsPad = (r.rows + 11) / 12 * 12
+            kernels.tile_gemm(
+                1, rowsPad, d, r.cols, r.gradScores, l.ld, key, r.ldk, c, d, beta, nil)
+        } else {
+            kernels.sgemm(
+                0, 0, r.rows, d, r.cols, 1, r.gradScores, l.ld, key, r.ldk, Float(beta), c, d)
         }
     }
 }
