@@ -144,6 +144,28 @@ import Testing
         #expect(result.medianMs == nil && result.skipped?.contains("needs") == true)
     }
 
+    /// A reduced-precision backward row names the backward's kernel (not the forward's): the
+    /// bf16 tile-product kernel when the backward multiplies in bf16 pairs, otherwise
+    /// "widened, <instruction set>" (its tiles are widened to fp32).
+    @Test func backwardRowsNameTheBackwardKernel() throws {
+        var bench = AttentionBenchmark(repeats: 1)
+        let config = BenchmarkConfiguration(
+            batch: 1, heads: 2, seqLen: 40, headDim: 16, backward: true, dtype: .bf16)
+        bench.execution = ExecutionOptions(reducedPrecisionKernel: .portable)
+        #expect(try bench.run(config, backend: .fused).kernel?.hasPrefix("widened, ") == true)
+        var f16 = config
+        f16.dtype = .f16
+        bench.execution = ExecutionOptions()
+        #expect(try bench.run(f16, backend: .fused).kernel?.hasPrefix("widened, ") == true)
+        if let tiles = ReducedPrecisionKernel.supported.first(where: { $0 != .portable }) {
+            bench.execution = ExecutionOptions(reducedPrecisionKernel: tiles)
+            #expect(try bench.run(config, backend: .fused).kernel == tiles.description)
+            var odd = config  // D = 8: not a multiple of 16, so widened
+            odd.headDim = 8
+            #expect(try bench.run(odd, backend: .fused).kernel?.hasPrefix("widened, ") == true)
+        }
+    }
+
     @Test func backwardRunsAreTimedAndFlagged() throws {
         let bench = AttentionBenchmark(repeats: 1)
         let config = BenchmarkConfiguration(

@@ -156,9 +156,14 @@ public struct AttentionBenchmark {
         var execution = self.execution
         let resolved = try execution.resolved()
         result.kernel =
-            c.dtype == .f32
-            ? resolved.instructionSet.description
-            : c.dtype == .bf16 ? resolved.half.kernel.description : "portable"
+            c.backward && !c.layer
+            ? backend == .reference
+                ? (c.dtype == .f32 ? "" : "widened, ") + resolved.instructionSet.description
+                : FlashBackward.kernelDescription(
+                    dtype: c.dtype, headDim: c.headDim, valueDim: c.headDim, execution: resolved)
+            : c.dtype == .f32
+                ? resolved.instructionSet.description
+                : c.dtype == .bf16 ? resolved.half.kernel.description : "portable"
         execution.memoryLimit =
             memoryLimit ?? execution.memoryLimit ?? AttentionConfiguration.memoryBudget
         if backend == .reference, let limit = execution.memoryLimit {

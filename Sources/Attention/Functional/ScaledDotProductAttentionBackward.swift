@@ -42,12 +42,17 @@ public struct AttentionGradients: Sendable {
 /// Precision: `query`, `key`, `value`, `gradOutput` and `output` share one ``DType`` (f32,
 /// bf16 or f16) and the three gradients come back in it, as PyTorch's autograd returns
 /// them; `logSumExp` is f32 (as the forward returns it) and so is ``AttentionGradients/gradMask``.
-/// Everything is computed in fp32: bf16/f16 arguments are widened exactly into fp32 copies
-/// first and the fp32 gradients are rounded (nearest, ties to even) at the end. The memory
-/// cost over an fp32 call of the same shapes is therefore the 2-byte inputs and outputs
-/// themselves: the fp32 copies take 2× the bytes of `query`, `key`, `value`, `gradOutput`
-/// and `output` (all alive during the call), and the fp32 gradients are held until they are
-/// rounded.
+/// Sums, softmax recomputation and `D` are fp32. The fused backend reads bf16/f16 arguments
+/// in place, tile by tile, and makes no fp32 copy of them: with bf16 and a tile-product
+/// kernel (``ReducedPrecisionKernel/avx512BF16``, ``ReducedPrecisionKernel/arm64BF16``)
+/// and both head widths multiples of 16 it multiplies in bf16 with fp32 accumulation, as
+/// PyTorch's and FlashAttention's bf16 backward do: `Q·Kᵀ` and `dO·Vᵀ` on the inputs as given,
+/// and `dropout(P)` and `dS` rounded to bf16 (nearest, ties to even) for `dV = Wᵀ·dO`,
+/// `dK = dSᵀ·Q`, `dQ = dS·K`; otherwise (f16, the portable kernel, other widths) each tile
+/// is widened exactly to fp32 and multiplied in fp32. Each gradient is summed in fp32 and
+/// rounded once (nearest, ties to even) into the inputs' dtype. The `.reference` backend and
+/// `returnMaskGradient` compute on fp32 copies of the five arguments instead (2× their
+/// bytes, alive for the call) and round the gradients at the end.
 ///
 /// Shapes (`B` batch, `H` query heads, `Hkv` key/value heads):
 /// - `gradOutput`, `output` `[B, H, Sq, Dv]`; `logSumExp` `[B, H, Sq]`
@@ -95,12 +100,15 @@ public func scaledDotProductAttentionBackward(
             "logSumExp",
             "expected f32 (the forward's returnLogSumExp is always f32), got \(logSumExp.dtype)")
     }
-    // bf16/f16: the backward computes in fp32 on widened copies (exact), and the gradients
-    // are rounded to the inputs' dtype at the end.
+    // bf16/f16: the fused backward reads the 2-byte operands tile by tile and returns
+    // gradients in their dtype. The reference backward and the mask gradient compute on
+    // widened fp32 copies (exact) instead, and the gradients are rounded at the end.
+    let widened = dtype != .f32 && (options.backend == .reference || returnMaskGradient)
+    let target: DType = widened ? .f32 : dtype
     let (query, key, value) = (
-        query.converted(to: .f32), key.converted(to: .f32), value.converted(to: .f32)
+        query.converted(to: target), key.converted(to: target), value.converted(to: target)
     )
-    let (gradOutput, output) = (gradOutput.converted(to: .f32), output.converted(to: .f32))
+    let (gradOutput, output) = (gradOutput.converted(to: target), output.converted(to: target))
     let problem = try AttentionProblem(
         query: query, key: key, value: value, options: FlashBackward.tiled(options))
     let (b, h, sq, dv) = (problem.batch, problem.heads, problem.queries, problem.valueDim)
@@ -127,7 +135,7 @@ public func scaledDotProductAttentionBackward(
     if returnMaskGradient {
         gradients.gradMask = MaskGradient.gradient(of: additive[0], problem, options, inputs)
     }
-    if dtype != .f32 {
+    if widened {
         gradients.gradQuery = gradients.gradQuery.converted(to: dtype)
         gradients.gradKey = gradients.gradKey.converted(to: dtype)
         gradients.gradValue = gradients.gradValue.converted(to: dtype)

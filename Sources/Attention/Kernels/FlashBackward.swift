@@ -18,8 +18,15 @@ import _AttentionKernels
 /// 2. per (batch, head, query block): for every visible key block, `dQ += scale·dS·K`,
 ///    recomputing `S` and `dP` (7 tile products) in exchange for no `dQ` reduction.
 /// The tile products run on the forward's micro-kernel (see ``FlashBackwardWorker``); `dK`
-/// and `dV` of a key block are summed in the worker's scratch and added once per block;
-/// mask, ALiBi and dropout go through ``ScoreTile``, as in the forward.
+/// and `dV` of a key block are summed in the worker's scratch and written once per block;
+/// mask, ALiBi and dropout go through ``ScoreTile``, as in the forward. The gradients are
+/// allocated uninitialized and every element is written by the task that owns it (`dQ`
+/// rows are zeroed by their task first), so no serial zero-fill pass runs.
+///
+/// bf16/f16 operands are read in place (``FlashBackwardPrecision``): widened tile by tile
+/// to fp32, or — bf16 with a tile-product kernel — multiplied in bf16 pairs; the gradients
+/// are summed in fp32 per task and rounded into the inputs' dtype by the task that
+/// finishes them.
 package enum FlashBackward {
     static func gradients(
         _ p: AttentionProblem, _ options: AttentionOptions, _ inputs: BackwardInputs
@@ -46,69 +53,114 @@ package enum FlashBackward {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorker)
         scratch.initialize(repeating: 0, count: workers * perWorker)
         defer { scratch.deallocate() }
-
-        var dQ = Tensor.zeros([p.batch, p.heads, p.queries, p.headDim])
-        var dK = Tensor.zeros([p.batch, p.kvHeads, p.keys, p.headDim])
-        var dV = Tensor.zeros([p.batch, p.kvHeads, p.keys, p.valueDim])
+        // Reduced precision, one pass: each task sums its group's dQ in fp32 (`group × Sq ×
+        // D` floats, zeroed by the task), then rounds it into the gradient. The buffer is the
+        // forward's pooled Kᵀ buffer when it is large enough (the same size for Sq = Sk and
+        // D = Dv), so a forward followed by a backward adds no memory for it.
+        let reduced = p.query.dtype != .f32
+        let dqFloats = reduced && onePass ? p.group * p.queries * p.headDim : 0
         var visited = 0
         let tile = ScoreTile(p, options)
-        inputs.logSumExp.withUnsafeElements { lse in
-            withUnsafeMutablePointer(to: &visited) { visits in
-                withPointers(p, inputs, &dQ, &dK, &dV) { q, k, v, g, rowDot, gq, gk, gv, pq, pk in
-                    let plan = UncheckedBox(
-                        FlashBackwardTiles(
-                            problem: p, tile: tile, query: q, key: k, value: v, productQuery: pq,
-                            productKey: pk, gradOutput: g,
-                            gradOutputStrides: inputs.gradOutput.strides,
-                            logSumExp: lse, rowDot: rowDot, visits: visits))
-                    let (d, dv) = (p.headDim, p.valueDim)
-                    // Pass 1: dK, dV (and dQ in one-pass mode) per (batch, kv head[, key block]).
-                    parallelFor(count: keyItems, threads: workers) { item, worker in
-                        let w = FlashBackwardWorker(
-                            plan.value, layout, scratch: scratch + worker * perWorker)
-                        let part = item % keyParts, bk = item / keyParts
-                        let b = bk / p.kvHeads, hk = bk % p.kvHeads
-                        for kb in onePass ? 0..<kBlocks : part..<part + 1 {
-                            let k0 = kb * bc, cols = Swift.min(bc, p.keys - k0)
-                            w.beginKeyBlock(b: b, hk: hk, kb: kb)
-                            for h in hk * p.group..<(hk + 1) * p.group {
-                                for (qb, kind) in byKey[perSlice ? b * p.heads + h : 0][kb] {
-                                    let r = w.compute(
-                                        b: b, h: h, queryBlock: qb, keyBlock: kb,
-                                        partial: kind == .partial)
-                                    w.accumulateKeyGradients(r)
+        let dtype = p.query.dtype
+        var gradKey: Tensor? = nil, gradValue: Tensor? = nil
+        let gradQuery = Tensor(
+            uninitializedRawShape: [p.batch, p.heads, p.queries, p.headDim], dtype: dtype
+        ) { gq in
+            gradKey = Tensor(
+                uninitializedRawShape: [p.batch, p.kvHeads, p.keys, p.headDim], dtype: dtype
+            ) { gk in
+                gradValue = Tensor(
+                    uninitializedRawShape: [p.batch, p.kvHeads, p.keys, p.valueDim], dtype: dtype
+                ) { gv in
+                    withUnsafeMutablePointer(to: &visited) { visits in
+                        ScratchPool.withBuffer(count: workers * dqFloats) { dqArena in
+                            withOperands(p, inputs) { q, k, v, g, pq, pk, lse, rowDot in
+                                let plan = UncheckedBox(
+                                    FlashBackwardTiles(
+                                        problem: p, tile: tile, query: q, key: k, value: v,
+                                        productQuery: pq, productKey: pk, gradOutput: g,
+                                        gradOutputStrides: inputs.gradOutput.strides,
+                                        logSumExp: lse, rowDot: rowDot, gradQuery: gq, gradKey: gk,
+                                        gradValue: gv, visits: visits))
+                                // Pass 1: dK, dV (and dQ in one-pass mode) per (batch, kv head[,
+                                // key block]).
+                                parallelFor(count: keyItems, threads: workers) { item, worker in
+                                    let w = FlashBackwardWorker(
+                                        plan.value, layout, scratch: scratch + worker * perWorker)
+                                    let part = item % keyParts, bk = item / keyParts
+                                    let b = bk / p.kvHeads, hk = bk % p.kvHeads
+                                    let heads = hk * p.group..<(hk + 1) * p.group
+                                    let dq = dqArena + worker * dqFloats
+                                    let firstSlice = b * p.heads + heads.lowerBound
+                                    // This group's dQ rows: the fp32 gradient's, or fp32 sums.
+                                    func queryTarget(_ h: Int, _ qb: Int) -> QueryGradientTarget {
+                                        let row = (h - heads.lowerBound) * p.queries + qb * br
+                                        return .rows(
+                                            reduced
+                                                ? dq + row * p.headDim
+                                                : w.gradQueryRows(slice: firstSlice, row: row))
+                                    }
                                     if onePass {
-                                        w.accumulateQueryGradient(
-                                            r,
-                                            into: gq + ((b * p.heads + h) * p.queries + qb * br) * d
-                                        )
+                                        if reduced {
+                                            dq.update(repeating: 0, count: dqFloats)
+                                        } else {
+                                            w.gradQueryRows(slice: firstSlice, row: 0).update(
+                                                repeating: 0, count: p.group * p.queries * p.headDim
+                                            )
+                                        }
+                                    }
+                                    for kb in onePass ? 0..<kBlocks : part..<part + 1 {
+                                        w.beginKeyBlock(b: b, hk: hk, kb: kb)
+                                        for h in heads {
+                                            for (qb, kind) in byKey[perSlice ? b * p.heads + h : 0][
+                                                kb]
+                                            {
+                                                let r = w.compute(
+                                                    b: b, h: h, queryBlock: qb, keyBlock: kb,
+                                                    partial: kind == .partial)
+                                                w.accumulateKeyGradients(r)
+                                                if onePass {
+                                                    w.accumulateQueryGradient(
+                                                        r, into: queryTarget(h, qb))
+                                                }
+                                            }
+                                        }
+                                        w.endKeyBlock(b: b, hk: hk, kb: kb)
+                                    }
+                                    if onePass && reduced {
+                                        w.roundGradQuery(
+                                            dq, slice: firstSlice, rows: dqFloats / p.headDim)
+                                    }
+                                }
+                                // Pass 2 (two-pass mode): dQ per (batch, head, query block).
+                                parallelFor(count: queryItems, threads: workers) { item, worker in
+                                    let w = FlashBackwardWorker(
+                                        plan.value, layout, scratch: scratch + worker * perWorker)
+                                    let qb = item % qBlocks, slice = item / qBlocks
+                                    let b = slice / p.heads, h = slice % p.heads
+                                    let target = w.beginQueryBlock(slice: slice, queryBlock: qb)
+                                    for (kb, kind) in masks[perSlice ? slice : 0].visits(
+                                        forQueryBlock: qb)
+                                    {
+                                        w.packKeyBlock(b: b, hk: h / p.group, kb: kb)
+                                        let r = w.compute(
+                                            b: b, h: h, queryBlock: qb, keyBlock: kb,
+                                            partial: kind == .partial)
+                                        w.accumulateQueryGradient(r, into: target)
+                                    }
+                                    if reduced {
+                                        w.roundGradQuery(
+                                            dq: target, slice: slice, queryBlock: qb)
                                     }
                                 }
                             }
-                            w.endKeyBlock(
-                                cols: cols, gradKey: gk + (bk * p.keys + k0) * d,
-                                gradValue: gv + (bk * p.keys + k0) * dv)
-                        }
-                    }
-                    // Pass 2 (two-pass mode): dQ per (batch, head, query block).
-                    parallelFor(count: queryItems, threads: workers) { item, worker in
-                        let w = FlashBackwardWorker(
-                            plan.value, layout, scratch: scratch + worker * perWorker)
-                        let qb = item % qBlocks, slice = item / qBlocks
-                        let b = slice / p.heads, h = slice % p.heads
-                        for (kb, kind) in masks[perSlice ? slice : 0].visits(forQueryBlock: qb) {
-                            w.packKeyBlock(b: b, hk: h / p.group, kb: kb)
-                            let r = w.compute(
-                                b: b, h: h, queryBlock: qb, keyBlock: kb, partial: kind == .partial)
-                            w.accumulateQueryGradient(
-                                r, into: gq + (slice * p.queries + qb * br) * d)
                         }
                     }
                 }
             }
         }
         let gradients = AttentionGradients(
-            gradQuery: dQ, gradKey: dK, gradValue: dV, backend: .fused)
+            gradQuery: gradQuery, gradKey: gradKey!, gradValue: gradValue!, backend: .fused)
         return (gradients, visited)
     }
 
@@ -138,47 +190,142 @@ package enum FlashBackward {
     static func singlePass(_ p: AttentionProblem) -> Bool {
         p.batch * p.kvHeads >= 2 * p.execution.threads
     }
+
+    /// The kernel a fused backward of `dtype` with head widths `headDim`, `valueDim` runs
+    /// under `execution`: the bf16 tile-product kernel's name, or the fp32 instruction set
+    /// (reduced-precision tiles widened to fp32 first).
+    package static func kernelDescription(
+        dtype: DType, headDim: Int, valueDim: Int, execution: ResolvedExecution
+    ) -> String {
+        switch FlashBackwardPrecision(
+            dtype: dtype, headDim: headDim, valueDim: valueDim, half: execution.half.kernel)
+        {
+        case .f32: execution.instructionSet.description
+        case .bf16Dot: execution.half.kernel.description
+        case .convert: "widened, \(execution.instructionSet.description)"
+        }
+    }
+
+    /// Calls `body` with the operands' addresses in their own dtype (`Float` or 2-byte bit
+    /// patterns; strides are the tensors'), the log-sum-exp and the row dots.
+    private static func withOperands(
+        _ p: AttentionProblem, _ inputs: BackwardInputs,
+        _ body: (
+            _ q: UnsafeRawPointer, _ k: UnsafeRawPointer, _ v: UnsafeRawPointer,
+            _ gradOutput: UnsafeRawPointer, _ productQuery: UnsafeRawPointer,
+            _ productKey: UnsafeRawPointer, _ logSumExp: UnsafePointer<Float>,
+            _ rowDot: UnsafePointer<Float>
+        ) -> Void
+    ) {
+        p.query.withUnsafeRawElements { q in
+            p.key.withUnsafeRawElements { k in
+                p.value.withUnsafeRawElements { v in
+                    inputs.gradOutput.withUnsafeRawElements { g in
+                        inputs.productQuery.withUnsafeRawElements { pq in
+                            inputs.productKey.withUnsafeRawElements { pk in
+                                inputs.logSumExp.withUnsafeElements { lse in
+                                    inputs.rowDot.withUnsafeBufferPointer { dots in
+                                        body(q, k, v, g, pq, pk, lse, dots.baseAddress!)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How one fused backward call reads its operands and multiplies its tiles.
+enum FlashBackwardPrecision: Equatable {
+    /// fp32 operands read in place, fp32 products.
+    case f32
+    /// bf16/f16 operands widened to fp32 tile by tile (the Q and dO rows of a tile, the K
+    /// and V rows of a key block) inside the workers, then the fp32 products.
+    case convert(DType)
+    /// bf16 operands multiplied in bf16 pairs with fp32 sums (`dot_gemm`): `S = Q·Kᵀ` and
+    /// `dP = dO·Vᵀ` on the inputs as given, `dV += Pᵀ·dO`, `dK += dSᵀ·Q`, `dQ += dS·K` with
+    /// `P` and `dS` rounded to bf16 first, as FlashAttention and PyTorch's bf16 backward
+    /// do. Needs a tile-product kernel and both head widths multiples of 16.
+    case bf16Dot
+
+    init(dtype: DType, headDim: Int, valueDim: Int, half: ReducedPrecisionKernel) {
+        switch dtype {
+        case .f32: self = .f32
+        case .bf16 where half.hasTileProducts && headDim % 16 == 0 && valueDim % 16 == 0:
+            self = .bf16Dot
+        case let dtype: self = .convert(dtype)
+        }
+    }
+
+    init(_ p: AttentionProblem) {
+        self.init(
+            dtype: p.query.dtype, headDim: p.headDim, valueDim: p.valueDim,
+            half: p.execution.half.kernel)
+    }
+}
+
+/// Where a tile's `dQ += scale·dS·K` goes: fp32 rows, row stride `headDim`.
+enum QueryGradientTarget {
+    /// Exactly the tile's rows (a ragged last block goes through the worker's scratch).
+    case rows(UnsafeMutablePointer<Float>)
+    /// A block with room for the tile's rows padded to 12.
+    case padded(UnsafeMutablePointer<Float>)
 }
 
 /// What every worker of one ``FlashBackward`` call reads: the problem, the score tile's
-/// mask/ALiBi/dropout, the operands and the forward's statistics.
+/// mask/ALiBi/dropout, the operands (in the call's dtype) and the forward's statistics.
 struct FlashBackwardTiles {
     let problem: AttentionProblem
     let tile: ScoreTile
     let kernels: ak_table
-    let query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>
+    let half: ak_half_table
+    /// The C format code of a bf16/f16 call.
+    let format: Int32
+    let precision: FlashBackwardPrecision
+    let query: UnsafeRawPointer, key: UnsafeRawPointer, value: UnsafeRawPointer
     /// `query` and `key` as the gradient products read them (``BackwardInputs``).
-    let productQuery: UnsafePointer<Float>, productKey: UnsafePointer<Float>
-    let gradOutput: UnsafePointer<Float>, gradOutputStrides: [Int]
+    let productQuery: UnsafeRawPointer, productKey: UnsafeRawPointer
+    let gradOutput: UnsafeRawPointer, gradOutputStrides: [Int]
     let logSumExp: UnsafePointer<Float>, rowDot: UnsafePointer<Float>
+    /// The gradients, row-major, in the call's dtype.
+    let gradQuery: UnsafeMutableRawPointer, gradKey: UnsafeMutableRawPointer
+    let gradValue: UnsafeMutableRawPointer
     /// Tiles computed by both passes (a test compares it with the BlockMask's count).
     let visits: UnsafeMutablePointer<Int>
 
     init(
-        problem: AttentionProblem, tile: ScoreTile, query: UnsafePointer<Float>,
-        key: UnsafePointer<Float>, value: UnsafePointer<Float>,
-        productQuery: UnsafePointer<Float>, productKey: UnsafePointer<Float>,
-        gradOutput: UnsafePointer<Float>, gradOutputStrides: [Int],
+        problem: AttentionProblem, tile: ScoreTile, query: UnsafeRawPointer,
+        key: UnsafeRawPointer, value: UnsafeRawPointer,
+        productQuery: UnsafeRawPointer, productKey: UnsafeRawPointer,
+        gradOutput: UnsafeRawPointer, gradOutputStrides: [Int],
         logSumExp: UnsafePointer<Float>, rowDot: UnsafePointer<Float>,
-        visits: UnsafeMutablePointer<Int>
+        gradQuery: UnsafeMutableRawPointer, gradKey: UnsafeMutableRawPointer,
+        gradValue: UnsafeMutableRawPointer, visits: UnsafeMutablePointer<Int>
     ) {
         self.problem = problem
         self.tile = tile
         kernels = problem.execution.kernels.c
+        half = problem.execution.half.c
+        format = HalfKernelTable.format(problem.query.dtype)
+        precision = FlashBackwardPrecision(problem)
         (self.query, self.key, self.value) = (query, key, value)
         (self.productQuery, self.productKey) = (productQuery, productKey)
         (self.gradOutput, self.gradOutputStrides) = (gradOutput, gradOutputStrides)
         (self.logSumExp, self.rowDot, self.visits) = (logSumExp, rowDot, visits)
+        (self.gradQuery, self.gradKey, self.gradValue) = (gradQuery, gradKey, gradValue)
     }
 
     /// One recomputed tile: its size, the weights `dropout(P)` and `scale·dS` (row stride
     /// ``FlashBackwardLayout/ld``, in the worker's scratch), and the operand rows the
-    /// products need.
+    /// products read: fp32 rows (the tensors' or the worker's widened copies) or, for
+    /// `bf16Dot`, the bf16 rows of the tensors.
     struct Result {
         let rows: Int, cols: Int
         let weights: UnsafePointer<Float>, gradScores: UnsafePointer<Float>
-        let query: UnsafePointer<Float>, ldq: Int
-        let key: UnsafePointer<Float>, ldk: Int
-        let gradOutput: UnsafePointer<Float>, ldo: Int
+        let query: UnsafeRawPointer, ldq: Int
+        let key: UnsafeRawPointer, ldk: Int
+        let gradOutput: UnsafeRawPointer, ldo: Int
     }
 }
