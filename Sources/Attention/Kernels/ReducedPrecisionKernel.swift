@@ -13,6 +13,12 @@ public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomString
     /// FlashAttention does), softmax in fp32. Needs AVX512-BF16. f16 inputs still take the
     /// portable path: without AVX512-FP16 arithmetic the fp32 kernels are the fast way, and
     /// fp16 products accumulated in fp16 would lose accuracy anyway.
+    ///
+    /// Decoding against a bf16 cache (``decodeAttention(query:cache:options:)``) also
+    /// multiplies in bf16 pairs with this kernel: the cached keys and values are used as
+    /// stored, the query rows are rounded to bf16 once per step (exact when the query tensor
+    /// is bf16, the usual case), and the softmax weights are rounded to bf16 before they
+    /// multiply the values (their sums stay fp32).
     case avx512BF16
     /// The same bf16 tile products on arm64 `BFDOT` (`FEAT_BF16`: Apple M2 and later),
     /// chosen at run time. Its C kernels are checked under qemu (`scripts/test-arm64.sh`);
@@ -84,6 +90,10 @@ package struct HalfKernelTable: @unchecked Sendable {
         }
         return HalfKernelTable(.portable, instructionSet: instructionSet)!  // portable always exists
     }
+
+    /// Whether decoding against a bf16 cache multiplies in bf16 pairs (`vdpbf16ps`) rather
+    /// than widening the cache to fp32 (``FlashDecode``).
+    package var decodesInPairs: Bool { c.decode_partial_bf16 != nil }
 
     /// The C format code of a 2-byte dtype.
     static func format(_ dtype: DType) -> Int32 {

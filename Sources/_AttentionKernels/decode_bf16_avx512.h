@@ -1,0 +1,222 @@
+// Flash-decoding partial on a bf16 cache with `vdpbf16ps` (ak_half_table.decode_partial_bf16
+// of the AVX512-BF16 variant). Included by kernels_avx512.c after kernels_impl.h, so it
+// shares the AVX-512 decode helpers (dec_softmax, dec_hsum4, dec_prefetch_rows); its own
+// functions add the avx512bw and avx512bf16 features, and are reached only through the
+// AVX512-BF16 reduced-precision table, which exists only on CPUs that have them.
+//
+// Per tile of n ≤ AK_DECODE_BF16_TILE positions, for all the group's query rows:
+//   S = (Q·K_tileᵀ)·pairScale   a 64-byte load of a cached K row is 16 pairs, dotted with
+//                               the query's pairs (two multiply-adds per fp32 lane)
+//   mask, ALiBi, online softmax in fp32 (dec_softmax, the same as the widening path)
+//   acc = alpha·acc + P·V_tile  P rounded to bf16 pairs of consecutive positions
+//                               (p_t, p_t+1); V pairs (v_t[c], v_t+1[c]) made by
+//                               interleaving two cached rows (vpermt2w)
+// Against the widening path (decode_impl.h): half the multiply instructions and no
+// conversions. The price: the query is rounded to bf16 (qPairs; exact when it was bf16) and
+// so is P (its row sums l stay fp32), as in the fused bf16 forward and FlashAttention.
+//
+// Register budget (32 zmm): scores 4 rows × 4 keys = 16 accumulators + 4 K + 1 Q = 21;
+// P·V 4 rows × 4 vectors (64 columns) = 16 accumulators + 4 V rows + 4 pair vectors
+// + 2 permutation indices + 1 broadcast = 27.
+#include "half_variants.h"
+
+#define DBF_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,fma")))
+#define DBF_INLINE static inline __attribute__((always_inline)) DBF_TARGET
+#define DBF_RB 4
+#define DBF_TB 4
+#define DBF_NB 2
+
+// The low n bits set (0 ≤ n ≤ 32).
+DBF_INLINE uint32_t dbf_bits(long n) { return n >= 32 ? 0xFFFFFFFFu : (1u << n) - 1; }
+
+// The 16 horizontal sums of v[0..15] as one vector (lane i = Σ v[i]): a transposing tree of
+// four levels, each adding two shuffles of vector pairs (45 operations for 16 sums).
+DBF_INLINE vf dbf_hsum16(const vf *v) {
+#define SV __builtin_shufflevector
+    vf x[8], y[4], z[2];
+    AK_UNROLL for (int i = 0; i < 8; i++)
+        x[i] = SV(v[2 * i], v[2 * i + 1], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23) +
+               SV(v[2 * i], v[2 * i + 1], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    AK_UNROLL for (int i = 0; i < 4; i++)
+        y[i] = SV(x[2 * i], x[2 * i + 1], 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27) +
+               SV(x[2 * i], x[2 * i + 1], 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    AK_UNROLL for (int i = 0; i < 2; i++)
+        z[i] = SV(y[2 * i], y[2 * i + 1], 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29) +
+               SV(y[2 * i], y[2 * i + 1], 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31);
+    return SV(z[0], z[1], 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30) +
+           SV(z[0], z[1], 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+#undef SV
+}
+
+// s[r·lds + t] = pairScale·(q_r · k_t) for RB rows × TB keys: q rows of `qw` = ceil(d/2)
+// pair words, K rows of d bf16 elements (row stride ldk); the last partial 32-element chunk
+// is loaded with a mask (nothing past element d is read).
+DBF_INLINE void dbf_scores(const int RB, const int TB, long d, const uint32_t *q, long qw,
+                           const uint16_t *k, long ldk, float scale, float *s, long lds,
+                           const char *_Nullable pf) {
+    __m512 acc[DBF_RB][DBF_TB];
+    AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = _mm512_setzero_ps();
+    long chunks = (d + 31) / 32;
+    for (long c = 0; c < chunks; c++) {
+        long rest = d - 32 * c;
+        __mmask32 km = (__mmask32)dbf_bits(rest);
+        __mmask16 qm = (__mmask16)dbf_bits(qw - 16 * c);
+        __m512bh kv[DBF_TB];
+        AK_UNROLL for (int t = 0; t < TB; t++) {
+            kv[t] = (__m512bh)_mm512_maskz_loadu_epi16(km, k + t * ldk + 32 * c);
+            if (pf) __builtin_prefetch(pf + (t * ldk + 32 * c) * 2, 0, 2);
+        }
+        AK_UNROLL for (int r = 0; r < RB; r++) {
+            __m512bh qv = (__m512bh)_mm512_maskz_loadu_epi32(qm, q + r * qw + 16 * c);
+            AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = _mm512_dpbf16_ps(acc[r][t], qv, kv[t]);
+        }
+    }
+    if (RB == 4 && TB == 4) {  // row r's four scores are lanes 4r ..< 4r + 4
+        vf sums = dbf_hsum16((const vf *)acc) * scale;
+        _mm_storeu_ps(s, _mm512_extractf32x4_ps((__m512)sums, 0));
+        _mm_storeu_ps(s + lds, _mm512_extractf32x4_ps((__m512)sums, 1));
+        _mm_storeu_ps(s + 2 * lds, _mm512_extractf32x4_ps((__m512)sums, 2));
+        _mm_storeu_ps(s + 3 * lds, _mm512_extractf32x4_ps((__m512)sums, 3));
+        return;
+    }
+    AK_UNROLL for (int r = 0; r < RB; r++) {
+        float x[DBF_TB];
+        if (TB == 4) dec_hsum4((const vf *)acc[r], x);
+        else AK_UNROLL for (int t = 0; t < TB; t++) x[t] = _mm512_reduce_add_ps(acc[r][t]);
+        AK_UNROLL for (int t = 0; t < TB; t++) s[r * lds + t] = x[t] * scale;
+    }
+}
+
+// acc[r][col ..< col + w] = alpha[r]·acc + Σ_u P(r, u)·(v_2u, v_2u+1)[col ...] for RB rows
+// and NB 32-column blocks holding w ≤ 32·NB valid columns (masked beyond: nothing past
+// column col + w is read or written). P(r, u) is the pair word pp[r·ldp + u]; n positions,
+// an odd last one paired with zeros (row n is not read).
+DBF_INLINE void dbf_values(const int RB, const int NB, long n, const float *pp, long ldp,
+                           const uint16_t *v, long ldv, long col, long w, float *acc, long lda,
+                           const float *alpha, const char *_Nullable pf) {
+    __m512 o[DBF_RB][2 * DBF_NB];
+    __mmask32 vm[DBF_NB];
+    __mmask16 am[2 * DBF_NB];
+    AK_UNROLL for (int b = 0; b < NB; b++) {
+        long cb = w - 32 * b;
+        cb = cb < 0 ? 0 : cb > 32 ? 32 : cb;
+        vm[b] = (__mmask32)dbf_bits(cb);
+        am[2 * b] = (__mmask16)dbf_bits(cb < 16 ? cb : 16);
+        am[2 * b + 1] = (__mmask16)dbf_bits(cb > 16 ? cb - 16 : 0);
+    }
+    AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int x = 0; x < 2 * NB; x++)
+        o[r][x] = _mm512_mul_ps(_mm512_set1_ps(alpha[r]),
+                                _mm512_maskz_loadu_ps(am[x], acc + r * lda + col + 16 * x));
+    // Words (a[i], b[i]) for i = 0..15 and 16..31: the pairs of columns col + i.
+    const __m512i lo = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7,
+                                        38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
+    const __m512i hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
+    for (long u = 0; 2 * u < n; u++) {
+        const uint16_t *v0 = v + 2 * u * ldv + col;
+        int second = 2 * u + 1 < n;
+        __m512bh vp[2 * DBF_NB];
+        AK_UNROLL for (int b = 0; b < NB; b++) {
+            __m512i x0 = _mm512_maskz_loadu_epi16(vm[b], v0 + 32 * b);
+            __m512i x1 = second ? _mm512_maskz_loadu_epi16(vm[b], v0 + ldv + 32 * b) : _mm512_setzero_si512();
+            if (pf) {
+                __builtin_prefetch(pf + (2 * u * ldv + col + 32 * b) * 2, 0, 2);
+                __builtin_prefetch(pf + ((2 * u + 1) * ldv + col + 32 * b) * 2, 0, 2);
+            }
+            vp[2 * b] = (__m512bh)_mm512_permutex2var_epi16(x0, lo, x1);
+            vp[2 * b + 1] = (__m512bh)_mm512_permutex2var_epi16(x0, hi, x1);
+        }
+        AK_UNROLL for (int r = 0; r < RB; r++) {
+            uint32_t word;
+            memcpy(&word, pp + r * ldp + u, sizeof word);
+            __m512bh pb = (__m512bh)_mm512_set1_epi32((int)word);
+            AK_UNROLL for (int x = 0; x < 2 * NB; x++) o[r][x] = _mm512_dpbf16_ps(o[r][x], pb, vp[x]);
+        }
+    }
+    AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int x = 0; x < 2 * NB; x++)
+        _mm512_mask_storeu_ps(acc + r * lda + col + 16 * x, am[x], o[r][x]);
+}
+
+// One tile of n ≤ AK_DECODE_BF16_TILE positions from absolute position j0 (dec_tile's
+// layout; the scores' row stride is AK_DECODE_BF16_TILE). A tile twice the widening path's
+// halves the per-tile work (softmax bookkeeping, accumulator load/store), which weighs more
+// here since the products take half the instructions.
+DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *k, long ldk, const uint16_t *v, long ldv,
+                         long j0, long n, const char *pfk, const char *pfv) {
+    enum { T = AK_DECODE_BF16_TILE };
+    const long rows = a->rows, d = a->d, dv = a->dv, qw = (d + 1) / 2;
+    const uint32_t *q = a->qPairs;
+    const float scale = a->pairScale;
+    float *s = a->scratch, *alpha = a->scratch + rows * T;
+    long r = 0;
+    for (; r + DBF_RB <= rows; r += DBF_RB) {
+        const char *pf = r == 0 ? pfk : 0;
+        long t = 0;
+        for (; t + DBF_TB <= n; t += DBF_TB)
+            dbf_scores(DBF_RB, DBF_TB, d, q + r * qw, qw, k + t * ldk, ldk, scale, s + r * T + t, T,
+                       pf ? pf + t * ldk * 2 : 0);
+        for (; t < n; t++)
+            dbf_scores(DBF_RB, 1, d, q + r * qw, qw, k + t * ldk, ldk, scale, s + r * T + t, T,
+                       pf ? pf + t * ldk * 2 : 0);
+    }
+    for (; r < rows; r++) {
+        const char *pf = r == 0 ? pfk : 0;
+        long t = 0;
+        for (; t + DBF_TB <= n; t += DBF_TB)
+            dbf_scores(1, DBF_TB, d, q + r * qw, qw, k + t * ldk, ldk, scale, s + r * T + t, T,
+                       pf ? pf + t * ldk * 2 : 0);
+        for (; t < n; t++)
+            dbf_scores(1, 1, d, q + r * qw, qw, k + t * ldk, ldk, scale, s + r * T + t, T,
+                       pf ? pf + t * ldk * 2 : 0);
+    }
+    dec_softmax(a, j0, n, s, T, alpha);
+    // P to pairs in place: row r's first ceil(n/2) words become (p_2u, p_2u+1), zero-padded.
+    __mmask16 m[T / 16];
+    AK_UNROLL for (int i = 0; i < T / 16; i++) {
+        long c = n - 16 * i;
+        m[i] = (__mmask16)dbf_bits(c < 0 ? 0 : c > 16 ? 16 : c);
+    }
+    for (r = 0; r < rows; r++) {
+        float *row = s + r * T;
+        __m512bh p[T / 32];
+        AK_UNROLL for (int i = 0; i < T / 32; i++)
+            p[i] = _mm512_cvtne2ps_pbh(_mm512_maskz_loadu_ps(m[2 * i + 1], row + 32 * i + 16),
+                                       _mm512_maskz_loadu_ps(m[2 * i], row + 32 * i));
+        AK_UNROLL for (int i = 0; i < T / 32; i++) _mm512_storeu_si512(row + 16 * i, (__m512i)p[i]);
+    }
+    for (long col = 0; col < dv; col += 32 * DBF_NB) {
+        long w = dv - col < 32 * DBF_NB ? dv - col : 32 * DBF_NB;
+        for (r = 0; r + DBF_RB <= rows; r += DBF_RB) {
+            float *ac = a->acc + r * dv;
+            const char *pf = r == 0 ? pfv : 0;
+            if (w > 32) dbf_values(DBF_RB, 2, n, s + r * T, T, v, ldv, col, w, ac, dv, alpha + r, pf);
+            else dbf_values(DBF_RB, 1, n, s + r * T, T, v, ldv, col, w, ac, dv, alpha + r, pf);
+        }
+        for (; r < rows; r++) {
+            float *ac = a->acc + r * dv;
+            const char *pf = r == 0 ? pfv : 0;
+            if (w > 32) dbf_values(1, 2, n, s + r * T, T, v, ldv, col, w, ac, dv, alpha + r, pf);
+            else dbf_values(1, 1, n, s + r * T, T, v, ldv, col, w, ac, dv, alpha + r, pf);
+        }
+    }
+}
+
+DBF_TARGET void ak_decode_partial_bf16_avx512(const ak_decode_rows *a, long nruns, const ak_kv_run *runs) {
+    assert(a->kvType == AK_KV_BF16 && a->qPairs && "ak_decode_partial_bf16: a bf16 cache and qPairs");
+    enum { T = AK_DECODE_BF16_TILE };
+    for (long i = 0; i < nruns; i++) {
+        const ak_kv_run *run = runs + i;
+        const uint16_t *k = (const uint16_t *)run->k, *v = (const uint16_t *)run->v;
+        for (long t = 0; t < run->count; t += T) {
+            long n = run->count - t < T ? run->count - t : T;
+            const char *pfk, *pfv;
+            dec_prefetch_rows(nruns, runs, i, t, 2, T, &pfk, &pfv);
+            dbf_tile(a, k + t * run->ldk, run->ldk, v + t * run->ldv, run->ldv, run->first + t, n, pfk, pfv);
+        }
+    }
+}
+
+#undef DBF_TARGET
+#undef DBF_INLINE
+#undef DBF_RB
+#undef DBF_TB
+#undef DBF_NB
