@@ -1,6 +1,6 @@
 // Flash-decoding partial on a bf16 cache with `vdpbf16ps` (ak_half_table.decode_partial_bf16
 // of the AVX512-BF16 variant). Included by kernels_avx512.c after kernels_impl.h, so it
-// shares the AVX-512 decode helpers (dec_softmax, dec_hsum4, dec_prefetch_rows); its own
+// shares the AVX-512 decode helpers (dec_softmax, dec_hsum4); its own
 // functions add the avx512bw and avx512bf16 features, and are reached only through the
 // AVX512-BF16 reduced-precision table, which exists only on CPUs that have them.
 //
@@ -49,11 +49,11 @@ DBF_INLINE vf dbf_hsum16(const vf *v) {
 }
 
 // s[r·lds + t] = pairScale·(q_r · k_t) for RB rows × TB keys: q rows of `qw` = ceil(d/2)
-// pair words, K rows of d bf16 elements (row stride ldk); the last partial 32-element chunk
-// is loaded with a mask (nothing past element d is read).
+// pair words, key t's d bf16 elements at kr[t]; the last partial 32-element chunk is loaded
+// with a mask (nothing past element d is read). pf[t]: a row to prefetch (NULL: none).
 DBF_INLINE void dbf_scores(const int RB, const int TB, long d, const uint32_t *q, long qw,
-                           const uint16_t *k, long ldk, float scale, float *s, long lds,
-                           const char *_Nullable pf) {
+                           const uint16_t *const *kr, float scale, float *s, long lds,
+                           const uint16_t *const *_Nullable pf) {
     __m512 acc[DBF_RB][DBF_TB];
     AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = _mm512_setzero_ps();
     long chunks = (d + 31) / 32;
@@ -63,8 +63,8 @@ DBF_INLINE void dbf_scores(const int RB, const int TB, long d, const uint32_t *q
         __mmask16 qm = (__mmask16)dbf_bits(qw - 16 * c);
         __m512bh kv[DBF_TB];
         AK_UNROLL for (int t = 0; t < TB; t++) {
-            kv[t] = (__m512bh)_mm512_maskz_loadu_epi16(km, k + t * ldk + 32 * c);
-            if (pf) __builtin_prefetch(pf + (t * ldk + 32 * c) * 2, 0, 2);
+            kv[t] = (__m512bh)_mm512_maskz_loadu_epi16(km, kr[t] + 32 * c);
+            if (pf) __builtin_prefetch(pf[t] + 32 * c, 0, 2);
         }
         AK_UNROLL for (int r = 0; r < RB; r++) {
             __m512bh qv = (__m512bh)_mm512_maskz_loadu_epi32(qm, q + r * qw + 16 * c);
@@ -89,11 +89,12 @@ DBF_INLINE void dbf_scores(const int RB, const int TB, long d, const uint32_t *q
 
 // acc[r][col ..< col + w] = alpha[r]·acc + Σ_u P(r, u)·(v_2u, v_2u+1)[col ...] for RB rows
 // and NB 32-column blocks holding w ≤ 32·NB valid columns (masked beyond: nothing past
-// column col + w is read or written). P(r, u) is the pair word pp[r·ldp + u]; n positions,
-// an odd last one paired with zeros (row n is not read).
+// column col + w is read or written). P(r, u) is the pair word pp[r·ldp + u]; position t's
+// value row is at vr[t]; n positions, an odd last one paired with zeros. pf[t]: a row to
+// prefetch (NULL: none).
 DBF_INLINE void dbf_values(const int RB, const int NB, long n, const float *pp, long ldp,
-                           const uint16_t *v, long ldv, long col, long w, float *acc, long lda,
-                           const float *alpha, const char *_Nullable pf) {
+                           const uint16_t *const *vr, long col, long w, float *acc, long lda,
+                           const float *alpha, const uint16_t *const *_Nullable pf) {
     __m512 o[DBF_RB][2 * DBF_NB];
     __mmask32 vm[DBF_NB];
     __mmask16 am[2 * DBF_NB];
@@ -112,15 +113,15 @@ DBF_INLINE void dbf_values(const int RB, const int NB, long n, const float *pp, 
                                         38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
     const __m512i hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
     for (long u = 0; 2 * u < n; u++) {
-        const uint16_t *v0 = v + 2 * u * ldv + col;
         int second = 2 * u + 1 < n;
+        const uint16_t *v0 = vr[2 * u] + col, *v1 = second ? vr[2 * u + 1] + col : v0;
         __m512bh vp[2 * DBF_NB];
         AK_UNROLL for (int b = 0; b < NB; b++) {
             __m512i x0 = _mm512_maskz_loadu_epi16(vm[b], v0 + 32 * b);
-            __m512i x1 = second ? _mm512_maskz_loadu_epi16(vm[b], v0 + ldv + 32 * b) : _mm512_setzero_si512();
+            __m512i x1 = second ? _mm512_maskz_loadu_epi16(vm[b], v1 + 32 * b) : _mm512_setzero_si512();
             if (pf) {
-                __builtin_prefetch(pf + (2 * u * ldv + col + 32 * b) * 2, 0, 2);
-                __builtin_prefetch(pf + ((2 * u + 1) * ldv + col + 32 * b) * 2, 0, 2);
+                __builtin_prefetch(pf[2 * u] + col + 32 * b, 0, 2);
+                if (second) __builtin_prefetch(pf[2 * u + 1] + col + 32 * b, 0, 2);
             }
             vp[2 * b] = (__m512bh)_mm512_permutex2var_epi16(x0, lo, x1);
             vp[2 * b + 1] = (__m512bh)_mm512_permutex2var_epi16(x0, hi, x1);
@@ -136,12 +137,16 @@ DBF_INLINE void dbf_values(const int RB, const int NB, long n, const float *pp, 
         _mm512_mask_storeu_ps(acc + r * lda + col + 16 * x, am[x], o[r][x]);
 }
 
-// One tile of n ≤ AK_DECODE_BF16_TILE positions from absolute position j0 (dec_tile's
-// layout; the scores' row stride is AK_DECODE_BF16_TILE). A tile twice the widening path's
-// halves the per-tile work (softmax bookkeeping, accumulator load/store), which weighs more
-// here since the products take half the instructions.
-DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *k, long ldk, const uint16_t *v, long ldv,
-                         long j0, long n, const char *pfk, const char *pfv) {
+// One tile of n ≤ AK_DECODE_BF16_TILE consecutive positions from absolute position j0,
+// position t's key and value rows at kr[t] and vr[t] (the scores' row stride is
+// AK_DECODE_BF16_TILE); pk, pv: the next tile's rows, prefetched meanwhile (entries ≥ n may
+// be any readable address). Row addresses rather than a base and a stride let a tile run
+// across the blocks of a paged cache, so 16-position blocks still make 64-position tiles.
+// A tile twice the widening path's halves the per-tile work (softmax bookkeeping,
+// accumulator load/store), which weighs more here since the products take half the
+// instructions.
+DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *const *kr, const uint16_t *const *vr,
+                         long j0, long n, const uint16_t *const *pk, const uint16_t *const *pv) {
     enum { T = AK_DECODE_BF16_TILE };
     const long rows = a->rows, d = a->d, dv = a->dv, qw = (d + 1) / 2;
     const uint32_t *q = a->qPairs;
@@ -149,24 +154,19 @@ DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *k, long ldk, c
     float *s = a->scratch, *alpha = a->scratch + rows * T;
     long r = 0;
     for (; r + DBF_RB <= rows; r += DBF_RB) {
-        const char *pf = r == 0 ? pfk : 0;
+        const uint16_t *const *pf = r == 0 ? pk : 0;
         long t = 0;
         for (; t + DBF_TB <= n; t += DBF_TB)
-            dbf_scores(DBF_RB, DBF_TB, d, q + r * qw, qw, k + t * ldk, ldk, scale, s + r * T + t, T,
-                       pf ? pf + t * ldk * 2 : 0);
+            dbf_scores(DBF_RB, DBF_TB, d, q + r * qw, qw, kr + t, scale, s + r * T + t, T, pf ? pf + t : 0);
         for (; t < n; t++)
-            dbf_scores(DBF_RB, 1, d, q + r * qw, qw, k + t * ldk, ldk, scale, s + r * T + t, T,
-                       pf ? pf + t * ldk * 2 : 0);
+            dbf_scores(DBF_RB, 1, d, q + r * qw, qw, kr + t, scale, s + r * T + t, T, pf ? pf + t : 0);
     }
     for (; r < rows; r++) {
-        const char *pf = r == 0 ? pfk : 0;
+        const uint16_t *const *pf = r == 0 ? pk : 0;
         long t = 0;
         for (; t + DBF_TB <= n; t += DBF_TB)
-            dbf_scores(1, DBF_TB, d, q + r * qw, qw, k + t * ldk, ldk, scale, s + r * T + t, T,
-                       pf ? pf + t * ldk * 2 : 0);
-        for (; t < n; t++)
-            dbf_scores(1, 1, d, q + r * qw, qw, k + t * ldk, ldk, scale, s + r * T + t, T,
-                       pf ? pf + t * ldk * 2 : 0);
+            dbf_scores(1, DBF_TB, d, q + r * qw, qw, kr + t, scale, s + r * T + t, T, pf ? pf + t : 0);
+        for (; t < n; t++) dbf_scores(1, 1, d, q + r * qw, qw, kr + t, scale, s + r * T + t, T, pf ? pf + t : 0);
     }
     dec_softmax(a, j0, n, s, T, alpha);
     // P to pairs in place: row r's first ceil(n/2) words become (p_2u, p_2u+1), zero-padded.
@@ -187,31 +187,57 @@ DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *k, long ldk, c
         long w = dv - col < 32 * DBF_NB ? dv - col : 32 * DBF_NB;
         for (r = 0; r + DBF_RB <= rows; r += DBF_RB) {
             float *ac = a->acc + r * dv;
-            const char *pf = r == 0 ? pfv : 0;
-            if (w > 32) dbf_values(DBF_RB, 2, n, s + r * T, T, v, ldv, col, w, ac, dv, alpha + r, pf);
-            else dbf_values(DBF_RB, 1, n, s + r * T, T, v, ldv, col, w, ac, dv, alpha + r, pf);
+            const uint16_t *const *pf = r == 0 ? pv : 0;
+            if (w > 32) dbf_values(DBF_RB, 2, n, s + r * T, T, vr, col, w, ac, dv, alpha + r, pf);
+            else dbf_values(DBF_RB, 1, n, s + r * T, T, vr, col, w, ac, dv, alpha + r, pf);
         }
         for (; r < rows; r++) {
             float *ac = a->acc + r * dv;
-            const char *pf = r == 0 ? pfv : 0;
-            if (w > 32) dbf_values(1, 2, n, s + r * T, T, v, ldv, col, w, ac, dv, alpha + r, pf);
-            else dbf_values(1, 1, n, s + r * T, T, v, ldv, col, w, ac, dv, alpha + r, pf);
+            const uint16_t *const *pf = r == 0 ? pv : 0;
+            if (w > 32) dbf_values(1, 2, n, s + r * T, T, vr, col, w, ac, dv, alpha + r, pf);
+            else dbf_values(1, 1, n, s + r * T, T, vr, col, w, ac, dv, alpha + r, pf);
         }
     }
+}
+
+// The row addresses of the next tile: up to AK_DECODE_BF16_TILE consecutive positions from
+// row *t of run *i, across runs that continue one another (a paged cache's blocks); advances
+// (*i, *t) past them. Returns the count (0 at the end) and the first position in *j0.
+DBF_INLINE long dbf_gather(long nruns, const ak_kv_run *runs, long *i, long *t, const uint16_t **kr,
+                           const uint16_t **vr, long *j0) {
+    enum { T = AK_DECODE_BF16_TILE };
+    while (*i < nruns && *t >= runs[*i].count) ++*i, *t = 0;
+    if (*i >= nruns) return 0;
+    *j0 = runs[*i].first + *t;
+    long n = 0;
+    while (n < T) {
+        const ak_kv_run *run = runs + *i;
+        long take = run->count - *t < T - n ? run->count - *t : T - n;
+        const uint16_t *k = (const uint16_t *)run->k + *t * run->ldk, *v = (const uint16_t *)run->v + *t * run->ldv;
+        for (long x = 0; x < take; x++) kr[n + x] = k + x * run->ldk, vr[n + x] = v + x * run->ldv;
+        n += take, *t += take;
+        if (*t < run->count) break;  // the tile is full
+        int continues = *i + 1 < nruns && runs[*i + 1].first == run->first + run->count;
+        ++*i, *t = 0;
+        if (!continues) break;
+    }
+    return n;
 }
 
 DBF_TARGET void ak_decode_partial_bf16_avx512(const ak_decode_rows *a, long nruns, const ak_kv_run *runs) {
     assert(a->kvType == AK_KV_BF16 && a->qPairs && "ak_decode_partial_bf16: a bf16 cache and qPairs");
     enum { T = AK_DECODE_BF16_TILE };
-    for (long i = 0; i < nruns; i++) {
-        const ak_kv_run *run = runs + i;
-        const uint16_t *k = (const uint16_t *)run->k, *v = (const uint16_t *)run->v;
-        for (long t = 0; t < run->count; t += T) {
-            long n = run->count - t < T ? run->count - t : T;
-            const char *pfk, *pfv;
-            dec_prefetch_rows(nruns, runs, i, t, 2, T, &pfk, &pfv);
-            dbf_tile(a, k + t * run->ldk, run->ldk, v + t * run->ldv, run->ldv, run->first + t, n, pfk, pfv);
-        }
+    // Two sets of row addresses: the tile being computed and the next one (prefetched).
+    const uint16_t *kr[2][T], *vr[2][T];
+    long n[2], j0[2] = {0, 0}, i = 0, t = 0;
+    int cur = 0;
+    n[0] = dbf_gather(nruns, runs, &i, &t, kr[0], vr[0], &j0[0]);
+    while (n[cur] > 0) {
+        int next = cur ^ 1;
+        n[next] = dbf_gather(nruns, runs, &i, &t, kr[next], vr[next], &j0[next]);
+        for (long x = n[next]; x < n[cur]; x++) kr[next][x] = kr[cur][x], vr[next][x] = vr[cur][x];
+        dbf_tile(a, kr[cur], vr[cur], j0[cur], n[cur], kr[next], vr[next]);
+        cur = next;
     }
 }
 

@@ -91,6 +91,32 @@ import Testing
             halfKernel: kernel)
     }
 
+    /// A ring-buffer window cache: the visible positions wrap around the buffer's end (two
+    /// runs with consecutive positions at unrelated addresses, joined into one tile).
+    @Test func slidingWindowRing() throws {
+        guard let kernel = pairKernel("slidingWindowRing") else { return }
+        let (w, d) = (40, 64)
+        var cache = try KVCache(batch: 1, kvHeads: 2, headDim: d, window: w, dtype: .bf16)
+        let k = Tensor.randomNormal([1, 2, 150, d], seed: 3)
+        let v = Tensor.randomNormal([1, 2, 150, d], seed: 4)
+        var appended = 0
+        for step in [30, 25, 1, 57, 37] {
+            try cache.append(
+                keys: k.sliced(axis: 2, range: appended..<(appended + step)),
+                values: v.sliced(axis: 2, range: appended..<(appended + step)))
+            appended += step
+            let q = Tensor.randomNormal([1, 8, 1, d], seed: UInt64(appended))
+            let out = try decodeAttention(
+                query: q, cache: cache,
+                options: DecodeOptions(execution: ExecutionOptions(reducedPrecisionKernel: kernel)))
+            let oracle = decodeOracle(
+                query: q, stored: [try cache.stored(sequence: 0)], starts: [max(0, appended - w)],
+                lengths: cache.lengths, window: w)
+            let error = maxRelativeError(out, oracle)
+            #expect(error <= DecodeAttentionTests.pairTolerance, "after \(appended): \(error)")
+        }
+    }
+
     @Test func emptyCacheGivesZeros() throws {
         guard let kernel = pairKernel("emptyCacheGivesZeros") else { return }
         let options = DecodeOptions(execution: ExecutionOptions(reducedPrecisionKernel: kernel))
