@@ -56,18 +56,20 @@ DBF_INLINE void dbf_scores(const int RB, const int TB, long d, const uint32_t *q
                            const uint16_t *const *_Nullable pf) {
     __m512 acc[DBF_RB][DBF_TB];
     AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = _mm512_setzero_ps();
-    long chunks = (d + 31) / 32;
+    long full = d / 32, chunks = (d + 31) / 32;
     for (long c = 0; c < chunks; c++) {
-        long rest = d - 32 * c;
-        __mmask32 km = (__mmask32)dbf_bits(rest);
-        __mmask16 qm = (__mmask16)dbf_bits(qw - 16 * c);
+        // Full chunks load plainly, the last partial one with masks.
+        __mmask32 km = c < full ? (__mmask32)~0u : (__mmask32)dbf_bits(d - 32 * c);
+        __mmask16 qm = c < full ? (__mmask16)0xFFFF : (__mmask16)dbf_bits(qw - 16 * c);
         __m512bh kv[DBF_TB];
         AK_UNROLL for (int t = 0; t < TB; t++) {
-            kv[t] = (__m512bh)_mm512_maskz_loadu_epi16(km, kr[t] + 32 * c);
+            kv[t] = c < full ? (__m512bh)_mm512_loadu_si512(kr[t] + 32 * c)
+                             : (__m512bh)_mm512_maskz_loadu_epi16(km, kr[t] + 32 * c);
             if (pf) __builtin_prefetch(pf[t] + 32 * c, 0, 2);
         }
         AK_UNROLL for (int r = 0; r < RB; r++) {
-            __m512bh qv = (__m512bh)_mm512_maskz_loadu_epi32(qm, q + r * qw + 16 * c);
+            __m512bh qv = c < full ? (__m512bh)_mm512_loadu_si512(q + r * qw + 16 * c)
+                                   : (__m512bh)_mm512_maskz_loadu_epi32(qm, q + r * qw + 16 * c);
             AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = _mm512_dpbf16_ps(acc[r][t], qv, kv[t]);
         }
     }
@@ -112,13 +114,16 @@ DBF_INLINE void dbf_values(const int RB, const int NB, long n, const float *pp, 
     const __m512i lo = _mm512_set_epi16(47, 15, 46, 14, 45, 13, 44, 12, 43, 11, 42, 10, 41, 9, 40, 8, 39, 7,
                                         38, 6, 37, 5, 36, 4, 35, 3, 34, 2, 33, 1, 32, 0);
     const __m512i hi = _mm512_add_epi16(lo, _mm512_set1_epi16(16));
+    const int whole = w == 32 * NB;  // no column masks needed
     for (long u = 0; 2 * u < n; u++) {
         int second = 2 * u + 1 < n;
         const uint16_t *v0 = vr[2 * u] + col, *v1 = second ? vr[2 * u + 1] + col : v0;
         __m512bh vp[2 * DBF_NB];
         AK_UNROLL for (int b = 0; b < NB; b++) {
-            __m512i x0 = _mm512_maskz_loadu_epi16(vm[b], v0 + 32 * b);
-            __m512i x1 = second ? _mm512_maskz_loadu_epi16(vm[b], v1 + 32 * b) : _mm512_setzero_si512();
+            __m512i x0 = whole ? _mm512_loadu_si512(v0 + 32 * b) : _mm512_maskz_loadu_epi16(vm[b], v0 + 32 * b);
+            __m512i x1 = !second ? _mm512_setzero_si512()
+                         : whole ? _mm512_loadu_si512(v1 + 32 * b)
+                                 : _mm512_maskz_loadu_epi16(vm[b], v1 + 32 * b);
             if (pf) {
                 __builtin_prefetch(pf[2 * u] + col + 32 * b, 0, 2);
                 if (second) __builtin_prefetch(pf[2 * u + 1] + col + 32 * b, 0, 2);
