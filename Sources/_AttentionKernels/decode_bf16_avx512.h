@@ -20,6 +20,8 @@
 // + 2 permutation indices + 1 broadcast = 27.
 #include "half_variants.h"
 
+#pragma clang assume_nonnull begin
+
 #define DBF_TARGET __attribute__((target("avx512f,avx512vl,avx512dq,avx512bw,avx512bf16,fma")))
 #define DBF_INLINE static inline __attribute__((always_inline)) DBF_TARGET
 #define DBF_RB 4
@@ -52,8 +54,8 @@ DBF_INLINE vf dbf_hsum16(const __m512 *v) {
 // pair words, key t's d bf16 elements at kr[t]; the last partial 32-element chunk is loaded
 // with a mask (nothing past element d is read). pf[t]: a row to prefetch (NULL: none).
 DBF_INLINE void dbf_scores(const int RB, const int TB, long d, const uint32_t *q, long qw,
-                           const uint16_t *const *kr, float scale, float *s, long lds,
-                           const uint16_t *const *_Nullable pf) {
+                           const uint16_t *_Nonnull const *_Nonnull kr, float scale, float *s, long lds,
+                           const uint16_t *_Nonnull const *_Nullable pf) {
     __m512 acc[DBF_RB][DBF_TB];
     AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = _mm512_setzero_ps();
     long full = d / 32, chunks = (d + 31) / 32;
@@ -95,8 +97,8 @@ DBF_INLINE void dbf_scores(const int RB, const int TB, long d, const uint32_t *q
 // value row is at vr[t]; n positions, an odd last one paired with zeros. pf[t]: a row to
 // prefetch (NULL: none).
 DBF_INLINE void dbf_values(const int RB, const int NB, long n, const float *pp, long ldp,
-                           const uint16_t *const *vr, long col, long w, float *acc, long lda,
-                           const float *alpha, const uint16_t *const *_Nullable pf) {
+                           const uint16_t *_Nonnull const *_Nonnull vr, long col, long w, float *acc, long lda,
+                           const float *alpha, const uint16_t *_Nonnull const *_Nullable pf) {
     __m512 o[DBF_RB][2 * DBF_NB];
     __mmask32 vm[DBF_NB];
     __mmask16 am[2 * DBF_NB];
@@ -150,8 +152,9 @@ DBF_INLINE void dbf_values(const int RB, const int NB, long n, const float *pp, 
 // A tile twice the widening path's halves the per-tile work (softmax bookkeeping,
 // accumulator load/store), which weighs more here since the products take half the
 // instructions.
-DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *const *kr, const uint16_t *const *vr,
-                         long j0, long n, const uint16_t *const *pk, const uint16_t *const *pv) {
+DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *_Nonnull const *_Nonnull kr,
+                         const uint16_t *_Nonnull const *_Nonnull vr, long j0, long n,
+                         const uint16_t *_Nonnull const *_Nonnull pk, const uint16_t *_Nonnull const *_Nonnull pv) {
     enum { T = AK_DECODE_BF16_TILE };
     const long rows = a->rows, d = a->d, dv = a->dv, qw = (d + 1) / 2;
     const uint32_t *q = a->qPairs;
@@ -159,7 +162,7 @@ DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *const *kr, con
     float *s = a->scratch, *alpha = a->scratch + rows * T;
     long r = 0;
     for (; r + DBF_RB <= rows; r += DBF_RB) {
-        const uint16_t *const *pf = r == 0 ? pk : 0;
+        const uint16_t *_Nonnull const *_Nullable pf = r == 0 ? pk : 0;
         long t = 0;
         for (; t + DBF_TB <= n; t += DBF_TB)
             dbf_scores(DBF_RB, DBF_TB, d, q + r * qw, qw, kr + t, scale, s + r * T + t, T, pf ? pf + t : 0);
@@ -167,7 +170,7 @@ DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *const *kr, con
             dbf_scores(DBF_RB, 1, d, q + r * qw, qw, kr + t, scale, s + r * T + t, T, pf ? pf + t : 0);
     }
     for (; r < rows; r++) {
-        const uint16_t *const *pf = r == 0 ? pk : 0;
+        const uint16_t *_Nonnull const *_Nullable pf = r == 0 ? pk : 0;
         long t = 0;
         for (; t + DBF_TB <= n; t += DBF_TB)
             dbf_scores(1, DBF_TB, d, q + r * qw, qw, kr + t, scale, s + r * T + t, T, pf ? pf + t : 0);
@@ -192,13 +195,13 @@ DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *const *kr, con
         long w = dv - col < 32 * DBF_NB ? dv - col : 32 * DBF_NB;
         for (r = 0; r + DBF_RB <= rows; r += DBF_RB) {
             float *ac = a->acc + r * dv;
-            const uint16_t *const *pf = r == 0 ? pv : 0;
+            const uint16_t *_Nonnull const *_Nullable pf = r == 0 ? pv : 0;
             if (w > 32) dbf_values(DBF_RB, 2, n, s + r * T, T, vr, col, w, ac, dv, alpha + r, pf);
             else dbf_values(DBF_RB, 1, n, s + r * T, T, vr, col, w, ac, dv, alpha + r, pf);
         }
         for (; r < rows; r++) {
             float *ac = a->acc + r * dv;
-            const uint16_t *const *pf = r == 0 ? pv : 0;
+            const uint16_t *_Nonnull const *_Nullable pf = r == 0 ? pv : 0;
             if (w > 32) dbf_values(1, 2, n, s + r * T, T, vr, col, w, ac, dv, alpha + r, pf);
             else dbf_values(1, 1, n, s + r * T, T, vr, col, w, ac, dv, alpha + r, pf);
         }
@@ -208,8 +211,8 @@ DBF_INLINE void dbf_tile(const ak_decode_rows *a, const uint16_t *const *kr, con
 // The row addresses of the next tile: up to AK_DECODE_BF16_TILE consecutive positions from
 // row *t of run *i, across runs that continue one another (a paged cache's blocks); advances
 // (*i, *t) past them. Returns the count (0 at the end) and the first position in *j0.
-DBF_INLINE long dbf_gather(long nruns, const ak_kv_run *runs, long *i, long *t, const uint16_t **kr,
-                           const uint16_t **vr, long *j0) {
+DBF_INLINE long dbf_gather(long nruns, const ak_kv_run *runs, long *i, long *t, const uint16_t *_Nonnull *_Nonnull kr,
+                           const uint16_t *_Nonnull *_Nonnull vr, long *j0) {
     enum { T = AK_DECODE_BF16_TILE };
     while (*i < nruns && *t >= runs[*i].count) ++*i, *t = 0;
     if (*i >= nruns) return 0;
@@ -245,6 +248,8 @@ DBF_TARGET void ak_decode_partial_bf16_avx512(const ak_decode_rows *a, long nrun
         cur = next;
     }
 }
+
+#pragma clang assume_nonnull end
 
 #undef DBF_TARGET
 #undef DBF_INLINE
