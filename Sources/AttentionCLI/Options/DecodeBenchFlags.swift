@@ -7,7 +7,7 @@ import Foundation
 struct DecodeBenchFlags: ParsableArguments {
     @Flag(
         help:
-            "Benchmark decode steps against a KV cache (uses --heads, --kv-heads, --head-dim, --dtype, --repeats, --threads, --json)."
+            "Benchmark decode steps against a KV cache (uses --heads, --kv-heads, --head-dim, --dtype, --half-kernel, --repeats, --threads, --json)."
     )
     var decode = false
     @Option(help: "Decode: comma-separated cache lengths (B = 1 each).") var cacheLens =
