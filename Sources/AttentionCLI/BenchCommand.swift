@@ -200,13 +200,13 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        var execution = self.execution.options
+        execution.reducedPrecisionKernel = try parsedHalfKernel()
         if decodeFlags.decode {
             return try decodeFlags.run(
                 heads: heads, kvHeads: kvHeads, headDim: headDim, dtypes: try parsedDTypes(),
-                repeats: repeats, execution: execution.options, json: json)
+                repeats: repeats, execution: execution, json: json)
         }
-        var execution = self.execution.options
-        execution.reducedPrecisionKernel = try parsedHalfKernel()
         let dtypes = try parsedDTypes()
         if let (q, k) = try parsedTile() {
             (execution.queryBlock, execution.keyBlock) = (q, k)

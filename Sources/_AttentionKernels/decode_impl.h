@@ -153,35 +153,12 @@ AK_INLINE void dec_values(const int RB, const int NV, long n, const float *p, lo
         vstore(acc + r * lda + col + x * AK_VW, o[r][x]);
 }
 
-// One tile of n ≤ AK_DECODE_TILE positions starting at absolute position j0.
-// `pfk`, `pfv`: where the rows DEC_PD positions ahead of this tile's first key and value
-// are (the next run's when they are past this one), for prefetching.
-AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const void *v, long ldv,
-                        long j0, long n, const int type, const char *pfk, const char *pfv) {
-    enum { T = AK_DECODE_TILE };
-    const long rows = a->rows, d = a->d, dvw = a->dv;
-    float *s = a->scratch, *alpha = a->scratch + rows * T;
-    // Scores: full row blocks × full key blocks, then the tails one by one.
-    long r = 0;
-    for (; r + DEC_RB <= rows; r += DEC_RB) {
-        long t = 0;
-        for (; t + DEC_TB <= n; t += DEC_TB)
-            dec_scores(DEC_RB, DEC_TB, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk,
-                       type, s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
-        for (; t < n; t++)
-            dec_scores(DEC_RB, 1, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
-                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
-    }
-    for (; r < rows; r++) {
-        long t = 0;
-        for (; t + DEC_TB <= n; t += DEC_TB)
-            dec_scores(1, DEC_TB, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
-                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
-        for (; t < n; t++)
-            dec_scores(1, 1, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
-                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
-    }
-    // Mask, ALiBi, online softmax per row (base 2; the scores already carry log2 e).
+// Mask, ALiBi and the online-softmax step of one tile's scores s[rows × n] (row stride T,
+// base 2: the scores already carry log2 e), in place: s becomes P (zero outside each row's
+// visible span), alpha[r] = 2^(m − m'), and m, l are updated.
+AK_INLINE void dec_softmax(const ak_decode_rows *a, long j0, long n, float *s, long T, float *alpha) {
+    const long rows = a->rows;
+    long r;
     for (r = 0; r < rows; r++) {
         float *row = s + r * T;
         long lo = a->lo[r] - j0, hi = a->hi[r] - j0;
@@ -213,6 +190,37 @@ AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const 
         a->l[r] = a->l[r] * alpha[r] + sum;
         a->m[r] = mNew;
     }
+}
+
+// One tile of n ≤ AK_DECODE_TILE positions starting at absolute position j0.
+// `pfk`, `pfv`: where the rows DEC_PD positions ahead of this tile's first key and value
+// are (the next run's when they are past this one), for prefetching.
+AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const void *v, long ldv,
+                        long j0, long n, const int type, const char *pfk, const char *pfv) {
+    enum { T = AK_DECODE_TILE };
+    const long rows = a->rows, d = a->d, dvw = a->dv;
+    float *s = a->scratch, *alpha = a->scratch + rows * T;
+    // Scores: full row blocks × full key blocks, then the tails one by one.
+    long r = 0;
+    for (; r + DEC_RB <= rows; r += DEC_RB) {
+        long t = 0;
+        for (; t + DEC_TB <= n; t += DEC_TB)
+            dec_scores(DEC_RB, DEC_TB, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk,
+                       type, s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
+        for (; t < n; t++)
+            dec_scores(DEC_RB, 1, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
+                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
+    }
+    for (; r < rows; r++) {
+        long t = 0;
+        for (; t + DEC_TB <= n; t += DEC_TB)
+            dec_scores(1, DEC_TB, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
+                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
+        for (; t < n; t++)
+            dec_scores(1, 1, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
+                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
+    }
+    dec_softmax(a, j0, n, s, T, alpha);
     // acc = alpha·acc + P·V, column blocks of DEC_NV vectors, then the scalar column tail.
     long cv = dvw / AK_VW * AK_VW;
     for (long col = 0; col < cv; col += DEC_NV * AK_VW) {
@@ -244,6 +252,16 @@ AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const 
     }
 }
 
+// The key and value rows `ahead` positions after position t of run i, for prefetching: in
+// that run, or (a paged cache's small blocks) in a later one; elements of `width` bytes.
+AK_INLINE void dec_prefetch_rows(long nruns, const ak_kv_run *runs, long i, long t, long width, long ahead,
+                                 const char **pfk, const char **pfv) {
+    long j = i, off = t + ahead;
+    while (off >= runs[j].count && j + 1 < nruns) off -= runs[j].count, j++;
+    *pfk = (const char *)runs[j].k + off * runs[j].ldk * width;
+    *pfv = (const char *)runs[j].v + off * runs[j].ldv * width;
+}
+
 AK_INLINE void dec_runs(const ak_decode_rows *a, long nruns, const ak_kv_run *runs, const int type) {
     enum { T = AK_DECODE_TILE };
     const long width = type == AK_KV_F32 ? 4 : 2;
@@ -253,11 +271,8 @@ AK_INLINE void dec_runs(const ak_decode_rows *a, long nruns, const ak_kv_run *ru
         const long ldk = run->ldk * width, ldv = run->ldv * width;
         for (long t = 0; t < run->count; t += T) {
             long n = run->count - t < T ? run->count - t : T;
-            // Row t + DEC_PD: in this run, or (a paged cache's small blocks) in a later one.
-            long j = i, off = t + DEC_PD;
-            while (off >= runs[j].count && j + 1 < nruns) off -= runs[j].count, j++;
-            const char *pfk = (const char *)runs[j].k + off * runs[j].ldk * width;
-            const char *pfv = (const char *)runs[j].v + off * runs[j].ldv * width;
+            const char *pfk, *pfv;
+            dec_prefetch_rows(nruns, runs, i, t, width, DEC_PD, &pfk, &pfv);
             dec_tile(a, k + t * ldk, run->ldk, v + t * ldv, run->ldv, run->first + t, n, type, pfk, pfv);
         }
     }

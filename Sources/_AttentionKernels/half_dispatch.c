@@ -26,6 +26,7 @@ static const ak_half_table half_tables[] = {
         .dot_gemm = ak_bf16_dot_gemm_avx512,
         .pack_weight = ak_bf16_pack_weight_avx512,
         .gemm_packed = ak_bf16_gemm_packed_avx512,
+        .decode_partial_bf16 = ak_decode_partial_bf16_avx512,
     },
 #endif
 };
@@ -43,6 +44,7 @@ static const ak_half_table amx_bf16_table = {
     .dot_gemm = ak_bf16_dot_gemm_amx,
     .pack_weight = ak_bf16_pack_weight_avx512,
     .gemm_packed = ak_bf16_gemm_packed_amx,
+    .decode_partial_bf16 = ak_decode_partial_bf16_avx512,  // decoding reads memory: no tiles
 };
 #endif
 

@@ -22,6 +22,7 @@ void ak_bf16_round_rows_avx512(long, long, const float *, long, uint32_t *);
 void ak_bf16_pack_weight_avx512(long, long, const uint16_t *, long, uint32_t *);
 void ak_bf16_gemm_packed_avx512(long, long, long, const float *, long, const uint32_t *, int, float *, long,
                                 uint32_t *);
+void ak_decode_partial_bf16_avx512(const ak_decode_rows *, long, const ak_kv_run *);
 void ak_bf16_dot_gemm_avx512(long, long, long, const uint32_t *, long, const uint32_t *, long,
                              float *, long, float, const float *);
 // bf16_amx.c: AMX-BF16 tile products; ak_amx_bf16_usable checks CPUID, XCR0 and (Linux, once

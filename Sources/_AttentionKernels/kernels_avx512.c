@@ -15,4 +15,7 @@
 #define AK_VMAX(a, b) ((vf)_mm512_max_ps((__m512)(a), (__m512)(b)))
 #define AK_VMIN(a, b) ((vf)_mm512_min_ps((__m512)(a), (__m512)(b)))
 #include "kernels_impl.h"
+// The bf16-pair decode kernel of the AVX512-BF16 reduced-precision table (shares the
+// decode helpers above).
+#include "decode_bf16_avx512.h"
 #endif

@@ -36,10 +36,36 @@ import Testing
         let rows = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
         #expect(rows.count == 2)  // contiguous and paged
         for row in rows {
-            for key in ["cacheLen", "gbPerS", "bandwidthFraction", "msPerStep", "layout"] {
+            for key in ["cacheLen", "gbPerS", "bandwidthFraction", "msPerStep", "layout", "kernel"]
+            {
                 #expect(row[key] != nil, "\(key)")
             }
             #expect(row["cacheLen"] as? Int == 40)
         }
+    }
+
+    /// `--half-kernel` reaches the decode benchmark: portable widens a bf16 cache (the row
+    /// names the instruction set), AVX512-BF16 multiplies in pairs.
+    @Test func halfKernelChoosesTheDecodePath() throws {
+        var kernels: [String: String] = [:]
+        for choice in ["portable"]
+            + (ReducedPrecisionKernel.supported.contains(.avx512BF16) ? ["avx512-bf16"] : [])
+        {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "decode-\(UUID()).json"
+            ).path
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            var command = try AttentionCommand.parseAsRoot([
+                "bench", "--decode", "--heads", "4", "--kv-heads", "2", "--head-dim", "16",
+                "--cache-lens", "40", "--dtype", "bf16", "--repeats", "1", "--threads", "1",
+                "--half-kernel", choice, "--json", path,
+            ])
+            try command.run()
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let rows = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+            kernels[choice] = rows.first?["kernel"] as? String
+        }
+        #expect(kernels["portable"] != nil && kernels["portable"] != "AVX512-BF16")
+        if kernels.count == 2 { #expect(kernels["avx512-bf16"] == "AVX512-BF16") }
     }
 }

@@ -73,16 +73,16 @@ struct DecodeCase: CustomStringConvertible, Sendable {
     ]
 
     /// Random K/V appended in two uneven steps (so pages and blocks split mid-sequence).
-    static func filled(_ c: DecodeCase, dtype: DType, seed: UInt64) throws -> (
-        KVCache, PagedKVCache, [Int]
-    ) {
+    static func filled(_ c: DecodeCase, dtype: DType, seed: UInt64, blockSize: Int = 16) throws
+        -> (KVCache, PagedKVCache, [Int])
+    {
         let dv = c.dv ?? c.d
         var cache = try KVCache(
             batch: c.lengths.count, kvHeads: c.hkv, headDim: c.d, valueDim: dv, capacity: 100,
             pageTokens: 77, dtype: dtype)
         var paged = try PagedKVCache(
-            kvHeads: c.hkv, headDim: c.d, valueDim: dv, blockSize: 16,
-            blockCount: c.lengths.reduce(0) { $0 + ($1 + 15) / 16 },
+            kvHeads: c.hkv, headDim: c.d, valueDim: dv, blockSize: blockSize,
+            blockCount: c.lengths.reduce(0) { $0 + ($1 + blockSize - 1) / blockSize + 1 },
             dtype: dtype)
         var ids: [Int] = []
         for (b, length) in c.lengths.enumerated() {
@@ -101,18 +101,37 @@ struct DecodeCase: CustomStringConvertible, Sendable {
         return (cache, paged, ids)
     }
 
+    /// Whether `execution` decodes a bf16 cache in bf16 pairs (query and P rounded to bf16).
+    static func decodesInPairs(_ dtype: DType, _ execution: ExecutionOptions) throws -> Bool {
+        try dtype == .bf16 && execution.resolved().half.decodesInPairs
+    }
+
+    /// The bf16-pair path's tolerance, normwise relative (max |out − ref| / max |ref|): that of
+    /// the fused forward's bf16 tile products, 2× the error of PyTorch's bf16 SDPA
+    /// (ReducedPrecisionAttentionTests).
+    static let pairTolerance = ReducedPrecisionAttentionTests.tolerance[.bf16]!
+    /// Set DECODE_PAIR_ERRORS=1 to print each bf16-pair check's errors.
+    static let reportPairErrors = ProcessInfo.processInfo.environment["DECODE_PAIR_ERRORS"] != nil
+
+    /// Decodes case `c` from a contiguous and a paged cache and compares both with the
+    /// oracle: within 2e-5 on the fp32-product paths, within ``pairTolerance`` (normwise) on
+    /// the bf16-pair path. Returns the contiguous output.
+    @discardableResult
     func check(
         _ c: DecodeCase, dtype: DType = .f32, causal: Bool = true, window: Int? = nil,
         alibi: ALiBi.Form? = nil, threads: Int = 2, seed: UInt64 = 1,
-        instructionSet: InstructionSet? = nil
-    ) throws {
-        let (cache, paged, ids) = try Self.filled(c, dtype: dtype, seed: seed)
+        instructionSet: InstructionSet? = nil, halfKernel: ReducedPrecisionKernel? = nil,
+        queryDType: DType = .f32, blockSize: Int = 16
+    ) throws -> Tensor {
+        let (cache, paged, ids) = try Self.filled(c, dtype: dtype, seed: seed, blockSize: blockSize)
         let h = c.hkv * c.group
         let q = Tensor.randomNormal([c.lengths.count, h, c.sq, c.d], seed: seed &+ 99)
+            .converted(to: queryDType)
         let slopes = try alibi.map { try ALiBi(heads: h, form: $0) }
+        let execution = ExecutionOptions(
+            threads: threads, instructionSet: instructionSet, reducedPrecisionKernel: halfKernel)
         let options = DecodeOptions(
-            causal: causal, window: window, alibi: slopes,
-            execution: ExecutionOptions(threads: threads, instructionSet: instructionSet))
+            causal: causal, window: window, alibi: slopes, execution: execution)
         let stored = try (0..<c.lengths.count).map { try cache.stored(sequence: $0) }
         let oracle = decodeOracle(
             query: q, stored: stored, starts: Array(repeating: 0, count: c.lengths.count),
@@ -120,14 +139,22 @@ struct DecodeCase: CustomStringConvertible, Sendable {
         let out = try decodeAttention(query: q, cache: cache, options: options)
         let outPaged = try decodeAttention(query: q, cache: paged, sequences: ids, options: options)
         #expect(out.shape == [c.lengths.count, h, c.sq, c.dv ?? c.d])
-        // Float accumulation over ≤ 2500 keys of O(1) values against the Double oracle.
-        let tolerance = 2e-5
-        #expect(
-            maxError(out, oracle) <= tolerance, "\(c) \(dtype) contiguous: \(maxError(out, oracle))"
-        )
-        #expect(
-            maxError(outPaged, oracle) <= tolerance,
-            "\(c) \(dtype) paged: \(maxError(outPaged, oracle))")
+        if try Self.decodesInPairs(dtype, execution) {
+            let (e, ePaged) = (maxRelativeError(out, oracle), maxRelativeError(outPaged, oracle))
+            #expect(e <= Self.pairTolerance, "\(c) bf16 pairs contiguous: \(e)")
+            #expect(ePaged <= Self.pairTolerance, "\(c) bf16 pairs paged/\(blockSize): \(ePaged)")
+            if Self.reportPairErrors { print("decode bf16 pairs \(c): \(e) / paged \(ePaged)") }
+        } else {
+            // Float accumulation over ≤ 2500 keys of O(1) values against the Double oracle.
+            let tolerance = 2e-5
+            #expect(
+                maxError(out, oracle) <= tolerance,
+                "\(c) \(dtype) contiguous: \(maxError(out, oracle))")
+            #expect(
+                maxError(outPaged, oracle) <= tolerance,
+                "\(c) \(dtype) paged: \(maxError(outPaged, oracle))")
+        }
+        return out
     }
 
     @Test(arguments: cases.indices) func matchesOracle(_ i: Int) throws {
@@ -147,6 +174,8 @@ struct DecodeCase: CustomStringConvertible, Sendable {
     func halfCachesMatchOracle(_ dtype: DType, _ i: Int) throws {
         try check(Self.cases[i], dtype: dtype)
         try check(Self.cases[i], dtype: dtype, window: 33, alibi: .causal)
+        // The widening (fp32-product) path, whatever the default on this CPU.
+        try check(Self.cases[i], dtype: dtype, halfKernel: .portable)
     }
 
     /// Every kernel variant this CPU has (AVX-512, AVX2, portable), every element type.

@@ -40,6 +40,9 @@ public struct DecodeBenchmarkResult: Codable, Sendable {
     /// A plain read of a buffer of the same size, same threads, same run.
     public var plainReadGbPerS: Double
     public var bandwidthFraction: Double
+    /// The decode kernel: "AVX512-BF16" for a bf16 cache multiplied in bf16 pairs, else the
+    /// instruction set of the widening kernel (`nil` in results written before it existed).
+    public var kernel: String?
 }
 
 /// Times decode steps against a filled cache next to a plain read of a buffer of the same
@@ -99,7 +102,9 @@ public enum DecodeBenchmark {
             queries: config.queries, dtype: config.dtype.rawValue,
             layout: config.pagedBlock.map { "paged/\($0)" } ?? "contiguous", threads: threads,
             msPerStep: ms, gbPerS: gb / (ms / 1e3), plainReadGbPerS: gb / (readMs / 1e3),
-            bandwidthFraction: readMs / ms)
+            bandwidthFraction: readMs / ms,
+            kernel: config.dtype == .bf16 && resolved.half.decodesInPairs
+                ? resolved.half.kernel.description : "\(resolved.instructionSet)")
     }
 
     private static func randomKV(_ c: DecodeBenchmarkConfiguration, length: Int, seed: UInt64)

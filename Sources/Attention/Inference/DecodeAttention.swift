@@ -12,6 +12,15 @@
 /// log-sum-exp. Sequences may have different lengths (time follows the total); a sequence
 /// with no visible key outputs zeros.
 ///
+/// Precision: f32 and f16 caches, and bf16 caches on the ``ReducedPrecisionKernel/portable``
+/// kernel, are widened to fp32 in registers (fp32 products). A bf16 cache on a kernel with
+/// bf16 products (``ReducedPrecisionKernel/avx512BF16``, the default where the CPU has it)
+/// multiplies in bf16 pairs: the query rows are rounded to bf16 once per step — exact when
+/// `query` is bf16, the normal case — and the softmax weights are rounded to bf16 before
+/// they multiply the values; sums, the softmax and its statistics stay fp32 (the rounding of
+/// PyTorch's and FlashAttention's bf16 kernels). Choose the kernel with
+/// `options.execution.reducedPrecisionKernel`.
+///
 /// - Parameters:
 ///   - query: the new queries, `[B, H, Sq, D]` with `B = cache.batch`, `D = cache.headDim`.
 ///   - cache: the keys and values; the queries' own keys must already be appended.

@@ -57,7 +57,12 @@ enum FlashDecode {
         let total = unions.reduce(0) { $0 + $1.count } * p.kvHeads
         let threads = p.execution.threads
         let perItem = (total + 16 * threads - 1) / (16 * threads)
-        let chunk = Swift.max(minimumChunk, (perItem + 31) & ~31)  // whole tiles
+        let half = p.execution.half.c
+        // A bf16 cache on a tile-product kernel multiplies in bf16 pairs (the query rounded
+        // to bf16 once per item, exact when it is bf16); otherwise it is widened to fp32.
+        let pairs = cache.dtype == .bf16 ? half.decode_partial_bf16 : nil
+        let tile = Int(pairs == nil ? AK_DECODE_TILE : AK_DECODE_BF16_TILE)
+        let chunk = Swift.max(minimumChunk, (perItem + tile - 1) / tile * tile)  // whole tiles
         var items: [Item] = [], firstItem: [Int] = []  // firstItem[b·Hkv + hk]
         for b in 0..<p.batch {
             for hk in 0..<p.kvHeads {
@@ -78,7 +83,9 @@ enum FlashDecode {
         let slopes = p.alibi.map { a in a.slopes.map { $0 * Float(M_LOG2E) } }
         let kernels = p.execution.kernels.c
         let width = cache.dtype.byteSize
-        let perWorkerFloats = rows * d + rows + rows * (Int(AK_DECODE_TILE) + 1)
+        let pairWords = (d + 1) / 2
+        let perWorkerFloats =
+            rows * d + rows + rows * (tile + 1) + (pairs == nil ? 0 : rows * pairWords)
         let partials = UnsafeMutablePointer<Float>.allocate(
             capacity: Swift.max(1, items.count * partialFloats))
         let floats = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorkerFloats)
@@ -100,6 +107,9 @@ enum FlashDecode {
                     let item = items[index]
                     let qBuf = floats + worker * perWorkerFloats
                     let slope = qBuf + rows * d, scratch = slope + rows
+                    let qPairs = UnsafeMutableRawPointer(scratch + rows * (tile + 1))
+                        .assumingMemoryBound(to: UInt32.self)
+                    let rowScale = pairs == nil ? qScale : 1  // the pair kernel scales scores
                     let lo = ints + worker * 3 * rows, hi = lo + rows, qpos = hi + rows
                     let shift =
                         p.alibi?.alignment.queryShift(queries: sq, keys: cache.lengths[item.b]) ?? 0
@@ -110,7 +120,7 @@ enum FlashDecode {
                             let src =
                                 q + item.b * query.strides[0] + h * query.strides[1] + s
                                 * query.strides[2]
-                            for i in 0..<d { qBuf[r * d + i] = src[i] * qScale }
+                            for i in 0..<d { qBuf[r * d + i] = src[i] * rowScale }
                             let range = ranges[item.b][s]
                             (lo[r], hi[r]) = (range.lowerBound, range.upperBound)
                             slope[r] = slopes?[h] ?? 0
@@ -140,8 +150,14 @@ enum FlashDecode {
                         qpos: slopes == nil ? nil : UnsafePointer(qpos),
                         symmetric: p.alibi?.form == .symmetric ? 1 : 0,
                         kvType: cache.dtype.kernelCode, m: state, l: state + rows,
-                        acc: state + 2 * rows, scratch: scratch)
-                    kernels.decode_partial(&args, n, myRuns)
+                        acc: state + 2 * rows, scratch: scratch, qPairs: nil, pairScale: 0)
+                    if let pairs {
+                        half.pairs_from_f32!(rows, d, qBuf, d, qPairs, pairWords)
+                        (args.qPairs, args.pairScale) = (UnsafePointer(qPairs), qScale)
+                        pairs(&args, n, myRuns)
+                    } else {
+                        kernels.decode_partial(&args, n, myRuns)
+                    }
                 }
                 merge(
                     p, items: firstItem, partials: partials, output: shared.value.1,

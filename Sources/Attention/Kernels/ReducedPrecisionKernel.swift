@@ -13,6 +13,12 @@ public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomString
     /// FlashAttention does), softmax in fp32. Needs AVX512-BF16. f16 inputs still take the
     /// portable path: without AVX512-FP16 arithmetic the fp32 kernels are the fast way, and
     /// fp16 products accumulated in fp16 would lose accuracy anyway.
+    ///
+    /// Decoding against a bf16 cache (``decodeAttention(query:cache:options:)``) also
+    /// multiplies in bf16 pairs with this kernel: the cached keys and values are used as
+    /// stored, the query rows are rounded to bf16 once per step (exact when the query tensor
+    /// is bf16, the usual case), and the softmax weights are rounded to bf16 before they
+    /// multiply the values (their sums stay fp32).
     case avx512BF16
     /// The same bf16 tile products on arm64 `BFDOT` (`FEAT_BF16`: Apple M2 and later),
     /// chosen at run time. Its C kernels are checked under qemu (`scripts/test-arm64.sh`);
@@ -22,7 +28,8 @@ public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomString
     /// tiles (`tdpbf16ps`), chosen by default where offered: a CPU with AMX-BF16 (Intel
     /// Sapphire Rapids and later) whose operating system grants the tile state (Linux: asked
     /// once per process). Its logic is tested in a software model of the tiles
-    /// (`scripts/test-amx.sh`); it has not yet run on AMX hardware.
+    /// (`scripts/test-amx.sh`); it has not yet run on AMX hardware. Decoding uses the
+    /// AVX512-BF16 pair kernel (a decode step is bound by reading the cache, not by products).
     case amxBF16
 
     public var description: String {
@@ -93,6 +100,10 @@ package struct HalfKernelTable: @unchecked Sendable {
         }
         return HalfKernelTable(.portable, instructionSet: instructionSet)!  // portable always exists
     }
+
+    /// Whether decoding against a bf16 cache multiplies in bf16 pairs (`vdpbf16ps`) rather
+    /// than widening the cache to fp32 (``FlashDecode``).
+    package var decodesInPairs: Bool { c.decode_partial_bf16 != nil }
 
     /// The C format code of a 2-byte dtype.
     static func format(_ dtype: DType) -> Int32 {

@@ -7,7 +7,7 @@ import Foundation
 struct DecodeBenchFlags: ParsableArguments {
     @Flag(
         help:
-            "Benchmark decode steps against a KV cache (uses --heads, --kv-heads, --head-dim, --dtype, --repeats, --threads, --json)."
+            "Benchmark decode steps against a KV cache (uses --heads, --kv-heads, --head-dim, --dtype, --half-kernel, --repeats, --threads, --json)."
     )
     var decode = false
     @Option(help: "Decode: comma-separated cache lengths (B = 1 each).") var cacheLens =
@@ -79,7 +79,8 @@ struct DecodeBenchFlags: ParsableArguments {
         for r in results {
             rows.append([
                 r.layout, "\(r.batch)", "\(r.heads)/\(r.kvHeads)", "\(r.headDim)", "\(r.queries)",
-                r.dtype, "\(r.cacheLen)", "\(r.totalPositions)", "\(r.threads)",
+                r.kernel.map { "\(r.dtype) [\($0)]" } ?? r.dtype, "\(r.cacheLen)",
+                "\(r.totalPositions)", "\(r.threads)",
                 String(format: "%.3f", r.msPerStep), String(format: "%.1f", r.gbPerS),
                 String(format: "%.1f", r.plainReadGbPerS),
                 String(format: "%.0f%%", 100 * r.bandwidthFraction),

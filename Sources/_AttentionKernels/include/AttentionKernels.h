@@ -64,6 +64,12 @@ typedef struct ak_decode_rows {
     float *m, *l, *acc;
     /// rows × (AK_DECODE_TILE + 1) floats of scratch.
     float *scratch;
+    /// Read only by `ak_half_table.decode_partial_bf16` (NULL / 0 for decode_partial): the
+    /// query rows rounded to bf16 pairs, *unscaled* (row stride ceil(d/2) words; see
+    /// `pairs_from_f32`), and the factor scale·log2 e applied to each fp32 score q·k. That
+    /// kernel does not read `q`, so a bf16 query is used exactly.
+    const uint32_t *_Nullable qPairs;
+    float pairScale;
 } ak_decode_rows;
 
 /// The kernels of one instruction-set variant, as function pointers. A caller picks a table

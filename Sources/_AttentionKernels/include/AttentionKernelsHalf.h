@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "AttentionKernels.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -88,7 +90,19 @@ typedef struct ak_half_table {
     void (*_Nullable gemm_packed)(long M, long N, long K, const float *a, long lda,
                                   const uint32_t *packed, int accumulate, float *c, long ldc,
                                   uint32_t *scratch);
+    /// Flash-decoding partial on a bf16 cache in pairs (`ak_table.decode_partial`'s contract,
+    /// kvType AK_KV_BF16 only): S = (qPairs·Kᵀ)·pairScale with the K rows used as pairs straight
+    /// from the cache, and acc += P·V with P rounded to bf16 pairs of consecutive positions and
+    /// V pairs made by interleaving two cached rows; fp32 accumulation and softmax. Tiles of
+    /// AK_DECODE_BF16_TILE positions: `scratch` holds rows × (AK_DECODE_BF16_TILE + 1)
+    /// floats. NULL except in AK_HALF_AVX512BF16 and AK_HALF_AMX_BF16 (the same kernel: decoding
+    /// is bound by memory, not by the products).
+    void (*_Nullable decode_partial_bf16)(const ak_decode_rows *rows, long nruns,
+                                          const ak_kv_run *runs);
 } ak_half_table;
+
+/// Key positions per tile of decode_partial_bf16.
+#define AK_DECODE_BF16_TILE 64
 
 /// 32-bit words pack_weight writes for a weight of N × K.
 static inline long ak_bf16_packed_words(long K, long N) { return (N + 31) / 32 * 32 * ((K + 1) / 2); }
