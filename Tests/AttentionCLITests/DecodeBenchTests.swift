@@ -21,19 +21,26 @@ import Testing
         }
     }
 
-    @Test func jsonHasTheDocumentedKeys() throws {
+    /// Runs a tiny `bench --decode` (4 heads, 2 KV heads, D = 16, a 40-position bf16 cache,
+    /// one repeat, one thread) with `extra` flags and returns its JSON rows.
+    func decodeRows(_ extra: [String]) throws -> [[String: Any]] {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent(
             "decode-\(UUID()).json"
         ).path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        var command = try AttentionCommand.parseAsRoot([
-            "bench", "--decode", "--heads", "4", "--kv-heads", "2", "--head-dim", "16",
-            "--cache-lens", "40", "--paged-block", "16", "--dtype", "bf16", "--repeats", "1",
-            "--threads", "1", "--json", path,
-        ])
+        var command = try AttentionCommand.parseAsRoot(
+            [
+                "bench", "--decode", "--heads", "4", "--kv-heads", "2", "--head-dim", "16",
+                "--cache-lens", "40", "--dtype", "bf16", "--repeats", "1", "--threads", "1",
+                "--json", path,
+            ] + extra)
         try command.run()
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        let rows = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+        return try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
+    }
+
+    @Test func jsonHasTheDocumentedKeys() throws {
+        let rows = try decodeRows(["--paged-block", "16"])
         #expect(rows.count == 2)  // contiguous and paged
         for row in rows {
             for key in ["cacheLen", "gbPerS", "bandwidthFraction", "msPerStep", "layout", "kernel"]
@@ -51,19 +58,7 @@ import Testing
         for choice in ["portable"]
             + (ReducedPrecisionKernel.supported.contains(.avx512BF16) ? ["avx512-bf16"] : [])
         {
-            let path = FileManager.default.temporaryDirectory.appendingPathComponent(
-                "decode-\(UUID()).json"
-            ).path
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            var command = try AttentionCommand.parseAsRoot([
-                "bench", "--decode", "--heads", "4", "--kv-heads", "2", "--head-dim", "16",
-                "--cache-lens", "40", "--dtype", "bf16", "--repeats", "1", "--threads", "1",
-                "--half-kernel", choice, "--json", path,
-            ])
-            try command.run()
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let rows = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]
-            kernels[choice] = rows.first?["kernel"] as? String
+            kernels[choice] = try decodeRows(["--half-kernel", choice]).first?["kernel"] as? String
         }
         #expect(kernels["portable"] != nil && kernels["portable"] != "AVX512-BF16")
         if kernels.count == 2 { #expect(kernels["avx512-bf16"] == "AVX512-BF16") }
