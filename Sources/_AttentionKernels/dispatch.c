@@ -2,6 +2,7 @@
 // for a table (ak_kernels) once per call and calls through it, so concurrent calls may use
 // different variants. ak_detected_isa reports what the CPU supports (__builtin_cpu_supports).
 #include "variants.h"
+#include <pthread.h>
 #include <stdlib.h>
 
 #define AK_TABLE(S)                                                                            \
@@ -43,6 +44,38 @@ void *ak_alloc_bytes(size_t bytes) {
     void *p = 0;
     if (posix_memalign(&p, 64, bytes ? bytes : 64) != 0) return 0;
     return p;
+}
+
+// Per-thread packing buffers behind a pthread key, whose destructor frees them when the
+// thread exits.
+typedef struct {
+    float *p[AK_BUFFER_SLOTS];
+    size_t cap[AK_BUFFER_SLOTS];
+} ak_thread_buffers;
+static pthread_key_t buffersKey;
+static pthread_once_t buffersOnce = PTHREAD_ONCE_INIT;
+
+static void free_thread_buffers(void *v) {
+    ak_thread_buffers *b = v;
+    for (int i = 0; i < AK_BUFFER_SLOTS; i++) free(b->p[i]);
+    free(b);
+}
+
+static void make_buffers_key(void) { pthread_key_create(&buffersKey, free_thread_buffers); }
+
+float *ak_thread_buffer(int slot, size_t floats) {
+    pthread_once(&buffersOnce, make_buffers_key);
+    ak_thread_buffers *b = pthread_getspecific(buffersKey);
+    if (!b) {
+        b = calloc(1, sizeof *b);
+        pthread_setspecific(buffersKey, b);
+    }
+    if (b->cap[slot] < floats) {
+        free(b->p[slot]);
+        b->p[slot] = ak_alloc(floats);
+        b->cap[slot] = floats;
+    }
+    return b->p[slot];
 }
 
 void ak_mask_causal(long rows, long cols, float *s, long lds, long qStart, long kStart,

@@ -252,11 +252,9 @@ AK_TARGET void AK_NAME(ak_sgemm)(int transA, int transB, long M, long N, long K,
     }
     if (K <= 0 || alpha == 0) return;
     enum { MR = QK_MR, NR = GEMM_NR };
-    static _Thread_local float *bufA = 0, *bufB = 0;
-    static _Thread_local size_t capA = 0, capB = 0;
     size_t needA = (size_t)(GEMM_MC + MR) * GEMM_KC, needB = (size_t)(GEMM_NC + NR) * GEMM_KC;
-    if (capA < needA) { free(bufA); bufA = ak_alloc(needA); capA = needA; }
-    if (capB < needB) { free(bufB); bufB = ak_alloc(needB); capB = needB; }
+    float *bufA = ak_thread_buffer(AK_BUFFER_SGEMM_A, needA);
+    float *bufB = ak_thread_buffer(AK_BUFFER_SGEMM_B, needB);
     float edge[MR * NR];
     for (long jc = 0; jc < N; jc += GEMM_NC) {
         long nc = N - jc < GEMM_NC ? N - jc : GEMM_NC;
@@ -327,10 +325,8 @@ AK_TARGET void AK_NAME(ak_sgemm_packed)(long M, long N, long K, const float *A, 
         return;
     }
     enum { MR = QK_MR, NR = QK_NV * AK_VW };
-    static _Thread_local float *bufA = 0;
-    static _Thread_local size_t capA = 0;
     size_t needA = (size_t)(GEMM_MC + 12) * GEMM_KC;
-    if (capA < needA) { free(bufA); bufA = ak_alloc(needA); capA = needA; }
+    float *bufA = ak_thread_buffer(AK_BUFFER_SGEMM_PACKED_A, needA);
     float edge[MR * NR];
     for (long pc = 0; pc < K; pc += GEMM_KC) {
         long kc = K - pc < GEMM_KC ? K - pc : GEMM_KC;

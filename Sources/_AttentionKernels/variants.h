@@ -8,6 +8,12 @@
 void *ak_alloc_bytes(size_t bytes);
 static inline float *ak_alloc(size_t floats) { return (float *)ak_alloc_bytes(floats * sizeof(float)); }
 
+/// The calling thread's packing buffer `slot` of at least `floats` floats (grown as needed),
+/// freed when the thread exits: a plain thread-local pointer leaked it with every worker
+/// thread the dispatch pool retires (LeakSanitizer: ~2 MiB per thread).
+enum { AK_BUFFER_SGEMM_A, AK_BUFFER_SGEMM_B, AK_BUFFER_SGEMM_PACKED_A, AK_BUFFER_SLOTS };
+float *ak_thread_buffer(int slot, size_t floats);
+
 #define AK_DECLARE_VARIANT(S)                                                                  \
     void ak_tile_gemm_##S(int, long, long, long, const float *, long, const float *, long,     \
                           float *, long, int, const float *);                                  \
