@@ -326,6 +326,13 @@ import Testing
         let b = try decodeAttention(query: view, cache: cache, options: options)
         let p = try decodeAttention(query: view, cache: paged, sequences: ids, options: options)
         #expect(a.scalars == b.scalars)
+        // A slice of a larger bf16 tensor (an offset, and storage the view does not reach).
+        let wide = Tensor.randomNormal([2, 10, 3, 80], seed: 73).converted(to: .bf16)
+        let slice = try wide.sliced(axis: 1, range: 1..<9)
+        #expect(
+            try decodeAttention(query: slice, cache: cache, options: options).scalars
+                == decodeAttention(query: slice.contiguous(), cache: cache, options: options)
+                .scalars)
         // The paged cache's runs split into other tiles on the widening path (16-position
         // blocks against 77-position pages), so its sums are in another order.
         #expect(maxRelativeError(p, a.scalars.map(Double.init)) <= 1e-5)
@@ -482,5 +489,29 @@ import Testing
         let yb = try mha(x.sliced(axis: 0, range: 1..<2), cache: &copy, sequences: [b])
         let error = zip(joint.scalars, ya.scalars + yb.scalars).map { abs($0 - $1) }.max()!
         #expect(error <= 1e-5)
+    }
+
+    /// Zero new positions (`S = 0`) through both cache overloads: an empty `[B, 0, E]`
+    /// result or an error naming `x`, never a trap; the caches keep their lengths.
+    @Test func decodeLayerWithNoNewPositions() throws {
+        var mha = try MultiHeadAttention(dimensions: 32, numHeads: 4, seed: 11, numKVHeads: 2)
+        mha.rope = try RoPE(dimensions: 8)
+        var cache = try KVCache(batch: 2, kvHeads: 2, headDim: 8, capacity: 16, dtype: .bf16)
+        _ = try mha(Tensor.randomNormal([2, 3, 32], seed: 1), cache: &cache)
+        var pool = try PagedKVCache(
+            kvHeads: 2, headDim: 8, blockSize: 4, blockCount: 4, dtype: .bf16)
+        let a = pool.addSequence()
+        _ = try mha(Tensor.randomNormal([1, 3, 32], seed: 2), cache: &pool, sequences: [a])
+        let empty = Tensor.zeros([2, 0, 32])
+        do {
+            let y = try mha(empty, cache: &cache)
+            #expect(y.shape == [2, 0, 32])
+        } catch let e as AttentionError { #expect(e.argument == "x") }
+        do {
+            let y = try mha(empty.sliced(axis: 0, range: 0..<1), cache: &pool, sequences: [a])
+            #expect(y.shape == [1, 0, 32])
+        } catch let e as AttentionError { #expect(e.argument == "x") }
+        #expect(cache.lengths == [3, 3])
+        #expect(try pool.length(sequence: a) == 3)
     }
 }
