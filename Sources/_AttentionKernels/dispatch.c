@@ -68,6 +68,7 @@ float *ak_thread_buffer(int slot, size_t floats) {
     ak_thread_buffers *b = pthread_getspecific(buffersKey);
     if (!b) {
         b = calloc(1, sizeof *b);
+        if (!b) return 0;
         pthread_setspecific(buffersKey, b);
     }
     if (b->cap[slot] < floats) {
