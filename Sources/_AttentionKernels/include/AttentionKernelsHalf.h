@@ -37,7 +37,7 @@ typedef enum {
     /// (`tdpbf16ps`). Offered when CPUID reports AMX-BF16 and AMX-TILE, the OS enables the tile
     /// state (XCR0 bits 17, 18) and, on Linux, the process is granted it: the first
     /// `ak_detected_half_variant` call asks once per process (`arch_prctl(ARCH_REQ_XCOMP_PERM,
-    /// XFEATURE_XTILEDATA)`, the library's only process-wide step, since Linux grants the tile
+    /// XFEATURE_XTILEDATA)`, a process-wide step because Linux grants the tile
     /// state per process); if refused, the variant is not offered. Each call loads its own tile
     /// configuration and releases the tiles before returning.
     AK_HALF_AMX_BF16 = 4,
