@@ -3,6 +3,21 @@
 #include "half_variants.h"
 #include "cpu_features.h"
 
+#ifdef AK_HALF_HAS_X86
+// The AVX512-BF16 table with its two products (`dot_gemm`, `gemm_packed`) given: on
+// `vdpbf16ps` for AK_HALF_AVX512BF16, on AMX tiles for AK_HALF_AMX_BF16.
+#define AK_AVX512BF16_TABLE(DOT_GEMM, GEMM_PACKED)                                             \
+    {                                                                                          \
+        .to_f32 = ak_half_to_f32_f16c, .from_f32 = ak_half_from_f32_f16c,                      \
+        .scan_rows = ak_half_scan_rows_portable, .pack_rows = ak_bf16_pack_rows_portable,      \
+        .pack_transposed = ak_bf16_pack_transposed_avx512,                                     \
+        .pack_interleaved = ak_bf16_pack_interleaved_avx512,                                   \
+        .pairs_from_f32 = ak_bf16_pairs_from_f32_avx512, .dot_gemm = DOT_GEMM,                 \
+        .pack_weight = ak_bf16_pack_weight_avx512, .gemm_packed = GEMM_PACKED,                 \
+        .decode_partial_bf16 = ak_decode_partial_bf16_avx512,                                  \
+    }
+#endif
+
 static const ak_half_table half_tables[] = {
     {
         .to_f32 = ak_half_to_f32_portable,
@@ -15,37 +30,14 @@ static const ak_half_table half_tables[] = {
         .from_f32 = ak_half_from_f32_f16c,
         .scan_rows = ak_half_scan_rows_portable,
     },
-    {
-        .to_f32 = ak_half_to_f32_f16c,
-        .from_f32 = ak_half_from_f32_f16c,
-        .scan_rows = ak_half_scan_rows_portable,
-        .pack_rows = ak_bf16_pack_rows_portable,
-        .pack_transposed = ak_bf16_pack_transposed_avx512,
-        .pack_interleaved = ak_bf16_pack_interleaved_avx512,
-        .pairs_from_f32 = ak_bf16_pairs_from_f32_avx512,
-        .dot_gemm = ak_bf16_dot_gemm_avx512,
-        .pack_weight = ak_bf16_pack_weight_avx512,
-        .gemm_packed = ak_bf16_gemm_packed_avx512,
-        .decode_partial_bf16 = ak_decode_partial_bf16_avx512,
-    },
+    AK_AVX512BF16_TABLE(ak_bf16_dot_gemm_avx512, ak_bf16_gemm_packed_avx512),
 #endif
 };
 
 #ifdef AK_HALF_HAS_X86
 // AK_HALF_AMX_BF16: the AVX512-BF16 table with the products on AMX tiles (bf16_amx.c).
-static const ak_half_table amx_bf16_table = {
-    .to_f32 = ak_half_to_f32_f16c,
-    .from_f32 = ak_half_from_f32_f16c,
-    .scan_rows = ak_half_scan_rows_portable,
-    .pack_rows = ak_bf16_pack_rows_portable,
-    .pack_transposed = ak_bf16_pack_transposed_avx512,
-    .pack_interleaved = ak_bf16_pack_interleaved_avx512,
-    .pairs_from_f32 = ak_bf16_pairs_from_f32_avx512,
-    .dot_gemm = ak_bf16_dot_gemm_amx,
-    .pack_weight = ak_bf16_pack_weight_avx512,
-    .gemm_packed = ak_bf16_gemm_packed_amx,
-    .decode_partial_bf16 = ak_decode_partial_bf16_avx512,  // decoding reads memory: no tiles
-};
+// Decoding keeps the AVX512-BF16 pair kernel: a step reads memory, it needs no tiles.
+static const ak_half_table amx_bf16_table = AK_AVX512BF16_TABLE(ak_bf16_dot_gemm_amx, ak_bf16_gemm_packed_amx);
 #endif
 
 #ifdef AK_HALF_HAS_ARM64

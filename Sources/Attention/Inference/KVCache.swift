@@ -174,11 +174,13 @@ public struct KVCache: Sendable {
         let n = k.length, l = lengths[b]
         // A ring buffer keeps only the last W of what it is given.
         let skip = window.map { Swift.max(0, n - $0) } ?? 0
+        let table = HalfConversion.machine
         for s in skip..<n {
             let pos = l + s
             let (page, slot) = locate(pos)
             if !isKnownUniquelyReferenced(&pages[page]) { pages[page] = pages[page].copy() }
-            pages[page].store(keys: k, values: v, batchEntry: e, position: s, unit: b, slot: slot)
+            pages[page].store(
+                keys: k, values: v, batchEntry: e, position: s, unit: b, slot: slot, using: table)
         }
         lengths[b] = l + n
         if let window { starts[b] = Swift.max(starts[b], lengths[b] - window) }

@@ -118,11 +118,13 @@ public struct PagedKVCache: Sendable {
         }
         for _ in 0..<Swift.max(0, needed) { t.blocks.append(freeList.removeLast()) }
         if k.length > 0, !isKnownUniquelyReferenced(&pool) { pool = pool.copy() }
+        let table = HalfConversion.machine
         for s in 0..<k.length {
             let pos = t.length + s
             pool.store(
                 keys: k, values: v, batchEntry: 0, position: s,
-                unit: 0, slot: t.blocks[pos / blockSize] * blockSize + pos % blockSize)
+                unit: 0, slot: t.blocks[pos / blockSize] * blockSize + pos % blockSize, using: table
+            )
         }
         t.length = end
         tables[id] = t

@@ -63,9 +63,9 @@ final class KVPage: @unchecked Sendable {
 
     /// Stores position `s` of batch entry `b` of the inputs (every head) at `slot` of `unit`.
     func store(
-        keys: KVInput, values: KVInput, batchEntry b: Int, position s: Int, unit: Int, slot: Int
+        keys: KVInput, values: KVInput, batchEntry b: Int, position s: Int, unit: Int, slot: Int,
+        using table: ak_half_table
     ) {
-        let table = HalfConversion.machine
         keys.withRows { k in
             values.withRows { v in
                 for h in 0..<heads {
