@@ -13,6 +13,9 @@
 // Register budget: AVX-512 (32 zmm): scores 4 rows × 4 keys = 16 accumulators + 4 K + 1 Q
 // = 21; P·V 4 rows × 4 vectors = 16 accumulators + 4 V + 1 broadcast = 21. AVX2 and
 // portable (16 registers): 2 rows × 4 = 8 + 4 + 1 = 13 in both.
+// Pointers are non-null unless marked _Nullable.
+#pragma clang assume_nonnull begin
+
 #if AK_VW == 16
 #define DEC_RB 4
 #else
@@ -153,22 +156,29 @@ AK_INLINE void dec_values(const int RB, const int NV, long n, const float *p, lo
         vstore(acc + r * lda + col + x * AK_VW, o[r][x]);
 }
 
+// The columns lo ..< hi of a tile of n positions from j0 that row r sees (lo ≥ hi: none).
+AK_INLINE void dec_span(const ak_decode_rows *a, long r, long j0, long n, long *lo, long *hi) {
+    *lo = a->lo[r] - j0 < 0 ? 0 : a->lo[r] - j0;
+    *hi = a->hi[r] - j0 > n ? n : a->hi[r] - j0;
+}
+
 // Mask, ALiBi and the online-softmax step of one tile's scores s[rows × n] (row stride T,
 // base 2: the scores already carry log2 e), in place: s becomes P (zero outside each row's
 // visible span), alpha[r] = 2^(m − m'), and m, l are updated.
+//
+// A visible NaN or ±inf score (from a non-finite query, key or value, or an overflowing
+// score) sets l[0] to NaN, which survives every later rescale: the caller recomputes the
+// item in checked mode (FlashDecode+Checked.swift). The test is one pass over the tile:
+// x·0 is NaN exactly when x is NaN or ±inf, and a sum is NaN when one of its terms is.
 AK_INLINE void dec_softmax(const ak_decode_rows *a, long j0, long n, float *s, long T, float *alpha) {
     const long rows = a->rows;
-    long r;
+    long r, lo, hi;
+    vf z = vsplat(0);
+    float zt = 0;
     for (r = 0; r < rows; r++) {
         float *row = s + r * T;
-        long lo = a->lo[r] - j0, hi = a->hi[r] - j0;
-        lo = lo < 0 ? 0 : lo;
-        hi = hi > n ? n : hi;
-        alpha[r] = 1;
-        if (lo >= hi) {  // nothing visible in this tile
-            memset(row, 0, (size_t)n * sizeof(float));
-            continue;
-        }
+        dec_span(a, r, j0, n, &lo, &hi);
+        if (lo >= hi) continue;
         if (a->slope) {
             float m = a->slope[r];
             long i = a->qpos[r];
@@ -176,6 +186,19 @@ AK_INLINE void dec_softmax(const ak_decode_rows *a, long j0, long n, float *s, l
                 long dist = i - (j0 + c);
                 row[c] -= m * (float)(a->symmetric && dist < 0 ? -dist : dist);
             }
+        }
+        long c = lo;
+        for (; c + AK_VW <= hi; c += AK_VW) z = z + vload(row + c) * 0.0f;
+        for (; c < hi; c++) zt += row[c] * 0.0f;
+    }
+    if (hsum(z) + zt != 0) a->l[0] = NAN;
+    for (r = 0; r < rows; r++) {
+        float *row = s + r * T;
+        dec_span(a, r, j0, n, &lo, &hi);
+        alpha[r] = 1;
+        if (lo >= hi) {  // nothing visible in this tile
+            memset(row, 0, (size_t)n * sizeof(float));
+            continue;
         }
         float mOld = a->m[r], mx = row_max(row + lo, hi - lo);
         float mNew = mx > mOld ? mx : mOld;
@@ -255,7 +278,8 @@ AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const 
 // The key and value rows `ahead` positions after position t of run i, for prefetching: in
 // that run, or (a paged cache's small blocks) in a later one; elements of `width` bytes.
 AK_INLINE void dec_prefetch_rows(long nruns, const ak_kv_run *runs, long i, long t, long width, long ahead,
-                                 const char **pfk, const char **pfv) {
+                                 const char *_Nonnull *_Nonnull pfk,
+                                 const char *_Nonnull *_Nonnull pfv) {
     long j = i, off = t + ahead;
     while (off >= runs[j].count && j + 1 < nruns) off -= runs[j].count, j++;
     *pfk = (const char *)runs[j].k + off * runs[j].ldk * width;
@@ -285,6 +309,8 @@ AK_TARGET void AK_NAME(ak_decode_partial)(const ak_decode_rows *a, long nruns,
     else if (a->kvType == AK_KV_BF16) dec_runs(a, nruns, runs, AK_KV_BF16);
     else dec_runs(a, nruns, runs, AK_KV_F16);
 }
+
+#pragma clang assume_nonnull end
 
 #undef DEC_RB
 #undef DEC_TB

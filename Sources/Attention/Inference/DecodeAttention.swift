@@ -10,7 +10,9 @@
 /// (running max, sum, accumulator) for all `H / Hkv` query heads of a key/value group at
 /// once, so every cached element is read once per step; the partials are merged by
 /// log-sum-exp. Sequences may have different lengths (time follows the total); a sequence
-/// with no visible key outputs zeros.
+/// with no visible key outputs zeros. NaN and infinity follow the rule of the other paths
+/// (a row that sees a non-finite query, key or value, or a score of NaN or `+inf`, outputs
+/// NaN; docs/KERNELS.md, "Non-finite values").
 ///
 /// Precision: f32 and f16 caches, and bf16 caches on the ``ReducedPrecisionKernel/portable``
 /// kernel, are widened to fp32 in registers (fp32 products). A bf16 cache on a kernel with

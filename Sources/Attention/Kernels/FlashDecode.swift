@@ -92,11 +92,15 @@ enum FlashDecode {
         let ints = UnsafeMutablePointer<Int>.allocate(capacity: workers * 3 * rows)
         let runs = UnsafeMutablePointer<ak_kv_run>.allocate(
             capacity: workers * Swift.max(1, maxRuns))
+        // Items recomputed by `checkedPartial` (non-finite values or overflowing scores).
+        let checked = UnsafeMutablePointer<Bool>.allocate(capacity: Swift.max(1, items.count))
+        checked.initialize(repeating: false, count: Swift.max(1, items.count))
         defer {
             partials.deallocate()
             floats.deallocate()
             ints.deallocate()
             runs.deallocate()
+            checked.deallocate()
         }
 
         return Tensor(uninitializedShape: outShape) { out in
@@ -158,10 +162,21 @@ enum FlashDecode {
                     } else {
                         kernels.decode_partial(&args, n, myRuns)
                     }
+                    if !partialIsClean(state, rows: rows, dv: dv) {
+                        checkedPartial(
+                            p, item: item,
+                            query: { r in
+                                q + item.b * query.strides[0] + (item.hk * g + r / sq)
+                                    * query.strides[1] + r % sq * query.strides[2]
+                            }, visible: (0..<rows).map { ranges[item.b][$0 % sq] },
+                            qpos: { r in r % sq + shift },
+                            runs: ItemRuns(runs: myRuns, count: n, dtype: cache.dtype), into: state)
+                        checked[index] = true
+                    }
                 }
                 merge(
-                    p, items: firstItem, partials: partials, output: shared.value.1,
-                    layout: outputLayout)
+                    p, items: firstItem, partials: partials, checked: checked,
+                    output: shared.value.1, layout: outputLayout)
             }
         }
     }
@@ -170,7 +185,8 @@ enum FlashDecode {
     /// was visible).
     static func merge(
         _ p: DecodeProblem, items firstItem: [Int], partials: UnsafeMutablePointer<Float>,
-        output: UnsafeMutablePointer<Float>, layout: FlashAttention.OutputLayout
+        checked: UnsafePointer<Bool>, output: UnsafeMutablePointer<Float>,
+        layout: FlashAttention.OutputLayout
     ) {
         let (sq, g, dv) = (p.queries, p.group, p.valueDim)
         let rows = g * sq, partialFloats = rows * (2 + dv)
@@ -178,6 +194,7 @@ enum FlashDecode {
         for pair in 0..<(p.batch * p.kvHeads) {
             let (b, hk) = (pair / p.kvHeads, pair % p.kvHeads)
             let first = firstItem[pair], end = firstItem[pair + 1]
+            let natural = (first..<end).contains { checked[$0] }
             for r in 0..<rows {
                 let (gi, s) = (r / sq, r % sq)
                 let h = hk * g + gi
@@ -185,6 +202,12 @@ enum FlashDecode {
                     layout == .bhsd
                     ? output + ((b * p.heads + h) * sq + s) * dv
                     : output + ((b * sq + s) * p.heads + h) * dv
+                if natural {
+                    mergeNatural(
+                        row: r, rows: rows, dv: dv, items: first..<end, partials: partials,
+                        checked: checked, into: o)
+                    continue
+                }
                 var m = -Float.infinity
                 for c in first..<end { m = Swift.max(m, partials[c * partialFloats + r]) }
                 for i in 0..<dv { row[i] = 0 }
