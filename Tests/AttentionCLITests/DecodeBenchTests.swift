@@ -14,6 +14,7 @@ import Testing
             ["bench", "--decode", "--cache-lens", "0"],
             ["bench", "--decode", "--paged-block", "0"],
             ["bench", "--decode", "--batch-lens", "5,x"],
+            ["bench", "--decode", "--batch-lens", "40,50", "--vs-flash"],
         ] {
             #expect(throws: (any Error).self, "\(arguments)") {
                 _ = try AttentionCommand.parseAsRoot(arguments)
@@ -49,6 +50,16 @@ import Testing
             }
             #expect(row["cacheLen"] as? Int == 40)
         }
+    }
+
+    /// `--vs-flash` times the flash kernel on the same step (contiguous rows only).
+    @Test func vsFlashAddsTheFlashKernelsTime() throws {
+        let rows = try decodeRows(["--vs-flash", "--paged-block", "16"])
+        #expect(rows.count == 2)
+        let flash = rows.map { $0["flashMsPerStep"] as? Double }
+        #expect(flash[0].map { $0 > 0 } == true, "contiguous: \(rows[0])")
+        #expect(flash[1] == nil, "paged: \(rows[1])")
+        #expect(try decodeRows([]).first?["flashMsPerStep"] == nil)
     }
 
     /// `--half-kernel` reaches the decode benchmark: portable widens a bf16 cache (the row

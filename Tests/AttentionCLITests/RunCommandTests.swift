@@ -57,6 +57,39 @@ import Testing
             ])
     }
 
+    /// A few queries against many keys run on the decode kernel with the default backend
+    /// (the metadata says so) and agree with the reference and flash backends.
+    @Test(arguments: [DType.f32, .bf16])
+    func fewQueriesRunOnTheDecodeKernel(_ dtype: DType) throws {
+        let q = Tensor.randomNormal([1, 8, 3, 16], seed: 4).converted(to: dtype)
+        let k = Tensor.randomNormal([1, 2, 300, 16], seed: 5).converted(to: dtype)
+        let v = Tensor.randomNormal([1, 2, 300, 16], seed: 6).converted(to: dtype)
+        let input = path("few-\(dtype).safetensors")
+        try SafetensorsFile.write(["query": q, "key": k, "value": v], to: input)
+        var outputs: [String: SafetensorsFile] = [:]
+        for backend in ["auto", "fused", "reference"] {
+            let output = path("few-\(dtype)-\(backend).safetensors")
+            try run([
+                "run", "--input", input, "--output", output, "--mask", "causal-bottom-right",
+                "--alibi", "causal", "--backend", backend, "--return-lse",
+            ])
+            outputs[backend] = try SafetensorsFile(contentsOf: output)
+        }
+        #expect(outputs["auto"]?.metadata["reason"]?.contains("decode kernel") == true)
+        #expect(outputs["fused"]?.metadata["reason"]?.contains("decode kernel") == false)
+        let reference = try outputs["reference"]!.tensor(named: "output").converted(to: .f32)
+        let lse = try outputs["reference"]!.tensor(named: "lse")
+        // bf16: each output rounded once (2⁻⁸ relative to values of magnitude ≲ 3).
+        let tolerance: Float = dtype == .f32 ? 1e-5 : 2e-2
+        for backend in ["auto", "fused"] {
+            let file = outputs[backend]!
+            #expect(try file.dtype(of: "output") == dtype.safetensorsDType)
+            let out = try file.tensor(named: "output").converted(to: .f32)
+            #expect(try out.maxAbsDifference(reference) <= tolerance, "\(backend)")
+            #expect(try file.tensor(named: "lse").maxAbsDifference(lse) <= 1e-4, "\(backend)")
+        }
+    }
+
     @Test func lyingFilesFailWithoutWritingOutput() throws {
         // Header length far beyond the file.
         var bytes = [UInt8](repeating: 0, count: 8)

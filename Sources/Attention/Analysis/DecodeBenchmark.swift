@@ -10,13 +10,18 @@ public struct DecodeBenchmarkConfiguration: Sendable {
     public var dtype: DType
     /// Block size of a ``PagedKVCache``, or `nil` for a contiguous ``KVCache``.
     public var pagedBlock: Int?
+    /// Also time the same step on the flash kernel (`scaledDotProductAttention` with
+    /// `backend: .fused`, bottom-right causal, keys and values as tensors), interleaved.
+    /// Needs sequences of one length.
+    public var compareFlash: Bool
 
     public init(
         lengths: [Int], heads: Int, kvHeads: Int, headDim: Int, queries: Int = 1,
-        dtype: DType = .f32, pagedBlock: Int? = nil
+        dtype: DType = .f32, pagedBlock: Int? = nil, compareFlash: Bool = false
     ) {
         (self.lengths, self.heads, self.kvHeads, self.headDim) = (lengths, heads, kvHeads, headDim)
         (self.queries, self.dtype, self.pagedBlock) = (queries, dtype, pagedBlock)
+        self.compareFlash = compareFlash
     }
 
     /// Bytes of keys and values one step reads: every cached position of every kv head.
@@ -43,6 +48,8 @@ public struct DecodeBenchmarkResult: Codable, Sendable {
     /// The decode kernel: "AVX512-BF16" for a bf16 cache multiplied in bf16 pairs, else the
     /// instruction set of the widening kernel (`nil` in results written before it existed).
     public var kernel: String?
+    /// The same step on the flash kernel, when compared (`--vs-flash`).
+    public var flashMsPerStep: Double?
 }
 
 /// Times decode steps against a filled cache next to a plain read of a buffer of the same
@@ -83,13 +90,17 @@ public enum DecodeBenchmark {
             let c = cache
             step = { _ = try decodeAttention(query: q, cache: c, options: options) }
         }
+        let flash =
+            try config.compareFlash ? flashStep(config, query: q, execution: execution) : nil
         let plain = ReadBandwidthBuffer(bytes: config.cacheBytes)
         let threads = resolved.threads
-        var steps: [Double] = [], reads: [Double] = []
+        var steps: [Double] = [], reads: [Double] = [], flashes: [Double] = []
         try step()
+        try flash?()
         plain.read(threads: threads, execution: resolved)
         for _ in 0..<Swift.max(1, repeats) {
             steps += try Timing.measure(repeats: 1, warmup: 0) { try step() }
+            if let flash { flashes += try Timing.measure(repeats: 1, warmup: 0) { try flash() } }
             reads += Timing.measure(repeats: 1, warmup: 0) {
                 plain.read(threads: threads, execution: resolved)
             }
@@ -104,7 +115,26 @@ public enum DecodeBenchmark {
             msPerStep: ms, gbPerS: gb / (ms / 1e3), plainReadGbPerS: gb / (readMs / 1e3),
             bandwidthFraction: readMs / ms,
             kernel: config.dtype == .bf16 && resolved.half.decodesInPairs
-                ? resolved.half.kernel.description : "\(resolved.instructionSet)")
+                ? resolved.half.kernel.description : "\(resolved.instructionSet)",
+            flashMsPerStep: flashes.isEmpty ? nil : Timing.median(flashes))
+    }
+
+    /// The step of `config` on the flash kernel: the cache's shape as `[B, Hkv, L, D]`
+    /// tensors of its dtype, bottom-right causal.
+    private static func flashStep(
+        _ config: DecodeBenchmarkConfiguration, query: Tensor, execution: ExecutionOptions
+    ) throws -> () throws -> Void {
+        guard let n = config.lengths.first, config.lengths.allSatisfy({ $0 == n }) else {
+            throw AttentionError.argument(
+                "compareFlash", "the flash kernel takes sequences of one length")
+        }
+        let b = config.lengths.count, shape = [b, config.kvHeads, n, config.headDim]
+        let k = Tensor.randomNormal(shape, seed: 10).converted(to: config.dtype)
+        let v = Tensor.randomNormal(shape, seed: 11).converted(to: config.dtype)
+        let q = query.converted(to: config.dtype)
+        let options = AttentionOptions(
+            mask: .causalFromBottomRight, backend: .fused, execution: execution)
+        return { _ = try scaledDotProductAttention(query: q, key: k, value: v, options: options) }
     }
 
     private static func randomKV(_ c: DecodeBenchmarkConfiguration, length: Int, seed: UInt64)

@@ -1,7 +1,9 @@
 /// Which implementation computes attention.
 public enum AttentionBackend: String, Sendable, CaseIterable {
     /// Fused unless the caller asks for the attention weights (which only the reference
-    /// path materializes).
+    /// path materializes). A few queries against many keys (`Sq ≤ 16`, `Sk ≥ 256`, no mask
+    /// or bottom-right causal, no dropout) run on the fused split-KV decode kernel of
+    /// ``decodeAttention(query:cache:options:)``, everything else on the flash kernel.
     case automatic
     /// The standard, materialized path: scores and weights of size `[B, H, Sq, Sk]`.
     case reference

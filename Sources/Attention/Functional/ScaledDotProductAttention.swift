@@ -36,7 +36,10 @@
 ///   - scale: multiplies the scores; default `1/√D`.
 ///   - dropout: probability of zeroing a weight (kept weights scale by `1/(1−p)`).
 ///   - seed: dropout seed.
-///   - backend: `.automatic` (fused), `.reference` or `.fused`.
+///   - backend: `.automatic` (fused; for `Sq ≤ 16` queries against `Sk ≥ 256` keys with no
+///     mask or bottom-right causal, the split-KV decode kernel of
+///     ``decodeAttention(query:cache:options:)``), `.reference` or `.fused` (always the
+///     flash kernel).
 /// - Throws: ``AttentionError`` for shapes that do not fit, masks that do not broadcast, a
 ///   dropout outside [0, 1), or a reference run over the memory limit.
 public func scaledDotProductAttention(
@@ -75,6 +78,14 @@ func attend(
     outputLayout: FlashAttention.OutputLayout
 ) throws -> AttentionResult {
     let (backend, reason) = try chooseBackend(problem, options)
+    if options.backend == .automatic, FlashDecode.handles(problem, options) {
+        let (out, lse) = try FlashDecode.attend(problem, options, outputLayout: outputLayout)
+        return AttentionResult(
+            output: out, weights: nil, logSumExp: lse, backend: .fused,
+            reason:
+                "automatic: \(problem.queries) queries against \(problem.keys) keys run on the fused split-KV decode kernel (each key/value read once per head group)"
+        )
+    }
     switch backend {
     case .fused:
         let (out, lse, _) = FlashAttention.forward(

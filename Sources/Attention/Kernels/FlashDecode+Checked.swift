@@ -117,7 +117,8 @@ extension FlashDecode {
     /// partial makes the row NaN.
     static func mergeNatural(
         row r: Int, rows: Int, dv: Int, items: Range<Int>, partials: UnsafePointer<Float>,
-        checked: UnsafePointer<Bool>, into o: UnsafeMutablePointer<Float>
+        checked: UnsafePointer<Bool>, into o: UnsafeMutablePointer<Float>,
+        logSumExp: UnsafeMutablePointer<Float>?
     ) {
         let partialFloats = rows * (2 + dv)
         func m(_ c: Int) -> Double {
@@ -126,6 +127,7 @@ extension FlashDecode {
         }
         if items.contains(where: { partials[$0 * partialFloats + rows + r].isNaN }) {
             for i in 0..<dv { o[i] = .nan }
+            logSumExp?.pointee = .nan
             return
         }
         let top = items.map(m).max() ?? -.infinity
@@ -140,5 +142,6 @@ extension FlashDecode {
             }
         }
         for i in 0..<dv { o[i] = l == 0 ? 0 : Float(row[i] / l) }
+        logSumExp?.pointee = l == 0 ? -.infinity : Float(top + log(l))
     }
 }

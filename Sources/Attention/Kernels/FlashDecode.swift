@@ -21,19 +21,21 @@ enum FlashDecode {
 
     static func attend(
         query: Tensor, cache: KVCacheView, options: DecodeOptions,
-        outputLayout: FlashAttention.OutputLayout
+        outputLayout: FlashAttention.OutputLayout, logSumExp: UnsafeMutablePointer<Float>? = nil
     ) throws -> Tensor {
         let p = try DecodeProblem(query: query, cache: cache, options: options)
         return run(
             p, query: query.strides[3] == 1 ? query : query.contiguous(), cache: cache,
-            outputLayout: outputLayout)
+            outputLayout: outputLayout, logSumExp: logSumExp)
     }
 
     struct Item { let b: Int, hk: Int, lo: Int, hi: Int }
 
+    /// - Parameter logSumExp: where to write each row's natural-log log-sum-exp
+    ///   (`[B, H, Sq]`), or `nil`.
     static func run(
         _ p: DecodeProblem, query: Tensor, cache: KVCacheView,
-        outputLayout: FlashAttention.OutputLayout
+        outputLayout: FlashAttention.OutputLayout, logSumExp: UnsafeMutablePointer<Float>? = nil
     ) -> Tensor {
         let (sq, g, d, dv) = (p.queries, p.group, p.headDim, p.valueDim)
         let rows = g * sq
@@ -176,7 +178,7 @@ enum FlashDecode {
                 }
                 merge(
                     p, items: firstItem, partials: partials, checked: checked,
-                    output: shared.value.1, layout: outputLayout)
+                    output: shared.value.1, layout: outputLayout, logSumExp: logSumExp)
             }
         }
     }
@@ -186,7 +188,7 @@ enum FlashDecode {
     static func merge(
         _ p: DecodeProblem, items firstItem: [Int], partials: UnsafeMutablePointer<Float>,
         checked: UnsafePointer<Bool>, output: UnsafeMutablePointer<Float>,
-        layout: FlashAttention.OutputLayout
+        layout: FlashAttention.OutputLayout, logSumExp: UnsafeMutablePointer<Float>?
     ) {
         let (sq, g, dv) = (p.queries, p.group, p.valueDim)
         let rows = g * sq, partialFloats = rows * (2 + dv)
@@ -202,10 +204,11 @@ enum FlashDecode {
                     layout == .bhsd
                     ? output + ((b * p.heads + h) * sq + s) * dv
                     : output + ((b * sq + s) * p.heads + h) * dv
+                let lse = logSumExp.map { $0 + (b * p.heads + h) * sq + s }
                 if natural {
                     mergeNatural(
                         row: r, rows: rows, dv: dv, items: first..<end, partials: partials,
-                        checked: checked, into: o)
+                        checked: checked, into: o, logSumExp: lse)
                     continue
                 }
                 var m = -Float.infinity
@@ -224,6 +227,8 @@ enum FlashDecode {
                 }
                 let inv: Float = l == 0 ? 0 : 1 / l
                 for i in 0..<dv { o[i] = row[i] * inv }
+                // 2^m·l = e^(m·ln 2 + ln l); −inf when nothing was visible.
+                lse?.pointee = l == 0 ? -.infinity : Float(Double(m) * M_LN2 + log(Double(l)))
             }
         }
     }

@@ -23,10 +23,19 @@ struct DecodeBenchFlags: ParsableArguments {
     var pagedBlock: Int?
     @Option(parsing: .unconditional, help: "Decode: new query positions per step, 1…16.")
     var queries = 1
+    @Flag(
+        help:
+            "Decode: also time each step on the flash kernel (scaledDotProductAttention, backend fused), interleaved."
+    )
+    var vsFlash = false
 
     func validate() throws {
         guard decode else { return }
-        _ = try parsedLengths()
+        for lengths in try parsedLengths() where vsFlash && Set(lengths).count > 1 {
+            throw ValidationError(
+                "--vs-flash needs sequences of one length (the flash kernel takes [B, Hkv, L, D] tensors); --batch-lens has \(Set(lengths).count)"
+            )
+        }
         if let pagedBlock { try CLIRange.check(pagedBlock, in: 1...65536, flag: "--paged-block") }
         try CLIRange.check(queries, in: 1...16, flag: "--queries")
     }
@@ -60,7 +69,8 @@ struct DecodeBenchFlags: ParsableArguments {
                 for block in [nil] + (pagedBlock.map { [$0] } ?? []) {
                     let config = DecodeBenchmarkConfiguration(
                         lengths: lengths, heads: heads, kvHeads: kvHeads, headDim: headDim,
-                        queries: queries, dtype: dtype, pagedBlock: block)
+                        queries: queries, dtype: dtype, pagedBlock: block,
+                        compareFlash: vsFlash && block == nil)
                     do {
                         results.append(
                             try DecodeBenchmark.run(config, repeats: repeats, execution: execution))
@@ -74,17 +84,19 @@ struct DecodeBenchFlags: ParsableArguments {
             [
                 "layout", "B", "H/Hkv", "D", "Sq", "dtype", "cache", "positions", "threads",
                 "ms/step", "cache GB/s", "plain read GB/s", "fraction",
-            ]
+            ] + (vsFlash ? ["flash ms", "decode speed-up"] : [])
         ]
         for r in results {
-            rows.append([
-                r.layout, "\(r.batch)", "\(r.heads)/\(r.kvHeads)", "\(r.headDim)", "\(r.queries)",
-                r.kernel.map { "\(r.dtype) [\($0)]" } ?? r.dtype, "\(r.cacheLen)",
-                "\(r.totalPositions)", "\(r.threads)",
-                String(format: "%.3f", r.msPerStep), String(format: "%.1f", r.gbPerS),
-                String(format: "%.1f", r.plainReadGbPerS),
-                String(format: "%.0f%%", 100 * r.bandwidthFraction),
-            ])
+            rows.append(
+                [
+                    r.layout, "\(r.batch)", "\(r.heads)/\(r.kvHeads)", "\(r.headDim)",
+                    "\(r.queries)",
+                    r.kernel.map { "\(r.dtype) [\($0)]" } ?? r.dtype, "\(r.cacheLen)",
+                    "\(r.totalPositions)", "\(r.threads)",
+                    String(format: "%.3f", r.msPerStep), String(format: "%.1f", r.gbPerS),
+                    String(format: "%.1f", r.plainReadGbPerS),
+                    String(format: "%.0f%%", 100 * r.bandwidthFraction),
+                ] + (vsFlash ? flashColumns(r) : []))
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
         print(
@@ -93,5 +105,10 @@ struct DecodeBenchFlags: ParsableArguments {
                     .joined(separator: "  ")
             }.joined(separator: "\n"))
         if let json { try writeJSON(results, to: json) }
+    }
+
+    private func flashColumns(_ r: DecodeBenchmarkResult) -> [String] {
+        guard let flash = r.flashMsPerStep else { return ["-", "-"] }
+        return [String(format: "%.3f", flash), String(format: "%.2f×", flash / r.msPerStep)]
     }
 }

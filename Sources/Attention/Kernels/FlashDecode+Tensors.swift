@@ -1,0 +1,67 @@
+/// The decode kernel behind ``scaledDotProductAttention(query:key:value:options:)``: with the
+/// `.automatic` backend, a few queries against many keys (`Sq ≤ 16`, `Sk ≥ 256`: decoding
+/// with the new keys already concatenated, chunked prefill, speculative decoding) run as
+/// flash-decoding on `key` and `value` read in place, as FlashAttention's forward splits the
+/// keys when the queries are too few to fill the machine. Each key/value element is then
+/// read once per group of query heads, not once per query head, and every thread has work.
+extension FlashDecode {
+    /// The most queries per sequence the automatic backend sends to the decode kernel.
+    static let automaticQueries = 16
+
+    /// Whether the automatic backend runs `p` on the decode kernel: `Sq ≤ 16`, `Sk ≥ 256`,
+    /// and only what it supports — no mask or bottom-right causal, ALiBi, no dropout, no
+    /// weights, no block mask (the log-sum-exp is supported).
+    static func handles(_ p: AttentionProblem, _ options: AttentionOptions) -> Bool {
+        guard p.queries >= 1, p.queries <= automaticQueries, p.keys >= minimumChunk,
+            options.dropout == 0, !options.returnWeights, options.blockMask == nil
+        else { return false }
+        if case .none = options.mask { return true }
+        return isBottomRightCausal(options.mask)
+    }
+
+    static func isBottomRightCausal(_ mask: AttentionMask) -> Bool {
+        if case .causalFromBottomRight = mask { return true }
+        return false
+    }
+
+    /// Runs a problem ``handles(_:_:)`` accepted; returns the output in the inputs' dtype and
+    /// the log-sum-exp `[B, H, Sq]` when `options.returnLogSumExp`.
+    static func attend(
+        _ p: AttentionProblem, _ options: AttentionOptions,
+        outputLayout: FlashAttention.OutputLayout
+    ) throws -> (output: Tensor, logSumExp: Tensor?) {
+        // The kernel reads key rows D apart and value rows Dv apart within a head.
+        let k = p.key.strides[2] == p.headDim ? p.key : p.key.contiguous()
+        let v = p.value.strides[2] == p.valueDim ? p.value : p.value.contiguous()
+        let decodeOptions = DecodeOptions(
+            scale: p.scale, causal: isBottomRightCausal(options.mask), window: nil,
+            alibi: options.alibi, execution: options.execution)
+        var lse = Tensor.zeros(options.returnLogSumExp ? [p.batch, p.heads, p.queries] : [0])
+        let output = try k.withUnsafeRawElements { keys in
+            try v.withUnsafeRawElements { values in
+                let width = k.dtype.byteSize
+                let view = KVCacheView(
+                    dtype: k.dtype, kvHeads: p.kvHeads, headDim: p.headDim, valueDim: p.valueDim,
+                    lengths: Array(repeating: p.keys, count: p.batch),
+                    starts: Array(repeating: 0, count: p.batch),
+                    segments: (0..<p.batch).map { b in
+                        [
+                            KVSegment(
+                                keys: keys + b * k.strides[0] * width,
+                                values: values + b * v.strides[0] * width,
+                                keyHeadStride: k.strides[1], valueHeadStride: v.strides[1],
+                                first: 0, count: p.keys)
+                        ]
+                    }, window: nil)
+                return try lse.withUnsafeMutableElements { l in
+                    try attend(
+                        query: p.query, cache: view, options: decodeOptions,
+                        outputLayout: outputLayout, logSumExp: options.returnLogSumExp ? l : nil)
+                }
+            }
+        }
+        return (
+            output.converted(to: p.query.dtype), options.returnLogSumExp ? lse : nil
+        )
+    }
+}
