@@ -139,6 +139,9 @@ struct AttentionProblem {
     /// backends work in natural-log units and test every visible score for NaN and +inf
     /// (``NonFiniteScreen``).
     let checksScores: Bool
+    /// The unscaled products `q·k` cannot overflow either (`D·max|q|·max|k| ≤ 2¹⁰⁰` over the
+    /// finite rows): only then may the bf16 pair kernels, which scale after the sum, run.
+    let unscaledProductsFit: Bool
 
     /// - Parameter execution: settings the caller already resolved (a layer resolves once
     ///   for its projections and the attention); `nil`: resolve `options.execution`.
@@ -213,7 +216,7 @@ struct AttentionProblem {
         scale = options.scale ?? 1 / Float(d).squareRoot()
         self.execution = execution
         (queryBlock, keyBlock) = (bq, bk)
-        checksScores = NonFiniteScreen.apply(
+        (checksScores, unscaledProductsFit) = NonFiniteScreen.apply(
             query: &q, key: &k, value: &v, scale: scale, options: options, execution: execution)
         (self.query, self.key, self.value) = (q, k, v)
     }

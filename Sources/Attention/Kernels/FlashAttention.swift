@@ -125,7 +125,8 @@ enum FlashPrecision: Equatable {
     init(_ p: AttentionProblem) {
         switch p.query.dtype {
         case .f32: self = .f32
-        case .bf16 where p.execution.half.kernel.hasTileProducts: self = .bf16Dot
+        case .bf16 where p.execution.half.kernel.hasTileProducts && p.unscaledProductsFit:
+            self = .bf16Dot
         case let dtype: self = .convert(dtype)
         }
     }

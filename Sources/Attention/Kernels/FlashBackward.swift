@@ -250,10 +250,17 @@ enum FlashBackwardPrecision: Equatable {
     /// do. Needs a tile-product kernel and both head widths multiples of 16.
     case bf16Dot
 
-    init(dtype: DType, headDim: Int, valueDim: Int, half: ReducedPrecisionKernel) {
+    /// - Parameter unscaledProductsFit: ``AttentionProblem/unscaledProductsFit`` (the pair
+    ///   products sum `q·k` before scaling it).
+    init(
+        dtype: DType, headDim: Int, valueDim: Int, half: ReducedPrecisionKernel,
+        unscaledProductsFit: Bool = true
+    ) {
         switch dtype {
         case .f32: self = .f32
-        case .bf16 where half.hasTileProducts && headDim % 16 == 0 && valueDim % 16 == 0:
+        case .bf16
+        where half.hasTileProducts && headDim % 16 == 0 && valueDim % 16 == 0
+            && unscaledProductsFit:
             self = .bf16Dot
         case let dtype: self = .convert(dtype)
         }
@@ -262,7 +269,7 @@ enum FlashBackwardPrecision: Equatable {
     init(_ p: AttentionProblem) {
         self.init(
             dtype: p.query.dtype, headDim: p.headDim, valueDim: p.valueDim,
-            half: p.execution.half.kernel)
+            half: p.execution.half.kernel, unscaledProductsFit: p.unscaledProductsFit)
     }
 }
 

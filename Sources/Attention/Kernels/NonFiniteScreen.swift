@@ -20,14 +20,18 @@ enum NonFiniteScreen {
     static let uncheckedBound = 0x1p100
 
     /// Screens (and if needed sanitizes) `query`, `key`, `value` with the call's kernels and
-    /// threads; returns whether the backends must run in checked mode.
+    /// threads; returns whether the backends must run in checked mode, and whether the
+    /// *unscaled* products stay below the bound too (`D·max|q|·max|k|` over the finite
+    /// rows): the bf16 pair kernels sum `q·k` before they scale it, so with a small scale
+    /// the sum can overflow where `scale·q·k` does not, and they may run only then.
     static func apply(
         query: inout Tensor, key: inout Tensor, value: inout Tensor, scale: Float,
         options: AttentionOptions, execution: ResolvedExecution
-    ) -> Bool {
+    ) -> (checked: Bool, unscaledProductsFit: Bool) {
         let scanned = scan([query, key, value], execution: execution)
         let (qBad, qMax) = scanned[0], (kBad, kMax) = scanned[1], (vBad, _) = scanned[2]
-        var bound = Double(abs(scale)) * Double(qMax) * Double(kMax) * Double(query.shape[3])
+        let products = Double(qMax) * Double(kMax) * Double(query.shape[3])
+        var bound = Double(abs(scale)) * products
         if let alibi = options.alibi {
             let steepest = alibi.slopes.reduce(0) { Swift.max($0, Double(abs($1))) }
             bound += steepest * Double(query.shape[2] + key.shape[2])
@@ -40,7 +44,10 @@ enum NonFiniteScreen {
             fill(&key, rows: rows, with: .nan)
             fill(&value, rows: rows, with: 0)
         }
-        return badQueries || badKeys || options.mask.hasAdditive || !(bound <= uncheckedBound)
+        return (
+            badQueries || badKeys || options.mask.hasAdditive || !(bound <= uncheckedBound),
+            products <= uncheckedBound
+        )
     }
 
     /// For each `[B, H, S, D]` tensor (unit last stride), per row: 1 where it holds a NaN or
