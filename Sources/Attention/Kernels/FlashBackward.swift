@@ -61,6 +61,13 @@ package enum FlashBackward {
         let dqFloats = reduced && onePass ? p.group * p.queries * p.headDim : 0
         var visited = 0
         let tile = ScoreTile(p, options)
+        // Rows whose log-sum-exp is too large to subtract exactly get the backward's own
+        // statistics (shift, then scale: 2 floats per row) before the passes.
+        let rowCount = p.batch * p.heads * p.queries
+        let exactRows = needsRowStatistics(inputs.logSumExp)
+        let statistics = UnsafeMutablePointer<Float>.allocate(
+            capacity: exactRows ? 2 * rowCount : 0)
+        defer { statistics.deallocate() }
         let dtype = p.query.dtype
         var gradKey: Tensor? = nil, gradValue: Tensor? = nil
         let gradQuery = Tensor(
@@ -75,13 +82,28 @@ package enum FlashBackward {
                     withUnsafeMutablePointer(to: &visited) { visits in
                         ScratchPool.withBuffer(count: workers * dqFloats) { dqArena in
                             withOperands(p, inputs) { q, k, v, g, pq, pk, lse, rowDot in
-                                let plan = UncheckedBox(
+                                func tiles(
+                                    _ shift: UnsafePointer<Float>, _ scale: UnsafePointer<Float>?
+                                )
+                                    -> FlashBackwardTiles
+                                {
                                     FlashBackwardTiles(
                                         problem: p, tile: tile, query: q, key: k, value: v,
                                         productQuery: pq, productKey: pk, gradOutput: g,
                                         gradOutputStrides: inputs.gradOutput.strides,
-                                        logSumExp: lse, rowDot: rowDot, gradQuery: gq, gradKey: gk,
-                                        gradValue: gv, visits: visits))
+                                        logSumExp: shift, rowScale: scale, rowDot: rowDot,
+                                        gradQuery: gq, gradKey: gk, gradValue: gv, visits: visits)
+                                }
+                                if exactRows {
+                                    exactRowStatistics(
+                                        tiles(lse, nil), layout, masks: masks, perSlice: perSlice,
+                                        workers: workers, scratch: scratch, perWorker: perWorker,
+                                        into: statistics)
+                                }
+                                let plan = UncheckedBox(
+                                    exactRows
+                                        ? tiles(statistics, statistics + rowCount) : tiles(lse, nil)
+                                )
                                 // Pass 1: dK, dV (and dQ in one-pass mode) per (batch, kv head[,
                                 // key block]).
                                 parallelFor(count: keyItems, threads: workers) { item, worker in
@@ -295,7 +317,12 @@ struct FlashBackwardTiles {
     /// `query` and `key` as the gradient products read them (``BackwardInputs``).
     let productQuery: UnsafeRawPointer, productKey: UnsafeRawPointer
     let gradOutput: UnsafeRawPointer, gradOutputStrides: [Int]
+    /// Per row (`[B, H, Sq]`): what `P = e^(S − logSumExp)` subtracts — the forward's
+    /// log-sum-exp, or for rows whose log-sum-exp is too large to subtract exactly the row's
+    /// maximum score — and `rowScale`, the factor P then takes (`1/l` for those rows, 1
+    /// otherwise; `nil`: 1 everywhere). See FlashBackward+RowStatistics.swift.
     let logSumExp: UnsafePointer<Float>, rowDot: UnsafePointer<Float>
+    let rowScale: UnsafePointer<Float>?
     /// The gradients, row-major, in the call's dtype.
     let gradQuery: UnsafeMutableRawPointer, gradKey: UnsafeMutableRawPointer
     let gradValue: UnsafeMutableRawPointer
@@ -307,7 +334,8 @@ struct FlashBackwardTiles {
         key: UnsafeRawPointer, value: UnsafeRawPointer,
         productQuery: UnsafeRawPointer, productKey: UnsafeRawPointer,
         gradOutput: UnsafeRawPointer, gradOutputStrides: [Int],
-        logSumExp: UnsafePointer<Float>, rowDot: UnsafePointer<Float>,
+        logSumExp: UnsafePointer<Float>, rowScale: UnsafePointer<Float>? = nil,
+        rowDot: UnsafePointer<Float>,
         gradQuery: UnsafeMutableRawPointer, gradKey: UnsafeMutableRawPointer,
         gradValue: UnsafeMutableRawPointer, visits: UnsafeMutablePointer<Int>
     ) {
@@ -320,7 +348,8 @@ struct FlashBackwardTiles {
         (self.query, self.key, self.value) = (query, key, value)
         (self.productQuery, self.productKey) = (productQuery, productKey)
         (self.gradOutput, self.gradOutputStrides) = (gradOutput, gradOutputStrides)
-        (self.logSumExp, self.rowDot, self.visits) = (logSumExp, rowDot, visits)
+        (self.logSumExp, self.rowScale) = (logSumExp, rowScale)
+        (self.rowDot, self.visits) = (rowDot, visits)
         (self.gradQuery, self.gradKey, self.gradValue) = (gradQuery, gradKey, gradValue)
     }
 

@@ -204,11 +204,52 @@ struct FlashBackwardWorker {
     func compute(b: Int, h: Int, queryBlock qb: Int, keyBlock kb: Int, partial: Bool)
         -> FlashBackwardTiles.Result
     {
-        let p = tiles.problem, l = layout, ld = l.ld, t = tiles.tile
         _ = ak_atomic_fetch_add(tiles.visits, 1)
+        let st = scores(b: b, h: h, queryBlock: qb, keyBlock: kb, partial: partial)
+        let p = tiles.problem, ld = layout.ld, t = tiles.tile
+        let (q0, rows, k0, cols, slice) = (st.q0, st.rows, st.k0, st.cols, b * p.heads + h)
+        for r in 0..<rows {
+            let m = tiles.logSumExp[slice * p.queries + q0 + r], row = s + r * ld
+            if m.isNaN {  // the row output NaN: NaN where visible
+                ScoreTile.poison(row, cols: cols)
+                continue
+            }
+            guard m > -.infinity else {  // the row saw no key: P = 0
+                row.update(repeating: 0, count: cols)
+                continue
+            }
+            for c in 0..<cols { row[c] -= m }
+            tiles.kernels.exp(cols, row, row)
+            // A row whose log-sum-exp is too large to subtract exactly: P = e^(S − m) / l
+            // with the backward's own row statistics (FlashBackward+RowStatistics.swift).
+            if let rowScale = tiles.rowScale, rowScale[slice * p.queries + q0 + r] != 1 {
+                let f = rowScale[slice * p.queries + q0 + r]
+                for c in 0..<cols { row[c] *= f }
+            }
+        }
+        let weights = t.gradientFromProducts(
+            b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols,
+            probabilities: s, weights: w, gradient: ds, ld: ld,
+            rowDot: tiles.rowDot + slice * p.queries + q0, scale: p.scale)
+        // The products read the operands with non-finite rows zeroed (BackwardInputs).
+        return FlashBackwardTiles.Result(
+            rows: rows, cols: cols, weights: weights, gradScores: ds,
+            query: st.operands.query, ldq: st.operands.ldq, key: st.key, ldk: st.ldk,
+            gradOutput: st.operands.gradOutput, ldo: st.operands.ldo)
+    }
+
+    /// The scores of tile (`qb`, `kb`) of (batch `b`, head `h`) as ``compute`` sees them —
+    /// `scale·Q·Kᵀ`, masked on partial tiles, plus ALiBi — in `s`, and `dO·Vᵀ` in `ds`; with
+    /// the operand rows the gradient products read.
+    func scores(b: Int, h: Int, queryBlock qb: Int, keyBlock kb: Int, partial: Bool) -> (
+        q0: Int, rows: Int, k0: Int, cols: Int,
+        operands: (query: UnsafeRawPointer, ldq: Int, gradOutput: UnsafeRawPointer, ldo: Int),
+        key: UnsafeRawPointer, ldk: Int
+    ) {
+        let p = tiles.problem, l = layout, ld = l.ld, t = tiles.tile
         let q0 = qb * l.queryBlock, rows = Swift.min(l.queryBlock, p.queries - q0)
         let k0 = kb * l.keyBlock, cols = Swift.min(l.keyBlock, p.keys - k0)
-        let hk = h / p.group, slice = b * p.heads + h
+        let hk = h / p.group
         let (qs, ks, _, gs) = strides
         let qOffset = b * qs[0] + h * qs[1] + q0 * qs[2]
         let gOffset = b * gs[0] + h * gs[1] + q0 * gs[2]
@@ -247,28 +288,7 @@ struct FlashBackwardWorker {
             t.applyMask(b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: ld)
         }
         t.applyALiBi(h: h, q0: q0, rows: rows, k0: k0, cols: cols, scores: s, ld: ld)
-        for r in 0..<rows {
-            let m = tiles.logSumExp[slice * p.queries + q0 + r], row = s + r * ld
-            if m.isNaN {  // the row output NaN: NaN where visible
-                ScoreTile.poison(row, cols: cols)
-                continue
-            }
-            guard m > -.infinity else {  // the row saw no key: P = 0
-                row.update(repeating: 0, count: cols)
-                continue
-            }
-            for c in 0..<cols { row[c] -= m }
-            tiles.kernels.exp(cols, row, row)
-        }
-        let weights = t.gradientFromProducts(
-            b: b, h: h, q0: q0, rows: rows, k0: k0, cols: cols,
-            probabilities: s, weights: w, gradient: ds, ld: ld,
-            rowDot: tiles.rowDot + slice * p.queries + q0, scale: p.scale)
-        // The products read the operands with non-finite rows zeroed (BackwardInputs).
-        return FlashBackwardTiles.Result(
-            rows: rows, cols: cols, weights: weights, gradScores: ds,
-            query: operands.query, ldq: operands.ldq, key: key, ldk: ldk,
-            gradOutput: operands.gradOutput, ldo: operands.ldo)
+        return (q0, rows, k0, cols, operands, key, ldk)
     }
 
     /// The fp32 Q and dO rows of a tile with their strides, and Q as the products read it
