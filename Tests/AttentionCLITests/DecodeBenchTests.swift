@@ -56,9 +56,11 @@ import Testing
     @Test func vsFlashAddsTheFlashKernelsTime() throws {
         let rows = try decodeRows(["--vs-flash", "--paged-block", "16"])
         #expect(rows.count == 2)
-        let flash = rows.map { $0["flashMsPerStep"] as? Double }
-        #expect(flash[0].map { $0 > 0 } == true, "contiguous: \(rows[0])")
-        #expect(flash[1] == nil, "paged: \(rows[1])")
+        for key in ["flashMsPerStep", "automaticMsPerStep"] {
+            let ms = rows.map { $0[key] as? Double }
+            #expect(ms[0].map { $0 > 0 } == true, "contiguous \(key): \(rows[0])")
+            #expect(ms[1] == nil, "paged \(key): \(rows[1])")
+        }
         #expect(try decodeRows([]).first?["flashMsPerStep"] == nil)
     }
 

@@ -20,7 +20,16 @@ struct DecodeNonFiniteTests {
         .init(name: "−inf in a key") { _, k, _ in k[0, 0, 40, 0] = -.infinity },
         .init(name: "NaN in a value") { _, _, v in v[0, 1, 250, 5] = .nan },
         .init(name: "inf in a value") { _, _, v in v[0, 0, 10, 0] = .infinity },
-        .init(name: "NaN in a value the window hides") { _, _, v in v[0, 1, 240, 1] = .nan },
+        // Seen by some rows of a chunk only: the others must stay finite (0·NaN).
+        .init(name: "NaN in the last key (query 2 only)") { _, k, _ in k[0, 0, 299, 0] = .nan },
+        .init(name: "NaN in value 248 (all rows; with the window, query 0 only)") { _, _, v in
+            v[0, 1, 248, 0] = .nan
+        },
+        // Finite values whose unnormalized sum overflows float32 (300 × 1e37).
+        .init(name: "values of 1e37") { q, _, v in
+            for h in 0..<8 { for s in 0..<3 { for i in 0..<64 { q[0, h, s, i] = 0 } } }
+            for j in 0..<300 { for i in 0..<64 { v[0, 0, j, i] = 1e37 } }
+        },
         .init(name: "NaN/inf in queries") { q, _, _ in
             q[0, 0, 1, 2] = .nan
             q[0, 5, 2, 0] = -.infinity
@@ -42,8 +51,8 @@ struct DecodeNonFiniteTests {
         .init(name: "scale 1e38", edit: { _, _, _ in }, scale: 1e38),
     ]
 
-    /// The decode settings tried: plain, and a window of 50 with causal ALiBi (the window
-    /// hides position 240, inside a visible tile).
+    /// The decode settings tried: plain, and a window of 50 with causal ALiBi (query 0 sees
+    /// 248 ..< 298, query 2 sees 250 ..< 300).
     static let settings: [(window: Int?, alibi: Bool)] = [(nil, false), (50, true)]
 
     @Test(arguments: scenarios, [DType.f32, .bf16, .f16])

@@ -10,6 +10,8 @@ import Testing
     static let shapes: [(Int, Int, Int, Int, Int)] = [
         (0, 2, 1, 5, 7), (2, 0, 1, 5, 7), (2, 2, 1, 0, 7), (2, 2, 1, 5, 0), (2, 4, 2, 0, 0),
         (0, 2, 2, 0, 0), (1, 1, 1, 200, 0), (1, 1, 1, 0, 300),
+        // Few queries against many keys (the decode kernel's shapes) with no batch or head.
+        (0, 2, 1, 5, 300), (2, 0, 1, 5, 300),
     ]
 
     static func masks(queries sq: Int, keys sk: Int) -> [AttentionMask] {

@@ -10,9 +10,10 @@ public struct DecodeBenchmarkConfiguration: Sendable {
     public var dtype: DType
     /// Block size of a ``PagedKVCache``, or `nil` for a contiguous ``KVCache``.
     public var pagedBlock: Int?
-    /// Also time the same step on the flash kernel (`scaledDotProductAttention` with
-    /// `backend: .fused`, bottom-right causal, keys and values as tensors), interleaved.
-    /// Needs sequences of one length.
+    /// Also time the same step through `scaledDotProductAttention` on keys and values as
+    /// tensors (bottom-right causal), interleaved: with `backend: .fused` (the flash kernel)
+    /// and with the automatic backend (the decode kernel on the tensors, what `attention run`
+    /// does). Needs sequences of one length.
     public var compareFlash: Bool
 
     public init(
@@ -50,6 +51,8 @@ public struct DecodeBenchmarkResult: Codable, Sendable {
     public var kernel: String?
     /// The same step on the flash kernel, when compared (`--vs-flash`).
     public var flashMsPerStep: Double?
+    /// The same step through the automatic backend on tensors, when compared (`--vs-flash`).
+    public var automaticMsPerStep: Double?
 }
 
 /// Times decode steps against a filled cache next to a plain read of a buffer of the same
@@ -90,17 +93,24 @@ public enum DecodeBenchmark {
             let c = cache
             step = { _ = try decodeAttention(query: q, cache: c, options: options) }
         }
-        let flash =
-            try config.compareFlash ? flashStep(config, query: q, execution: execution) : nil
+        let compared =
+            try config.compareFlash ? tensorSteps(config, query: q, execution: execution) : nil
         let plain = ReadBandwidthBuffer(bytes: config.cacheBytes)
         let threads = resolved.threads
         var steps: [Double] = [], reads: [Double] = [], flashes: [Double] = []
+        var automatics: [Double] = []
         try step()
-        try flash?()
+        try compared?.flash()
+        try compared?.automatic()
         plain.read(threads: threads, execution: resolved)
         for _ in 0..<Swift.max(1, repeats) {
             steps += try Timing.measure(repeats: 1, warmup: 0) { try step() }
-            if let flash { flashes += try Timing.measure(repeats: 1, warmup: 0) { try flash() } }
+            if let compared {
+                flashes += try Timing.measure(repeats: 1, warmup: 0) { try compared.flash() }
+                automatics += try Timing.measure(repeats: 1, warmup: 0) {
+                    try compared.automatic()
+                }
+            }
             reads += Timing.measure(repeats: 1, warmup: 0) {
                 plain.read(threads: threads, execution: resolved)
             }
@@ -116,14 +126,16 @@ public enum DecodeBenchmark {
             bandwidthFraction: readMs / ms,
             kernel: config.dtype == .bf16 && resolved.half.decodesInPairs
                 ? resolved.half.kernel.description : "\(resolved.instructionSet)",
-            flashMsPerStep: flashes.isEmpty ? nil : Timing.median(flashes))
+            flashMsPerStep: flashes.isEmpty ? nil : Timing.median(flashes),
+            automaticMsPerStep: automatics.isEmpty ? nil : Timing.median(automatics))
     }
 
-    /// The step of `config` on the flash kernel: the cache's shape as `[B, Hkv, L, D]`
-    /// tensors of its dtype, bottom-right causal.
-    private static func flashStep(
+    /// The step of `config` through `scaledDotProductAttention` on the cache's shape as
+    /// `[B, Hkv, L, D]` tensors of its dtype, bottom-right causal: on the flash kernel, and
+    /// with the automatic backend.
+    private static func tensorSteps(
         _ config: DecodeBenchmarkConfiguration, query: Tensor, execution: ExecutionOptions
-    ) throws -> () throws -> Void {
+    ) throws -> (flash: () throws -> Void, automatic: () throws -> Void) {
         guard let n = config.lengths.first, config.lengths.allSatisfy({ $0 == n }) else {
             throw AttentionError.argument(
                 "compareFlash", "the flash kernel takes sequences of one length")
@@ -132,9 +144,14 @@ public enum DecodeBenchmark {
         let k = Tensor.randomNormal(shape, seed: 10).converted(to: config.dtype)
         let v = Tensor.randomNormal(shape, seed: 11).converted(to: config.dtype)
         let q = query.converted(to: config.dtype)
-        let options = AttentionOptions(
+        let flash = AttentionOptions(
             mask: .causalFromBottomRight, backend: .fused, execution: execution)
-        return { _ = try scaledDotProductAttention(query: q, key: k, value: v, options: options) }
+        var automatic = flash
+        automatic.backend = .automatic
+        return (
+            { _ = try scaledDotProductAttention(query: q, key: k, value: v, options: flash) },
+            { _ = try scaledDotProductAttention(query: q, key: k, value: v, options: automatic) }
+        )
     }
 
     private static func randomKV(_ c: DecodeBenchmarkConfiguration, length: Int, seed: UInt64)

@@ -64,7 +64,8 @@ public func scaledDotProductAttention(
 public func scaledDotProductAttention(
     query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions
 ) throws -> AttentionResult {
-    let problem = try AttentionProblem(query: query, key: key, value: value, options: options)
+    let problem = try AttentionProblem(
+        query: query, key: key, value: value, options: options, forward: true)
     return try attend(problem, options, outputLayout: .bhsd)
 }
 
@@ -78,7 +79,7 @@ func attend(
     outputLayout: FlashAttention.OutputLayout
 ) throws -> AttentionResult {
     let (backend, reason) = try chooseBackend(problem, options)
-    if options.backend == .automatic, FlashDecode.handles(problem, options) {
+    if problem.decodes {
         let (out, lse) = try FlashDecode.attend(problem, options, outputLayout: outputLayout)
         return AttentionResult(
             output: out, weights: nil, logSumExp: lse, backend: .fused,
@@ -142,12 +143,19 @@ struct AttentionProblem {
     /// The unscaled products `q·k` cannot overflow either (`D·max|q|·max|k| ≤ 2¹⁰⁰` over the
     /// finite rows): only then may the bf16 pair kernels, which scale after the sum, run.
     let unscaledProductsFit: Bool
+    /// A forward the automatic backend runs on the split-KV decode kernel
+    /// (``FlashDecode/handles(batch:heads:queries:keys:_:)``). The screen is skipped: that
+    /// kernel checks its own scores and recomputes what is not finite, and screening would
+    /// read every key and value once more.
+    let decodes: Bool
 
-    /// - Parameter execution: settings the caller already resolved (a layer resolves once
-    ///   for its projections and the attention); `nil`: resolve `options.execution`.
+    /// - Parameters:
+    ///   - execution: settings the caller already resolved (a layer resolves once for its
+    ///     projections and the attention); `nil`: resolve `options.execution`.
+    ///   - forward: a forward call (``decodes`` may hold), not a backward one.
     init(
         query: Tensor, key: Tensor, value: Tensor, options: AttentionOptions,
-        execution: ResolvedExecution? = nil
+        execution: ResolvedExecution? = nil, forward: Bool = false
     ) throws {
         guard query.rank == 4 else {
             throw AttentionError.shape(
@@ -216,8 +224,14 @@ struct AttentionProblem {
         scale = options.scale ?? 1 / Float(d).squareRoot()
         self.execution = execution
         (queryBlock, keyBlock) = (bq, bk)
-        (checksScores, unscaledProductsFit) = NonFiniteScreen.apply(
-            query: &q, key: &k, value: &v, scale: scale, options: options, execution: execution)
+        decodes =
+            forward && FlashDecode.handles(batch: b, heads: h, queries: sq, keys: sk, options)
+        (checksScores, unscaledProductsFit) =
+            decodes
+            ? (false, true)
+            : NonFiniteScreen.apply(
+                query: &q, key: &k, value: &v, scale: scale, options: options,
+                execution: execution)
         (self.query, self.key, self.value) = (q, k, v)
     }
 

@@ -7,10 +7,11 @@ import _AttentionKernels
 /// The fast kernels flag an item instead of screening the cache: a visible score that is NaN
 /// or ±inf makes `decode_partial` set that row's running sum to NaN, and a NaN or ±inf in
 /// the accumulator (a value that is not finite, even under a zero weight) shows after the
-/// call. Either can only come from a non-finite query, key or value, or from scores that
-/// overflow, so a flagged item is recomputed here, plainly: scores `scale·q·k` in natural-log
-/// units (no `log2 e` factor to overflow), a bad query row or key/value row makes its
-/// scores NaN, a visible NaN or `+inf` score makes the row NaN, `−inf` weighs 0.
+/// call. Either can only come from a non-finite query, key or value, from scores that
+/// overflow, or from an unnormalized sum of large finite values that overflows, so a flagged
+/// item is recomputed here, plainly: scores `scale·q·k` in natural-log units (no `log2 e`
+/// factor to overflow), a bad query row or key/value row makes its scores NaN, a visible NaN
+/// or `+inf` score makes the row NaN, `−inf` weighs 0, and the sum is kept normalized.
 extension FlashDecode {
     /// Where one item's keys and values are: its runs, in the cache's element type.
     struct ItemRuns {
@@ -37,7 +38,9 @@ extension FlashDecode {
     }
 
     /// Recomputes one item's partial in natural-log units: `m` the largest finite visible
-    /// score, `l = Σ e^(s − m)`, `acc = Σ e^(s − m)·v`; a NaN row has `l` and `acc` NaN.
+    /// score, `l = Σ e^(s − m)`, and — unlike the kernels' partials — the *normalized*
+    /// `acc = Σ e^(s − m)·v / l` (finite values stay finite however many add up); a NaN row
+    /// has `l` and `acc` NaN.
     /// - Parameters:
     ///   - query: row `r = g·Sq + s` of the group is query `s` of head `hk·G + g`; element
     ///     `i` of it is `query(r)[i]` (D contiguous).
@@ -108,7 +111,9 @@ extension FlashDecode {
             }
             state[r] = nan ? 0 : Float(m)
             state[rows + r] = nan ? .nan : Float(l)
-            for i in 0..<dv { state[2 * rows + r * dv + i] = nan ? .nan : Float(acc[i]) }
+            for i in 0..<dv {
+                state[2 * rows + r * dv + i] = nan ? .nan : l == 0 ? 0 : Float(acc[i] / l)
+            }
         }
     }
 
@@ -137,8 +142,11 @@ extension FlashDecode {
                 let w = exp(m(c) - top)
                 if w == 0 { continue }
                 let base = partials + c * partialFloats
-                l += w * Double(base[rows + r])
-                for i in 0..<dv { row[i] += w * Double(base[2 * rows + r * dv + i]) }
+                let lc = Double(base[rows + r])
+                l += w * lc
+                // A recomputed partial's accumulator is normalized (checkedPartial).
+                let f = checked[c] ? w * lc : w
+                for i in 0..<dv { row[i] += f * Double(base[2 * rows + r * dv + i]) }
             }
         }
         for i in 0..<dv { o[i] = l == 0 ? 0 : Float(row[i] / l) }

@@ -8,12 +8,16 @@ extension FlashDecode {
     /// The most queries per sequence the automatic backend sends to the decode kernel.
     static let automaticQueries = 16
 
-    /// Whether the automatic backend runs `p` on the decode kernel: `Sq ≤ 16`, `Sk ≥ 256`,
-    /// and only what it supports — no mask or bottom-right causal, ALiBi, no dropout, no
-    /// weights, no block mask (the log-sum-exp is supported).
-    static func handles(_ p: AttentionProblem, _ options: AttentionOptions) -> Bool {
-        guard p.queries >= 1, p.queries <= automaticQueries, p.keys >= minimumChunk,
-            options.dropout == 0, !options.returnWeights, options.blockMask == nil
+    /// Whether the automatic backend runs a forward of `batch × heads` slices of `queries`
+    /// queries against `keys` keys on the decode kernel: `Sq ≤ 16`, `Sk ≥ 256`, and only
+    /// what it supports — no mask or bottom-right causal, ALiBi, no dropout, no weights, no
+    /// block mask (the log-sum-exp is supported).
+    static func handles(
+        batch: Int, heads: Int, queries: Int, keys: Int, _ options: AttentionOptions
+    ) -> Bool {
+        guard options.backend == .automatic, batch * heads > 0, queries >= 1,
+            queries <= automaticQueries, keys >= minimumChunk, options.dropout == 0,
+            !options.returnWeights, options.blockMask == nil
         else { return false }
         if case .none = options.mask { return true }
         return isBottomRightCausal(options.mask)
@@ -24,15 +28,16 @@ extension FlashDecode {
         return false
     }
 
-    /// Runs a problem ``handles(_:_:)`` accepted; returns the output in the inputs' dtype and
-    /// the log-sum-exp `[B, H, Sq]` when `options.returnLogSumExp`.
+    /// Runs a problem ``handles(batch:heads:queries:keys:_:)`` accepted (``AttentionProblem/decodes``);
+    /// returns the output in the inputs' dtype and the log-sum-exp `[B, H, Sq]` when
+    /// `options.returnLogSumExp`.
     static func attend(
         _ p: AttentionProblem, _ options: AttentionOptions,
         outputLayout: FlashAttention.OutputLayout
     ) throws -> (output: Tensor, logSumExp: Tensor?) {
-        // The kernel reads key rows D apart and value rows Dv apart within a head.
-        let k = p.key.strides[2] == p.headDim ? p.key : p.key.contiguous()
-        let v = p.value.strides[2] == p.valueDim ? p.value : p.value.contiguous()
+        // Rows in place at any position stride (a layer's [B, S, H, D] views too); the
+        // feature axis has unit stride (AttentionProblem).
+        let (k, v) = (p.key, p.value)
         let decodeOptions = DecodeOptions(
             scale: p.scale, causal: isBottomRightCausal(options.mask), window: nil,
             alibi: options.alibi, execution: options.execution)
@@ -50,6 +55,7 @@ extension FlashDecode {
                                 keys: keys + b * k.strides[0] * width,
                                 values: values + b * v.strides[0] * width,
                                 keyHeadStride: k.strides[1], valueHeadStride: v.strides[1],
+                                keyRowStride: k.strides[2], valueRowStride: v.strides[2],
                                 first: 0, count: p.keys)
                         ]
                     }, window: nil)

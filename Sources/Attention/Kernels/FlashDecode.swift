@@ -145,9 +145,11 @@ enum FlashDecode {
                         if a >= z { continue }
                         let t = a - seg.first
                         myRuns[n] = ak_kv_run(
-                            k: seg.keys + (item.hk * seg.keyHeadStride + t * d) * width,
-                            v: seg.values + (item.hk * seg.valueHeadStride + t * dv) * width,
-                            ldk: d, ldv: dv, first: a, count: z - a)
+                            k: seg.keys + (item.hk * seg.keyHeadStride + t * seg.keyRowStride)
+                                * width,
+                            v: seg.values
+                                + (item.hk * seg.valueHeadStride + t * seg.valueRowStride) * width,
+                            ldk: seg.keyRowStride, ldv: seg.valueRowStride, first: a, count: z - a)
                         n += 1
                     }
                     var args = ak_decode_rows(

@@ -84,8 +84,8 @@ final class KVPage: @unchecked Sendable {
     func segment(unit: Int, slot: Int, first: Int, count: Int) -> KVSegment {
         KVSegment(
             keys: keyRow(unit, 0, slot), values: valueRow(unit, 0, slot),
-            keyHeadStride: tokens * headDim, valueHeadStride: tokens * valueDim, first: first,
-            count: count)
+            keyHeadStride: tokens * headDim, valueHeadStride: tokens * valueDim,
+            keyRowStride: headDim, valueRowStride: valueDim, first: first, count: count)
     }
 }
 
@@ -124,11 +124,13 @@ enum KVRows {
 }
 
 /// A run of cached positions `first ..< first + count` of one sequence: the key of position
-/// `first + t` of kv head `h` is at element `h·keyHeadStride + t·headDim` of `keys` (values
-/// likewise with `valueDim`). A ``KVCache`` page or ring half, or a ``PagedKVCache`` block.
+/// `first + t` of kv head `h` is at element `h·keyHeadStride + t·keyRowStride` of `keys`
+/// (values likewise). A ``KVCache`` page or ring half (row strides `headDim`, `valueDim`),
+/// a ``PagedKVCache`` block, or the key/value tensors of a forward call.
 struct KVSegment {
     let keys: UnsafeRawPointer, values: UnsafeRawPointer
     let keyHeadStride: Int, valueHeadStride: Int
+    let keyRowStride: Int, valueRowStride: Int
     let first: Int, count: Int
 }
 
@@ -155,8 +157,9 @@ extension KVCacheView {
                         for t in 0..<seg.count {
                             let base = isKey ? seg.keys : seg.values
                             let stride = isKey ? seg.keyHeadStride : seg.valueHeadStride
+                            let row = isKey ? seg.keyRowStride : seg.valueRowStride
                             KVRows.read(
-                                base + (h * stride + t * dim) * dtype.byteSize, count: dim,
+                                base + (h * stride + t * row) * dtype.byteSize, count: dim,
                                 as: dtype,
                                 into: out + (h * n + seg.first - starts[b] + t) * dim,
                                 using: table)

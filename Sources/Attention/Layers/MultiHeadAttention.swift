@@ -212,7 +212,7 @@ public struct MultiHeadAttention: Module, Sendable {
             execution: execution)
         let problem = try AttentionProblem(
             query: heads.query, key: heads.key, value: heads.value, options: options,
-            execution: resolved)
+            execution: resolved, forward: true)
         // [B, Sq, H, Dh]: merging the heads is a free reshape.
         let r = try attend(problem, options, outputLayout: .bshd)
         let merged = try r.output.reshaped([queries.shape[0], queries.shape[1], dimensions])

@@ -25,7 +25,7 @@ struct DecodeBenchFlags: ParsableArguments {
     var queries = 1
     @Flag(
         help:
-            "Decode: also time each step on the flash kernel (scaledDotProductAttention, backend fused), interleaved."
+            "Decode: also time each step through scaledDotProductAttention on tensors, on the flash kernel (backend fused) and with the automatic backend, interleaved."
     )
     var vsFlash = false
 
@@ -84,7 +84,7 @@ struct DecodeBenchFlags: ParsableArguments {
             [
                 "layout", "B", "H/Hkv", "D", "Sq", "dtype", "cache", "positions", "threads",
                 "ms/step", "cache GB/s", "plain read GB/s", "fraction",
-            ] + (vsFlash ? ["flash ms", "decode speed-up"] : [])
+            ] + (vsFlash ? ["flash ms", "decode speed-up", "auto (tensors) ms"] : [])
         ]
         for r in results {
             rows.append(
@@ -108,7 +108,12 @@ struct DecodeBenchFlags: ParsableArguments {
     }
 
     private func flashColumns(_ r: DecodeBenchmarkResult) -> [String] {
-        guard let flash = r.flashMsPerStep else { return ["-", "-"] }
-        return [String(format: "%.3f", flash), String(format: "%.2f×", flash / r.msPerStep)]
+        guard let flash = r.flashMsPerStep, let automatic = r.automaticMsPerStep else {
+            return ["-", "-", "-"]
+        }
+        return [
+            String(format: "%.3f", flash), String(format: "%.2f×", flash / r.msPerStep),
+            String(format: "%.3f", automatic),
+        ]
     }
 }
