@@ -12,9 +12,11 @@ struct AutomaticDecodeTests {
         var b = 2, h = 8, hkv = 2, sq = 1, sk = 300, d = 64, dv = 64
         var mask = AttentionMask.none
         var alibi = false
+        /// Symmetric ALiBi, top-left aligned (otherwise causal, bottom-right).
+        var symmetricTopLeft = false
         var strided = false
         var description: String {
-            "B\(b) H\(h)/\(hkv) Sq\(sq) Sk\(sk) D\(d)/\(dv) \(mask)\(alibi ? " alibi" : "")\(strided ? " strided" : "")"
+            "B\(b) H\(h)/\(hkv) Sq\(sq) Sk\(sk) D\(d)/\(dv) \(mask)\(alibi ? (symmetricTopLeft ? " alibi symmetric/top-left" : " alibi") : "")\(strided ? " strided" : "")"
         }
     }
 
@@ -25,6 +27,8 @@ struct AutomaticDecodeTests {
         Case(b: 1, h: 32, hkv: 8, sq: 3, sk: 777, d: 128, dv: 128, alibi: true),
         Case(sq: 2, sk: 400, mask: .causalFromBottomRight, alibi: true, strided: true),
         Case(b: 1, h: 2, hkv: 1, sq: 1, sk: 2049, d: 8, dv: 8),
+        Case(
+            b: 1, h: 4, hkv: 2, sq: 7, sk: 600, d: 32, dv: 32, alibi: true, symmetricTopLeft: true),
     ]
 
     @Test(arguments: cases, [DType.f32, .bf16, .f16])
@@ -40,7 +44,11 @@ struct AutomaticDecodeTests {
             (q, k, v) = (try strided(q), try strided(k), try strided(v))
             #expect(k.strides[2] != c.d)
         }
-        let alibi = c.alibi ? try ALiBi(heads: c.h, form: .causal) : nil
+        let alibi =
+            c.alibi
+            ? try c.symmetricTopLeft
+                ? ALiBi(heads: c.h, form: .symmetric, alignment: .topLeft)
+                : ALiBi(heads: c.h, form: .causal) : nil
         let expected = NaiveAttention(
             query: q.converted(to: .f32), key: k.converted(to: .f32),
             value: v.converted(to: .f32), mask: c.mask, alibi: alibi)
