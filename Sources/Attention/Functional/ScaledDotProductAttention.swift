@@ -148,6 +148,9 @@ struct AttentionProblem {
     /// kernel checks its own scores and recomputes what is not finite, and screening would
     /// read every key and value once more.
     let decodes: Bool
+    /// The largest |v| over the finite value rows (0 when not screened): the flash kernel's
+    /// unnormalized `Σ p·v` reaches `Sk·max|v|` (``FlashAttention/valueExponent(_:)``).
+    var largestValue: Float
 
     /// - Parameters:
     ///   - execution: settings the caller already resolved (a layer resolves once for its
@@ -226,9 +229,9 @@ struct AttentionProblem {
         (queryBlock, keyBlock) = (bq, bk)
         decodes =
             forward && FlashDecode.handles(batch: b, heads: h, queries: sq, keys: sk, options)
-        (checksScores, unscaledProductsFit) =
+        (checksScores, unscaledProductsFit, largestValue) =
             decodes
-            ? (false, true)
+            ? (false, true, 0)
             : NonFiniteScreen.apply(
                 query: &q, key: &k, value: &v, scale: scale, options: options,
                 execution: execution)

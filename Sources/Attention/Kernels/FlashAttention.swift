@@ -25,6 +25,15 @@ package enum FlashAttention {
         -> (output: Tensor, logSumExp: Tensor?, visitedTiles: Int)
     {
         if p.isEmpty { return emptyResult(p, options: options, outputLayout: outputLayout) }
+        if let e = valueExponent(p) {
+            // V·2^−e, then O·2^e: exact (powers of two), and Σ p·v stays finite.
+            var scaled = p
+            let down = Float(sign: .plus, exponent: -e, significand: 1)
+            (scaled.value, scaled.largestValue) = (p.value * down, p.largestValue * down)
+            let r = forward(scaled, options: options, outputLayout: outputLayout)
+            let up = Float(sign: .plus, exponent: e, significand: 1)
+            return (r.output * up, r.logSumExp, r.visitedTiles)
+        }
         let (br, bc) = (p.queryBlock, p.keyBlock)
         let (blockMasks, perSlice) = blockMasks(p, options)
         let qBlocks = (p.queries + br - 1) / br
@@ -87,6 +96,17 @@ package enum FlashAttention {
 }
 
 extension FlashAttention {
+    /// The power of two the values are divided by when the kernel's unnormalized `Σ p·v`
+    /// (at most `Sk·max|v|`, each `p ≤ 1`) could overflow float32 (`Sk·max|v| ≥ 2¹²⁶`), so
+    /// that it stays below 2¹²⁰; `nil` otherwise (every ordinary call). The output is
+    /// multiplied back; both steps are exact unless a value is so much smaller than the
+    /// largest that it falls below float32's normal range.
+    static func valueExponent(_ p: AttentionProblem) -> Int? {
+        let reach = Double(p.largestValue) * Double(p.keys)
+        guard reach >= 0x1p126 else { return nil }
+        return Int(reach.exponent) - 119
+    }
+
     /// The fused kernels' block classification of `options.mask` for this call's tiles: one
     /// ``BlockMask`` (the caller's ``AttentionOptions/blockMask`` when given), or one per
     /// (batch, head) when the mask varies with them (`perSlice`, indexed `b·H + h`).

@@ -23,13 +23,14 @@ enum NonFiniteScreen {
     /// threads; returns whether the backends must run in checked mode, and whether the
     /// *unscaled* products stay below the bound too (`D·max|q|·max|k|` over the finite
     /// rows): the bf16 pair kernels sum `q·k` before they scale it, so with a small scale
-    /// the sum can overflow where `scale·q·k` does not, and they may run only then.
+    /// the sum can overflow where `scale·q·k` does not, and they may run only then; and the
+    /// largest |v| over the finite value rows.
     static func apply(
         query: inout Tensor, key: inout Tensor, value: inout Tensor, scale: Float,
         options: AttentionOptions, execution: ResolvedExecution
-    ) -> (checked: Bool, unscaledProductsFit: Bool) {
+    ) -> (checked: Bool, unscaledProductsFit: Bool, largestValue: Float) {
         let scanned = scan([query, key, value], execution: execution)
-        let (qBad, qMax) = scanned[0], (kBad, kMax) = scanned[1], (vBad, _) = scanned[2]
+        let (qBad, qMax) = scanned[0], (kBad, kMax) = scanned[1], (vBad, vMax) = scanned[2]
         let products = Double(qMax) * Double(kMax) * Double(query.shape[3])
         var bound = Double(abs(scale)) * products
         if let alibi = options.alibi {
@@ -46,7 +47,7 @@ enum NonFiniteScreen {
         }
         return (
             badQueries || badKeys || options.mask.hasAdditive || !(bound <= uncheckedBound),
-            products <= uncheckedBound
+            products <= uncheckedBound, vMax
         )
     }
 
