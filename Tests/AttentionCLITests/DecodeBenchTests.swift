@@ -52,6 +52,26 @@ import Testing
         }
     }
 
+    /// A cache larger than the memory budget is refused before anything is allocated (it
+    /// used to be allocated and filled: an abort, or the OOM killer). 16M positions × 8 KV
+    /// heads × D = 128 in f32 is 128 GB.
+    @Test func cachesOverTheMemoryBudgetAreRefused() throws {
+        var command = try AttentionCommand.parseAsRoot([
+            "bench", "--decode", "--heads", "32", "--kv-heads", "8", "--head-dim", "128",
+            "--cache-lens", "16000000", "--repeats", "1", "--threads", "1",
+        ])
+        #expect {
+            try command.run()
+        } throws: { error in
+            "\(error)".contains("refusing to run") && "\(error)".contains("--cache-lens")
+        }
+        let config = DecodeBenchmarkConfiguration(
+            lengths: [16_000_000], heads: 32, kvHeads: 8, headDim: 128)
+        #expect(throws: AttentionError.self) {
+            try DecodeBenchmark.run(config, repeats: 1, execution: ExecutionOptions(threads: 1))
+        }
+    }
+
     /// `--vs-flash` times the flash kernel on the same step (contiguous rows only).
     @Test func vsFlashAddsTheFlashKernelsTime() throws {
         let rows = try decodeRows(["--vs-flash", "--paged-block", "16"])

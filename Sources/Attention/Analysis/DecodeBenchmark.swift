@@ -29,6 +29,23 @@ public struct DecodeBenchmarkConfiguration: Sendable {
     public var cacheBytes: Int {
         lengths.reduce(0, +) * kvHeads * 2 * headDim * dtype.byteSize
     }
+
+    /// About what a run allocates at its peak: the cache (a paged pool rounds each sequence
+    /// up to whole blocks), the plain-read buffer of the same size, one sequence's keys and
+    /// values generated in f32 before they are appended, and with ``compareFlash`` the
+    /// tensors of the flash step (generated in f32, then in the cache's dtype).
+    public var estimatedBytes: Double {
+        let row = Double(kvHeads * 2 * headDim)
+        let positions = lengths.reduce(0.0) { total, n in
+            total + Double(pagedBlock.map { (n + $0 - 1) / $0 * $0 } ?? n)
+        }
+        let cache = positions * row * Double(dtype.byteSize)
+        let generated = Double(lengths.max() ?? 0) * row * 4
+        let flash =
+            compareFlash
+            ? Double(lengths.reduce(0, +)) * row * Double(4 + dtype.byteSize) : 0
+        return 2 * cache + generated + flash
+    }
 }
 
 /// One measured configuration (JSON keys as printed by `attention bench --decode --json`).
@@ -58,12 +75,27 @@ public struct DecodeBenchmarkResult: Codable, Sendable {
 /// Times decode steps against a filled cache next to a plain read of a buffer of the same
 /// size (the memory-bandwidth ceiling for this step).
 public enum DecodeBenchmark {
+    /// Throws ``AttentionError`` `.outOfMemoryBudget` when `config` would not fit in
+    /// `budget` (see ``DecodeBenchmarkConfiguration/estimatedBytes``).
+    public static func checkFits(_ config: DecodeBenchmarkConfiguration, budget: MemoryBudget)
+        throws
+    {
+        let bytes = config.estimatedBytes
+        guard bytes <= Double(budget.bytes) else {
+            throw AttentionError(
+                .outOfMemoryBudget, argument: "lengths",
+                "a cache of \(config.lengths.reduce(0, +)) positions × \(config.kvHeads) key/value heads × head dim \(config.headDim) in \(config.dtype) needs about \(formatBytes(bytes)), more than the memory budget \(budget)"
+            )
+        }
+    }
+
     /// Builds the cache of `config` (random keys and values), then times `repeats` steps
     /// and `repeats` plain reads, interleaved; returns the medians.
     /// - Throws: ``AttentionError`` for configurations the cache or kernel refuse.
     public static func run(
         _ config: DecodeBenchmarkConfiguration, repeats: Int, execution: ExecutionOptions
     ) throws -> DecodeBenchmarkResult {
+        try checkFits(config, budget: .current())
         let resolved = try execution.resolved()
         let b = config.lengths.count
         let q = Tensor.randomNormal([b, config.heads, config.queries, config.headDim], seed: 1)

@@ -63,21 +63,36 @@ struct DecodeBenchFlags: ParsableArguments {
         guard heads % kvHeads == 0 else {
             throw ValidationError("--kv-heads must divide --heads (\(heads)), got \(kvHeads)")
         }
-        var results: [DecodeBenchmarkResult] = []
+        var configurations: [DecodeBenchmarkConfiguration] = []
         for lengths in try parsedLengths() {
             for dtype in dtypes {
                 for block in [nil] + (pagedBlock.map { [$0] } ?? []) {
-                    let config = DecodeBenchmarkConfiguration(
-                        lengths: lengths, heads: heads, kvHeads: kvHeads, headDim: headDim,
-                        queries: queries, dtype: dtype, pagedBlock: block,
-                        compareFlash: vsFlash && block == nil)
-                    do {
-                        results.append(
-                            try DecodeBenchmark.run(config, repeats: repeats, execution: execution))
-                    } catch let error as AttentionError {
-                        throw ValidationError("decode benchmark: \(error)")
-                    }
+                    configurations.append(
+                        DecodeBenchmarkConfiguration(
+                            lengths: lengths, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                            queries: queries, dtype: dtype, pagedBlock: block,
+                            compareFlash: vsFlash && block == nil))
                 }
+            }
+        }
+        // Every configuration must fit before the first one runs.
+        let budget = MemoryBudget.current()
+        for config in configurations {
+            do { try DecodeBenchmark.checkFits(config, budget: budget) } catch let error
+                as AttentionError
+            {
+                throw ValidationError(
+                    "refusing to run: \(error.message); lower --cache-lens / --batch-lens, --kv-heads or --head-dim"
+                )
+            }
+        }
+        var results: [DecodeBenchmarkResult] = []
+        for config in configurations {
+            do {
+                results.append(
+                    try DecodeBenchmark.run(config, repeats: repeats, execution: execution))
+            } catch let error as AttentionError {
+                throw ValidationError("decode benchmark: \(error)")
             }
         }
         var rows = [
