@@ -99,6 +99,8 @@ struct BenchCommand: ParsableCommand {
                     throw ValidationError("--mask '\(m)' at --seq-lens \(s): \(error.message)")
                 }
             }
+            // (--decode checks its own configurations: DecodeBenchFlags.run.)
+            if decodeFlags.decode { continue }
             do {
                 try AttentionBenchmark.checkFits(
                     configuration(seqLen: s, mask: .none), budget: budget)

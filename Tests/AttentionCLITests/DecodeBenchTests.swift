@@ -65,6 +65,16 @@ import Testing
         } throws: { error in
             "\(error)".contains("refusing to run") && "\(error)".contains("--cache-lens")
         }
+        // In decode mode the message is about the cache, not the plain bench's --seq-lens.
+        var wide = try AttentionCommand.parseAsRoot([
+            "bench", "--decode", "--heads", "4096", "--kv-heads", "4096", "--head-dim", "4096",
+            "--cache-lens", "4096",
+        ])
+        #expect {
+            try wide.run()
+        } throws: { error in
+            "\(error)".contains("--cache-lens") && !"\(error)".contains("--seq-lens")
+        }
         let config = DecodeBenchmarkConfiguration(
             lengths: [16_000_000], heads: 32, kvHeads: 8, headDim: 128)
         #expect(throws: AttentionError.self) {
