@@ -481,3 +481,50 @@ struct DecodeCase: CustomStringConvertible, Sendable {
         #expect(argument == "numKVHeads")
     }
 }
+
+/// Caches larger than the machine can hold throw an error naming the argument instead of
+/// trapping in the allocator (or meeting the OOM killer when written).
+struct KVCacheAllocationTests {
+    /// 2²⁷ positions × (2²⁰ + 2²⁰) f32 elements: 1 PiB, more than any machine's memory.
+    @Test func oversizedCachesThrow() throws {
+        #expect {
+            _ = try KVCache(batch: 1, kvHeads: 1, headDim: 1 << 20, capacity: 1 << 27)
+        } throws: { ($0 as? AttentionError)?.argument == "capacity" }
+        #expect {
+            _ = try PagedKVCache(
+                kvHeads: 1, headDim: 1 << 20, blockSize: 1 << 7, blockCount: 1 << 20)
+        } throws: { ($0 as? AttentionError)?.argument == "blockCount" }
+        // Growing by a page that cannot be allocated: the append throws, nothing changes.
+        var cache = try KVCache(
+            batch: 1, kvHeads: 1, headDim: 1 << 20, capacity: 1, pageTokens: 1 << 27)
+        let k = Tensor.randomNormal([1, 1, 1, 1 << 20], seed: 1)
+        try cache.append(keys: k, values: k)
+        let two = Tensor.randomNormal([1, 1, 2, 1 << 20], seed: 2)
+        #expect {
+            try cache.append(keys: two, values: two)
+        } throws: { ($0 as? AttentionError)?.argument == "keys" }
+        #expect(cache.lengths == [1] && cache.capacity == 1)
+        let stored = try cache.stored(sequence: 0)
+        #expect(stored.keys.scalars == k.scalars)
+    }
+
+    /// Copy-on-write before the first write, for a sliding-window (ring) cache as for a
+    /// growing one: appending to a copy leaves the original's contents alone.
+    @Test func copiesDoNotShareWrites() throws {
+        for window in [nil, 5] as [Int?] {
+            var cache =
+                try window.map { try KVCache(batch: 2, kvHeads: 1, headDim: 4, window: $0) }
+                ?? KVCache(batch: 2, kvHeads: 1, headDim: 4, capacity: 3, pageTokens: 2)
+            let k = Tensor.randomNormal([2, 1, 4, 4], seed: 3)
+            try cache.append(keys: k, values: k)
+            let before = try cache.stored(sequence: 1)
+            var copy = cache
+            let other = Tensor.randomNormal([1, 3, 4], seed: 4)
+            try copy.append(keys: other, values: other, sequence: 1)
+            let after = try cache.stored(sequence: 1)
+            #expect(after.keys.scalars == before.keys.scalars, "window \(window ?? 0)")
+            #expect(after.values.scalars == before.values.scalars, "window \(window ?? 0)")
+            #expect(try copy.stored(sequence: 1).keys.scalars != before.keys.scalars)
+        }
+    }
+}

@@ -46,7 +46,8 @@ public struct KVCache: Sendable {
     ///   - pageTokens: positions per later page, ≥ 1 (default `max(capacity, 256)`).
     ///   - dtype: element type stored (default `.f32`).
     /// - Throws: ``AttentionError`` naming the argument that is out of range, or `capacity`
-    ///   when the storage size overflows.
+    ///   when the storage size overflows or cannot be allocated (larger than physical memory,
+    ///   or refused by the system).
     public init(
         batch: Int, kvHeads: Int, headDim: Int, valueDim: Int? = nil, capacity: Int,
         pageTokens: Int? = nil, dtype: DType = .f32
@@ -58,7 +59,8 @@ public struct KVCache: Sendable {
 
     /// A sliding-window cache: a ring buffer keeping the last `window` positions of each
     /// sequence (allocated once; it never grows or holds more).
-    /// - Throws: ``AttentionError`` naming the argument that is out of range.
+    /// - Throws: ``AttentionError`` naming the argument that is out of range, or `capacity`
+    ///   when the ring cannot be allocated.
     public init(
         batch: Int, kvHeads: Int, headDim: Int, valueDim: Int? = nil, window: Int,
         dtype: DType = .f32
@@ -103,7 +105,7 @@ public struct KVCache: Sendable {
         }
         lengths = Array(repeating: 0, count: batch)
         starts = lengths
-        if capacity > 0 { addPage(tokens: capacity) }
+        if capacity > 0 { try addPage(tokens: capacity, argument: "capacity") }
     }
 
     /// Positions allocated per sequence (stored or not).
@@ -119,19 +121,33 @@ public struct KVCache: Sendable {
             dtype: dtype)
     }
 
-    private mutating func addPage(tokens: Int) {
+    private mutating func addPage(tokens: Int, argument: String) throws {
+        let page = try KVPage(
+            units: batch, heads: kvHeads, tokens: tokens, headDim: headDim, valueDim: valueDim,
+            dtype: dtype, argument: argument)
         firsts.append(capacity)
-        pages.append(
-            KVPage(
-                units: batch, heads: kvHeads, tokens: tokens, headDim: headDim, valueDim: valueDim,
-                dtype: dtype))
+        pages.append(page)
+    }
+
+    /// Copies the pages holding `positions` that this value shares with another
+    /// (copy-on-write) before anything is written, so that an append that cannot allocate
+    /// throws with nothing changed; pages it will not write stay shared.
+    private mutating func makePagesUnique(writing positions: Range<Int>) throws {
+        guard !positions.isEmpty, !pages.isEmpty else { return }
+        let first = locate(positions.lowerBound).page
+        let last = window == nil ? locate(positions.upperBound - 1).page : pages.count - 1
+        for i in first...last where !isKnownUniquelyReferenced(&pages[i]) {
+            pages[i] = try pages[i].copy(argument: "keys")
+        }
     }
 
     /// Appends `S` positions to every sequence.
     /// - Parameters:
     ///   - keys: `[B, Hkv, S, D]` (any strides).
     ///   - values: `[B, Hkv, S, Dv]`.
-    /// - Throws: ``AttentionError`` naming `keys` or `values` when a shape does not fit.
+    /// - Throws: ``AttentionError`` naming `keys` or `values` when a shape does not fit, or
+    ///   `keys` when a new page (or the copy of a page shared with another value) cannot be
+    ///   allocated; the cache is then unchanged.
     public mutating func append(keys: Tensor, values: Tensor) throws {
         let (k, v) = try KVInput.pair(
             keys: keys, values: values, heads: kvHeads, headDim: headDim, valueDim: valueDim,
@@ -146,7 +162,7 @@ public struct KVCache: Sendable {
     ///   - keys: `[Hkv, S, D]` or `[1, Hkv, S, D]`.
     ///   - values: `[Hkv, S, Dv]` or `[1, Hkv, S, Dv]`.
     ///   - sequence: `b` in `0..<B`.
-    /// - Throws: ``AttentionError`` naming `sequence`, `keys` or `values`.
+    /// - Throws: ``AttentionError`` naming `sequence`, `keys` or `values` (as above).
     public mutating func append(keys: Tensor, values: Tensor, sequence b: Int) throws {
         try checkSequence(b)
         let (k, v) = try KVInput.pair(
@@ -164,9 +180,15 @@ public struct KVCache: Sendable {
             throw AttentionError.argument(
                 "keys", "appending \(count) positions overflows the length")
         }
-        guard window == nil else { return }
-        let needed = target.max() ?? 0
-        while capacity < needed { addPage(tokens: pageTokens) }  // size checked at init
+        if window == nil {
+            let needed = target.max() ?? 0
+            while capacity < needed { try addPage(tokens: pageTokens, argument: "keys") }
+        }
+        // The positions written: from the shortest growing sequence's end to the longest end.
+        let growing = lengths.indices.filter { target[$0] > lengths[$0] }
+        if let lo = growing.map({ lengths[$0] }).min(), let hi = growing.map({ target[$0] }).max() {
+            try makePagesUnique(writing: lo..<hi)
+        }
     }
 
     /// Writes the inputs' `S` positions of `batchEntry` after sequence `b`'s last position.
@@ -178,7 +200,6 @@ public struct KVCache: Sendable {
         for s in skip..<n {
             let pos = l + s
             let (page, slot) = locate(pos)
-            if !isKnownUniquelyReferenced(&pages[page]) { pages[page] = pages[page].copy() }
             pages[page].store(
                 keys: k, values: v, batchEntry: e, position: s, unit: b, slot: slot, using: table)
         }

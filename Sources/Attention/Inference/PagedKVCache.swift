@@ -30,7 +30,8 @@ public struct PagedKVCache: Sendable {
 
     /// An empty cache with a pool of `blockCount` blocks of `blockSize` positions.
     /// - Throws: ``AttentionError`` naming the argument that is out of range, or `blockCount`
-    ///   when the pool's size overflows.
+    ///   when the pool's size overflows or cannot be allocated (larger than physical memory,
+    ///   or refused by the system).
     public init(
         kvHeads: Int, headDim: Int, valueDim: Int? = nil, blockSize: Int, blockCount: Int,
         dtype: DType = .f32
@@ -58,9 +59,9 @@ public struct PagedKVCache: Sendable {
         (self.blockSize, self.blockCount) = (blockSize, blockCount)
         // Laid out [Hkv, blocks·blockSize, D]: block j is slots j·blockSize ..< (j+1)·blockSize
         // of every head, so a head's blocks handed out in order are one contiguous stream.
-        pool = KVPage(
+        pool = try KVPage(
             units: 1, heads: kvHeads, tokens: blockCount * blockSize, headDim: headDim,
-            valueDim: valueDim, dtype: dtype)
+            valueDim: valueDim, dtype: dtype, argument: "blockCount")
         freeList = Array((0..<blockCount).reversed())
     }
 
@@ -98,7 +99,8 @@ public struct PagedKVCache: Sendable {
     ///   - keys: `[Hkv, S, D]` or `[1, Hkv, S, D]`.
     ///   - values: `[Hkv, S, Dv]` or `[1, Hkv, S, Dv]`.
     /// - Throws: ``AttentionError`` naming `sequence` (not live), `keys`/`values` (shapes),
-    ///   or `blockCount` when the pool has too few free blocks (the cache is then unchanged).
+    ///   `blockCount` when the pool has too few free blocks, or `keys` when the copy of a pool
+    ///   shared with another value cannot be allocated (the cache is then unchanged).
     public mutating func append(keys: Tensor, values: Tensor, sequence id: Int) throws {
         var t = try table(id)
         let (k, v) = try KVInput.pair(
@@ -116,8 +118,11 @@ public struct PagedKVCache: Sendable {
                 "sequence \(id) needs \(needed) more blocks of \(blockSize) positions; \(freeList.count) of \(blockCount) are free"
             )
         }
+        // Copy-on-write of a shared pool first: if it cannot be allocated, nothing changed.
+        if k.length > 0, !isKnownUniquelyReferenced(&pool) {
+            pool = try pool.copy(argument: "keys")
+        }
         for _ in 0..<Swift.max(0, needed) { t.blocks.append(freeList.removeLast()) }
-        if k.length > 0, !isKnownUniquelyReferenced(&pool) { pool = pool.copy() }
         let table = HalfConversion.machine
         for s in 0..<k.length {
             let pos = t.length + s

@@ -28,24 +28,41 @@ final class KVPage: @unchecked Sendable {
     }
 
     /// - Precondition: `byteCount(...)` is not `nil` (callers validate first).
-    init(units: Int, heads: Int, tokens: Int, headDim: Int, valueDim: Int, dtype: DType) {
+    /// - Throws: ``AttentionError`` naming `argument` when the page is larger than physical
+    ///   memory or the system refuses it (instead of the allocator's trap).
+    init(
+        units: Int, heads: Int, tokens: Int, headDim: Int, valueDim: Int, dtype: DType,
+        argument: String
+    ) throws {
         (self.units, self.heads, self.tokens) = (units, heads, tokens)
         (self.headDim, self.valueDim, self.dtype) = (headDim, valueDim, dtype)
         keyBytes = units * heads * tokens * headDim * dtype.byteSize
         valueBytes = units * heads * tokens * valueDim * dtype.byteSize
-        bytes = .allocate(byteCount: Swift.max(keyBytes + valueBytes, 64), alignment: 64)
+        let count = Swift.max(keyBytes + valueBytes, 64)
+        let physical = ProcessInfo.processInfo.physicalMemory
+        var storage: UnsafeMutableRawPointer? = nil
+        guard UInt64(count) <= physical, posix_memalign(&storage, 64, count) == 0,
+            let storage
+        else {
+            throw AttentionError.argument(
+                argument,
+                "\(tokens) positions of \(units)×\(heads)×(\(headDim)+\(valueDim)) \(dtype) elements need \(formatBytes(Double(count))), which cannot be allocated (physical memory \(formatBytes(Double(physical))))"
+            )
+        }
+        bytes = storage
         adviseHugePages(
             bytes.bindMemory(to: Float.self, capacity: (keyBytes + valueBytes) / 4),
             count: (keyBytes + valueBytes) / 4)
     }
 
-    deinit { bytes.deallocate() }
+    deinit { free(bytes) }
 
     /// A copy with the same contents (copy-on-write of a shared page).
-    func copy() -> KVPage {
-        let c = KVPage(
+    /// - Throws: ``AttentionError`` naming `argument` when it cannot be allocated.
+    func copy(argument: String) throws -> KVPage {
+        let c = try KVPage(
             units: units, heads: heads, tokens: tokens, headDim: headDim, valueDim: valueDim,
-            dtype: dtype)
+            dtype: dtype, argument: argument)
         c.bytes.copyMemory(from: bytes, byteCount: keyBytes + valueBytes)
         return c
     }
