@@ -18,14 +18,19 @@ extension FlashDecode {
         let runs: UnsafePointer<ak_kv_run>
         let count: Int
         let dtype: DType
+        /// This CPU's conversion kernels (looked up once per item).
+        let table = HalfConversion.machine
 
-        /// Element `i` of row `t` of the keys (`keys`) or values of run `r`, as Float.
-        func element(run r: Int, row t: Int, _ i: Int, keys: Bool) -> Float {
+        /// Row `t` of the keys (`keys`) or values of run `r`, as Float, into `out`.
+        func read(run r: Int, row t: Int, keys: Bool, into out: inout [Float]) {
             let run = runs[r]
-            let base = keys ? run.k : run.v
-            let offset = t * (keys ? run.ldk : run.ldv) + i
-            if dtype == .f32 { return base.assumingMemoryBound(to: Float.self)[offset] }
-            return dtype.float(base.assumingMemoryBound(to: UInt16.self)[offset])
+            let width = dtype.byteSize
+            let source = keys ? run.k + t * run.ldk * width : run.v + t * run.ldv * width
+            out.withUnsafeMutableBufferPointer {
+                KVRows.read(
+                    source, count: $0.count, as: dtype, into: $0.baseAddress!,
+                    using: table)
+            }
         }
     }
 
@@ -54,6 +59,7 @@ extension FlashDecode {
         let (g, sq, d, dv) = (p.group, p.queries, p.headDim, p.valueDim)
         let rows = g * sq
         var qs = [Float](repeating: 0, count: d), acc = [Double](repeating: 0, count: dv)
+        var key = [Float](repeating: 0, count: d), value = [Float](repeating: 0, count: dv)
         for r in 0..<rows {
             let h = item.hk * g + r / sq
             let src = query(r)
@@ -69,22 +75,14 @@ extension FlashDecode {
                 let first = runs.runs[run].first
                 let span = (first..<(first + runs.runs[run].count)).clamped(to: range)
                 for j in span {
-                    let t = j - first
-                    var rowBad = queryBad
-                    for i in 0..<d where !runs.element(run: run, row: t, i, keys: true).isFinite {
-                        rowBad = true
-                    }
-                    for i in 0..<dv where !runs.element(run: run, row: t, i, keys: false).isFinite {
-                        rowBad = true
-                    }
-                    if rowBad {
+                    runs.read(run: run, row: j - first, keys: true, into: &key)
+                    runs.read(run: run, row: j - first, keys: false, into: &value)
+                    if queryBad || !key.allSatisfy(\.isFinite) || !value.allSatisfy(\.isFinite) {
                         nan = true
                         break scan
                     }
                     var dot = 0.0
-                    for i in 0..<d {
-                        dot += Double(qs[i]) * Double(runs.element(run: run, row: t, i, keys: true))
-                    }
+                    for i in 0..<d { dot += Double(qs[i]) * Double(key[i]) }
                     var s = Float(dot)
                     if let alibi = p.alibi {
                         let dist = qpos(r) - j
@@ -104,9 +102,7 @@ extension FlashDecode {
                     }
                     let w = exp(x - m)
                     l += w
-                    for i in 0..<dv {
-                        acc[i] += w * Double(runs.element(run: run, row: t, i, keys: false))
-                    }
+                    for i in 0..<dv { acc[i] += w * Double(value[i]) }
                 }
             }
             state[r] = nan ? 0 : Float(m)
