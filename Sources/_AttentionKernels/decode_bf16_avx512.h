@@ -234,6 +234,7 @@ DBF_INLINE long dbf_gather(long nruns, const ak_kv_run *runs, long *i, long *t, 
 
 DBF_TARGET void ak_decode_partial_bf16_avx512(const ak_decode_rows *a, long nruns, const ak_kv_run *runs) {
     assert(a->kvType == AK_KV_BF16 && a->qPairs && "ak_decode_partial_bf16: a bf16 cache and qPairs");
+    for (long r = 0; r < nruns; r++) assert(!runs[r].vpanel && "ak_decode_partial_bf16: value rows, not panels");
     enum { T = AK_DECODE_BF16_TILE };
     // Two sets of row addresses: the tile being computed and the next one (prefetched).
     const uint16_t *kr[2][T], *vr[2][T];

@@ -7,6 +7,16 @@
 //   mask rows to [lo, hi), add ALiBi, m' = max(m, rowmax S), P = 2^(S − m'),
 //   l = l·2^(m − m') + rowsum P,   acc = 2^(m − m')·acc + P·V_tile
 // so each cached K/V element is read from memory once per step for the whole group.
+//
+// Memory order. With value rows, a tile's scores read 4 key rows at a time (line i of each)
+// and its values 64 columns of every row, then the next 64: the L2 streamer does not follow
+// either pattern, so every line is prefetched a tile ahead, which caps one core near 18 GB/s
+// (each prefetch holds a miss buffer). With value panels (ak_kv_run.vpanel: an f32 cache)
+// the AVX-512 variant reads strictly in address order — each key row whole before the next
+// (dec_scores_seq, the query rows from L1), each panel block's rows in turn — and the same
+// prefetches then run with the streamer instead of against it: one thread's f32 step went
+// from ~63–67% to ~69–76% of a plain read, two threads' from ~80% to ~85–90%
+// (docs/PERFORMANCE.md, "Value panels").
 // Keys and values may be f32, bf16 or f16 (converted to f32 in registers; accumulation is
 // always f32).
 //
@@ -104,6 +114,21 @@ AK_INLINE void dec_hsum4(const vf *v, float *out) {
 #undef SV
 }
 
+// s[r·lds + t] = the horizontal sum of acc[r][t] (the products of the first dv columns) plus
+// the scalar tail dv ..< d.
+AK_INLINE void dec_store_scores(const int RB, const int TB, vf acc[DEC_RB][DEC_TB], long d, long dv, const float *q,
+                                const void *k, long ldk, const int type, float *s, long lds) {
+    AK_UNROLL for (int r = 0; r < RB; r++) {
+        float x[DEC_TB];
+        if (TB == 4) dec_hsum4(acc[r], x);
+        else AK_UNROLL for (int t = 0; t < TB; t++) x[t] = hsum(acc[r][t]);
+        AK_UNROLL for (int t = 0; t < TB; t++) {
+            for (long i = dv; i < d; i++) x[t] += q[r * d + i] * dec_scalar(k, t * ldk + i, type);
+            s[r * lds + t] = x[t];
+        }
+    }
+}
+
 // s[r·lds + t] = q_r · k_t for RB rows × TB keys (q row stride d, k row stride ldk).
 AK_INLINE void dec_scores(const int RB, const int TB, long d, const float *q, const void *k,
                           long ldk, const int type, float *s, long lds, const char *_Nullable pf) {
@@ -122,15 +147,31 @@ AK_INLINE void dec_scores(const int RB, const int TB, long d, const float *q, co
             AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = acc[r][t] + qv * kv[t];
         }
     }
-    AK_UNROLL for (int r = 0; r < RB; r++) {
-        float x[DEC_TB];
-        if (TB == 4) dec_hsum4(acc[r], x);
-        else AK_UNROLL for (int t = 0; t < TB; t++) x[t] = hsum(acc[r][t]);
-        AK_UNROLL for (int t = 0; t < TB; t++) {
-            for (long i = dv; i < d; i++) x[t] += q[r * d + i] * dec_scalar(k, t * ldk + i, type);
-            s[r * lds + t] = x[t];
-        }
+    dec_store_scores(RB, TB, acc, d, dv, q, k, ldk, type, s, lds);
+}
+
+// The same scores, the keys in address order: each key row is loaded once, whole, and dotted
+// with RB ≤ 4 query rows (read from L1) before the next row. NQ > 0: d = NQ·VW, unrolled;
+// NQ = 0: any d.
+AK_INLINE void dec_scores_seq(const int RB, const int TB, const int NQ, long d, const float *q, const void *k,
+                              long ldk, const int type, float *s, long lds, const char *_Nullable pf) {
+    const long width = type ? 2 : 4, dv = NQ ? NQ * AK_VW : d / AK_VW * AK_VW;
+    vf acc[DEC_RB][DEC_TB];
+    AK_UNROLL for (int r = 0; r < RB; r++) AK_UNROLL for (int t = 0; t < TB; t++) acc[r][t] = vsplat(0);
+    AK_UNROLL for (int t = 0; t < TB; t++) {
+        const char *row = (const char *)k + t * ldk * width;
+        const char *_Nullable ahead = pf ? pf + t * ldk * width : 0;
+#define DEC_KEY_VECTOR(i)                                                                           \
+    do {                                                                                            \
+        vf kv = dec_load(row, i, type);                                                             \
+        if (ahead && (type == AK_KV_F32 || ((i) & (2 * AK_VW - 1)) == 0)) __builtin_prefetch(ahead + (i) * width, 0, 2); \
+        AK_UNROLL for (int r = 0; r < RB; r++) acc[r][t] = acc[r][t] + vload(q + r * d + (i)) * kv; \
+    } while (0)
+        if (NQ) AK_UNROLL for (int i = 0; i < NQ * AK_VW; i += AK_VW) DEC_KEY_VECTOR(i);
+        else for (long i = 0; i < dv; i += AK_VW) DEC_KEY_VECTOR(i);
+#undef DEC_KEY_VECTOR
     }
+    dec_store_scores(RB, TB, acc, d, dv, q, k, ldk, type, s, lds);
 }
 
 // acc[r][col ..< col + NV·VW] = alpha[r]·acc + Σ_t p[r][t]·v_t[col ...] for RB rows.
@@ -215,89 +256,153 @@ AK_INLINE void dec_softmax(const ak_decode_rows *a, long j0, long n, float *s, l
     }
 }
 
-// One tile of n ≤ AK_DECODE_TILE positions starting at absolute position j0.
-// `pfk`, `pfv`: where the rows DEC_PD positions ahead of this tile's first key and value
-// are (the next run's when they are past this one), for prefetching.
-AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, const void *v, long ldv,
-                        long j0, long n, const int type, const char *pfk, const char *pfv) {
+// Where a tile's values are: blocks of `width` columns (the whole row for row-major values,
+// AK_DECODE_VBLOCK in a panel), rows `ld` elements apart within a block, blocks `stride`
+// elements apart.
+typedef struct dec_vtile {
+    const void *v;
+    long ld, width, stride;
+} dec_vtile;
+
+// The scores of one tile, s[r·T + t] for every row r and position t < n, in row blocks of
+// DEC_RB and key blocks of DEC_TB: SCORES(RB, TB, r, t) computes one block. The first row
+// block prefetches.
+#define DEC_TILE_SCORES(SCORES)                                                 \
+    do {                                                                        \
+        long r = 0, t;                                                          \
+        for (; r + DEC_RB <= rows; r += DEC_RB) {                               \
+            for (t = 0; t + DEC_TB <= n; t += DEC_TB) SCORES(DEC_RB, DEC_TB, r, t); \
+            for (; t < n; t++) SCORES(DEC_RB, 1, r, t);                         \
+        }                                                                       \
+        for (; r < rows; r++) {                                                 \
+            for (t = 0; t + DEC_TB <= n; t += DEC_TB) SCORES(1, DEC_TB, r, t);  \
+            for (; t < n; t++) SCORES(1, 1, r, t);                              \
+        }                                                                       \
+    } while (0)
+
+// 4 key rows at a time (value rows).
+AK_INLINE void dec_tile_scores(const ak_decode_rows *a, const void *k, long ldk, long n, const int type,
+                               float *s, const char *pfk) {
     enum { T = AK_DECODE_TILE };
-    const long rows = a->rows, d = a->d, dvw = a->dv;
+    const long rows = a->rows, d = a->d, kb = ldk * (type ? 2 : 4);
+#define DEC_ROWS(RB, TB, r, t)                                                                     \
+    dec_scores(RB, TB, d, a->q + r * d, (const char *)k + t * kb, ldk, type, s + r * T + t, T, \
+               r == 0 ? pfk + t * kb : 0)
+    DEC_TILE_SCORES(DEC_ROWS);
+#undef DEC_ROWS
+}
+
+// Keys in address order (value panels, AVX-512).
+AK_INLINE void dec_tile_scores_seq(const int NQ, const ak_decode_rows *a, const void *k, long ldk, long n,
+                                   const int type, float *s, const char *pfk) {
+    enum { T = AK_DECODE_TILE };
+    const long rows = a->rows, d = a->d, kb = ldk * (type ? 2 : 4);
+#define DEC_SEQ(RB, TB, r, t)                                                                          \
+    dec_scores_seq(RB, TB, NQ, d, a->q + r * d, (const char *)k + t * kb, ldk, type, s + r * T + t, T, \
+                   r == 0 ? pfk + t * kb : 0)
+    DEC_TILE_SCORES(DEC_SEQ);
+#undef DEC_SEQ
+}
+
+// One tile of n ≤ AK_DECODE_TILE positions starting at absolute position j0: keys at k (rows
+// ldk apart), values as `vt` says. `pfk`, `pfv`: where the keys and values DEC_PD positions
+// ahead are (the next run's when they are past this one), for prefetching.
+AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, dec_vtile vt, long j0, long n,
+                        const int type, const char *pfk, const char *pfv, const int seq) {
+    enum { T = AK_DECODE_TILE };
+    const long rows = a->rows, dvw = a->dv, width = type ? 2 : 4;
     float *s = a->scratch, *alpha = a->scratch + rows * T;
-    // Scores: full row blocks × full key blocks, then the tails one by one.
-    long r = 0;
-    for (; r + DEC_RB <= rows; r += DEC_RB) {
-        long t = 0;
-        for (; t + DEC_TB <= n; t += DEC_TB)
-            dec_scores(DEC_RB, DEC_TB, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk,
-                       type, s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
-        for (; t < n; t++)
-            dec_scores(DEC_RB, 1, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
-                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
-    }
-    for (; r < rows; r++) {
-        long t = 0;
-        for (; t + DEC_TB <= n; t += DEC_TB)
-            dec_scores(1, DEC_TB, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
-                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
-        for (; t < n; t++)
-            dec_scores(1, 1, d, a->q + r * d, (const char *)k + t * ldk * (type ? 2 : 4), ldk, type,
-                       s + r * T + t, T, r == 0 ? pfk + t * ldk * (type ? 2 : 4) : 0);
-    }
+    if (!seq) dec_tile_scores(a, k, ldk, n, type, s, pfk);
+    else if (a->d == 4 * AK_VW) dec_tile_scores_seq(4, a, k, ldk, n, type, s, pfk);
+    else if (a->d == 8 * AK_VW) dec_tile_scores_seq(8, a, k, ldk, n, type, s, pfk);
+    else dec_tile_scores_seq(0, a, k, ldk, n, type, s, pfk);
     dec_softmax(a, j0, n, s, T, alpha);
-    // acc = alpha·acc + P·V, column blocks of DEC_NV vectors, then the scalar column tail.
-    long cv = dvw / AK_VW * AK_VW;
-    for (long col = 0; col < cv; col += DEC_NV * AK_VW) {
-        long nv = (cv - col) / AK_VW;
-        for (r = 0; r + DEC_RB <= rows; r += DEC_RB) {
-            float *ac = a->acc + r * dvw;
-            const float *p = s + r * T, *al = alpha + r;
-            if (nv >= 4) dec_values(DEC_RB, 4, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
-            else if (nv == 3) dec_values(DEC_RB, 3, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
-            else if (nv == 2) dec_values(DEC_RB, 2, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
-            else dec_values(DEC_RB, 1, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
+    if (AK_VW == 16 && seq) {  // panels: each block is one group of DEC_NV vectors
+        for (long b0 = 0, blk = 0; b0 < dvw; b0 += AK_DECODE_VBLOCK, blk++) {
+            const char *v = (const char *)vt.v + blk * vt.stride * width;
+            long r = 0;
+            for (; r + DEC_RB <= rows; r += DEC_RB)
+                dec_values(DEC_RB, DEC_NV, n, s + r * T, T, v, AK_DECODE_VBLOCK, type, 0, a->acc + r * dvw + b0, dvw,
+                           alpha + r, r == 0 ? pfv + blk * vt.stride * width : 0);
+            for (; r < rows; r++)
+                dec_values(1, DEC_NV, n, s + r * T, T, v, AK_DECODE_VBLOCK, type, 0, a->acc + r * dvw + b0, dvw,
+                           alpha + r, 0);
         }
-        for (; r < rows; r++) {
-            float *ac = a->acc + r * dvw;
-            const float *p = s + r * T, *al = alpha + r;
-            if (nv >= 4) dec_values(1, 4, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
-            else if (nv == 3) dec_values(1, 3, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
-            else if (nv == 2) dec_values(1, 2, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
-            else dec_values(1, 1, n, p, T, v, ldv, type, col, ac, dvw, al, r == 0 ? pfv : 0);
-        }
+        return;
     }
-    for (r = 0; r < rows && cv < dvw; r++) {
-        float *ac = a->acc + r * dvw;
-        for (long c = cv; c < dvw; c++) {
-            float o = alpha[r] * ac[c];
-            for (long t = 0; t < n; t++) o += s[r * T + t] * dec_scalar(v, t * ldv + c, type);
-            ac[c] = o;
+    // acc = alpha·acc + P·V, block by block: column groups of DEC_NV vectors, then the
+    // scalar column tail.
+    for (long b0 = 0, blk = 0; b0 < dvw; b0 += vt.width, blk++) {
+        const char *v = (const char *)vt.v + blk * vt.stride * width;
+        const char *pf = pfv + blk * vt.stride * width;
+        const long w = dvw - b0 < vt.width ? dvw - b0 : vt.width, cv = w / AK_VW * AK_VW;
+        long r;
+        for (long col = 0; col < cv; col += DEC_NV * AK_VW) {
+            long nv = (cv - col) / AK_VW;
+#define DEC_VALUES(RB)                                                                                  \
+    do {                                                                                                \
+        float *ac = a->acc + r * dvw + b0;                                                              \
+        const float *p = s + r * T, *al = alpha + r;                                                    \
+        const char *_Nullable f = r == 0 ? pf : 0;                                                      \
+        if (nv >= 4) dec_values(RB, 4, n, p, T, v, vt.ld, type, col, ac, dvw, al, f);                \
+        else if (nv == 3) dec_values(RB, 3, n, p, T, v, vt.ld, type, col, ac, dvw, al, f);           \
+        else if (nv == 2) dec_values(RB, 2, n, p, T, v, vt.ld, type, col, ac, dvw, al, f);           \
+        else dec_values(RB, 1, n, p, T, v, vt.ld, type, col, ac, dvw, al, f);                        \
+    } while (0)
+            for (r = 0; r + DEC_RB <= rows; r += DEC_RB) DEC_VALUES(DEC_RB);
+            for (; r < rows; r++) DEC_VALUES(1);
+#undef DEC_VALUES
+        }
+        for (r = 0; r < rows && cv < w; r++) {
+            float *ac = a->acc + r * dvw + b0;
+            for (long c = cv; c < w; c++) {
+                float o = alpha[r] * ac[c];
+                for (long t = 0; t < n; t++) o += s[r * T + t] * dec_scalar(v, t * vt.ld + c, type);
+                ac[c] = o;
+            }
         }
     }
 }
 
+// Element offset, from run->v, of the value row of run position t (for a panel: of its
+// first block).
+AK_INLINE long dec_value_offset(const ak_kv_run *run, long t, long dv) {
+    if (!run->vpanel) return t * run->ldv;
+    const long row = run->vrow + t, P = run->vpanel;
+    return row / P * P * dv + row % P * AK_DECODE_VBLOCK;
+}
+
 // The key and value rows `ahead` positions after position t of run i, for prefetching: in
 // that run, or (a paged cache's small blocks) in a later one; elements of `width` bytes.
-AK_INLINE void dec_prefetch_rows(long nruns, const ak_kv_run *runs, long i, long t, long width, long ahead,
+AK_INLINE void dec_prefetch_rows(long nruns, const ak_kv_run *runs, long i, long t, long width, long ahead, long dv,
                                  const char *_Nonnull *_Nonnull pfk,
                                  const char *_Nonnull *_Nonnull pfv) {
     long j = i, off = t + ahead;
     while (off >= runs[j].count && j + 1 < nruns) off -= runs[j].count, j++;
     *pfk = (const char *)runs[j].k + off * runs[j].ldk * width;
-    *pfv = (const char *)runs[j].v + off * runs[j].ldv * width;
+    *pfv = (const char *)runs[j].v + dec_value_offset(runs + j, off, dv) * width;
 }
 
 AK_INLINE void dec_runs(const ak_decode_rows *a, long nruns, const ak_kv_run *runs, const int type) {
     enum { T = AK_DECODE_TILE };
-    const long width = type == AK_KV_F32 ? 4 : 2;
+    const long width = type == AK_KV_F32 ? 4 : 2, dv = a->dv;
     for (long i = 0; i < nruns; i++) {
         const ak_kv_run *run = runs + i;
-        const char *k = run->k, *v = run->v;
-        const long ldk = run->ldk * width, ldv = run->ldv * width;
-        for (long t = 0; t < run->count; t += T) {
-            long n = run->count - t < T ? run->count - t : T;
+        const long P = run->vpanel;
+        assert((!P || dv % AK_DECODE_VBLOCK == 0) && "ak_decode_partial: value panels need dv % AK_DECODE_VBLOCK == 0");
+        for (long t = 0, n; t < run->count; t += n) {
+            n = run->count - t < T ? run->count - t : T;
+            if (P && P - (run->vrow + t) % P < n) n = P - (run->vrow + t) % P;  // within one panel
             const char *pfk, *pfv;
-            dec_prefetch_rows(nruns, runs, i, t, width, DEC_PD, &pfk, &pfv);
-            dec_tile(a, k + t * ldk, run->ldk, v + t * ldv, run->ldv, run->first + t, n, type, pfk, pfv);
+            dec_prefetch_rows(nruns, runs, i, t, width, DEC_PD, dv, &pfk, &pfv);
+            const char *v = (const char *)run->v + dec_value_offset(run, t, dv) * width;
+            dec_vtile vt = P ? (dec_vtile){v, AK_DECODE_VBLOCK, AK_DECODE_VBLOCK, P * AK_DECODE_VBLOCK}
+                             : (dec_vtile){v, run->ldv, dv, 0};
+            // Keys in address order where the values are panels too (AVX-512; with 16
+            // registers the 4-row interleave keeps its fewer loads).
+            const char *k = (const char *)run->k + t * run->ldk * width;
+            if (AK_VW == 16 && P) dec_tile(a, k, run->ldk, vt, run->first + t, n, type, pfk, pfv, 1);
+            else dec_tile(a, k, run->ldk, vt, run->first + t, n, type, pfk, pfv, 0);
         }
     }
 }

@@ -61,7 +61,7 @@ public struct PagedKVCache: Sendable {
         // of every head, so a head's blocks handed out in order are one contiguous stream.
         pool = try KVPage(
             units: 1, heads: kvHeads, tokens: blockCount * blockSize, headDim: headDim,
-            valueDim: valueDim, dtype: dtype, argument: "blockCount")
+            valueDim: valueDim, dtype: dtype, panelUnit: blockSize, argument: "blockCount")
         freeList = Array((0..<blockCount).reversed())
     }
 

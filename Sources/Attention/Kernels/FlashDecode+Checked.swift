@@ -24,12 +24,16 @@ extension FlashDecode {
         /// Row `t` of the keys (`keys`) or values of run `r`, as Float, into `out`.
         func read(run r: Int, row t: Int, keys: Bool, into out: inout [Float]) {
             let run = runs[r]
-            let width = dtype.byteSize
-            let source = keys ? run.k + t * run.ldk * width : run.v + t * run.ldv * width
             out.withUnsafeMutableBufferPointer {
-                KVRows.read(
-                    source, count: $0.count, as: dtype, into: $0.baseAddress!,
-                    using: table)
+                if keys {
+                    KVRows.read(
+                        run.k + t * run.ldk * dtype.byteSize, count: $0.count, as: dtype,
+                        into: $0.baseAddress!, using: table)
+                } else {
+                    KVRows.readValue(
+                        of: run, row: t, dim: $0.count, as: dtype, into: $0.baseAddress!,
+                        using: table)
+                }
             }
         }
     }

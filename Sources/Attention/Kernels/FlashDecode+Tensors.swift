@@ -55,8 +55,9 @@ extension FlashDecode {
                                 keys: keys + b * k.strides[0] * width,
                                 values: values + b * v.strides[0] * width,
                                 keyHeadStride: k.strides[1], valueHeadStride: v.strides[1],
-                                keyRowStride: k.strides[2], valueRowStride: v.strides[2],
-                                first: 0, count: p.keys)
+                                keyRowStride: k.strides[2],
+                                valueLayout: ValueLayout(panel: 0, rowStride: v.strides[2]),
+                                valueRow: 0, first: 0, count: p.keys)
                         ]
                     }, window: nil)
                 return try lse.withUnsafeMutableElements { l in

@@ -143,13 +143,8 @@ enum FlashDecode {
                         let a = Swift.max(item.lo, seg.first),
                             z = Swift.min(item.hi, seg.first + seg.count)
                         if a >= z { continue }
-                        let t = a - seg.first
-                        myRuns[n] = ak_kv_run(
-                            k: seg.keys + (item.hk * seg.keyHeadStride + t * seg.keyRowStride)
-                                * width,
-                            v: seg.values
-                                + (item.hk * seg.valueHeadStride + t * seg.valueRowStride) * width,
-                            ldk: seg.keyRowStride, ldv: seg.valueRowStride, first: a, count: z - a)
+                        myRuns[n] = seg.run(
+                            head: item.hk, from: a - seg.first, count: z - a, width: width)
                         n += 1
                     }
                     var args = ak_decode_rows(

@@ -5,12 +5,23 @@ import _AttentionKernels
 /// `[units, heads, tokens, valueDim]`, in the cache's element type. A ``KVCache`` page has
 /// one unit per sequence; a ``PagedKVCache``'s pool has one unit per block.
 ///
+/// The values of one (unit, head) are rows, or — f32 caches whose `valueDim` is a multiple
+/// of `AK_DECODE_VBLOCK` (64) — *panels* of `valuePanel` positions, each stored block by
+/// block: columns `c ..< c + 64` of its rows, then the next 64 columns (`ak_kv_run` in
+/// AttentionKernels.h). The decode kernel's value pass reads 64 columns of a tile's rows at
+/// a time; in panels that pass reads memory in order, which the hardware prefetchers follow
+/// (docs/KERNELS.md, "Value panels"). 2-byte caches keep rows: their steps are bound by
+/// arithmetic more than by memory (f16 got slower with panels), and the bf16 pair kernel
+/// interleaves two whole rows.
+///
 /// A class so that a cache's copies share pages until one of them writes (copy-on-write per
 /// page), and so that a page keeps its address for its whole life: appending to a cache
 /// never moves what it already holds.
 final class KVPage: @unchecked Sendable {
     let units: Int, heads: Int, tokens: Int, headDim: Int, valueDim: Int
     let dtype: DType
+    /// Positions per value panel (0: value rows).
+    let valuePanel: Int
     private let bytes: UnsafeMutableRawPointer
     private let keyBytes: Int, valueBytes: Int
 
@@ -27,15 +38,28 @@ final class KVPage: @unchecked Sendable {
         return n
     }
 
+    /// The panel height for values of `valueDim` columns in `dtype` when panels must not
+    /// straddle runs of `unit` slots (a page's tokens, a pool's block size): the largest
+    /// divisor of `unit` up to `AK_DECODE_TILE`, or 0 (rows) when panels do not apply or
+    /// would hold a single position.
+    static func valuePanel(unit: Int, valueDim: Int, dtype: DType) -> Int {
+        guard dtype == .f32, valueDim % Int(AK_DECODE_VBLOCK) == 0, unit > 1 else { return 0 }
+        let p = (1...Swift.min(unit, Int(AK_DECODE_TILE))).last { unit % $0 == 0 }!
+        return p > 1 ? p : 0
+    }
+
+    /// - Parameter panelUnit: the runs of slots a panel must not straddle (`valuePanel`);
+    ///   `tokens` when nil.
     /// - Precondition: `byteCount(...)` is not `nil` (callers validate first).
     /// - Throws: ``AttentionError`` naming `argument` when the page is larger than physical
     ///   memory or the system refuses it (instead of the allocator's trap).
     init(
         units: Int, heads: Int, tokens: Int, headDim: Int, valueDim: Int, dtype: DType,
-        argument: String
+        panelUnit: Int? = nil, argument: String
     ) throws {
         (self.units, self.heads, self.tokens) = (units, heads, tokens)
         (self.headDim, self.valueDim, self.dtype) = (headDim, valueDim, dtype)
+        valuePanel = Self.valuePanel(unit: panelUnit ?? tokens, valueDim: valueDim, dtype: dtype)
         keyBytes = units * heads * tokens * headDim * dtype.byteSize
         valueBytes = units * heads * tokens * valueDim * dtype.byteSize
         let count = Swift.max(keyBytes + valueBytes, 64)
@@ -57,12 +81,18 @@ final class KVPage: @unchecked Sendable {
 
     deinit { free(bytes) }
 
+    /// An empty page of the same shape and layout as `page`.
+    private convenience init(copying page: KVPage, argument: String) throws {
+        try self.init(
+            units: page.units, heads: page.heads, tokens: page.tokens, headDim: page.headDim,
+            valueDim: page.valueDim, dtype: page.dtype, panelUnit: page.valuePanel,
+            argument: argument)
+    }
+
     /// A copy with the same contents (copy-on-write of a shared page).
     /// - Throws: ``AttentionError`` naming `argument` when it cannot be allocated.
     func copy(argument: String) throws -> KVPage {
-        let c = try KVPage(
-            units: units, heads: heads, tokens: tokens, headDim: headDim, valueDim: valueDim,
-            dtype: dtype, argument: argument)
+        let c = try KVPage(copying: self, argument: argument)
         c.bytes.copyMemory(from: bytes, byteCount: keyBytes + valueBytes)
         return c
     }
@@ -74,8 +104,9 @@ final class KVPage: @unchecked Sendable {
         bytes + (((unit * heads + head) * tokens + slot) * headDim) * dtype.byteSize
     }
 
-    private func valueRow(_ unit: Int, _ head: Int, _ slot: Int) -> UnsafeMutableRawPointer {
-        bytes + keyBytes + (((unit * heads + head) * tokens + slot) * valueDim) * dtype.byteSize
+    /// The values of (unit, head): rows or panels from slot 0.
+    private func valueBase(_ unit: Int, _ head: Int) -> UnsafeMutableRawPointer {
+        bytes + keyBytes + (unit * heads + head) * tokens * valueDim * dtype.byteSize
     }
 
     /// Stores position `s` of batch entry `b` of the inputs (every head) at `slot` of `unit`.
@@ -89,9 +120,12 @@ final class KVPage: @unchecked Sendable {
                     KVRows.write(
                         k(b, h, s), count: headDim, as: dtype, to: keyRow(unit, h, slot),
                         using: table)
-                    KVRows.write(
-                        v(b, h, s), count: valueDim, as: dtype, to: valueRow(unit, h, slot),
-                        using: table)
+                    let layout = ValueLayout(panel: valuePanel, rowStride: valueDim)
+                    for (column, count, offset) in layout.pieces(row: slot, dim: valueDim) {
+                        KVRows.write(
+                            v(b, h, s) + column, count: count, as: dtype,
+                            to: valueBase(unit, h) + offset * dtype.byteSize, using: table)
+                    }
                 }
             }
         }
@@ -100,9 +134,10 @@ final class KVPage: @unchecked Sendable {
     /// Positions `first ..< first + count` held at slots `slot ..< slot + count` of `unit`.
     func segment(unit: Int, slot: Int, first: Int, count: Int) -> KVSegment {
         KVSegment(
-            keys: keyRow(unit, 0, slot), values: valueRow(unit, 0, slot),
+            keys: keyRow(unit, 0, slot), values: valueBase(unit, 0),
             keyHeadStride: tokens * headDim, valueHeadStride: tokens * valueDim,
-            keyRowStride: headDim, valueRowStride: valueDim, first: first, count: count)
+            keyRowStride: headDim, valueLayout: ValueLayout(panel: valuePanel, rowStride: valueDim),
+            valueRow: slot, first: first, count: count)
     }
 }
 
@@ -124,6 +159,20 @@ enum KVRows {
         }
     }
 
+    /// Reads the value row of position `run.first + t` (`dim` columns) as floats into
+    /// `destination` (exact).
+    static func readValue(
+        of run: ak_kv_run, row t: Int, dim: Int, as dtype: DType,
+        into destination: UnsafeMutablePointer<Float>, using table: ak_half_table
+    ) {
+        let layout = ValueLayout(panel: run.vpanel, rowStride: run.vpanel == 0 ? run.ldv : dim)
+        for (column, count, offset) in layout.pieces(row: run.vrow + t, dim: dim) {
+            read(
+                run.v + offset * dtype.byteSize, count: count, as: dtype,
+                into: destination + column, using: table)
+        }
+    }
+
     /// Reads `count` `dtype` elements at `source` as floats into `destination` (exact).
     static func read(
         _ source: UnsafeRawPointer, count: Int, as dtype: DType,
@@ -140,15 +189,53 @@ enum KVRows {
     }
 }
 
+/// How value rows are stored: rows `rowStride` elements apart (`panel` 0), or panels of
+/// `panel` rows stored in blocks of `AK_DECODE_VBLOCK` columns (see ``KVPage``; the kernel's
+/// side is `ak_kv_run` and `dec_value_offset` in decode_impl.h).
+struct ValueLayout {
+    let panel: Int
+    /// Row stride (rows), or the row width (panels).
+    let rowStride: Int
+
+    /// The element offset of row `r`'s first column (of its first block, in panels).
+    func offset(row r: Int) -> Int {
+        panel == 0
+            ? r * rowStride : r / panel * panel * rowStride + r % panel * Int(AK_DECODE_VBLOCK)
+    }
+
+    /// Row `r`'s `dim` columns as contiguous pieces: (first column, count, element offset).
+    func pieces(row r: Int, dim: Int) -> [(column: Int, count: Int, offset: Int)] {
+        let base = offset(row: r)
+        if panel == 0 { return [(0, dim, base)] }
+        let block = Int(AK_DECODE_VBLOCK)
+        return stride(from: 0, to: dim, by: block).map { ($0, block, base + $0 * panel) }
+    }
+}
+
 /// A run of cached positions `first ..< first + count` of one sequence: the key of position
-/// `first + t` of kv head `h` is at element `h·keyHeadStride + t·keyRowStride` of `keys`
-/// (values likewise). A ``KVCache`` page or ring half (row strides `headDim`, `valueDim`),
-/// a ``PagedKVCache`` block, or the key/value tensors of a forward call.
+/// `first + t` of kv head `h` is at element `h·keyHeadStride + t·keyRowStride` of `keys`; its
+/// value is row `valueRow + t` of `values + h·valueHeadStride`, laid out as `valueLayout`
+/// says. A ``KVCache`` page or ring half, a ``PagedKVCache`` block, or the key/value tensors
+/// of a forward call.
 struct KVSegment {
     let keys: UnsafeRawPointer, values: UnsafeRawPointer
     let keyHeadStride: Int, valueHeadStride: Int
-    let keyRowStride: Int, valueRowStride: Int
+    let keyRowStride: Int
+    let valueLayout: ValueLayout
+    let valueRow: Int
     let first: Int, count: Int
+
+    /// The kernel's run for kv head `h`, positions `first + t ..< first + t + n`, in elements
+    /// of `width` bytes.
+    func run(head h: Int, from t: Int, count n: Int, width: Int) -> ak_kv_run {
+        let l = valueLayout, row = valueRow + t
+        let panelStart = l.panel == 0 ? row : row / l.panel * l.panel
+        return ak_kv_run(
+            k: keys + (h * keyHeadStride + t * keyRowStride) * width,
+            v: values + (h * valueHeadStride + l.offset(row: panelStart)) * width,
+            ldk: keyRowStride, ldv: l.panel == 0 ? l.rowStride : 0, first: first + t, count: n,
+            vpanel: l.panel, vrow: row - panelStart)
+    }
 }
 
 /// What the decode kernel reads from a cache: per sequence, the positions it holds
@@ -171,15 +258,17 @@ extension KVCacheView {
             Tensor(uninitializedShape: [kvHeads, n, dim]) { out in
                 for seg in segments[b] {
                     for h in 0..<kvHeads {
+                        let run = seg.run(head: h, from: 0, count: seg.count, width: dtype.byteSize)
                         for t in 0..<seg.count {
-                            let base = isKey ? seg.keys : seg.values
-                            let stride = isKey ? seg.keyHeadStride : seg.valueHeadStride
-                            let row = isKey ? seg.keyRowStride : seg.valueRowStride
-                            KVRows.read(
-                                base + (h * stride + t * row) * dtype.byteSize, count: dim,
-                                as: dtype,
-                                into: out + (h * n + seg.first - starts[b] + t) * dim,
-                                using: table)
+                            let row = out + (h * n + seg.first - starts[b] + t) * dim
+                            if isKey {
+                                KVRows.read(
+                                    run.k + t * run.ldk * dtype.byteSize, count: dim, as: dtype,
+                                    into: row, using: table)
+                            } else {
+                                KVRows.readValue(
+                                    of: run, row: t, dim: dim, as: dtype, into: row, using: table)
+                            }
                         }
                     }
                 }

@@ -35,14 +35,24 @@ enum { AK_KV_F32 = 0, AK_KV_BF16 = 1, AK_KV_F16 = 2 };
 /// Key positions per tile of decode_partial.
 #define AK_DECODE_TILE 32
 
+/// Value columns per block of a value panel (ak_kv_run.vpanel).
+#define AK_DECODE_VBLOCK 64
+
 /// A run of cached keys and values for decode_partial: `count` consecutive positions from
-/// absolute position `first`; position first + t has its key at element t·ldk of `k` and its
-/// value at element t·ldv of `v` (elements of the call's kvType).
+/// absolute position `first`; position first + t has its key at element t·ldk of `k`
+/// (elements of the call's kvType). Values are either rows (`vpanel` 0: the value of
+/// position first + t at element t·ldv of `v`) or panels (`vpanel` = P > 0, dv a multiple of
+/// AK_DECODE_VBLOCK, `ldv` unused): P positions per panel, each panel P·dv elements stored
+/// block by block — columns c ..< c + AK_DECODE_VBLOCK of its P rows, then the next block —
+/// and panels one after another; `v` is the panel holding position `first`, at row `vrow`
+/// of it. A pass over a block of a panel then reads memory in order, which the hardware
+/// prefetchers follow (docs/KERNELS.md, "Value panels").
 typedef struct ak_kv_run {
     const void *k;
     const void *v;
     long ldk, ldv;
     long first, count;
+    long vpanel, vrow;
 } ak_kv_run;
 
 /// The query rows of one key/value group and their online-softmax state (decode_partial).
