@@ -96,23 +96,38 @@ struct BackwardLargeLogitsTests {
     /// A log-sum-exp over more keys than the call holds (ring attention's use: each shard's
     /// backward with the rows' global log-sum-exp) is used as given, large or not: the
     /// backwards of the two key halves sum to the whole call's gradients.
-    @Test(arguments: [Float(0), 2000])
-    func aLogSumExpOverMoreKeysIsUsedAsGiven(_ offset: Float) throws {
+    /// Both backends: the reference backward too uses a log-sum-exp that is not its own as
+    /// given (before, it recomputed the softmax over the keys it was handed, and its halves
+    /// summed to a dQ off by O(1)), and the two backends' halves agree.
+    @Test(arguments: [Float(0), 2000], [AttentionBackend.fused, .reference])
+    func aLogSumExpOverMoreKeysIsUsedAsGiven(_ offset: Float, _ backend: AttentionBackend) throws {
         let (q, k, v, dO) = Self.inputs(offset: offset)
-        let options = AttentionOptions(backend: .fused, returnLogSumExp: true)
+        let options = AttentionOptions(backend: backend, returnLogSumExp: true)
+        let fused = AttentionOptions(backend: .fused)
         let full = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
         let whole = try scaledDotProductAttentionBackward(
             gradOutput: dO, query: q, key: k, value: v, output: full.output,
             logSumExp: full.logSumExp!, options: options)
         var dQ = [Double](repeating: 0, count: q.count)
         for half in [0..<75, 75..<150] {
+            let (kh, vh) = (try k.sliced(axis: 2, range: half), try v.sliced(axis: 2, range: half))
             let g = try scaledDotProductAttentionBackward(
-                gradOutput: dO, query: q, key: k.sliced(axis: 2, range: half),
-                value: v.sliced(axis: 2, range: half), output: full.output,
+                gradOutput: dO, query: q, key: kh, value: vh, output: full.output,
                 logSumExp: full.logSumExp!, options: options)
             for (i, x) in g.gradQuery.scalars.enumerated() { dQ[i] += Double(x) }
+            let f = try scaledDotProductAttentionBackward(
+                gradOutput: dO, query: q, key: kh, value: vh, output: full.output,
+                logSumExp: full.logSumExp!, options: fused)
+            for (name, a, b) in [
+                ("dQ", g.gradQuery, f.gradQuery), ("dK", g.gradKey, f.gradKey),
+                ("dV", g.gradValue, f.gradValue),
+            ] {
+                let e = normwiseError(a.scalars.map(Double.init), b.scalars.map(Double.init))
+                #expect(
+                    e <= 1e-4, "offset \(offset) \(backend) keys \(half) \(name) vs fused: \(e)")
+            }
         }
         let error = normwiseError(dQ, whole.gradQuery.scalars.map(Double.init))
-        #expect(error <= 1e-4, "offset \(offset): \(error)")
+        #expect(error <= 1e-4, "offset \(offset) \(backend): \(error)")
     }
 }

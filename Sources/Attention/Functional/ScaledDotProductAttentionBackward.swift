@@ -27,11 +27,12 @@ public struct AttentionGradients: Sendable {
 /// `P` is recomputed from `logSumExp` (`P = exp(S − LSE)`, natural log, as the forward's
 /// ``AttentionOptions/returnLogSumExp`` returns it) by the fused backend, which visits only
 /// the tiles the mask leaves visible and never allocates anything of size `Sq × Sk`; the
-/// `.reference` backend recomputes the softmax on the materialized scores. Where `|LSE| ≥
-/// 1024` the float LSE is too coarse to subtract, and a row whose LSE is, to 8 of its float
-/// spacings, that of this call's scores gets `P = exp(S − m)/l` from its own maximum `m` and
-/// sum `l` instead (one extra pass over those rows' tiles); an LSE over more keys than the
-/// call holds (as ring attention passes per shard) is used as given. Rows that saw no
+/// `.reference` backend materializes the scores and softmax-normalizes each row whose LSE
+/// is its own. Where `|LSE| ≥ 1024` the float LSE is too coarse to subtract, and a row whose
+/// LSE is, to 8 of its float spacings, that of this call's scores gets `P = exp(S − m)/l`
+/// from its own maximum `m` and sum `l` instead (one extra pass over those rows' tiles). An
+/// LSE over more keys than the call holds (as ring attention passes per shard) is used as
+/// given by both backends. Rows that saw no
 /// key get zero gradients. With `returnMaskGradient`, the additive mask's gradient
 /// `∂L/∂M = dS = P ∘ (dP − D)` is returned too, summed over the axes the mask broadcasts along
 /// (computed in row blocks of 32 queries, never `Sq × Sk` at once).

@@ -1,6 +1,7 @@
 /// The materialized backward pass (the `.reference` backend): per (batch, key/value head)
-/// and each of its query heads, the whole `Sq × Sk` scores are recomputed and
-/// softmax-normalized (the log-sum-exp is not used), then
+/// and each of its query heads, the whole `Sq × Sk` scores are recomputed and turned into
+/// probabilities (`ScoreTile.backwardProbabilities`: the softmax where the given
+/// log-sum-exp is the row's own, `e^(S − LSE)` where it covers more keys), then
 /// `dV += Wᵀ·dO`, `dS = P ∘ (dropout(dO·Vᵀ) − D)`, `dQ = scale·dS·K`, `dK += scale·dSᵀ·Q`.
 /// One task per (batch, key/value head) owns its `dK`/`dV`, so the group sum is
 /// deterministic. Scratch: two or three `Sq × Sk` buffers per thread.

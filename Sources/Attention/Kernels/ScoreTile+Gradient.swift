@@ -1,3 +1,5 @@
+import Foundation
+
 extension ScoreTile {
     /// The backward step shared by the reference and fused paths, on one tile of
     /// probabilities `P` (rows × cols, row stride `ld`) whose `dO` rows start at `gradOutput`
@@ -51,17 +53,36 @@ extension ScoreTile {
 
     /// The backward's probabilities on masked, biased score rows (in place), for the
     /// materialized paths: a row whose forward log-sum-exp is NaN (it output NaN) gets NaN at
-    /// its visible entries and 0 at hidden ones; other rows are softmax-normalized.
+    /// its visible entries and 0 at hidden ones; a row whose given log-sum-exp is, to 8 of
+    /// its float spacings, that of these scores (`m + ln Σ e^(s − m)`) is softmax-normalized;
+    /// any other row gets `P = e^(S − LSE)` with the log-sum-exp as given — one over more keys
+    /// than the call holds, as ring attention passes per shard — which is what the fused
+    /// backward computes for it (`FlashBackward+RowStatistics.swift`).
     func backwardProbabilities(
         rows: Int, cols: Int, scores s: UnsafeMutablePointer<Float>, ld: Int,
         logSumExp: UnsafePointer<Float>
     ) {
         for r in 0..<rows {
-            let row = s + r * ld
-            if logSumExp[r].isNaN {
+            let row = s + r * ld, lse = logSumExp[r]
+            if lse.isNaN {
                 Self.poison(row, cols: cols)
-            } else {
+                continue
+            }
+            var m = -Double.infinity, l = 0.0
+            for c in 0..<cols where row[c] > -.infinity {
+                let x = Double(row[c])
+                if x > m {
+                    l = l * exp(m - x) + 1
+                    m = x
+                } else {
+                    l += exp(x - m)
+                }
+            }
+            let own = m + log(l)  // −inf when nothing is visible
+            if own == Double(lse) || abs(own - Double(lse)) <= 8 * Double(lse.ulp) {
                 kernels.c.softmax_rows(1, cols, row, ld)
+            } else {
+                for c in 0..<cols { row[c] = Float(exp(Double(row[c]) - Double(lse))) }
             }
         }
     }
