@@ -29,6 +29,13 @@ struct AutomaticDecodeTests {
         Case(b: 1, h: 2, hkv: 1, sq: 1, sk: 2049, d: 8, dv: 8),
         Case(
             b: 1, h: 4, hkv: 2, sq: 7, sk: 600, d: 32, dv: 32, alibi: true, symmetricTopLeft: true),
+        // Other masks whose visible keys form one interval per query: each row's interval.
+        Case(sq: 4, mask: .causal),  // top-left: query i sees keys 0...i
+        Case(sq: 3, sk: 400, mask: .slidingWindow(left: 1, right: 290), alibi: true),
+        Case(
+            b: 1, h: 4, hkv: 1, sq: 5, sk: 600,
+            mask: .and(.causalFromBottomRight, .slidingWindow(left: 0, right: 250))),
+        Case(sq: 2, sk: 500, mask: .prefixLM(prefixLength: 300)),
     ]
 
     @Test(arguments: cases, [DType.f32, .bf16, .f16])
@@ -79,12 +86,15 @@ struct AutomaticDecodeTests {
         }
     }
 
-    /// What the decode kernel does not support goes to the flash kernel, as before.
+    /// What the decode kernel does not support goes to the flash kernel, as before: masks
+    /// whose visible keys are not one interval per query, dropout, `.fused`, more than 16
+    /// queries, fewer than 256 keys.
     @Test func otherProblemsKeepTheFlashKernel() throws {
         let (q, k, v) = randomQKV(b: 1, h: 2, sq: 4, sk: 300, d: 16, seed: 9)
         let flash: [AttentionOptions] = [
-            AttentionOptions(mask: .causal),  // top-left causal
-            AttentionOptions(mask: .slidingWindow(left: 8, right: 0)),
+            AttentionOptions(mask: .strided(stride: 3)),
+            AttentionOptions(mask: .or(.causal, .slidingWindow(left: 0, right: 0))),
+            AttentionOptions(mask: .dense(Tensor.ones([4, 300]))),
             AttentionOptions(dropout: 0.1),
             AttentionOptions(backend: .fused),
         ]

@@ -36,8 +36,8 @@
 ///   - scale: multiplies the scores; default `1/√D`.
 ///   - dropout: probability of zeroing a weight (kept weights scale by `1/(1−p)`).
 ///   - seed: dropout seed.
-///   - backend: `.automatic` (fused; for `Sq ≤ 16` queries against `Sk ≥ 256` keys with no
-///     mask or bottom-right causal, the split-KV decode kernel of
+///   - backend: `.automatic` (fused; for `Sq ≤ 16` queries against `Sk ≥ 256` keys with a
+///     mask whose visible keys form one interval per query, the split-KV decode kernel of
 ///     ``decodeAttention(query:cache:options:)``), `.reference` or `.fused` (always the
 ///     flash kernel).
 /// - Throws: ``AttentionError`` for shapes that do not fit, masks that do not broadcast, a

@@ -62,6 +62,10 @@ struct DecodeProblem {
     let window: Int?
     let alibi: ALiBi?
     let execution: ResolvedExecution
+    /// The keys query `s` of every sequence sees, when a forward's mask gives them (the
+    /// automatic backend's few-query route, `FlashDecode+Tensors.swift`); `nil`: the causal
+    /// edge and window above.
+    var intervals: [Range<Int>]? = nil
     var group: Int { heads / kvHeads }
 
     init(query: Tensor, cache: KVCacheView, options: DecodeOptions) throws {
@@ -105,8 +109,13 @@ struct DecodeProblem {
     }
 
     /// The absolute key positions query `s` of a sequence of `length` positions (holding
-    /// `start..<length`) sees: bottom-right aligned, clipped to the causal edge and window.
+    /// `start..<length`) sees: `intervals[s]`, or bottom-right aligned, clipped to the causal
+    /// edge and window.
     func visibleRange(query s: Int, length: Int, start: Int) -> Range<Int> {
+        if let intervals {
+            let r = intervals[s].clamped(to: start..<length)
+            return r.isEmpty ? 0..<0 : r
+        }
         let pos = length - queries + s
         let hi = causal ? Swift.min(length, pos + 1) : length
         var lo = window.map { pos - $0 + 1 } ?? 0

@@ -10,8 +10,10 @@ extension FlashDecode {
 
     /// Whether the automatic backend runs a forward of `batch × heads` slices of `queries`
     /// queries against `keys` keys on the decode kernel: `Sq ≤ 16`, `Sk ≥ 256`, and only
-    /// what it supports — no mask or bottom-right causal, ALiBi, no dropout, no weights, no
-    /// block mask (the log-sum-exp is supported).
+    /// what it supports — a mask whose visible keys form one interval per query
+    /// (``AttentionMask/isIntervalMask``: none, causal of either alignment, sliding window,
+    /// prefix LM, block diagonal, and `.and` of them; the kernel takes each row's interval),
+    /// ALiBi, no dropout, no weights, no block mask (the log-sum-exp is supported).
     static func handles(
         batch: Int, heads: Int, queries: Int, keys: Int, _ options: AttentionOptions
     ) -> Bool {
@@ -19,13 +21,7 @@ extension FlashDecode {
             queries <= automaticQueries, keys >= minimumChunk, options.dropout == 0,
             !options.returnWeights, options.blockMask == nil
         else { return false }
-        if case .none = options.mask { return true }
-        return isBottomRightCausal(options.mask)
-    }
-
-    static func isBottomRightCausal(_ mask: AttentionMask) -> Bool {
-        if case .causalFromBottomRight = mask { return true }
-        return false
+        return options.mask.isIntervalMask
     }
 
     /// Runs a problem ``handles(batch:heads:queries:keys:_:)`` accepted (``AttentionProblem/decodes``);
@@ -39,8 +35,11 @@ extension FlashDecode {
         // feature axis has unit stride (AttentionProblem).
         let (k, v) = (p.key, p.value)
         let decodeOptions = DecodeOptions(
-            scale: p.scale, causal: isBottomRightCausal(options.mask), window: nil,
-            alibi: options.alibi, execution: options.execution)
+            scale: p.scale, causal: false, window: nil, alibi: options.alibi,
+            execution: options.execution)
+        let intervals = (0..<p.queries).map {
+            options.mask.visibleInterval(query: $0, queries: p.queries, keys: p.keys)!
+        }
         var lse = Tensor.zeros(options.returnLogSumExp ? [p.batch, p.heads, p.queries] : [0])
         let output = try k.withUnsafeRawElements { keys in
             try v.withUnsafeRawElements { values in
@@ -63,7 +62,8 @@ extension FlashDecode {
                 return try lse.withUnsafeMutableElements { l in
                     try attend(
                         query: p.query, cache: view, options: decodeOptions,
-                        outputLayout: outputLayout, logSumExp: options.returnLogSumExp ? l : nil)
+                        outputLayout: outputLayout, logSumExp: options.returnLogSumExp ? l : nil,
+                        intervals: intervals)
                 }
             }
         }

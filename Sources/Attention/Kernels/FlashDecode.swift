@@ -19,11 +19,15 @@ enum FlashDecode {
     /// The shortest chunk of positions per item (smaller ones would not cover a call).
     static let minimumChunk = 256
 
+    /// - Parameter intervals: the keys each query sees, when a forward's mask gives them
+    ///   (``DecodeProblem/intervals``); `nil`: `options`' causal edge and window.
     static func attend(
         query: Tensor, cache: KVCacheView, options: DecodeOptions,
-        outputLayout: FlashAttention.OutputLayout, logSumExp: UnsafeMutablePointer<Float>? = nil
+        outputLayout: FlashAttention.OutputLayout, logSumExp: UnsafeMutablePointer<Float>? = nil,
+        intervals: [Range<Int>]? = nil
     ) throws -> Tensor {
-        let p = try DecodeProblem(query: query, cache: cache, options: options)
+        var p = try DecodeProblem(query: query, cache: cache, options: options)
+        p.intervals = intervals
         return run(
             p, query: query.strides[3] == 1 ? query : query.contiguous(), cache: cache,
             outputLayout: outputLayout, logSumExp: logSumExp)
