@@ -116,7 +116,7 @@ AK_INLINE void dec_hsum4(const vf *v, float *out) {
 
 // s[r·lds + t] = the horizontal sum of acc[r][t] (the products of the first dv columns) plus
 // the scalar tail dv ..< d.
-AK_INLINE void dec_store_scores(const int RB, const int TB, vf acc[DEC_RB][DEC_TB], long d, long dv, const float *q,
+AK_INLINE void dec_store_scores(const int RB, const int TB, vf acc[_Nonnull DEC_RB][DEC_TB], long d, long dv, const float *q,
                                 const void *k, long ldk, const int type, float *s, long lds) {
     AK_UNROLL for (int r = 0; r < RB; r++) {
         float x[DEC_TB];
