@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Attention
@@ -123,6 +124,21 @@ import Testing
             physicalMemory: 16 * Self.gb, addressSpace: nil, data: nil,
             cgroup: .init(limit: 2 * Self.gb, used: 3 * Self.gb))
         #expect(cgroup.bytes == 0 && cgroup.source.hasPrefix("the cgroup memory limit"))
+    }
+
+    /// What a KV cache page may never exceed: the physical memory, or a lower cgroup limit
+    /// (the limit, not its headroom).
+    @Test func allocationCeiling() {
+        let free = MemoryBudget.ceiling(physicalMemory: 16 * Self.gb, cgroup: nil)
+        #expect(free.bytes == 16 * Self.gb && free.description.hasPrefix("physical memory"))
+        let container = MemoryBudget.ceiling(
+            physicalMemory: 16 * Self.gb, cgroup: .init(limit: 4 * Self.gb, used: 3 * Self.gb))
+        #expect(container.bytes == 4 * Self.gb)
+        #expect(container.description.hasPrefix("the cgroup memory limit"))
+        let loose = MemoryBudget.ceiling(
+            physicalMemory: 16 * Self.gb, cgroup: .init(limit: 64 * Self.gb, used: 0))
+        #expect(loose.bytes == 16 * Self.gb)
+        #expect(MemoryBudget.allocationCeiling().bytes <= ProcessInfo.processInfo.physicalMemory)
     }
 
     @Test func cgroupFiles() {

@@ -30,6 +30,26 @@ extension MemoryBudget {
             cgroup: cgroupLimitOfThisProcess())
     }
 
+    /// The most one allocation could ever be backed by: the physical memory, or the cgroup
+    /// memory limit when that is lower (a container's; the limit itself, not its headroom,
+    /// since the page cache it counts can be reclaimed). `ulimit -v` / `-d` need no check:
+    /// the system refuses such an allocation when it is made, while memory past a cgroup
+    /// limit is granted and the process killed when it is touched.
+    static func allocationCeiling() -> (bytes: UInt64, description: String) {
+        let physical = ProcessInfo.processInfo.physicalMemory
+        return ceiling(physicalMemory: physical, cgroup: cgroupLimitOfThisProcess())
+    }
+
+    /// ``allocationCeiling()``'s rule, for tests.
+    static func ceiling(physicalMemory: UInt64, cgroup: Limit?) -> (
+        bytes: UInt64, description: String
+    ) {
+        if let cgroup, cgroup.limit < physicalMemory {
+            return (cgroup.limit, "the cgroup memory limit \(formatBytes(Double(cgroup.limit)))")
+        }
+        return (physicalMemory, "physical memory \(formatBytes(Double(physicalMemory)))")
+    }
+
     /// Bytes of address space and of data segment in use (0 where unknown).
     private static func memoryInUse() -> (addressSpace: UInt64, data: UInt64) {
         #if os(Linux)

@@ -52,7 +52,9 @@ final class KVPage: @unchecked Sendable {
     ///   `tokens` when nil.
     /// - Precondition: `byteCount(...)` is not `nil` (callers validate first).
     /// - Throws: ``AttentionError`` naming `argument` when the page is larger than physical
-    ///   memory or the system refuses it (instead of the allocator's trap).
+    ///   memory or the cgroup memory limit (``MemoryBudget/allocationCeiling()``: memory
+    ///   past that limit would be granted and the process killed when an append touches it),
+    ///   or the system refuses it (instead of the allocator's trap).
     init(
         units: Int, heads: Int, tokens: Int, headDim: Int, valueDim: Int, dtype: DType,
         panelUnit: Int? = nil, argument: String
@@ -63,14 +65,14 @@ final class KVPage: @unchecked Sendable {
         keyBytes = units * heads * tokens * headDim * dtype.byteSize
         valueBytes = units * heads * tokens * valueDim * dtype.byteSize
         let count = Swift.max(keyBytes + valueBytes, 64)
-        let physical = ProcessInfo.processInfo.physicalMemory
+        let ceiling = MemoryBudget.allocationCeiling()
         var storage: UnsafeMutableRawPointer? = nil
-        guard UInt64(count) <= physical, posix_memalign(&storage, 64, count) == 0,
+        guard UInt64(count) <= ceiling.bytes, posix_memalign(&storage, 64, count) == 0,
             let storage
         else {
             throw AttentionError.argument(
                 argument,
-                "\(tokens) positions of \(units)×\(heads)×(\(headDim)+\(valueDim)) \(dtype) elements need \(formatBytes(Double(count))), which cannot be allocated (physical memory \(formatBytes(Double(physical))))"
+                "\(tokens) positions of \(units)×\(heads)×(\(headDim)+\(valueDim)) \(dtype) elements need \(formatBytes(Double(count))), which cannot be allocated (\(ceiling.description))"
             )
         }
         bytes = storage
