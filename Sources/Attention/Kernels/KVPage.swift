@@ -123,7 +123,7 @@ final class KVPage: @unchecked Sendable {
                         k(b, h, s), count: headDim, as: dtype, to: keyRow(unit, h, slot),
                         using: table)
                     let layout = ValueLayout(panel: valuePanel, rowStride: valueDim)
-                    for (column, count, offset) in layout.pieces(row: slot, dim: valueDim) {
+                    layout.forEachPiece(row: slot, dim: valueDim) { column, count, offset in
                         KVRows.write(
                             v(b, h, s) + column, count: count, as: dtype,
                             to: valueBase(unit, h) + offset * dtype.byteSize, using: table)
@@ -168,7 +168,7 @@ enum KVRows {
         into destination: UnsafeMutablePointer<Float>, using table: ak_half_table
     ) {
         let layout = ValueLayout(panel: run.vpanel, rowStride: run.vpanel == 0 ? run.ldv : dim)
-        for (column, count, offset) in layout.pieces(row: run.vrow + t, dim: dim) {
+        layout.forEachPiece(row: run.vrow + t, dim: dim) { column, count, offset in
             read(
                 run.v + offset * dtype.byteSize, count: count, as: dtype,
                 into: destination + column, using: table)
@@ -205,12 +205,15 @@ struct ValueLayout {
             ? r * rowStride : r / panel * panel * rowStride + r % panel * Int(AK_DECODE_VBLOCK)
     }
 
-    /// Row `r`'s `dim` columns as contiguous pieces: (first column, count, element offset).
-    func pieces(row r: Int, dim: Int) -> [(column: Int, count: Int, offset: Int)] {
+    /// Calls `body` with row `r`'s `dim` columns as contiguous pieces: (first column,
+    /// count, element offset). No allocation: appends call it per position and head.
+    func forEachPiece(row r: Int, dim: Int, _ body: (Int, Int, Int) -> Void) {
         let base = offset(row: r)
-        if panel == 0 { return [(0, dim, base)] }
+        if panel == 0 { return body(0, dim, base) }
         let block = Int(AK_DECODE_VBLOCK)
-        return stride(from: 0, to: dim, by: block).map { ($0, block, base + $0 * panel) }
+        for column in stride(from: 0, to: dim, by: block) {
+            body(column, block, base + column * panel)
+        }
     }
 }
 
