@@ -15,8 +15,8 @@
 // the AVX-512 variant reads strictly in address order — each key row whole before the next
 // (dec_scores_seq, the query rows from L1), each panel block's rows in turn — and the same
 // prefetches then run with the streamer instead of against it: one thread's f32 step went
-// from ~63–67% to ~69–76% of a plain read, two threads' from ~80% to ~85–90%
-// (docs/PERFORMANCE.md, "Value panels").
+// from 62–68% to 68–76% of a plain read, two threads' from 80–86% to 84–93%
+// (docs/KERNELS.md, "Decoding: memory order and value panels").
 // Keys and values may be f32, bf16 or f16 (converted to f32 in registers; accumulation is
 // always f32).
 //
@@ -393,8 +393,11 @@ AK_INLINE void dec_runs(const ak_decode_rows *a, long nruns, const ak_kv_run *ru
         for (long t = 0, n; t < run->count; t += n) {
             n = run->count - t < T ? run->count - t : T;
             if (P && P - (run->vrow + t) % P < n) n = P - (run->vrow + t) % P;  // within one panel
+            // Panels: a whole number of panels ahead, so that the prefetched rows sit at the
+            // same rows of a later panel as the tile's (a tile never leaves its panel).
+            const long ahead = P ? (DEC_PD + P - 1) / P * P : DEC_PD;
             const char *pfk, *pfv;
-            dec_prefetch_rows(nruns, runs, i, t, width, DEC_PD, dv, &pfk, &pfv);
+            dec_prefetch_rows(nruns, runs, i, t, width, ahead, dv, &pfk, &pfv);
             const char *v = (const char *)run->v + dec_value_offset(run, t, dv) * width;
             dec_vtile vt = P ? (dec_vtile){v, AK_DECODE_VBLOCK, AK_DECODE_VBLOCK, P * AK_DECODE_VBLOCK}
                              : (dec_vtile){v, run->ldv, dv, 0};

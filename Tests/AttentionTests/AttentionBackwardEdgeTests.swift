@@ -212,4 +212,66 @@ import Testing
         #expect((0...12).allSatisfy { gm[12, $0].isNaN })
         #expect((0...3).allSatisfy { gm[3, $0].isFinite })
     }
+
+    /// A log-sum-exp of −∞ for a row that sees keys in this call (one from a forward with a
+    /// stricter mask): `P = e^(S − LSE)` is 0 for it on both backends, so its gradients are
+    /// zero and the backends agree (the reference backward gave +∞ and NaN).
+    @Test func minusInfinityLogSumExpWeighsNothing() throws {
+        let (q, k, v) = randomQKV(b: 1, h: 2, sq: 3, sk: 20, d: 8, seed: 3)
+        let dO = Tensor.randomNormal([1, 2, 3, 8], seed: 4)
+        let forward = try scaledDotProductAttention(
+            query: q, key: k, value: v, options: AttentionOptions(returnLogSumExp: true))
+        var lse = try #require(forward.logSumExp)
+        lse[0, 1, 2] = -.infinity
+        var gradients: [AttentionGradients] = []
+        for backend in [AttentionBackend.fused, .reference] {
+            let g = try scaledDotProductAttentionBackward(
+                gradOutput: dO, query: q, key: k, value: v, output: forward.output,
+                logSumExp: lse, options: AttentionOptions(backend: backend))
+            for t in [g.gradQuery, g.gradKey, g.gradValue] {
+                #expect(t.scalars.allSatisfy { $0.isFinite }, "\(backend)")
+            }
+            #expect((0..<8).allSatisfy { g.gradQuery[0, 1, 2, $0] == 0 }, "\(backend)")
+            gradients.append(g)
+        }
+        for (a, b) in zip(
+            [gradients[0].gradQuery, gradients[0].gradKey, gradients[0].gradValue],
+            [gradients[1].gradQuery, gradients[1].gradKey, gradients[1].gradValue])
+        {
+            let e = normwiseError(a.scalars.map(Double.init), b.scalars.map(Double.init))
+            #expect(e <= 1e-5, "fused vs reference: \(e)")
+        }
+    }
+
+    /// The mask gradient with a log-sum-exp over more keys than the call holds (ring
+    /// attention's shards): each key half's `∂L/∂M` equals those columns of the whole call's,
+    /// on both backends (the gradient is `dS = P ∘ (dP − D)` with `P = e^(S − LSE)`).
+    @Test(arguments: [AttentionBackend.fused, .reference])
+    func maskGradientWithAWiderLogSumExp(_ backend: AttentionBackend) throws {
+        let (sq, sk) = (5, 40)
+        let (q, k, v) = randomQKV(b: 1, h: 2, sq: sq, sk: sk, d: 8, seed: 31)
+        let dO = Tensor.randomNormal([1, 2, sq, 8], seed: 32)
+        let bias = Tensor.randomNormal([sq, sk], seed: 33)
+        // The whole call's output and log-sum-exp, handed to both halves.
+        let options = AttentionOptions(
+            mask: .additive(bias), backend: backend, returnLogSumExp: true)
+        let whole = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
+        let g = try scaledDotProductAttentionBackward(
+            gradOutput: dO, query: q, key: k, value: v, output: whole.output,
+            logSumExp: whole.logSumExp!, options: options, returnMaskGradient: true)
+        let full = try #require(g.gradMask)
+        for half in [0..<15, 15..<sk] {
+            let (kh, vh) = (try k.sliced(axis: 2, range: half), try v.sliced(axis: 2, range: half))
+            let mask = AttentionMask.additive(try bias.sliced(axis: 1, range: half))
+            let o = AttentionOptions(mask: mask, backend: backend)
+            let part = try scaledDotProductAttentionBackward(
+                gradOutput: dO, query: q, key: kh, value: vh, output: whole.output,
+                logSumExp: whole.logSumExp!, options: o, returnMaskGradient: true)
+            let got = try #require(part.gradMask)
+            let want = try full.sliced(axis: 1, range: half)
+            let e = normwiseError(
+                got.scalars.map(Double.init), want.contiguous().scalars.map(Double.init))
+            #expect(e <= 1e-5, "\(backend) keys \(half): \(e)")
+        }
+    }
 }

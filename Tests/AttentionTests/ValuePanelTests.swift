@@ -30,20 +30,28 @@ import Testing
         let dtype: DType
         /// The first page's (or the pool's) panel height; 0: value rows.
         let panel: Int
-        var description: String { "\(storage) Dv \(valueDim) \(dtype) → panel \(panel)" }
+        /// The last page's, where a contiguous cache has grown.
+        var lastPanel: Int? = nil
+        var headDim = 64
+        var description: String {
+            "\(storage) D \(headDim) Dv \(valueDim) \(dtype) → panel \(panel)"
+        }
     }
 
     static let layouts: [Layout] = [
+        // Pages of 100 and 77 positions: panels of 25, then rows (77's divisor 11 < 16).
         Layout(
             storage: .contiguous(capacity: 100, pageTokens: 77), valueDim: 128, dtype: .f32,
-            panel: 25),
+            panel: 25, lastPanel: 0),
+        // Pages of 64 and 48: panels of 32, then 24; a head width off the unrolled loops.
         Layout(
-            storage: .contiguous(capacity: 64, pageTokens: 64), valueDim: 64, dtype: .f32, panel: 32
-        ),
+            storage: .contiguous(capacity: 64, pageTokens: 48), valueDim: 64, dtype: .f32,
+            panel: 32, lastPanel: 24, headDim: 59),
         Layout(storage: .window(50), valueDim: 128, dtype: .f32, panel: 25),
         Layout(storage: .window(37), valueDim: 128, dtype: .f32, panel: 0),  // prime: rows
         Layout(storage: .paged(blockSize: 16), valueDim: 192, dtype: .f32, panel: 16),
-        Layout(storage: .paged(blockSize: 7), valueDim: 64, dtype: .f32, panel: 7),
+        Layout(storage: .paged(blockSize: 20), valueDim: 64, dtype: .f32, panel: 20),
+        Layout(storage: .paged(blockSize: 7), valueDim: 64, dtype: .f32, panel: 0),  // < 16: rows
         Layout(storage: .paged(blockSize: 48), valueDim: 128, dtype: .f32, panel: 24),
         Layout(
             storage: .contiguous(capacity: 100, pageTokens: 77), valueDim: 96, dtype: .f32, panel: 0
@@ -53,7 +61,7 @@ import Testing
             storage: .contiguous(capacity: 64, pageTokens: 64), valueDim: 64, dtype: .f16, panel: 0),
     ]
 
-    static let (kvHeads, group, headDim) = (2, 4, 64)
+    static let (kvHeads, group) = (2, 4)
     static let lengths = [530, 61]
 
     /// A cache of `layout` holding `lengths` positions per sequence, appended in uneven
@@ -62,9 +70,9 @@ import Testing
     static func filled(_ layout: Layout) throws -> (
         decode: (Tensor, DecodeOptions) throws -> Tensor,
         stored: (Int) throws -> (keys: Tensor, values: Tensor),
-        appended: [(keys: Tensor, values: Tensor)], starts: [Int], panel: Int
+        appended: [(keys: Tensor, values: Tensor)], starts: [Int], panels: [Int]
     ) {
-        let (hkv, d, dv) = (kvHeads, headDim, layout.valueDim)
+        let (hkv, d, dv) = (kvHeads, layout.headDim, layout.valueDim)
         var appended: [(keys: Tensor, values: Tensor)] = []
         var pieces: [[(Tensor, Tensor)]] = []
         for (b, length) in lengths.enumerated() {
@@ -117,7 +125,7 @@ import Testing
                 { q, o in try decodeAttention(query: q, cache: frozen, options: o) },
                 { try frozen.stored(sequence: $0) }, appended,
                 lengths.indices.map { frozen.storedRange(sequence: $0).lowerBound },
-                frozen.view.segments[0][0].valueLayout.panel
+                frozen.view.segments[0].map(\.valueLayout.panel)
             )
         case .paged(let blockSize):
             var cache = try PagedKVCache(
@@ -135,7 +143,7 @@ import Testing
                 },
                 { try frozen.stored(sequence: ids[$0]) }, appended,
                 Array(repeating: 0, count: lengths.count),
-                try frozen.view(sequences: ids).segments[0][0].valueLayout.panel
+                try frozen.view(sequences: ids).segments[0].map(\.valueLayout.panel)
             )
         }
     }
@@ -153,7 +161,11 @@ import Testing
     @Test(arguments: layouts.indices) func storesWhatWasAppended(_ i: Int) throws {
         let layout = Self.layouts[i]
         let cache = try Self.filled(layout)
-        #expect(cache.panel == layout.panel, "\(layout): panel \(cache.panel)")
+        #expect(cache.panels.first == layout.panel, "\(layout): panels \(cache.panels)")
+        if let last = layout.lastPanel {
+            #expect(
+                cache.panels.count > 1 && cache.panels.last == last, "\(layout): \(cache.panels)")
+        }
         for b in Self.lengths.indices {
             let stored = try cache.stored(b)
             let start = cache.starts[b]
@@ -188,7 +200,7 @@ import Testing
                     window = min(w ?? ring, ring - sq + 1)
                 }
                 let q = Tensor.randomNormal(
-                    [Self.lengths.count, h, sq, Self.headDim], seed: UInt64(sq * 10 + threads))
+                    [Self.lengths.count, h, sq, layout.headDim], seed: UInt64(sq * 10 + threads))
                 let options = DecodeOptions(
                     window: window,
                     execution: ExecutionOptions(

@@ -3,7 +3,7 @@ public enum AttentionBackend: String, Sendable, CaseIterable {
     /// Fused unless the caller asks for the attention weights (which only the reference
     /// path materializes). A few queries against many keys (`Sq ≤ 16`, `Sk ≥ 256`, a mask
     /// whose visible keys form one interval per query — none, causal of either alignment,
-    /// sliding window, prefix LM, block diagonal and their `.and` —, no dropout) run on the
+    /// sliding window, prefix LM and their `.and` —, no dropout) run on the
     /// fused split-KV decode kernel of
     /// ``decodeAttention(query:cache:options:)``, everything else on the flash kernel.
     case automatic

@@ -17,6 +17,13 @@ extension FlashBackward {
     /// `|log-sum-exp|` from which a row's statistics are recomputed.
     static let exactStatisticsBound: Float = 1024
 
+    /// Whether `lse` is, to 8 of its float spacings, `m + ln l` — the log-sum-exp of the
+    /// scores whose maximum is `m` and whose `Σ e^(s − m)` is `l` — rather than one over more
+    /// keys than those (ring attention's shards).
+    static func isOwnLogSumExp(_ lse: Float, max m: Double, sum l: Double) -> Bool {
+        m.isFinite && l > 0 && abs(m + log(l) - Double(lse)) <= 8 * Double(lse.ulp)
+    }
+
     /// Whether some row's finite log-sum-exp reaches ``exactStatisticsBound``.
     static func needsRowStatistics(_ logSumExp: Tensor) -> Bool {
         logSumExp.scalars.contains { $0.isFinite && abs($0) >= exactStatisticsBound }
@@ -73,9 +80,7 @@ extension FlashBackward {
                 // precision, that of these scores: a caller may pass one over more keys than
                 // this call holds (ring attention's shards), and then P = e^(S − LSE) is
                 // what it asks for.
-                guard exact(i), m[r].isFinite, l[r] > 0,
-                    abs(m[r] + log(l[r]) - Double(lse[i])) <= 8 * Double(lse[i].ulp)
-                else { continue }
+                guard exact(i), isOwnLogSumExp(lse[i], max: m[r], sum: l[r]) else { continue }
                 out.base[i] = Float(m[r])
                 out.base[n + i] = Float(1 / l[r])
             }

@@ -12,7 +12,8 @@ extension FlashDecode {
     /// queries against `keys` keys on the decode kernel: `Sq ≤ 16`, `Sk ≥ 256`, and only
     /// what it supports — a mask whose visible keys form one interval per query
     /// (``AttentionMask/isIntervalMask``: none, causal of either alignment, sliding window,
-    /// prefix LM, block diagonal, and `.and` of them; the kernel takes each row's interval),
+    /// prefix LM, and `.and` of them; the kernel takes each row's interval; block diagonal
+    /// is one too, but needs `Sq = Sk`),
     /// ALiBi, no dropout, no weights, no block mask (the log-sum-exp is supported).
     static func handles(
         batch: Int, heads: Int, queries: Int, keys: Int, _ options: AttentionOptions

@@ -10,9 +10,9 @@ import _AttentionKernels
 /// block: columns `c ..< c + 64` of its rows, then the next 64 columns (`ak_kv_run` in
 /// AttentionKernels.h). The decode kernel's value pass reads 64 columns of a tile's rows at
 /// a time; in panels that pass reads memory in order, which the hardware prefetchers follow
-/// (docs/KERNELS.md, "Value panels"). 2-byte caches keep rows: their steps are bound by
-/// arithmetic more than by memory (f16 got slower with panels), and the bf16 pair kernel
-/// interleaves two whole rows.
+/// (docs/KERNELS.md, "Decoding: memory order and value panels"). 2-byte caches keep rows: their steps are bound by
+/// arithmetic more than by memory (an f16 step got slower with the key-order loop that
+/// goes with panels), and the bf16 pair kernel interleaves two whole rows.
 ///
 /// A class so that a cache's copies share pages until one of them writes (copy-on-write per
 /// page), and so that a page keeps its address for its whole life: appending to a cache
@@ -40,13 +40,18 @@ final class KVPage: @unchecked Sendable {
 
     /// The panel height for values of `valueDim` columns in `dtype` when panels must not
     /// straddle runs of `unit` slots (a page's tokens, a pool's block size): the largest
-    /// divisor of `unit` up to `AK_DECODE_TILE`, or 0 (rows) when panels do not apply or
-    /// would hold a single position.
+    /// divisor of `unit` up to `AK_DECODE_TILE` (32), or 0 (rows) when panels do not apply or
+    /// that divisor is below 16 — the kernel's tiles stop at panel ends, and a tile of a few
+    /// positions would pay the per-tile work (softmax, accumulator load and store) for
+    /// nothing (e.g. 2·37 positions: panels of 2).
     static func valuePanel(unit: Int, valueDim: Int, dtype: DType) -> Int {
         guard dtype == .f32, valueDim % Int(AK_DECODE_VBLOCK) == 0, unit > 1 else { return 0 }
         let p = (1...Swift.min(unit, Int(AK_DECODE_TILE))).last { unit % $0 == 0 }!
-        return p > 1 ? p : 0
+        return p >= minimumPanel ? p : 0
     }
+
+    /// The smallest panel height used (``valuePanel(unit:valueDim:dtype:)``).
+    static let minimumPanel = 16
 
     /// - Parameter panelUnit: the runs of slots a panel must not straddle (`valuePanel`);
     ///   `tokens` when nil.

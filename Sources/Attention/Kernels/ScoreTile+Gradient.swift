@@ -68,22 +68,19 @@ extension ScoreTile {
                 Self.poison(row, cols: cols)
                 continue
             }
-            var m = -Double.infinity, l = 0.0
-            for c in 0..<cols where row[c] > -.infinity {
-                let x = Double(row[c])
-                if x > m {
-                    l = l * exp(m - x) + 1
-                    m = x
-                } else {
-                    l += exp(x - m)
-                }
-            }
-            let own = m + log(l)  // −inf when nothing is visible
-            if own == Double(lse) || abs(own - Double(lse)) <= 8 * Double(lse.ulp) {
-                kernels.c.softmax_rows(1, cols, row, ld)
+            // One vector pass: row ← e^(s − m), with the row's own max m and sum l.
+            var (m, l, alpha) = (-Float.infinity, Float(0), Float(1))
+            kernels.c.online_softmax(1, cols, row, ld, &m, &l, &alpha, nil, 1)
+            let factor: Double
+            if lse == -.infinity || l == 0 {
+                factor = 0  // no key seen (here, or in the forward: P = 0, as the fused pass)
+            } else if FlashBackward.isOwnLogSumExp(lse, max: Double(m), sum: Double(l)) {
+                factor = 1 / Double(l)  // the softmax
             } else {
-                for c in 0..<cols { row[c] = Float(exp(Double(row[c]) - Double(lse))) }
+                factor = exp(Double(m) - Double(lse))  // e^(s − LSE) = e^(s − m)·e^(m − LSE)
             }
+            let f = Float(factor)
+            for c in 0..<cols { row[c] = factor == 0 ? 0 : row[c] * f }
         }
     }
 

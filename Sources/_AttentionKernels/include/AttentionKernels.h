@@ -46,7 +46,7 @@ enum { AK_KV_F32 = 0, AK_KV_BF16 = 1, AK_KV_F16 = 2 };
 /// block by block — columns c ..< c + AK_DECODE_VBLOCK of its P rows, then the next block —
 /// and panels one after another; `v` is the panel holding position `first`, at row `vrow`
 /// of it. A pass over a block of a panel then reads memory in order, which the hardware
-/// prefetchers follow (docs/KERNELS.md, "Value panels").
+/// prefetchers follow (docs/KERNELS.md, "Decoding: memory order and value panels").
 typedef struct ak_kv_run {
     const void *k;
     const void *v;
