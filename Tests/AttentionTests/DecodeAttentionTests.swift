@@ -508,6 +508,26 @@ struct KVCacheAllocationTests {
         #expect(stored.keys.scalars == k.scalars)
     }
 
+    /// A page that fits alone but not with what the growing cache already holds is refused
+    /// (a cache's pages together may not pass the allocation ceiling either).
+    @Test func pagesCountWhatTheCacheHolds() throws {
+        let ceiling = Int(clamping: MemoryBudget.allocationCeiling().bytes)
+        func page(besides held: Int) throws -> KVPage {
+            try KVPage(
+                units: 1, heads: 1, tokens: 4, headDim: 8, valueDim: 8, dtype: .f32,
+                alreadyHeld: held, argument: "keys")
+        }
+        #expect(try page(besides: 0).storageBytes == 4 * 16 * 4)
+        #expect(try page(besides: ceiling - 256).storageBytes == 256)
+        #expect {
+            _ = try page(besides: ceiling - 255)
+        } throws: {
+            let e = $0 as? AttentionError
+            return e?.argument == "keys" && e?.message.contains("besides") == true
+        }
+        #expect { _ = try page(besides: Int.max) } throws: { ($0 as? AttentionError) != nil }
+    }
+
     /// Copy-on-write before the first write, for a sliding-window (ring) cache as for a
     /// growing one: appending to a copy leaves the original's contents alone.
     @Test func copiesDoNotShareWrites() throws {

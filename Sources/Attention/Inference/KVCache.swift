@@ -124,7 +124,8 @@ public struct KVCache: Sendable {
     private mutating func addPage(tokens: Int, argument: String) throws {
         let page = try KVPage(
             units: batch, heads: kvHeads, tokens: tokens, headDim: headDim, valueDim: valueDim,
-            dtype: dtype, argument: argument)
+            dtype: dtype, alreadyHeld: pages.reduce(0) { $0 &+ $1.storageBytes },
+            argument: argument)
         firsts.append(capacity)
         pages.append(page)
     }

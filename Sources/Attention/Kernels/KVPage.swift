@@ -53,8 +53,11 @@ final class KVPage: @unchecked Sendable {
     /// The smallest panel height used (``valuePanel(unit:valueDim:dtype:)``).
     static let minimumPanel = 16
 
-    /// - Parameter panelUnit: the runs of slots a panel must not straddle (`valuePanel`);
-    ///   `tokens` when nil.
+    /// - Parameters:
+    ///   - panelUnit: the runs of slots a panel must not straddle (`valuePanel`); `tokens`
+    ///     when nil.
+    ///   - alreadyHeld: bytes the cache growing by this page holds already (its other
+    ///     pages), counted against the ceiling with it.
     /// - Precondition: `byteCount(...)` is not `nil` (callers validate first).
     /// - Throws: ``AttentionError`` naming `argument` when the page is larger than physical
     ///   memory or the cgroup memory limit (``MemoryBudget/allocationCeiling()``: memory
@@ -62,7 +65,7 @@ final class KVPage: @unchecked Sendable {
     ///   or the system refuses it (instead of the allocator's trap).
     init(
         units: Int, heads: Int, tokens: Int, headDim: Int, valueDim: Int, dtype: DType,
-        panelUnit: Int? = nil, argument: String
+        panelUnit: Int? = nil, alreadyHeld: Int = 0, argument: String
     ) throws {
         (self.units, self.heads, self.tokens) = (units, heads, tokens)
         (self.headDim, self.valueDim, self.dtype) = (headDim, valueDim, dtype)
@@ -72,12 +75,16 @@ final class KVPage: @unchecked Sendable {
         let count = Swift.max(keyBytes + valueBytes, 64)
         let ceiling = MemoryBudget.allocationCeiling()
         var storage: UnsafeMutableRawPointer? = nil
-        guard UInt64(count) <= ceiling.bytes, posix_memalign(&storage, 64, count) == 0,
-            let storage
+        let total = UInt64(count).addingReportingOverflow(UInt64(Swift.max(0, alreadyHeld)))
+        guard !total.overflow, total.partialValue <= ceiling.bytes,
+            posix_memalign(&storage, 64, count) == 0, let storage
         else {
+            let held =
+                alreadyHeld > 0
+                ? " besides the \(formatBytes(Double(alreadyHeld))) the cache holds" : ""
             throw AttentionError.argument(
                 argument,
-                "\(tokens) positions of \(units)×\(heads)×(\(headDim)+\(valueDim)) \(dtype) elements need \(formatBytes(Double(count))), which cannot be allocated (\(ceiling.description))"
+                "\(tokens) positions of \(units)×\(heads)×(\(headDim)+\(valueDim)) \(dtype) elements need \(formatBytes(Double(count)))\(held), which cannot be allocated (\(ceiling.description))"
             )
         }
         bytes = storage
@@ -103,6 +110,9 @@ final class KVPage: @unchecked Sendable {
         c.bytes.copyMemory(from: bytes, byteCount: keyBytes + valueBytes)
         return c
     }
+
+    /// Bytes of keys and values this page holds.
+    var storageBytes: Int { keyBytes + valueBytes }
 
     /// The address of the storage, as an identity (tests check that pages never move).
     var address: UInt { UInt(bitPattern: bytes) }
