@@ -108,6 +108,9 @@ static double ulps(float a, float b) {
 // plus 2u for the final scaling and addition.
 static double dotBound(long n, double absSum) { return (double)(n + 2) * 0x1p-24 * absSum + 1e-30; }
 
+static float bitsf(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
+static uint32_t fbits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
+
 // ---------------------------------------------------------------------------------------
 // sgemm: C = alpha·op(A)·op(B) + beta·C, all four transpositions, strided operands.
 
@@ -568,6 +571,114 @@ static void test_packing(void) {
 }
 
 // ---------------------------------------------------------------------------------------
+// decode_partial: one key/value group's online-softmax partial over runs of a cache, with
+// values as rows or as panels (ak_kv_run.vpanel), f32 and bf16 elements, runs split at
+// any position (mid-panel), rows seeing sub-ranges, some none.
+
+// Element (t, c) of values stored in panels of P rows and AK_DECODE_VBLOCK-column blocks.
+static long panel_offset(long t, long c, long P, long dv) {
+    return t / P * P * dv + c / AK_DECODE_VBLOCK * AK_DECODE_VBLOCK * P + t % P * AK_DECODE_VBLOCK +
+           c % AK_DECODE_VBLOCK;
+}
+
+static void test_decode_partial(void) {
+    long cases = 0;
+    static const long shapes[][4] = {  // rows, d, dv, panel (0: rows)
+        {4, 64, 128, 32}, {1, 17, 64, 16}, {5, 64, 128, 25}, {3, 17, 37, 0}, {4, 128, 64, 0}, {2, 8, 192, 20}};
+    for (int si = 0; si < 6; si++)
+        for (int bf = 0; bf < 2; bf++)
+            for (long n = 1; n <= 100; n += 33) {
+                const long rows = shapes[si][0], d = shapes[si][1], dv = shapes[si][2], P = shapes[si][3];
+                const long ldk = d + 3, ldv = dv + 5, width = bf ? 2 : 4;
+                // Values exactly representable in bf16 (low 16 bits clear), so both element
+                // types hold the same numbers.
+                float *kf = randoms(n * ldk), *vf = randoms(n * dv), *q = randoms(rows * d);
+                for (long i = 0; i < n * ldk; i++) kf[i] = bitsf(fbits(kf[i]) & 0xFFFF0000u);
+                for (long i = 0; i < n * dv; i++) vf[i] = bitsf(fbits(vf[i]) & 0xFFFF0000u);
+                for (long i = 0; i < rows * d; i++) q[i] *= 0.3f;
+                char *kb = malloc((size_t)(n * ldk * width)), *vb = malloc((size_t)((n + 32) * ldv * width));
+                for (long t = 0; t < n; t++) {
+                    for (long i = 0; i < d; i++) {
+                        float x = kf[t * ldk + i];
+                        if (bf) ((uint16_t *)kb)[t * ldk + i] = (uint16_t)(fbits(x) >> 16);
+                        else ((float *)kb)[t * ldk + i] = x;
+                    }
+                    for (long c = 0; c < dv; c++) {
+                        long o = P ? panel_offset(t, c, P, dv) : t * ldv + c;
+                        float x = vf[t * dv + c];
+                        if (bf) ((uint16_t *)vb)[o] = (uint16_t)(fbits(x) >> 16);
+                        else ((float *)vb)[o] = x;
+                    }
+                }
+                // Two runs split at a (mid-panel for most a), the second continuing the first.
+                long a = n / 3 + 1 > n ? n : n / 3 + 1;
+                ak_kv_run runs[2];
+                long nruns = 0;
+                for (long part = 0; part < 2; part++) {
+                    long first = part ? a : 0, count = part ? n - a : a;
+                    if (count == 0) continue;
+                    long vstart = P ? first / P * P * dv : first * ldv;
+                    runs[nruns++] = (ak_kv_run){kb + first * ldk * width, vb + vstart * width, ldk, P ? 0 : ldv,
+                                                first, count, P, P ? first % P : 0};
+                }
+                long lo[8], hi[8];
+                for (long r = 0; r < rows; r++) {
+                    lo[r] = r == 1 ? n : (long)(next64() % (uint64_t)n);  // row 1 sees nothing
+                    hi[r] = r == 0 ? n : lo[r] + (long)(next64() % (uint64_t)(n - lo[r] + 1));
+                    if (r == 2) lo[r] = 0, hi[r] = n;
+                }
+                float m[8], l[8], *acc = floats(rows * dv), *scratch = floats(rows * (AK_DECODE_TILE + 1));
+                fill(m, rows, -INFINITY), fill(l, rows, 0), fill(acc, rows * dv, 0);
+                ak_decode_rows args = {rows, d, dv, q, lo, hi, NULL, NULL, 0, bf ? AK_KV_BF16 : AK_KV_F32,
+                                       m, l, acc, scratch, NULL, 0};
+                K->decode_partial(&args, nruns, runs);
+                cases++;
+                for (long r = 0; r < rows; r++) {
+                    // Double reference in base 2 (the kernel's units): s = q·k.
+                    double mx = -INFINITY, sum = 0, absDot = 0;
+                    for (long t = lo[r]; t < hi[r]; t++) {
+                        double x = 0;
+                        for (long i = 0; i < d; i++) x += (double)q[r * d + i] * kf[t * ldk + i];
+                        if (x > mx) mx = x;
+                    }
+                    if (lo[r] >= hi[r]) {
+                        CHECK(l[r] == 0 && m[r] == -INFINITY, "decode rows %ld n %ld row %ld sees nothing: m %g l %g", rows, n, r, m[r], l[r]);
+                        for (long c = 0; c < dv; c++) CHECK(acc[r * dv + c] == 0, "decode: unseen row's acc %g", acc[r * dv + c]);
+                        continue;
+                    }
+                    for (long t = lo[r]; t < hi[r]; t++) {
+                        double x = 0, ax = 0;
+                        for (long i = 0; i < d; i++) {
+                            x += (double)q[r * d + i] * kf[t * ldk + i];
+                            ax += fabs((double)q[r * d + i] * kf[t * ldk + i]);
+                        }
+                        sum += exp2(x - mx);
+                        if (ax > absDot) absDot = ax;
+                    }
+                    double lse = mx + log2(sum), got = m[r] + log2(l[r]);
+                    double bound = dotBound(d, absDot) * 2 + 1e-6;  // scores, then exp2 and the sum
+                    note(fabs(got - lse) / bound);
+                    CHECK(fabs(got - lse) <= bound, "decode %s rows %ld d %ld panel %ld n %ld row %ld: lse %.9g, want %.9g",
+                          bf ? "bf16" : "f32", rows, d, P, n, r, got, lse);
+                    for (long c = 0; c < dv; c++) {
+                        double want = 0;
+                        for (long t = lo[r]; t < hi[r]; t++) {
+                            double x = 0;
+                            for (long i = 0; i < d; i++) x += (double)q[r * d + i] * kf[t * ldk + i];
+                            want += exp2(x - mx) / sum * vf[t * dv + c];
+                        }
+                        double out = acc[r * dv + c] / l[r];
+                        // Averages of values in [−1, 1): float sums over ≤ 100 terms.
+                        CHECK(fabs(out - want) <= 1e-5, "decode %s rows %ld d %ld dv %ld panel %ld n %ld row %ld col %ld: %.9g, want %.9g",
+                              bf ? "bf16" : "f32", rows, d, dv, P, n, r, c, out, want);
+                    }
+                }
+                free(kf), free(vf), free(q), free(kb), free(vb), free(acc), free(scratch);
+            }
+    report("decode_partial", "of bound", cases);
+}
+
+// ---------------------------------------------------------------------------------------
 // Masks and biases, the last step and the non-finite screen.
 
 static void test_masks(void) {
@@ -693,8 +804,6 @@ static void test_cpu_features(void) {
 
 static const ak_half_table *H;
 
-static float bitsf(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
-static uint32_t fbits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
 
 /// The value of a 2-byte pattern, from its fields (double holds every one exactly).
 static double ref_half_value(int format, uint16_t h) {
@@ -1143,6 +1252,7 @@ int main(void) {
         test_softmax_rows();
         test_packing();
         test_masks();
+        test_decode_partial();
     }
     test_half();
     printf("%ld checks, %ld failed\n", checks, failures);
