@@ -10,9 +10,10 @@ import _AttentionKernels
 /// block: columns `c ..< c + 64` of its rows, then the next 64 columns (`ak_kv_run` in
 /// AttentionKernels.h). The decode kernel's value pass reads 64 columns of a tile's rows at
 /// a time; in panels that pass reads memory in order, which the hardware prefetchers follow
-/// (docs/KERNELS.md, "Decoding: memory order and value panels"). 2-byte caches keep rows: their steps are bound by
-/// arithmetic more than by memory (an f16 step got slower with the key-order loop that
-/// goes with panels), and the bf16 pair kernel interleaves two whole rows.
+/// (docs/KERNELS.md, "Decoding: memory order and value panels"). 2-byte caches keep rows:
+/// their steps are bound by arithmetic more than by memory (an f16 step got slower with the
+/// key-order loop that goes with panels), and the bf16 pair kernel interleaves two whole
+/// rows.
 ///
 /// A class so that a cache's copies share pages until one of them writes (copy-on-write per
 /// page), and so that a page keeps its address for its whole life: appending to a cache
