@@ -23,17 +23,10 @@ extension FlashDecode {
 
         /// Row `t` of the keys (`keys`) or values of run `r`, as Float, into `out`.
         func read(run r: Int, row t: Int, keys: Bool, into out: inout [Float]) {
-            let run = runs[r]
             out.withUnsafeMutableBufferPointer {
-                if keys {
-                    KVRows.read(
-                        run.k + t * run.ldk * dtype.byteSize, count: $0.count, as: dtype,
-                        into: $0.baseAddress!, using: table)
-                } else {
-                    KVRows.readValue(
-                        of: run, row: t, dim: $0.count, as: dtype, into: $0.baseAddress!,
-                        using: table)
-                }
+                KVRows.readRow(
+                    of: runs[r], row: t, keys: keys, dim: $0.count, as: dtype,
+                    into: $0.baseAddress!, using: table)
             }
         }
     }

@@ -177,12 +177,17 @@ enum KVRows {
         }
     }
 
-    /// Reads the value row of position `run.first + t` (`dim` columns) as floats into
-    /// `destination` (exact).
-    static func readValue(
-        of run: ak_kv_run, row t: Int, dim: Int, as dtype: DType,
+    /// Reads the key (`keys`) or value row of position `run.first + t` (`dim` columns) as
+    /// floats into `destination` (exact).
+    static func readRow(
+        of run: ak_kv_run, row t: Int, keys: Bool, dim: Int, as dtype: DType,
         into destination: UnsafeMutablePointer<Float>, using table: ak_half_table
     ) {
+        if keys {
+            return read(
+                run.k + t * run.ldk * dtype.byteSize, count: dim, as: dtype, into: destination,
+                using: table)
+        }
         let layout = ValueLayout(panel: run.vpanel, rowStride: run.vpanel == 0 ? run.ldv : dim)
         layout.forEachPiece(row: run.vrow + t, dim: dim) { column, count, offset in
             read(
@@ -281,15 +286,10 @@ extension KVCacheView {
                     for h in 0..<kvHeads {
                         let run = seg.run(head: h, from: 0, count: seg.count, width: dtype.byteSize)
                         for t in 0..<seg.count {
-                            let row = out + (h * n + seg.first - starts[b] + t) * dim
-                            if isKey {
-                                KVRows.read(
-                                    run.k + t * run.ldk * dtype.byteSize, count: dim, as: dtype,
-                                    into: row, using: table)
-                            } else {
-                                KVRows.readValue(
-                                    of: run, row: t, dim: dim, as: dtype, into: row, using: table)
-                            }
+                            KVRows.readRow(
+                                of: run, row: t, keys: isKey, dim: dim, as: dtype,
+                                into: out + (h * n + seg.first - starts[b] + t) * dim,
+                                using: table)
                         }
                     }
                 }
