@@ -203,6 +203,17 @@ AK_INLINE void dec_span(const ak_decode_rows *a, long r, long j0, long n, long *
     *hi = a->hi[r] - j0 > n ? n : a->hi[r] - j0;
 }
 
+// ALiBi on row r's visible scores row[lo ..< hi] of a tile from position j0: minus the
+// row's slope times the distance from its query position (absolute for symmetric ALiBi).
+AK_INLINE void dec_alibi(const ak_decode_rows *a, long r, long j0, long lo, long hi, float *row) {
+    const float m = a->slope[r];
+    const long i = a->qpos[r];
+    for (long c = lo; c < hi; c++) {
+        long dist = i - (j0 + c);
+        row[c] -= m * (float)(a->symmetric && dist < 0 ? -dist : dist);
+    }
+}
+
 // Mask, ALiBi and the online-softmax step of one tile's scores s[rows × n] (row stride T,
 // base 2: the scores already carry log2 e), in place: s becomes P (zero outside each row's
 // visible span), alpha[r] = 2^(m − m'), and m, l are updated.
@@ -220,14 +231,7 @@ AK_INLINE void dec_softmax(const ak_decode_rows *a, long j0, long n, float *s, l
         float *row = s + r * T;
         dec_span(a, r, j0, n, &lo, &hi);
         if (lo >= hi) continue;
-        if (a->slope) {
-            float m = a->slope[r];
-            long i = a->qpos[r];
-            for (long c = lo; c < hi; c++) {
-                long dist = i - (j0 + c);
-                row[c] -= m * (float)(a->symmetric && dist < 0 ? -dist : dist);
-            }
-        }
+        if (a->slope) dec_alibi(a, r, j0, lo, hi, row);
         long c = lo;
         for (; c + AK_VW <= hi; c += AK_VW) z = z + vload(row + c) * 0.0f;
         for (; c < hi; c++) zt += row[c] * 0.0f;

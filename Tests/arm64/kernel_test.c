@@ -581,6 +581,16 @@ static long panel_offset(long t, long c, long P, long dv) {
            c % AK_DECODE_VBLOCK;
 }
 
+// The visible positions [lo[r], hi[r]) of each of `rows` query rows over n positions:
+// row 0 sees all, row 1 nothing, row 2 all, the others random sub-ranges (some empty).
+static void decode_spans(long rows, long n, long *lo, long *hi) {
+    for (long r = 0; r < rows; r++) {
+        lo[r] = r == 1 ? n : (long)(next64() % (uint64_t)n);
+        hi[r] = r == 0 ? n : lo[r] + (long)(next64() % (uint64_t)(n - lo[r] + 1));
+        if (r == 2) lo[r] = 0, hi[r] = n;
+    }
+}
+
 static void test_decode_partial(void) {
     long cases = 0;
     static const long shapes[][4] = {  // rows, d, dv, panel (0: rows)
@@ -622,11 +632,7 @@ static void test_decode_partial(void) {
                                                 first, count, P, P ? first % P : 0};
                 }
                 long lo[8], hi[8];
-                for (long r = 0; r < rows; r++) {
-                    lo[r] = r == 1 ? n : (long)(next64() % (uint64_t)n);  // row 1 sees nothing
-                    hi[r] = r == 0 ? n : lo[r] + (long)(next64() % (uint64_t)(n - lo[r] + 1));
-                    if (r == 2) lo[r] = 0, hi[r] = n;
-                }
+                decode_spans(rows, n, lo, hi);
                 float m[8], l[8], *acc = floats(rows * dv), *scratch = floats(rows * (AK_DECODE_TILE + 1));
                 fill(m, rows, -INFINITY), fill(l, rows, 0), fill(acc, rows * dv, 0);
                 ak_decode_rows args = {rows, d, dv, q, lo, hi, NULL, NULL, 0, bf ? AK_KV_BF16 : AK_KV_F32,
@@ -1168,6 +1174,77 @@ static void test_amx_emulator(void) {
 }
 #endif
 
+// decode_partial_bf16 (tables that have it): a bf16 cache in pairs, run by two calls that
+// continue one another (the second starts from the first's m, l and acc, as a chunk's runs
+// across calls would), against a double reference. P is rounded to bf16 pairs, so each
+// output may be off by 2^-9 of the largest |value| (here < 1); the bound below is twice that.
+static void test_half_decode_partial(void) {
+    long cases = 0;
+    static const long shapes[][3] = {{4, 128, 128}, {1, 64, 64}, {5, 17, 37}, {3, 128, 192}, {4, 100, 96}, {2, 8, 130}};
+    for (int si = 0; si < 6; si++)
+        for (long n = 1; n <= 200; n += 47) {
+            const long rows = shapes[si][0], d = shapes[si][1], dv = shapes[si][2], qw = (d + 1) / 2;
+            const long ldk = d + 3, ldv = dv + 5;
+            float *kf = randoms(n * ldk), *vf = randoms(n * ldv), *q = randoms(rows * d);
+            for (long i = 0; i < n * ldk; i++) kf[i] = bitsf(fbits(kf[i]) & 0xFFFF0000u);
+            for (long i = 0; i < n * ldv; i++) vf[i] = bitsf(fbits(vf[i]) & 0xFFFF0000u);
+            for (long i = 0; i < rows * d; i++) q[i] = bitsf(fbits(q[i] * 0.3f) & 0xFFFF0000u);
+            uint16_t *kb = malloc((size_t)(n * ldk) * 2), *vb = malloc((size_t)(n * ldv) * 2);
+            for (long i = 0; i < n * ldk; i++) kb[i] = (uint16_t)(fbits(kf[i]) >> 16);
+            for (long i = 0; i < n * ldv; i++) vb[i] = (uint16_t)(fbits(vf[i]) >> 16);
+            uint32_t *qp = malloc((size_t)(rows * qw) * 4);
+            H->pairs_from_f32(rows, d, q, d, qp, qw);
+            long lo[8], hi[8];
+            decode_spans(rows, n, lo, hi);
+            float m[8], l[8], *acc = floats(rows * dv), *scratch = floats(rows * (AK_DECODE_BF16_TILE + 1));
+            fill(m, rows, -INFINITY), fill(l, rows, 0), fill(acc, rows * dv, 0);
+            ak_decode_rows args = {rows, d, dv, q, lo, hi, NULL, NULL, 0, AK_KV_BF16, m, l, acc, scratch, qp, 1.0f};
+            long a = n / 3 + 1 > n ? n : n / 3 + 1;  // first call: positions [0, a)
+            for (long part = 0; part < 2; part++) {
+                long first = part ? a : 0, count = part ? n - a : a;
+                if (count == 0) continue;
+                ak_kv_run run = {kb + first * ldk, vb + first * ldv, ldk, ldv, first, count, 0, 0};
+                H->decode_partial_bf16(&args, 1, &run);
+            }
+            cases++;
+            for (long r = 0; r < rows; r++) {
+                double mx = -INFINITY, sum = 0, absDot = 0, vmax = 0;
+                if (lo[r] >= hi[r]) {
+                    CHECK(l[r] == 0 && m[r] == -INFINITY, "decode_bf16 rows %ld n %ld row %ld sees nothing: m %g l %g", rows, n, r, m[r], l[r]);
+                    for (long c = 0; c < dv; c++) CHECK(acc[r * dv + c] == 0, "decode_bf16: unseen row's acc %g", acc[r * dv + c]);
+                    continue;
+                }
+                double *sc = malloc((size_t)n * sizeof(double));
+                for (long t = lo[r]; t < hi[r]; t++) {
+                    double x = 0, ax = 0;
+                    for (long i = 0; i < d; i++) {
+                        x += (double)q[r * d + i] * kf[t * ldk + i];
+                        ax += fabs((double)q[r * d + i] * kf[t * ldk + i]);
+                    }
+                    sc[t] = x;
+                    if (x > mx) mx = x;
+                    if (ax > absDot) absDot = ax;
+                    for (long c = 0; c < dv; c++) vmax = fmax(vmax, fabs(vf[t * ldv + c]));
+                }
+                for (long t = lo[r]; t < hi[r]; t++) sum += exp2(sc[t] - mx);
+                double lse = mx + log2(sum), got = m[r] + log2(l[r]);
+                double bound = dotBound(d, absDot) * 2 + 1e-6;
+                note(fabs(got - lse) / bound);
+                CHECK(fabs(got - lse) <= bound, "decode_bf16 rows %ld d %ld n %ld row %ld: lse %.9g, want %.9g", rows, d, n, r, got, lse);
+                for (long c = 0; c < dv; c++) {
+                    double want = 0;
+                    for (long t = lo[r]; t < hi[r]; t++) want += exp2(sc[t] - mx) / sum * vf[t * ldv + c];
+                    double out = acc[r * dv + c] / l[r];
+                    CHECK(fabs(out - want) <= 0x1p-8 * vmax + 1e-5, "decode_bf16 rows %ld d %ld dv %ld n %ld row %ld col %ld: %.9g, want %.9g",
+                          rows, d, dv, n, r, c, out, want);
+                }
+                free(sc);
+            }
+            free(kf), free(vf), free(q), free(kb), free(vb), free(qp), free(acc), free(scratch);
+        }
+    report("decode_partial_bf16", "of bound", cases);
+}
+
 static void test_half(void) {
     static const char *_Nonnull halfNames[] = {"half portable", "half F16C", "half AVX512-BF16", "half arm64 BF16",
                                                "half AMX-BF16"};
@@ -1213,6 +1290,7 @@ static void test_half(void) {
             test_half_dot_gemm();
             test_half_concurrent();
         }
+        if (H->decode_partial_bf16) test_half_decode_partial();
 #ifdef AK_AMX_EMULATE
         long ran = ak_amx_emu_products() - before;
         if (v == AK_HALF_AMX_BF16) printf("  %ld TDPBF16PS and %ld LDTILECFG run on the emulated tiles\n", ran, ak_amx_emu_configs());
