@@ -24,7 +24,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Output .safetensors file (written atomically).") var output: String
     @Option(
         help:
-            "Structured mask: none, causal, causal-bottom-right, window:L,R, … (combined with a `mask` tensor if present)."
+            "Structured mask: none, causal, causal-bottom-right, window:L,R, window-bottom-right:L,R, … (combined with a `mask` tensor if present)."
     )
     var mask = "none"
     @Option(parsing: .unconditional, help: "Score scale (default 1/sqrt(D)).") var scale: Float?

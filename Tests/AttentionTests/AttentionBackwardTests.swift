@@ -151,6 +151,7 @@ func normwiseError(_ a: [Double], _ b: [Double]) -> Double {
         return [
             ("none", .none), ("causal", .causal), ("causalFromBottomRight", .causalFromBottomRight),
             ("slidingWindow", .slidingWindow(left: 9, right: 3)),
+            ("slidingWindowFromBottomRight", .slidingWindowFromBottomRight(left: 9, right: 3)),
             ("dense", .dense(try! Tensor(shape: [c.sq, c.sk], scalars: dense))),
             ("additive", .additive(additive)),
         ]

@@ -36,6 +36,8 @@ struct AutomaticDecodeTests {
             b: 1, h: 4, hkv: 1, sq: 5, sk: 600,
             mask: .and(.causalFromBottomRight, .slidingWindow(left: 0, right: 250))),
         Case(sq: 2, sk: 500, mask: .prefixLM(prefixLength: 300)),
+        // Mistral-style local attention over a cache: the last 100 keys up to each query.
+        Case(sq: 4, sk: 500, mask: .slidingWindowFromBottomRight(left: 100, right: 0), alibi: true),
     ]
 
     @Test(arguments: cases, [DType.f32, .bf16, .f16])

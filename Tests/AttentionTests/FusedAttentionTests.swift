@@ -21,6 +21,7 @@ struct Case: CustomStringConvertible, Sendable {
 
     static let masks: [AttentionMask] = [
         .none, .causal, .causalFromBottomRight, .slidingWindow(left: 20, right: 5),
+        .slidingWindowFromBottomRight(left: 20, right: 5),
     ]
 
     func check(

@@ -29,6 +29,8 @@ import Testing
             ("causal-bottom-right", .causalFromBottomRight),
             ("window:16", .slidingWindow(left: 8, right: 8)),
             ("window:3,0", .slidingWindow(left: 3, right: 0)),
+            ("window-bottom-right:16", .slidingWindowFromBottomRight(left: 8, right: 8)),
+            ("window-bottom-right:3,0", .slidingWindowFromBottomRight(left: 3, right: 0)),
             ("strided:8", .strided(stride: 8)),
             ("sparse-strided:4", .sparseTransformerStrided(stride: 4)),
             ("sparse-fixed:block=8,summary=2", .sparseTransformerFixed(blockSize: 8, summary: 2)),
@@ -76,6 +78,7 @@ import Testing
     @Test(arguments: [
         "", "  ", "causal+", "+causal", "causal|", "(causal", "causal)", "()", "casual", "Causal",
         "causal:1", "none:", "window:", "window:a", "window:1,2,3", "window:-2,3", "window:4,",
+        "window-bottom-right:", "window-bottom-right:-1,0", "window-bottom-right:1,2,3",
         "strided:0", "strided:", "strided:2.5", "sparse-strided:-1",
         "sparse-fixed:block=4", "sparse-fixed:block=4,summary=5", "sparse-fixed:4,1",
         "bigbird:window=16", "bigbird:window=16,global=2,random=3,seed=-1",

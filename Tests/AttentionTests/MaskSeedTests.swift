@@ -40,6 +40,22 @@ import Testing
         expectMask(.causalFromBottomRight, queries: 5, keys: 9) { i, j in j <= i + 4 }
     }
 
+    @Test func bottomRightWindowEndsAtTheLastKey() {
+        // FlashAttention's window_size=(3, 1) with Sq = 5, Sk = 9: query i is key position
+        // i + 4, and sees keys i + 1 … i + 5 that exist.
+        expectMask(.slidingWindowFromBottomRight(left: 3, right: 1), queries: 5, keys: 9) { i, j in
+            j >= i + 1 && j <= i + 5
+        }
+        // More queries than keys: the first rows' windows start before key 0.
+        expectMask(.slidingWindowFromBottomRight(left: 2, right: 0), queries: 9, keys: 5) { i, j in
+            j >= i - 6 && j <= i - 4
+        }
+        // Square: the top-left window.
+        expectMask(.slidingWindowFromBottomRight(left: 4, right: 2), queries: S, keys: S) { i, j in
+            j >= i - 4 && j <= i + 2
+        }
+    }
+
     @Test func sparseTransformerPatterns() {
         for s in [1, 4, 8] {
             expectMask(.sparseTransformerStrided(stride: s), queries: S, keys: S) { i, j in

@@ -38,6 +38,8 @@ enum MaskFixtures {
             .none, .causal, .causalFromBottomRight,
             .slidingWindow(left: 8, right: 8), .slidingWindow(left: 0, right: 5),
             .slidingWindow(left: 20, right: 0),
+            .slidingWindowFromBottomRight(left: 8, right: 3),
+            .slidingWindowFromBottomRight(left: 20, right: 0),
             .dilatedWindow(window: 8, dilation: 3), .dilatedWindow(window: 5, dilation: 1),
             .dilatedWindow(window: 0, dilation: 4),
             .longformer(window: 16, globalTokens: 2),

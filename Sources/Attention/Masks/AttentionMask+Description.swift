@@ -11,6 +11,8 @@ extension AttentionMask: CustomStringConvertible {
         case .dense(let t): return "dense\(t.shape)"
         case .additive(let t): return "additive\(t.shape)"
         case .slidingWindow(let left, let right): return "window:\(left),\(right)"
+        case .slidingWindowFromBottomRight(let left, let right):
+            return "window-bottom-right:\(left),\(right)"
         case .dilatedWindow(let window, let dilation):
             return "dilated:window=\(window),dilation=\(dilation)"
         case .longformer(let window, let globals):

@@ -13,6 +13,9 @@ extension AttentionMask {
         case .causal: return clamp(0, i + 1)
         case .causalFromBottomRight: return clamp(0, i + keys - queries + 1)
         case .slidingWindow(let left, let right): return clamp(i - left, i + right + 1)
+        case .slidingWindowFromBottomRight(let left, let right):
+            let i = i + keys - queries
+            return clamp(i - left, i + right + 1)
         case .prefixLM(let prefix): return clamp(0, Swift.max(prefix, i + 1))
         case .blockDiagonal(let lengths):
             guard i < lengths.total else { return 0..<0 }
@@ -31,7 +34,8 @@ extension AttentionMask {
     /// Whether every query's visible keys form one interval.
     var isIntervalMask: Bool {
         switch self {
-        case .none, .causal, .causalFromBottomRight, .slidingWindow, .prefixLM, .blockDiagonal:
+        case .none, .causal, .causalFromBottomRight, .slidingWindow, .slidingWindowFromBottomRight,
+            .prefixLM, .blockDiagonal:
             return true
         case .and(let a, let b): return a.isIntervalMask && b.isIntervalMask
         default: return false

@@ -2,7 +2,8 @@
 extension AttentionMask {
     /// The accepted `--mask` syntax, as quoted in error messages.
     public static let syntax = """
-        none; causal; causal-bottom-right; window:L,R or window:W (L = R = W/2); strided:S; \
+        none; causal; causal-bottom-right; window:L,R or window:W (L = R = W/2); \
+        window-bottom-right:L,R or window-bottom-right:W; strided:S; \
         sparse-strided:S; sparse-fixed:block=L,summary=C; \
         bigbird:window=W,global=G,random=R,seed=N (seed optional, default 0); \
         bigbird-blocks:block=64,window=3,global=2,random=3,seed=0 (each optional, these defaults); \

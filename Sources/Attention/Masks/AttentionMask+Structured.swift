@@ -17,6 +17,9 @@ extension AttentionMask {
         case .causalFromBottomRight: return visitor.visit(CausalPattern(shift: keys - queries))
         case .slidingWindow(let left, let right):
             return visitor.visit(SlidingWindowPattern(left: left, right: right))
+        case .slidingWindowFromBottomRight(let left, let right):
+            return visitor.visit(
+                SlidingWindowPattern(left: left, right: right, shift: keys - queries))
         case .dilatedWindow(let window, let dilation):
             return visitor.visit(DilatedWindowPattern(window: window, dilation: dilation))
         case .longformer(let window, let globals):

@@ -45,7 +45,9 @@ extension AttentionMask {
     /// The integer parameters of this case (not of nested masks), named for messages.
     private var integerParameters: [(name: String, value: Int)] {
         switch self {
-        case .slidingWindow(let left, let right): return [("left", left), ("right", right)]
+        case .slidingWindow(let left, let right),
+            .slidingWindowFromBottomRight(let left, let right):
+            return [("left", left), ("right", right)]
         case .dilatedWindow(let window, let dilation):
             return [("window", window), ("dilation", dilation)]
         case .longformer(let window, let globals):
@@ -83,6 +85,11 @@ extension AttentionMask {
             try require(
                 left >= 0 && right >= 0,
                 "slidingWindow needs left ≥ 0 and right ≥ 0, got left \(left), right \(right)")
+        case .slidingWindowFromBottomRight(let left, let right):
+            try require(
+                left >= 0 && right >= 0,
+                "slidingWindowFromBottomRight needs left ≥ 0 and right ≥ 0, got left \(left), right \(right)"
+            )
         case .dilatedWindow(let window, let dilation):
             try require(
                 window >= 0 && dilation >= 1,

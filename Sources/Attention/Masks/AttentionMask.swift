@@ -29,6 +29,13 @@ public indirect enum AttentionMask: Sendable {
     /// Query `i` sees keys `i − left … i + right` (a local / sliding window). The seed's
     /// `create_local_mask(S, w)` is `slidingWindow(left: w / 2, right: w / 2)`.
     case slidingWindow(left: Int, right: Int)
+    /// The window aligned bottom-right: query `i` sees keys `i' − left … i' + right` with
+    /// `i' = i + (keys − queries)`, so the last query's window ends at the last key
+    /// (FlashAttention's `window_size` with `Sq ≠ Sk`: a chunk of new queries against a
+    /// cache of earlier keys, as in Mistral-style local attention). The same as
+    /// ``slidingWindow(left:right:)`` when `queries == keys`; `left: w, right: 0` is causal
+    /// from the bottom right, limited to the last `w + 1` keys.
+    case slidingWindowFromBottomRight(left: Int, right: Int)
     /// Longformer's dilated sliding window: with `r = (window / 2) · dilation`, query `i`
     /// sees key `j` iff `|i − j| ≤ r` and `(i − j) mod dilation == 0`, that is keys
     /// `i + t · dilation` for `t = −window/2 … window/2` (integer division; `window/2 + 1`

@@ -105,6 +105,11 @@ struct MaskParser {
             return v.count == 1
                 ? .slidingWindow(left: v[0] / 2, right: v[0] / 2)
                 : .slidingWindow(left: v[0], right: v[1])
+        case "window-bottom-right":
+            let v = try integers(list, name, count: 1...2)
+            return v.count == 1
+                ? .slidingWindowFromBottomRight(left: v[0] / 2, right: v[0] / 2)
+                : .slidingWindowFromBottomRight(left: v[0], right: v[1])
         case "strided": return .strided(stride: try integers(list, name, count: 1...1)[0])
         case "sparse-strided":
             return .sparseTransformerStrided(stride: try integers(list, name, count: 1...1)[0])

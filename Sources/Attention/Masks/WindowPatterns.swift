@@ -1,13 +1,16 @@
 // Local-window patterns: sliding window, Longformer's dilated window, Longformer with globals.
 
-/// `j ∈ i − left … i + right`.
+/// `j ∈ i − left … i + right`, with `i` shifted by `shift` first.
 struct SlidingWindowPattern: PositionPattern {
     let left: Int, right: Int
+    /// Added to query positions first (`.slidingWindowFromBottomRight`: `keys − queries`).
+    var shift = 0
 
-    func isVisible(_ i: Int, _ j: Int) -> Bool { j >= i - left && j <= i + right }
+    func isVisible(_ i: Int, _ j: Int) -> Bool { j >= i + shift - left && j <= i + shift + right }
 
     func classify(_ q: ClosedRange<Int>, _ k: ClosedRange<Int>) -> BlockKind {
         if left + right < 0 { return .empty }
+        let q = (q.lowerBound + shift)...(q.upperBound + shift)
         // Empty when the block lies wholly right of the last row's window or left of the first row's.
         if k.lowerBound > q.upperBound + right || k.upperBound < q.lowerBound - left {
             return .empty
@@ -20,7 +23,7 @@ struct SlidingWindowPattern: PositionPattern {
     }
 
     func keyBounds(_ q: ClosedRange<Int>) -> Range<Int> {
-        span(q.lowerBound - left, q.upperBound + right + 1)
+        span(q.lowerBound + shift - left, q.upperBound + shift + right + 1)
     }
 }
 
