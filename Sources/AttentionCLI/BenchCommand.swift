@@ -22,6 +22,11 @@ struct BenchCommand: ParsableCommand {
     @Option(
         help: "Comma-separated sequence lengths, each in 1…\(Self.seqLenRange.upperBound).")
     var seqLens = "256,512,1024"
+    @Option(
+        help:
+            "Comma-separated key/value lengths (Sk), each run against every --seq-lens query length (default: Sk = Sq; not with --layer)."
+    )
+    var kvLens: String?
     @Option(help: "Causal mask: false, true or both (default: false).") var causal: String?
     @Option(help: "Mask for sparse runs (e.g. window:128,127); instead of --causal.") var mask:
         String?
@@ -70,6 +75,12 @@ struct BenchCommand: ParsableCommand {
                 "--backward cannot be used with --layer (the layer backward is not benchmarked yet)"
             )
         }
+        if kvLens != nil && (layer || decodeFlags.decode) {
+            throw ValidationError(
+                layer
+                    ? "--kv-lens cannot be used with --layer (the layer attends to its own input)"
+                    : "--kv-lens cannot be used with --decode (use --cache-lens)")
+        }
         if kvHeads != nil && layer {
             throw ValidationError(
                 "--kv-heads cannot be used with --layer (the layer has one key/value head per query head)"
@@ -92,33 +103,36 @@ struct BenchCommand: ParsableCommand {
         _ = try parsedBackends()
         let budget = MemoryBudget.current()
         for s in lens {
-            for m in masks {
-                do {
-                    try m.mask.validate(batch: batch, heads: heads, queries: s, keys: s)
-                } catch let error as AttentionError {
-                    throw ValidationError("--mask '\(m)' at --seq-lens \(s): \(error.message)")
+            for sk in try parsedKeyLens() ?? [s] {
+                let at = "--seq-lens \(s)" + (kvLens == nil ? "" : " --kv-lens \(sk)")
+                for m in masks {
+                    do {
+                        try m.mask.validate(batch: batch, heads: heads, queries: s, keys: sk)
+                    } catch let error as AttentionError {
+                        throw ValidationError("--mask '\(m)' at \(at): \(error.message)")
+                    }
                 }
-            }
-            // (--decode checks its own configurations: DecodeBenchFlags.run.)
-            if decodeFlags.decode { continue }
-            do {
-                try AttentionBenchmark.checkFits(
-                    configuration(seqLen: s, mask: .none), budget: budget)
-            } catch let error as AttentionError {
-                throw ValidationError(
-                    "refusing to run: \(error.message); lower --batch, --heads, --head-dim or --seq-lens"
-                )
+                // (--decode checks its own configurations: DecodeBenchFlags.run.)
+                if decodeFlags.decode { continue }
+                do {
+                    try AttentionBenchmark.checkFits(
+                        configuration(seqLen: s, keyLen: sk, mask: .none), budget: budget)
+                } catch let error as AttentionError {
+                    throw ValidationError(
+                        "refusing to run: \(error.message); lower --batch, --heads, --head-dim, --seq-lens or --kv-lens"
+                    )
+                }
             }
         }
         if let json { try OutputPath.check(json, flag: "--json") }
     }
 
-    func configuration(seqLen: Int, mask: AttentionMask.Name, dtype: DType = .f32)
-        -> BenchmarkConfiguration
-    {
+    func configuration(
+        seqLen: Int, keyLen: Int? = nil, mask: AttentionMask.Name, dtype: DType = .f32
+    ) -> BenchmarkConfiguration {
         BenchmarkConfiguration(
-            batch: batch, heads: heads, kvHeads: kvHeads, seqLen: seqLen, headDim: headDim,
-            mask: mask, layer: layer, backward: backward, dtype: dtype)
+            batch: batch, heads: heads, kvHeads: kvHeads, seqLen: seqLen, keyLen: keyLen,
+            headDim: headDim, mask: mask, layer: layer, backward: backward, dtype: dtype)
     }
 
     func parsedDTypes() throws -> [DType] {
@@ -158,6 +172,13 @@ struct BenchCommand: ParsableCommand {
 
     func parsedSeqLens() throws -> [Int] {
         try CLIRange.integers(seqLens, flag: "--seq-lens", range: Self.seqLenRange, maxCount: 64)
+    }
+
+    /// The `--kv-lens` list, or nil when every run has Sk = Sq.
+    func parsedKeyLens() throws -> [Int]? {
+        try kvLens.map {
+            try CLIRange.integers($0, flag: "--kv-lens", range: Self.seqLenRange, maxCount: 64)
+        }
     }
 
     func parsedBackends() throws -> [AttentionBackend] {
@@ -216,7 +237,7 @@ struct BenchCommand: ParsableCommand {
         var bench = AttentionBenchmark(repeats: repeats)
         bench.execution = execution
         let lens = try parsedSeqLens(), backendList = try parsedBackends(),
-            masks = try parsedMasks()
+            masks = try parsedMasks(), keyLens = try parsedKeyLens()
         print(
             "SwiftAttention benchmark — \(execution.threads ?? AttentionConfiguration.defaultThreadCount) thread(s), kernels: \(AttentionConfiguration.defaultInstructionSet)"
                 + (dtypes == [.f32]
@@ -255,16 +276,19 @@ struct BenchCommand: ParsableCommand {
             }
         }
         var results: [BenchmarkResult] = []
-        let total = lens.count * masks.count * backendList.count * dtypes.count
+        let total =
+            lens.count * (keyLens?.count ?? 1) * masks.count * backendList.count * dtypes.count
         for m in masks {
             for s in lens {
-                for backend in backendList {
-                    for t in dtypes {
-                        let config = configuration(seqLen: s, mask: m, dtype: t)
-                        progress(
-                            "[\(results.count + 1)/\(total)] \(backend.rawValue) \(t) seq \(s) mask \(m)…"
-                        )
-                        results.append(try bench.run(config, backend: backend))
+                for sk in keyLens ?? [s] {
+                    for backend in backendList {
+                        for t in dtypes {
+                            let config = configuration(seqLen: s, keyLen: sk, mask: m, dtype: t)
+                            progress(
+                                "[\(results.count + 1)/\(total)] \(backend.rawValue) \(t) seq \(s)\(sk == s ? "" : "×\(sk)") mask \(m)…"
+                            )
+                            results.append(try bench.run(config, backend: backend))
+                        }
                     }
                 }
             }
@@ -286,8 +310,8 @@ enum BenchTable {
         ]
         for r in results {
             let reference = results.first {
-                $0.backend == "reference" && $0.seqLen == r.seqLen && $0.mask == r.mask
-                    && $0.medianMs != nil && $0.dtype == "f32"
+                $0.backend == "reference" && $0.seqLen == r.seqLen && $0.keyLen == r.keyLen
+                    && $0.mask == r.mask && $0.medianMs != nil && $0.dtype == "f32"
             }
             let speedup =
                 (reference?.medianMs).flatMap { ref in
@@ -298,7 +322,8 @@ enum BenchTable {
                 r.backend + precision + (r.layer ? " (layer)" : "")
                     + (r.backward ? " (backward)" : ""),
                 "\(r.batch)", "\(r.heads)/\(r.kvHeads)",
-                "\(r.seqLen)", "\(r.headDim)",
+                r.keyLen.map { $0 == r.seqLen ? "\(r.seqLen)" : "\(r.seqLen)×\($0)" }
+                    ?? "\(r.seqLen)", "\(r.headDim)",
                 r.mask, String(format: "%.3f", r.density),
                 r.medianMs.map { String(format: "%.2f", $0) } ?? "skipped",
                 r.gflops.map { String(format: "%.1f", $0) } ?? "–", speedup,

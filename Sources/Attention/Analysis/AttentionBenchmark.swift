@@ -5,7 +5,11 @@ public struct BenchmarkConfiguration: Sendable, Hashable {
     public var batch: Int
     public var heads: Int
     public var kvHeads: Int
+    /// Query positions (`Sq`), and key/value positions too unless ``keyLen`` differs.
     public var seqLen: Int
+    /// Key/value positions (`Sk`): cross-attention, or a chunk of queries against a longer
+    /// context (attention core only; a layer attends to its own input).
+    public var keyLen: Int
     public var headDim: Int
     public var mask: AttentionMask.Name
     public var layer: Bool
@@ -16,10 +20,11 @@ public struct BenchmarkConfiguration: Sendable, Hashable {
     public var dtype: DType
 
     public init(
-        batch: Int, heads: Int, kvHeads: Int? = nil, seqLen: Int, headDim: Int,
-        mask: AttentionMask.Name = .none, layer: Bool = false, backward: Bool = false,
-        dtype: DType = .f32
+        batch: Int, heads: Int, kvHeads: Int? = nil, seqLen: Int, keyLen: Int? = nil,
+        headDim: Int, mask: AttentionMask.Name = .none, layer: Bool = false,
+        backward: Bool = false, dtype: DType = .f32
     ) {
+        self.keyLen = keyLen ?? seqLen
         self.dtype = dtype
         self.backward = backward
         self.batch = batch
@@ -38,7 +43,10 @@ public struct BenchmarkResult: Sendable, Codable {
     public var batch: Int
     public var heads: Int
     public var kvHeads: Int
+    /// Query positions.
     public var seqLen: Int
+    /// Key/value positions (`nil` in files written before it existed: `seqLen`).
+    public var keyLen: Int?
     public var headDim: Int
     public var causal: Bool
     public var mask: String
@@ -110,9 +118,9 @@ public struct AttentionBenchmark {
     /// output (core), or the input, the four projections' outputs and weights and the head
     /// layout copies (layer). Computed in `Double`, so absurd sizes cannot overflow.
     public static func estimatedBytes(_ c: BenchmarkConfiguration) -> Double {
-        let (b, h, kv, s, d) = (
+        let (b, h, kv, s, sk, d) = (
             Double(c.batch), Double(c.heads), Double(c.kvHeads), Double(c.seqLen),
-            Double(c.headDim)
+            Double(c.keyLen), Double(c.headDim)
         )
         if c.layer {
             let dims = h * d
@@ -120,7 +128,7 @@ public struct AttentionBenchmark {
             return 4 * (8 * b * s * dims + 4 * dims * dims + 4 * dims)
         }
         // Q, output (and for the backward dO, dQ) per query head; K, V (and dK, dV) per kv head.
-        return 4 * (c.backward ? 2 : 1) * (2 * b * h * s * d + 2 * b * kv * s * d)
+        return 4 * (c.backward ? 2 : 1) * (2 * b * h * s * d + 2 * b * kv * sk * d)
     }
 
     /// Throws when a run would not fit in `budget` (before anything is allocated).
@@ -130,25 +138,33 @@ public struct AttentionBenchmark {
         guard bytes <= Double(budget.bytes) else {
             throw AttentionError(
                 .outOfMemoryBudget, argument: "size",
-                "batch \(c.batch), heads \(c.heads), seq \(c.seqLen), head dim \(c.headDim)\(c.layer ? " (layer)" : ""): needs about \(formatBytes(bytes)), more than the memory budget \(budget)"
+                "batch \(c.batch), heads \(c.heads), seq \(c.seqLen)\(c.keyLen == c.seqLen ? "" : ", keys \(c.keyLen)"), head dim \(c.headDim)\(c.layer ? " (layer)" : ""): needs about \(formatBytes(bytes)), more than the memory budget \(budget)"
             )
         }
     }
 
     /// Measures one configuration with one backend.
     /// - Throws: ``AttentionError`` `.outOfMemoryBudget` when the tensors would not fit in
-    ///   ``MemoryBudget/current()`` (checked before allocating).
+    ///   ``MemoryBudget/current()`` (checked before allocating); ``AttentionError`` naming
+    ///   `keyLen` for a layer whose `keyLen` differs from `seqLen`.
     public func run(_ c: BenchmarkConfiguration, backend: AttentionBackend) throws
         -> BenchmarkResult
     {
         try Self.checkFits(c, budget: .current())
+        if c.layer && c.keyLen != c.seqLen {
+            throw AttentionError.argument(
+                "keyLen",
+                "a layer attends to its own input: keyLen must equal seqLen (\(c.seqLen)), got \(c.keyLen)"
+            )
+        }
         let mask = c.mask.mask
+        let (sq, sk) = (c.seqLen, c.keyLen)
         let density =
-            c.seqLen <= 4096
-            ? mask.density(queries: c.seqLen, keys: c.seqLen) : estimatedDensity(mask, c.seqLen)
+            sq <= 4096 && sk <= 4096
+            ? mask.density(queries: sq, keys: sk) : estimatedDensity(mask, queries: sq, keys: sk)
         var result = BenchmarkResult(
             backend: backend.rawValue, batch: c.batch, heads: c.heads, kvHeads: c.kvHeads,
-            seqLen: c.seqLen,
+            seqLen: sq, keyLen: sk,
             headDim: c.headDim, causal: c.mask.isCausal, mask: c.mask.text, layer: c.layer,
             backward: c.backward, medianMs: nil,
             gflops: nil, peakBytes: nil, density: density, skipped: nil)
@@ -168,7 +184,7 @@ public struct AttentionBenchmark {
             memoryLimit ?? execution.memoryLimit ?? AttentionConfiguration.memoryBudget
         if backend == .reference, let limit = execution.memoryLimit {
             let bytes = AttentionComplexity.scoreMatrixBytes(
-                batch: c.batch, heads: c.heads, queries: c.seqLen, keys: c.seqLen)
+                batch: c.batch, heads: c.heads, queries: sq, keys: sk)
             if bytes > Double(limit) {
                 result.skipped =
                     "needs \(formatBytes(bytes)) for scores (limit \(formatBytes(Double(limit))))"
@@ -177,7 +193,7 @@ public struct AttentionBenchmark {
         }
         let body: () throws -> Void
         var flops = AttentionComplexity.flops(
-            batch: c.batch, heads: c.heads, queries: c.seqLen, keys: c.seqLen,
+            batch: c.batch, heads: c.heads, queries: sq, keys: sk,
             headDim: c.headDim, density: density)
         if c.layer {
             let dims = c.heads * c.headDim
@@ -190,9 +206,9 @@ public struct AttentionBenchmark {
         } else {
             let q = Tensor.randomNormal([c.batch, c.heads, c.seqLen, c.headDim], seed: seed)
                 .converted(to: c.dtype)
-            let k = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 1)
+            let k = Tensor.randomNormal([c.batch, c.kvHeads, sk, c.headDim], seed: seed &+ 1)
                 .converted(to: c.dtype)
-            let v = Tensor.randomNormal([c.batch, c.kvHeads, c.seqLen, c.headDim], seed: seed &+ 2)
+            let v = Tensor.randomNormal([c.batch, c.kvHeads, sk, c.headDim], seed: seed &+ 2)
                 .converted(to: c.dtype)
             var options = AttentionOptions(mask: mask, backend: backend, execution: execution)
             if c.backward {
@@ -223,20 +239,20 @@ public struct AttentionBenchmark {
     }
 
     /// Density from a sample of rows, for lengths where counting every entry is slow.
-    func estimatedDensity(_ mask: AttentionMask, _ s: Int) -> Double {
+    func estimatedDensity(_ mask: AttentionMask, queries sq: Int, keys sk: Int) -> Double {
         let blocks = BlockMask(
-            mask: mask, queries: s, keys: s, queryBlockSize: 256, keyBlockSize: 256)
+            mask: mask, queries: sq, keys: sk, queryBlockSize: 256, keyBlockSize: 256)
         var visible = 0.0
-        let rows = Array(stride(from: 0, to: s, by: Swift.max(1, s / 64)))
+        let rows = Array(stride(from: 0, to: sq, by: Swift.max(1, sq / 64)))
         for i in rows {
             for (kb, _) in blocks.visits(forQueryBlock: i / 256) {
-                for j in (kb * 256)..<Swift.min(s, kb * 256 + 256)
-                where mask.isVisible(query: i, key: j, queries: s, keys: s) {
+                for j in (kb * 256)..<Swift.min(sk, kb * 256 + 256)
+                where mask.isVisible(query: i, key: j, queries: sq, keys: sk) {
                     visible += 1
                 }
             }
         }
-        return visible / Double(rows.count * s)
+        return visible / Double(rows.count * sk)
     }
 
     /// GFLOP/s of a square float32 matrix multiply under `execution`: the machine's
