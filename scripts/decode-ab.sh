@@ -1,10 +1,10 @@
 #!/bin/bash
-# Interleaved A/B of the AVX-512 decode kernels (f32 and the bf16 pair kernel) of two
+# Interleaved A/B of the AVX-512 decode kernels (f32, f16 widening, bf16 pairs) of two
 # revisions, in one process on one cache (scripts/decode_ab.c). A kernel's speed moves with
 # the host's load on this kind of VM by up to 1.5× from minute to minute; the median of
 # per-repetition ratios, both builds timed back to back, is steady where separate runs are not.
 #
-# usage: scripts/decode-ab.sh REV_A [REV_B|.] [bf16|f32] [POSITIONS...]
+# usage: scripts/decode-ab.sh REV_A [REV_B|.] [bf16|f16|f32] [POSITIONS...]
 #   REV_B "." (the default) is the working tree. Defaults: bf16, positions 128 (the cache in
 #   L2: the kernel's arithmetic), 4096 and 32768 (read from memory); 8 KV heads.
 # Needs an x86-64 CPU with AVX-512 (and AVX512-BF16 for bf16), clang (the Swift toolchain's),
@@ -25,7 +25,12 @@ for side in A B; do
     if [ "$rev" = . ]; then cp -r Sources/_AttentionKernels "$work/$side/"
     else git archive "$rev" Sources/_AttentionKernels | tar -x -C "$work/$side" --strip-components=1; fi
     src="$work/$side/_AttentionKernels"
-    "$cc" -O2 -DSWIFT_PACKAGE=1 -fblocks -I "$src/include" -c "$src/kernels_avx512.c" -o "$work/$side.o"
+    # The flags SwiftPM compiles the package's C with in release (frame pointers change register
+    # use), and every function on a 64-byte boundary: where a kernel starts modulo 64 moves
+    # its loops across cache-line boundaries, which alone changed the f16 step by 10–15%
+    # (the package's decode kernels are declared aligned(64); older revisions were not).
+    "$cc" -O2 -DSWIFT_PACKAGE=1 -fblocks -fPIC -g -fno-omit-frame-pointer -falign-functions=64 \
+        -I "$src/include" -c "$src/kernels_avx512.c" -o "$work/$side.o"
     nm --defined-only -g "$work/$side.o" | awk -v p=$side '{print $3, p "_" $3}' > "$work/$side.syms"
     objcopy --redefine-syms="$work/$side.syms" "$work/$side.o" "$work/${side}_prefixed.o"
 done

@@ -7,7 +7,7 @@
 // move both builds together.
 //
 // Shape: B = 1, rows = 4 query rows per KV head (32/8 GQA), D = Dv = 128, value rows.
-// Usage: decode_ab POSITIONS KV_HEADS REPS bf16|f32
+// Usage: decode_ab POSITIONS KV_HEADS REPS bf16|f16|f32 (f16: the widening kernel)
 #include "AttentionKernels.h"
 #include "AttentionKernelsHalf.h"
 #include <immintrin.h>
@@ -42,14 +42,15 @@ __attribute__((target("avx512f"))) static float plain(const float *x, long n) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 5) return fprintf(stderr, "usage: %s POSITIONS KV_HEADS REPS bf16|f32\n", argv[0]), 2;
+    if (argc < 5) return fprintf(stderr, "usage: %s POSITIONS KV_HEADS REPS bf16|f16|f32\n", argv[0]), 2;
     const long N = atol(argv[1]), H = atol(argv[2]), d = 128, rows = 4;
-    const int reps = atoi(argv[3]), bf = strcmp(argv[4], "bf16") == 0, w = bf ? 2 : 4;
+    const int reps = atoi(argv[3]), bf = strcmp(argv[4], "bf16") == 0, f16 = strcmp(argv[4], "f16") == 0;
+    const int w = bf || f16 ? 2 : 4, kvType = bf ? AK_KV_BF16 : f16 ? AK_KV_F16 : AK_KV_F32;
     const size_t bytes = (size_t)(H * N * d * w * 2), huge = (size_t)2 << 20;
     char *kv = aligned_alloc(huge, (bytes + huge - 1) / huge * huge);
     madvise(kv, bytes, MADV_HUGEPAGE);
     for (size_t i = 0; i < bytes / 2; i++) ((uint16_t *)kv)[i] = (uint16_t)((0x3c00 + (i * 7919) % 512) & 0x3fff);
-    if (!bf)
+    if (!bf && !f16)
         for (size_t i = 0; i < bytes / 4; i++) ((float *)kv)[i] = (float)((i * 7919) % 1000) / 1000.f - 0.5f;
     float q[4 * 128], m[4], l[4], acc[4 * 128], scratch[4 * (AK_DECODE_BF16_TILE + 1)];
     uint32_t qp[4 * 64];
@@ -71,7 +72,7 @@ int main(int argc, char **argv) {
                 char *base = kv + h * N * d * w * 2;
                 ak_kv_run run = {base, base + N * d * w, d, d, 0, N, 0, 0};
                 ak_decode_rows a = {rows, d,   d,       q,       lo,  hi,      NULL, NULL,
-                                    0,    bf ? AK_KV_BF16 : AK_KV_F32, m, l, acc, scratch, bf ? qp : NULL, bf ? 0.1f : 0};
+                                    0,    kvType, m,  l,   acc,     scratch, bf ? qp : NULL, bf ? 0.1f : 0};
                 fn[which](&a, 1, &run);
                 sink += acc[0];
             }
@@ -86,7 +87,7 @@ int main(int argc, char **argv) {
     qsort(ratio, (size_t)reps, sizeof(double), cmp);
     const double a = t[0][reps / 2], b = t[1][reps / 2], p = t[2][reps / 2], per = 1e9 / (double)(N * H);
     printf("%s positions %ld: A %.1f ns (%.0f%% of the plain read), B %.1f ns (%.0f%%), B/A %.3f [quartiles %.3f %.3f]\n",
-           bf ? "bf16" : "f32", N, a * per, 100 * p / a, b * per, 100 * p / b, ratio[reps / 2], ratio[reps / 4],
+           argv[4], N, a * per, 100 * p / a, b * per, 100 * p / b, ratio[reps / 2], ratio[reps / 4],
            ratio[3 * reps / 4]);
     return 0;
 }

@@ -1,13 +1,13 @@
 // Flash-decoding partial on a bf16 cache with `vdpbf16ps` (ak_half_table.decode_partial_bf16
 // of the AVX512-BF16 variant). Included by kernels_avx512.c after kernels_impl.h, so it
-// shares the AVX-512 decode helpers (dec_softmax, dec_hsum4); its own
+// shares the AVX-512 decode helpers (dec_span, dec_alibi, dec_hsum4); its own
 // functions add the avx512bw and avx512bf16 features, and are reached only through the
 // AVX512-BF16 reduced-precision table, which exists only on CPUs that have them.
 //
 // Per tile of n ≤ AK_DECODE_BF16_TILE positions, for all the group's query rows:
 //   S = (Q·K_tileᵀ)·pairScale   a 64-byte load of a cached K row is 16 pairs, dotted with
 //                               the query's pairs (two multiply-adds per fp32 lane)
-//   mask, ALiBi, online softmax in fp32 (dec_softmax, the same as the widening path)
+//   mask, ALiBi, online softmax in fp32 (dbf_softmax: the widening path's rule, in one pass)
 //   acc = alpha·acc + P·V_tile  P rounded to bf16 pairs of consecutive positions
 //                               (p_t, p_t+1); V pairs (v_t[c], v_t+1[c]) made by
 //                               interleaving two cached rows: in-lane unpacks
@@ -182,8 +182,9 @@ DBF_INLINE void dbf_acc_order(float *acc, long rows, long dv, int toUnpacked) {
 // dec_softmax (decode_impl.h) for a tile of this kernel, one row at a time in registers:
 // ALiBi, the visible span, the non-finite test (l[0] = NaN), the max, p = 2^(s − m'), the
 // row sum, and P rounded to pairs stored in place — row r's first T/2 words become
-// (p_2u, p_2u+1), zero outside the span. One pass over the scores instead of dec_softmax's
-// four plus the conversion's: the softmax took ~2.5 of ~15 ns per position and KV head.
+// (p_2u, p_2u+1), zero outside the span. The same rule as dec_softmax_rows, written with
+// AVX-512 masks: with 4 vectors a row, that generic form (vector masks, rows in groups) ran
+// 2–10% slower here, where it is 1–7% faster for the widening kernel's 2.
 DBF_INLINE void dbf_softmax(const ak_decode_rows *a, long j0, long n, float *s, float *alpha) {
     enum { T = AK_DECODE_BF16_TILE, V = AK_DECODE_BF16_TILE / 16 };
     const __m512 zero = _mm512_setzero_ps(), minusInf = _mm512_set1_ps(-INFINITY);
@@ -296,7 +297,9 @@ DBF_INLINE long dbf_gather(long nruns, const ak_kv_run *runs, long *i, long *t, 
     return n;
 }
 
-DBF_TARGET void ak_decode_partial_bf16_avx512(const ak_decode_rows *a, long nruns, const ak_kv_run *runs) {
+// Aligned to a cache line, as ak_decode_partial (decode_impl.h).
+DBF_TARGET __attribute__((aligned(64))) void ak_decode_partial_bf16_avx512(const ak_decode_rows *a, long nruns,
+                                                                         const ak_kv_run *runs) {
     assert(a->kvType == AK_KV_BF16 && a->qPairs && "ak_decode_partial_bf16: a bf16 cache and qPairs");
     for (long r = 0; r < nruns; r++) assert(!runs[r].vpanel && "ak_decode_partial_bf16: value rows, not panels");
     enum { T = AK_DECODE_BF16_TILE };

@@ -214,50 +214,88 @@ AK_INLINE void dec_alibi(const ak_decode_rows *a, long r, long j0, long lo, long
     }
 }
 
-// Mask, ALiBi and the online-softmax step of one tile's scores s[rows × n] (row stride T,
-// base 2: the scores already carry log2 e), in place: s becomes P (zero outside each row's
-// visible span), alpha[r] = 2^(m − m'), and m, l are updated.
+#define DEC_SG 4             // rows per softmax group
+#define DEC_SV (AK_DECODE_TILE / AK_VW)  // vectors per row
+
+// The online-softmax step of rows r0 ..< r0 + G of a tile, in registers: s[r·T ..< r·T +
+// V·AK_VW] holds row r's scores (base 2: they already carry log2 e) for tile positions
+// 0 ..< n from absolute position j0. Applies ALiBi to each row's visible span, masks the
+// rest, adds x·0 of every visible score to *bad (NaN exactly when one is NaN or ±inf: see
+// dec_softmax), and sets p[g·V + i] = 2^(s − m') on the span and 0 elsewhere, alpha[r] =
+// 2^(m − m'), and m, l (a row with nothing visible above −inf keeps m, l; alpha 1, p 0).
+// One pass over the scores, in phases across the G rows: each row is a chain of dependent
+// reductions (max, then 2^x, then the sum), and a row at a time left the core waiting on
+// them — four passes and a libm exp2f per row took ~8 of ~30 ns per position and KV head.
+AK_INLINE void dec_softmax_rows(const ak_decode_rows *a, long r0, const int G, long j0, long n, float *s, long T,
+                                const int V, vf *p, vf *bad, float *alpha) {
+    vi lane, vis[DEC_SG * DEC_SV];
+    AK_UNROLL for (int i = 0; i < AK_VW; i++) lane[i] = i;
+    const vi minusInf = (vi)vsplat(-INFINITY);
+    vf mx[DEC_SG];
+    AK_UNROLL for (int g = 0; g < G; g++) {
+        const long r = r0 + g;
+        float *row = s + r * T;
+        long lo, hi;
+        dec_span(a, r, j0, n, &lo, &hi);
+        alpha[r] = 1;
+        if (lo < hi && a->slope) dec_alibi(a, r, j0, lo, hi, row);
+        mx[g] = vsplat(-INFINITY);
+        AK_UNROLL for (int i = 0; i < V; i++) {
+            vis[g * V + i] = (lane + AK_VW * i >= (int)lo) & (lane + AK_VW * i < (int)hi);
+            p[g * V + i] = (vf)(((vi)vload(row + AK_VW * i) & vis[g * V + i]) | (minusInf & ~vis[g * V + i]));
+            mx[g] = vmax(mx[g], p[g * V + i]);
+            *bad = *bad + (vf)((vi)(p[g * V + i] * 0.0f) & vis[g * V + i]);
+        }
+    }
+    float mNew[DEC_SG];
+    vf sum[DEC_SG];
+    AK_UNROLL for (int g = 0; g < G; g++) {
+        const float mOld = a->m[r0 + g], rowMax = hmax(mx[g]);
+        mNew[g] = rowMax > mOld ? rowMax : mOld;
+        sum[g] = vsplat(0);
+        AK_UNROLL for (int i = 0; i < V; i++) {
+            p[g * V + i] = mNew[g] == -INFINITY
+                               ? vsplat(0)
+                               : (vf)((vi)vexp2_nonpositive(p[g * V + i] - mNew[g]) & vis[g * V + i]);
+            sum[g] = sum[g] + p[g * V + i];
+        }
+    }
+    AK_UNROLL for (int g = 0; g < G; g++) {
+        const long r = r0 + g;
+        const float mOld = a->m[r];
+        if (mNew[g] == -INFINITY) continue;
+        // 2^(m − m') with m ≤ m': the same polynomial (a libm call here would spill p).
+        alpha[r] = mOld == -INFINITY ? 0.0f : vexp2_nonpositive(vsplat(mOld - mNew[g]))[0];
+        a->l[r] = a->l[r] * alpha[r] + hsum(sum[g]);
+        a->m[r] = mNew[g];
+    }
+}
+
+// Mask, ALiBi and the online-softmax step of one tile's scores s[rows × AK_DECODE_TILE]
+// (base 2: the scores already carry log2 e), in place: s becomes P (zero outside each row's
+// visible span), alpha[r] = 2^(m − m'), and m, l are updated (dec_softmax_rows).
 //
 // A visible NaN or ±inf score (from a non-finite query, key or value, or an overflowing
 // score) sets l[0] to NaN, which survives every later rescale: the caller recomputes the
-// item in checked mode (FlashDecode+Checked.swift). The test is one pass over the tile:
-// x·0 is NaN exactly when x is NaN or ±inf, and a sum is NaN when one of its terms is.
-AK_INLINE void dec_softmax(const ak_decode_rows *a, long j0, long n, float *s, long T, float *alpha) {
-    const long rows = a->rows;
-    long r, lo, hi;
-    vf z = vsplat(0);
-    float zt = 0;
-    for (r = 0; r < rows; r++) {
-        float *row = s + r * T;
-        dec_span(a, r, j0, n, &lo, &hi);
-        if (lo >= hi) continue;
-        if (a->slope) dec_alibi(a, r, j0, lo, hi, row);
-        long c = lo;
-        for (; c + AK_VW <= hi; c += AK_VW) z = z + vload(row + c) * 0.0f;
-        for (; c < hi; c++) zt += row[c] * 0.0f;
+// item in checked mode (FlashDecode+Checked.swift). The test rides along the softmax's one
+// pass: x·0 is NaN exactly when x is NaN or ±inf, and a sum is NaN when one of its terms is.
+// Not inlined: inlined, its registers crowded the products' loops, which then spilled row
+// addresses (the f16 step 8% slower in SwiftPM's build, which keeps frame pointers).
+static __attribute__((noinline, aligned(64))) AK_TARGET void dec_softmax(const ak_decode_rows *a, long j0, long n, float *s,
+                                                            float *alpha) {
+    enum { T = AK_DECODE_TILE, V = AK_DECODE_TILE / AK_VW };
+    vf bad = vsplat(0), p[DEC_SG * V];
+    long r = 0;
+    for (; r + DEC_SG <= a->rows; r += DEC_SG) {
+        dec_softmax_rows(a, r, DEC_SG, j0, n, s, T, V, p, &bad, alpha);
+        AK_UNROLL for (int g = 0; g < DEC_SG; g++) AK_UNROLL for (int i = 0; i < V; i++)
+            vstore(s + (r + g) * T + AK_VW * i, p[g * V + i]);
     }
-    if (hsum(z) + zt != 0) a->l[0] = NAN;
-    for (r = 0; r < rows; r++) {
-        float *row = s + r * T;
-        dec_span(a, r, j0, n, &lo, &hi);
-        alpha[r] = 1;
-        if (lo >= hi) {  // nothing visible in this tile
-            memset(row, 0, (size_t)n * sizeof(float));
-            continue;
-        }
-        float mOld = a->m[r], mx = row_max(row + lo, hi - lo);
-        float mNew = mx > mOld ? mx : mOld;
-        if (mNew == -INFINITY) {
-            memset(row, 0, (size_t)n * sizeof(float));
-            continue;
-        }
-        float sum = row_exp_sum(row + lo, hi - lo, mNew, 1);
-        if (lo > 0) memset(row, 0, (size_t)lo * sizeof(float));
-        if (hi < n) memset(row + hi, 0, (size_t)(n - hi) * sizeof(float));
-        alpha[r] = mOld == -INFINITY ? 0.0f : exp2f(mOld - mNew);
-        a->l[r] = a->l[r] * alpha[r] + sum;
-        a->m[r] = mNew;
+    for (; r < a->rows; r++) {
+        dec_softmax_rows(a, r, 1, j0, n, s, T, V, p, &bad, alpha);
+        AK_UNROLL for (int i = 0; i < V; i++) vstore(s + r * T + AK_VW * i, p[i]);
     }
+    if (hsum(bad) != 0) a->l[0] = NAN;
 }
 
 // Where a tile's values are: blocks of `width` columns (the whole row for row-major values,
@@ -320,7 +358,7 @@ AK_INLINE void dec_tile(const ak_decode_rows *a, const void *k, long ldk, dec_vt
     else if (a->d == 4 * AK_VW) dec_tile_scores_seq(4, a, k, ldk, n, type, s, pfk);
     else if (a->d == 8 * AK_VW) dec_tile_scores_seq(8, a, k, ldk, n, type, s, pfk);
     else dec_tile_scores_seq(0, a, k, ldk, n, type, s, pfk);
-    dec_softmax(a, j0, n, s, T, alpha);
+    dec_softmax(a, j0, n, s, alpha);
     if (AK_VW == 16 && seq) {  // panels: each block is one group of DEC_NV vectors
         for (long b0 = 0, blk = 0; b0 < dvw; b0 += AK_DECODE_VBLOCK, blk++) {
             const char *v = (const char *)vt.v + blk * vt.stride * width;
@@ -414,7 +452,10 @@ AK_INLINE void dec_runs(const ak_decode_rows *a, long nruns, const ak_kv_run *ru
     }
 }
 
-AK_TARGET void AK_NAME(ak_decode_partial)(const ak_decode_rows *a, long nruns,
+// Aligned to a cache line, so that where the linker happens to place it does not move its
+// loops across 64-byte boundaries: from one build to the next (changes elsewhere in the
+// package), the f16 step moved by 10–15% with the function's start address mod 64.
+AK_TARGET __attribute__((aligned(64))) void AK_NAME(ak_decode_partial)(const ak_decode_rows *a, long nruns,
                                           const ak_kv_run *runs) {
     assert(a->kvType >= AK_KV_F32 && a->kvType <= AK_KV_F16 && "ak_decode_partial: kvType");
     if (a->kvType == AK_KV_F32) dec_runs(a, nruns, runs, AK_KV_F32);
