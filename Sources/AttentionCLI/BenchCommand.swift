@@ -24,7 +24,7 @@ struct BenchCommand: ParsableCommand {
     var seqLens = "256,512,1024"
     @Option(
         help:
-            "Comma-separated key/value lengths (Sk), each run against every --seq-lens query length (default: Sk = Sq; not with --layer)."
+            "Comma-separated key/value lengths (Sk), each run against every --seq-lens query length (default: Sk = Sq; not with --layer or --decode; --causal is top-left, use --mask causal-bottom-right for the last query to see every key)."
     )
     var kvLens: String?
     @Option(help: "Causal mask: false, true or both (default: false).") var causal: String?

@@ -182,7 +182,8 @@ DBF_INLINE void dbf_acc_order(float *acc, long rows, long dv, int toUnpacked) {
 // dec_softmax (decode_impl.h) for a tile of this kernel, one row at a time in registers:
 // ALiBi, the visible span, the non-finite test (l[0] = NaN), the max, p = 2^(s − m'), the
 // row sum, and P rounded to pairs stored in place — row r's first T/2 words become
-// (p_2u, p_2u+1), zero outside the span. The same rule as dec_softmax_rows, written with
+// (p_2u, p_2u+1), zero outside the span (alpha from libm exp2f here, from the polynomial
+// there: both within a float spacing). The same rule as dec_softmax_rows, written with
 // AVX-512 masks: with 4 vectors a row, that generic form (vector masks, rows in groups) ran
 // 2–10% slower here, where it is 1–7% faster for the widening kernel's 2.
 DBF_INLINE void dbf_softmax(const ak_decode_rows *a, long j0, long n, float *s, float *alpha) {

@@ -1,5 +1,5 @@
 // Flash-decoding partials (included at the end of kernels_impl.h, once per variant, so it
-// shares that file's vector helpers: vf, vload, vsplat, hsum, row_max, row_exp_sum).
+// shares that file's vector helpers: vf, vload, vsplat, hsum, hmax, vexp2_nonpositive).
 //
 // ak_decode_partial runs the online softmax of every query row of one key/value group over
 // a list of cached-key runs, in tiles of AK_DECODE_TILE positions:
@@ -241,7 +241,9 @@ AK_INLINE void dec_softmax_rows(const ak_decode_rows *a, long r0, const int G, l
         if (lo < hi && a->slope) dec_alibi(a, r, j0, lo, hi, row);
         mx[g] = vsplat(-INFINITY);
         AK_UNROLL for (int i = 0; i < V; i++) {
-            vis[g * V + i] = (lane + AK_VW * i >= (int)lo) & (lane + AK_VW * i < (int)hi);
+            // The span clamped to the tile before narrowing to the lanes' int.
+        const int l0 = (int)(lo < 0 ? 0 : lo > T ? T : lo), h0 = (int)(hi < 0 ? 0 : hi > T ? T : hi);
+        vis[g * V + i] = (lane + AK_VW * i >= l0) & (lane + AK_VW * i < h0);
             p[g * V + i] = (vf)(((vi)vload(row + AK_VW * i) & vis[g * V + i]) | (minusInf & ~vis[g * V + i]));
             mx[g] = vmax(mx[g], p[g * V + i]);
             *bad = *bad + (vf)((vi)(p[g * V + i] * 0.0f) & vis[g * V + i]);
@@ -469,3 +471,5 @@ AK_TARGET __attribute__((aligned(64))) void AK_NAME(ak_decode_partial)(const ak_
 #undef DEC_TB
 #undef DEC_NV
 #undef DEC_PD
+#undef DEC_SG
+#undef DEC_SV

@@ -582,7 +582,7 @@ static long panel_offset(long t, long c, long P, long dv) {
 }
 
 // The visible positions [lo[r], hi[r]) of each of `rows` query rows over n positions:
-// row 0 sees all, row 1 nothing, row 2 all, the others random sub-ranges (some empty).
+// row 0 a random suffix, row 1 nothing, row 2 all, the others random sub-ranges (some empty).
 static void decode_spans(long rows, long n, long *lo, long *hi) {
     for (long r = 0; r < rows; r++) {
         lo[r] = r == 1 ? n : (long)(next64() % (uint64_t)n);
