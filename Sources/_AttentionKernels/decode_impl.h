@@ -217,8 +217,8 @@ AK_INLINE void dec_alibi(const ak_decode_rows *a, long r, long j0, long lo, long
 #define DEC_SG 4             // rows per softmax group
 #define DEC_SV (AK_DECODE_TILE / AK_VW)  // vectors per row
 
-// The online-softmax step of rows r0 ..< r0 + G of a tile, in registers: s[r·T ..< r·T +
-// V·AK_VW] holds row r's scores (base 2: they already carry log2 e) for tile positions
+// The online-softmax step of rows r0 ..< r0 + G of a tile, in registers (T = AK_DECODE_TILE
+// positions, V = DEC_SV vectors a row): s[r·T ..< r·T + T] holds row r's scores (base 2: they already carry log2 e) for tile positions
 // 0 ..< n from absolute position j0. Applies ALiBi to each row's visible span, masks the
 // rest, adds x·0 of every visible score to *bad (NaN exactly when one is NaN or ±inf: see
 // dec_softmax), and sets p[g·V + i] = 2^(s − m') on the span and 0 elsewhere, alpha[r] =
@@ -226,8 +226,9 @@ AK_INLINE void dec_alibi(const ak_decode_rows *a, long r, long j0, long lo, long
 // One pass over the scores, in phases across the G rows: each row is a chain of dependent
 // reductions (max, then 2^x, then the sum), and a row at a time left the core waiting on
 // them — four passes and a libm exp2f per row took ~8 of ~30 ns per position and KV head.
-AK_INLINE void dec_softmax_rows(const ak_decode_rows *a, long r0, const int G, long j0, long n, float *s, long T,
-                                const int V, vf *p, vf *bad, float *alpha) {
+AK_INLINE void dec_softmax_rows(const ak_decode_rows *a, long r0, const int G, long j0, long n, float *s, vf *p,
+                                vf *bad, float *alpha) {
+    enum { T = AK_DECODE_TILE, V = DEC_SV };
     vi lane, vis[DEC_SG * DEC_SV];
     AK_UNROLL for (int i = 0; i < AK_VW; i++) lane[i] = i;
     const vi minusInf = (vi)vsplat(-INFINITY);
@@ -240,10 +241,10 @@ AK_INLINE void dec_softmax_rows(const ak_decode_rows *a, long r0, const int G, l
         alpha[r] = 1;
         if (lo < hi && a->slope) dec_alibi(a, r, j0, lo, hi, row);
         mx[g] = vsplat(-INFINITY);
-        AK_UNROLL for (int i = 0; i < V; i++) {
-            // The span clamped to the tile before narrowing to the lanes' int.
+        // The span clamped to the tile before narrowing to the lanes' int.
         const int l0 = (int)(lo < 0 ? 0 : lo > T ? T : lo), h0 = (int)(hi < 0 ? 0 : hi > T ? T : hi);
-        vis[g * V + i] = (lane + AK_VW * i >= l0) & (lane + AK_VW * i < h0);
+        AK_UNROLL for (int i = 0; i < V; i++) {
+            vis[g * V + i] = (lane + AK_VW * i >= l0) & (lane + AK_VW * i < h0);
             p[g * V + i] = (vf)(((vi)vload(row + AK_VW * i) & vis[g * V + i]) | (minusInf & ~vis[g * V + i]));
             mx[g] = vmax(mx[g], p[g * V + i]);
             *bad = *bad + (vf)((vi)(p[g * V + i] * 0.0f) & vis[g * V + i]);
@@ -285,16 +286,16 @@ AK_INLINE void dec_softmax_rows(const ak_decode_rows *a, long r0, const int G, l
 // addresses (the f16 step 8% slower in SwiftPM's build, which keeps frame pointers).
 static __attribute__((noinline, aligned(64))) AK_TARGET void dec_softmax(const ak_decode_rows *a, long j0, long n, float *s,
                                                             float *alpha) {
-    enum { T = AK_DECODE_TILE, V = AK_DECODE_TILE / AK_VW };
+    enum { T = AK_DECODE_TILE, V = DEC_SV };
     vf bad = vsplat(0), p[DEC_SG * V];
     long r = 0;
     for (; r + DEC_SG <= a->rows; r += DEC_SG) {
-        dec_softmax_rows(a, r, DEC_SG, j0, n, s, T, V, p, &bad, alpha);
+        dec_softmax_rows(a, r, DEC_SG, j0, n, s, p, &bad, alpha);
         AK_UNROLL for (int g = 0; g < DEC_SG; g++) AK_UNROLL for (int i = 0; i < V; i++)
             vstore(s + (r + g) * T + AK_VW * i, p[g * V + i]);
     }
     for (; r < a->rows; r++) {
-        dec_softmax_rows(a, r, 1, j0, n, s, T, V, p, &bad, alpha);
+        dec_softmax_rows(a, r, 1, j0, n, s, p, &bad, alpha);
         AK_UNROLL for (int i = 0; i < V; i++) vstore(s + r * T + AK_VW * i, p[i]);
     }
     if (hsum(bad) != 0) a->l[0] = NAN;
