@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The AMX-BF16 kernels (Sources/_AttentionKernels/bf16_amx.c) against double references, with
+# The AMX-BF16 and AMX-FP16 kernels (Sources/_AttentionKernels/bf16_amx.c) against double references, with
 # the driver of scripts/test-arm64.sh (Tests/arm64/kernel_test.c: every entry of every
 # reduced-precision table at edge sizes, operands ending at guard pages, NaN padding, C
 # sentinels) built natively with the flags SwiftPM uses, in release (-O2) and debug (-O0
@@ -8,7 +8,9 @@
 # On a CPU with AMX (amx_bf16 in /proc/cpuinfo) the kernels run on the real tiles. Elsewhere
 # every source is compiled with -DAK_AMX_EMULATE and linked with Tests/amx/amx_emulator.c: the
 # tile macros of amx_tiles.h then call a plain-C model of the eight tile registers (Intel's
-# TDPBF16PS pseudo-code, configuration and shape checks). The package itself never defines
+# TDPBF16PS and TDPFP16PS pseudo-code, configuration and shape checks); the model has both, so
+# both AMX tables are offered and tested. On real tiles AMX-FP16 is tested where the CPU has it
+# (amx_fp16 in /proc/cpuinfo, Granite Rapids and later). The package itself never defines
 # AK_AMX_EMULATE. Needs an x86-64 CPU with AVX512-BF16 (the rest of the AMX table) — without
 # it the script says so and exits 0.
 #
@@ -16,8 +18,10 @@
 #   scripts/test-amx.sh --swift [ARGS]    `swift test ARGS` (default: every suite) on a build of
 #                                         the package with the emulated tiles (a throw-away
 #                                         --scratch-path, -Xcc -DAK_AMX_EMULATE, the model linked
-#                                         in): the fused forward, layers and CLI with AMX-BF16 as
-#                                         the default bf16 kernel. On a CPU with AMX the plain
+#                                         in): the fused forward, layers and CLI with AMX-FP16
+#                                         (the AMX-BF16 table plus f16 tile products) as the
+#                                         default bf16/f16 kernel, and AMX-BF16 where a suite
+#                                         loops over the kernels. On a CPU with AMX the plain
 #                                         `swift test` already does this on the real tiles.
 #
 # Compiler: $CC, else the `clang` next to `swift`. Exit status: 0 passed (or not applicable),
@@ -37,8 +41,11 @@ if [[ "$(uname -m)" != x86_64 ]] || ! grep -qw avx512_bf16 /proc/cpuinfo 2>/dev/
 fi
 
 emulate=()
+expect_fp16=1  # the emulated tiles have AMX-FP16 too
 if grep -qw amx_bf16 /proc/cpuinfo && grep -qw amx_tile /proc/cpuinfo; then
     mode="the real AMX tiles (amx_bf16 in /proc/cpuinfo)"
+    expect_fp16=0
+    grep -qw amx_fp16 /proc/cpuinfo && expect_fp16=1 && mode="the real AMX tiles (amx_bf16, amx_fp16 in /proc/cpuinfo)"
 else
     emulate=(-DAK_AMX_EMULATE)
     mode="the EMULATED tiles (no amx_bf16 in /proc/cpuinfo; Tests/amx/amx_emulator.c)"
@@ -79,7 +86,7 @@ for config in release debug; do
     exe="$build/kernel_test-$config"
     "$cc" "${objs[@]}" -lm -lpthread -o "$exe"
     echo "== $config, $mode"
-    KERNEL_TEST_HALF_ONLY=1 EXPECT_AMX=1 "$exe" || status=1
+    KERNEL_TEST_HALF_ONLY=1 EXPECT_AMX=1 EXPECT_AMX_FP16=$expect_fp16 "$exe" || status=1
 done
 echo "test-amx: ran on $mode"
 if [[ $status == 0 ]]; then echo "test-amx: passed"; else echo "test-amx: FAILED" >&2; fi

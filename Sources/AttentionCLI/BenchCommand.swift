@@ -55,7 +55,7 @@ struct BenchCommand: ParsableCommand {
     var dtype = "f32"
     @Option(
         help:
-            "Kernel for bf16/f16: portable, avx512-bf16, arm64-bf16 or amx-bf16 (default: the best this CPU has)."
+            "Kernel for bf16/f16: portable, avx512-bf16, arm64-bf16, amx-bf16 or amx-fp16 (default: the best this CPU has)."
     )
     var halfKernel: String?
     @Option(help: ArgumentHelp("Fused tile size QxK (tuning).", visibility: .hidden)) var tile:
@@ -157,9 +157,10 @@ struct BenchCommand: ParsableCommand {
         case "avx512-bf16": kernel = .avx512BF16
         case "arm64-bf16": kernel = .arm64BF16
         case "amx-bf16": kernel = .amxBF16
+        case "amx-fp16": kernel = .amxFP16
         default:
             throw ValidationError(
-                "--half-kernel expects portable, avx512-bf16, arm64-bf16 or amx-bf16, got '\(halfKernel)'"
+                "--half-kernel expects portable, avx512-bf16, arm64-bf16, amx-bf16 or amx-fp16, got '\(halfKernel)'"
             )
         }
         guard ReducedPrecisionKernel.supported.contains(kernel) else {

@@ -61,25 +61,40 @@ AK_BF16 void ak_bf16_pack_interleaved_avx512(long rows, long cols, const uint16_
     }
 }
 
-AK_BF16 void ak_bf16_pairs_from_f32_avx512(long rows, long cols, const float *s, long lds, uint32_t *out,
-                                           long ldo) {
+// 32 floats (x0 the first 16, x1 the next) rounded to nearest even, as 32 consecutive 16-bit
+// values: binary16 when `f16` (vcvtps2ph), else bf16.
+AK_BF16_INLINE __m512i round32(int f16, __m512 x0, __m512 x1) {
+    if (!f16) return (__m512i)_mm512_cvtne2ps_pbh(x1, x0);
+#define AK_NEAREST (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtps_ph(x0, AK_NEAREST)), _mm512_cvtps_ph(x1, AK_NEAREST), 1);
+#undef AK_NEAREST
+}
+
+AK_BF16_INLINE void pairs_from_f32(int f16, long rows, long cols, const float *s, long lds, uint32_t *out, long ldo) {
     long c32 = cols & ~31L;
     for (long r = 0; r < rows; r++) {
         const float *sr = s + r * lds;
         uint32_t *o = out + r * ldo;
-        for (long c = 0; c < c32; c += 32) {
-            __m512bh b = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(sr + c + 16), _mm512_loadu_ps(sr + c));
-            _mm512_storeu_si512(o + c / 2, (__m512i)b);
-        }
+        for (long c = 0; c < c32; c += 32)
+            _mm512_storeu_si512(o + c / 2, round32(f16, _mm512_loadu_ps(sr + c), _mm512_loadu_ps(sr + c + 16)));
         if (c32 < cols) {
             float tail[32] = {0};
             memcpy(tail, sr + c32, (size_t)(cols - c32) * sizeof(float));
-            __m512bh b = _mm512_cvtne2ps_pbh(_mm512_loadu_ps(tail + 16), _mm512_loadu_ps(tail));
             uint32_t words[16];
-            _mm512_storeu_si512(words, (__m512i)b);
+            _mm512_storeu_si512(words, round32(f16, _mm512_loadu_ps(tail), _mm512_loadu_ps(tail + 16)));
             memcpy(o + c32 / 2, words, (size_t)((cols - c32 + 1) / 2) * 4);
         }
     }
+}
+
+AK_BF16 void ak_bf16_pairs_from_f32_avx512(long rows, long cols, const float *s, long lds, uint32_t *out,
+                                           long ldo) {
+    pairs_from_f32(0, rows, cols, s, lds, out, ldo);
+}
+
+// The f16 pairs of the AMX-FP16 table (AttentionKernelsHalf.h: pairs_from_f32_f16).
+AK_BF16 void ak_f16_pairs_from_f32_avx512(long rows, long cols, const float *s, long lds, uint32_t *out, long ldo) {
+    pairs_from_f32(1, rows, cols, s, lds, out, ldo);
 }
 
 // C[MR × NV·16] from pairs: mode scale (rowScale NULL) or C = rowScale[r]·C + A·B.

@@ -5,8 +5,9 @@
 
 #ifdef AK_HALF_HAS_X86
 // The AVX512-BF16 table with its two products (`dot_gemm`, `gemm_packed`) given: on
-// `vdpbf16ps` for AK_HALF_AVX512BF16, on AMX tiles for AK_HALF_AMX_BF16.
-#define AK_AVX512BF16_TABLE(DOT_GEMM, GEMM_PACKED)                                             \
+// `vdpbf16ps` for AK_HALF_AVX512BF16, on AMX tiles for AK_HALF_AMX_BF16; further entries
+// (the f16 products of AK_HALF_AMX_FP16) follow them.
+#define AK_AVX512BF16_TABLE(DOT_GEMM, GEMM_PACKED, ...)                                        \
     {                                                                                          \
         .to_f32 = ak_half_to_f32_f16c, .from_f32 = ak_half_from_f32_f16c,                      \
         .scan_rows = ak_half_scan_rows_portable, .pack_rows = ak_bf16_pack_rows_portable,      \
@@ -14,7 +15,7 @@
         .pack_interleaved = ak_bf16_pack_interleaved_avx512,                                   \
         .pairs_from_f32 = ak_bf16_pairs_from_f32_avx512, .dot_gemm = DOT_GEMM,                 \
         .pack_weight = ak_bf16_pack_weight_avx512, .gemm_packed = GEMM_PACKED,                 \
-        .decode_partial_bf16 = ak_decode_partial_bf16_avx512,                                  \
+        .decode_partial_bf16 = ak_decode_partial_bf16_avx512, __VA_ARGS__                      \
     }
 #endif
 
@@ -38,6 +39,10 @@ static const ak_half_table half_tables[] = {
 // AK_HALF_AMX_BF16: the AVX512-BF16 table with the products on AMX tiles (bf16_amx.c).
 // Decoding keeps the AVX512-BF16 pair kernel: a step reads memory, it needs no tiles.
 static const ak_half_table amx_bf16_table = AK_AVX512BF16_TABLE(ak_bf16_dot_gemm_amx, ak_bf16_gemm_packed_amx);
+// AK_HALF_AMX_FP16: the AMX-BF16 table and f16 products on AMX-FP16 tiles (`tdpfp16ps`).
+static const ak_half_table amx_fp16_table =
+    AK_AVX512BF16_TABLE(ak_bf16_dot_gemm_amx, ak_bf16_gemm_packed_amx,
+                        .pairs_from_f32_f16 = ak_f16_pairs_from_f32_avx512, .dot_gemm_f16 = ak_f16_dot_gemm_amx);
 #endif
 
 #ifdef AK_HALF_HAS_ARM64
@@ -62,7 +67,7 @@ int ak_detected_half_variant(void) {
     int f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
     if (f16c && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16"))
-        return ak_amx_bf16_usable() ? AK_HALF_AMX_BF16 : AK_HALF_AVX512BF16;
+        return !ak_amx_bf16_usable() ? AK_HALF_AVX512BF16 : ak_amx_fp16_usable() ? AK_HALF_AMX_FP16 : AK_HALF_AMX_BF16;
     if (f16c) return AK_HALF_F16C;
 #endif
 #ifdef AK_HALF_HAS_ARM64
@@ -79,7 +84,8 @@ const ak_half_table *ak_half_kernels(int variant) {
 #endif
 #ifdef AK_HALF_HAS_X86
     if (variant == AK_HALF_ARM64_BF16) return 0;
-    if (variant == AK_HALF_AMX_BF16) return ak_detected_half_variant() == AK_HALF_AMX_BF16 ? &amx_bf16_table : 0;
+    if (variant == AK_HALF_AMX_BF16) return ak_detected_half_variant() >= AK_HALF_AMX_BF16 ? &amx_bf16_table : 0;
+    if (variant == AK_HALF_AMX_FP16) return ak_detected_half_variant() == AK_HALF_AMX_FP16 ? &amx_fp16_table : 0;
 #endif
     if (variant < 0 || variant > ak_detected_half_variant() || variant > AK_HALF_AVX512BF16) return 0;
     return &half_tables[variant];

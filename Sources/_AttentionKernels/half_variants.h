@@ -18,6 +18,7 @@ void ak_half_from_f32_f16c(int, long, const float *, uint16_t *);
 void ak_bf16_pack_transposed_avx512(long, long, const uint16_t *, long, uint32_t *, long, long);
 void ak_bf16_pack_interleaved_avx512(long, long, const uint16_t *, long, uint32_t *, long, long);
 void ak_bf16_pairs_from_f32_avx512(long, long, const float *, long, uint32_t *, long);
+void ak_f16_pairs_from_f32_avx512(long, long, const float *, long, uint32_t *, long);
 void ak_bf16_round_rows_avx512(long, long, const float *, long, uint32_t *);
 void ak_bf16_pack_weight_avx512(long, long, const uint16_t *, long, uint32_t *);
 void ak_bf16_gemm_packed_avx512(long, long, long, const float *, long, const uint32_t *, int, float *, long,
@@ -25,13 +26,17 @@ void ak_bf16_gemm_packed_avx512(long, long, long, const float *, long, const uin
 void ak_decode_partial_bf16_avx512(const ak_decode_rows *, long, const ak_kv_run *);
 void ak_bf16_dot_gemm_avx512(long, long, long, const uint32_t *, long, const uint32_t *, long,
                              float *, long, float, const float *);
-// bf16_amx.c: AMX-BF16 tile products; ak_amx_bf16_usable checks CPUID, XCR0 and (Linux, once
+// bf16_amx.c: AMX tile products; ak_amx_bf16_usable checks CPUID, XCR0 and (Linux, once
 // per process) the permission for the tile data state.
 int ak_amx_bf16_usable(void);
 void ak_bf16_dot_gemm_amx(long, long, long, const uint32_t *, long, const uint32_t *, long, float *, long, float,
                           const float *);
 void ak_bf16_gemm_packed_amx(long, long, long, const float *, long, const uint32_t *, int, float *, long,
                              uint32_t *);
+// AMX-FP16 (tdpfp16ps): ak_amx_fp16_usable is ak_amx_bf16_usable and CPUID's AMX-FP16 bit.
+int ak_amx_fp16_usable(void);
+void ak_f16_dot_gemm_amx(long, long, long, const uint32_t *, long, const uint32_t *, long, float *, long, float,
+                         const float *);
 #endif
 
 #if defined(__aarch64__)

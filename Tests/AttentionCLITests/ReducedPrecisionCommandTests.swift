@@ -47,10 +47,12 @@ extension RunCommandTests {
                 as? [[String: Any]])
         #expect(rows.compactMap { $0["dtype"] as? String } == ["f32", "bf16", "f16"])
         let kernels = rows.compactMap { $0["kernel"] as? String }
-        #expect(kernels.count == 3 && kernels[2] == "portable")
-        #expect(
-            kernels[1]
-                == (ReducedPrecisionKernel.supported.last ?? .portable).description)
+        // The default kernel: bf16 on its products (AMX-FP16's bf16 products are AMX-BF16's),
+        // f16 widened except on AMX-FP16.
+        let best = ReducedPrecisionKernel.supported.last ?? .portable
+        #expect(kernels.count == 3)
+        #expect(kernels[1] == (best == .amxFP16 ? "AMX-BF16" : best.description))
+        #expect(kernels[2] == (best == .amxFP16 ? "AMX-FP16" : "portable"))
         for bad in [["--dtype", "f32,f64"], ["--dtype", "bf16", "--layer"]] {
             #expect(throws: (any Error).self) {
                 _ = try AttentionCommand.parseAsRoot(["bench"] + bad)

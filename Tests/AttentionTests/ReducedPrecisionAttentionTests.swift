@@ -51,7 +51,29 @@ import Testing
         if !ReducedPrecisionKernel.supported.contains(.amxBF16) {
             print("reduced precision: skipped AMX-BF16 (this CPU has no usable AMX-BF16)")
         }
+        if !ReducedPrecisionKernel.supported.contains(.amxFP16) {
+            print(
+                "reduced precision: skipped AMX-FP16 f16 products (this CPU has no usable AMX-FP16)"
+            )
+        }
         #expect(!Self.paths.isEmpty)
+    }
+
+    /// A fused forward multiplies bf16 in pairs on every tile-product kernel, and f16 only on
+    /// AMX-FP16 (its f16 tiles); every other kernel widens f16 tiles to fp32.
+    @Test func whichCallsMultiplyInPairs() throws {
+        for kernel in ReducedPrecisionKernel.supported {
+            for dtype in [DType.bf16, .f16] {
+                let (q, k, v) = inputs(Case(h: 2, sq: 20, sk: 30, d: 16), dtype, seed: 4)
+                var options = AttentionOptions(backend: .fused)
+                options.execution.reducedPrecisionKernel = kernel
+                let problem = try AttentionProblem(query: q, key: k, value: v, options: options)
+                let pairs = dtype == .bf16 ? kernel.hasTileProducts : kernel == .amxFP16
+                #expect(
+                    FlashPrecision(problem) == (pairs ? .pairDot : .convert(dtype)),
+                    "\(kernel) \(dtype)")
+            }
+        }
     }
 
     static let cases: [Case] = [

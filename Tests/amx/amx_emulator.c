@@ -10,8 +10,8 @@
 //     rows ≤ 16 and colsb ≤ 64 (a multiple of 4), rows 0 exactly when colsb 0;
 //   - any other operation without a loaded configuration (before LDTILECFG or after
 //     TILERELEASE), or on a tile the configuration leaves empty;
-//   - TDPBF16PS on tiles that are not three distinct ones, or whose shapes disagree
-//     (C rows = A rows, C colsb = B colsb, A colsb / 4 = B rows).
+//   - TDPBF16PS or TDPFP16PS on tiles that are not three distinct ones, or whose shapes
+//     disagree (C rows = A rows, C colsb = B colsb, A colsb / 4 = B rows).
 // Loads read, and stores write, exactly the configured rows × colsb bytes at the given stride.
 //
 // TDPBF16PS follows the pseudo-code of Intel's SDM (vol. 2, "TDPBF16PS"): for each row m of C,
@@ -21,6 +21,11 @@
 // denormal results flushed to zero (FTZ), MXCSR ignored; then C[m][n] += (even + odd), the two
 // additions also RNE with DAZ/FTZ. A bf16 value is widened by placing it in the upper half of a
 // binary32 (exact), so each product is exact and fmaf gives the single rounding.
+//
+// TDPFP16PS (AMX-FP16) follows its own pseudo-code: C[m][n] itself accumulates, for each pair
+// k in turn, A[m].fp16[2k]·B[k].fp16[2n] and then A[m].fp16[2k+1]·B[k].fp16[2n+1], each an
+// fp32 FMA rounded to nearest even with denormal results flushed to zero; binary16 inputs,
+// subnormals included, are widened exactly (no DAZ), MXCSR ignored.
 #include "../../Sources/_AttentionKernels/amx_tiles.h"
 
 #include <math.h>
@@ -95,12 +100,17 @@ static float bf16(uint32_t word, int high) {
     return flush(x);  // DAZ
 }
 
-void ak_amx_emu_dpbf16ps(int c, int a, int b) {
+// The three tiles of a dot product, checked; m, n, k: C's rows, C's columns, A's pairs.
+static void shapes(const char *op, int c, int a, int b, int *m, int *n, int *k) {
     need(c), need(a), need(b);
-    if (c == a || c == b || a == b) fault("TDPBF16PS needs three distinct tiles", c);
-    int m = tiles.rows[c], n = tiles.colsb[c] / 4, k = tiles.colsb[a] / 4;
-    if (tiles.rows[a] != m || tiles.colsb[b] != tiles.colsb[c] || tiles.rows[b] != k)
-        fault("TDPBF16PS shapes disagree", c);
+    if (c == a || c == b || a == b) fault(op, c);
+    *m = tiles.rows[c], *n = tiles.colsb[c] / 4, *k = tiles.colsb[a] / 4;
+    if (tiles.rows[a] != *m || tiles.colsb[b] != tiles.colsb[c] || tiles.rows[b] != *k) fault(op, c);
+}
+
+void ak_amx_emu_dpbf16ps(int c, int a, int b) {
+    int m, n, k;
+    shapes("TDPBF16PS needs three distinct tiles of agreeing shapes", c, a, b, &m, &n, &k);
     for (int i = 0; i < m; i++) {
         float temp[32] = {0};
         for (int p = 0; p < k; p++) {
@@ -124,6 +134,35 @@ void ak_amx_emu_dpbf16ps(int c, int a, int b) {
     atomic_fetch_add(&products, 1);
 }
 
-/// TDPBF16PS instructions and LDTILECFGs executed so far (all threads).
+// A binary16 value (the low or high half of `word`) widened exactly.
+static float fp16(uint32_t word, int high) {
+    uint32_t h = high ? word >> 16 : word & 0xFFFF, sign = h >> 15, exponent = (h >> 10) & 31, mantissa = h & 1023;
+    float x = exponent == 0    ? ldexpf((float)mantissa, -24)
+              : exponent == 31 ? (mantissa ? NAN : INFINITY)
+                               : ldexpf((float)(mantissa | 1024), (int)exponent - 25);
+    return sign ? -x : x;
+}
+
+void ak_amx_emu_dpfp16ps(int c, int a, int b) {
+    int m, n, k;
+    shapes("TDPFP16PS needs three distinct tiles of agreeing shapes", c, a, b, &m, &n, &k);
+    for (int i = 0; i < m; i++)
+        for (int p = 0; p < k; p++) {
+            uint32_t x;
+            memcpy(&x, tiles.data[a][i] + 4 * p, 4);
+            for (int j = 0; j < n; j++) {
+                uint32_t y;
+                float t;
+                memcpy(&y, tiles.data[b][p] + 4 * j, 4);
+                memcpy(&t, tiles.data[c][i] + 4 * j, 4);
+                t = flush(fmaf(fp16(x, 0), fp16(y, 0), t));
+                t = flush(fmaf(fp16(x, 1), fp16(y, 1), t));
+                memcpy(tiles.data[c][i] + 4 * j, &t, 4);
+            }
+        }
+    atomic_fetch_add(&products, 1);
+}
+
+/// TDPBF16PS and TDPFP16PS instructions and LDTILECFGs executed so far (all threads).
 long ak_amx_emu_products(void) { return atomic_load(&products); }
 long ak_amx_emu_configs(void) { return atomic_load(&configs); }

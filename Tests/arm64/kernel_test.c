@@ -804,11 +804,22 @@ static void test_cpu_features(void) {
 // ---------------------------------------------------------------------------------------
 // The reduced-precision table (AttentionKernelsHalf.h): conversions bit-exact against the
 // references below, for every table this CPU has; the bf16 tile products (where a variant
-// has them: AVX512-BF16, arm64 BF16) exactly (packing) or within the fp32-accumulation bound
-// against double sums of the same bf16 inputs. On arm64 the BF16 variant must be chosen
+// has them: AVX512-BF16, arm64 BF16, AMX-BF16) exactly (packing) or within the fp32-accumulation
+// bound against double sums of the same bf16 inputs; the f16 tile products of AMX-FP16 the
+// same way with f16 pairs (pairFormat). On arm64 the BF16 variant must be chosen
 // exactly when ak_arm64_features() reports FEAT_BF16.
 
 static const ak_half_table *H;
+static int pairFormat = AK_HALF_BF16;  // the pairs under test: bf16, or f16 (AMX-FP16's entries)
+
+/// The table's pair entries for pairFormat.
+static void pairs_from_f32(long rows, long cols, const float *s, long lds, uint32_t *out, long ldo) {
+    (pairFormat == AK_HALF_F16 ? H->pairs_from_f32_f16 : H->pairs_from_f32)(rows, cols, s, lds, out, ldo);
+}
+static void dot_gemm(long rows, long cols, long depth, const uint32_t *a, long lda, const uint32_t *b, long ldb, float *c,
+                     long ldc, float scale, const float *_Nullable rowScale) {
+    (pairFormat == AK_HALF_F16 ? H->dot_gemm_f16 : H->dot_gemm)(rows, cols, depth, a, lda, b, ldb, c, ldc, scale, rowScale);
+}
 
 
 /// The value of a 2-byte pattern, from its fields (double holds every one exactly).
@@ -912,8 +923,8 @@ static uint16_t *random_bf16(long n) {
     for (long i = 0; i < n; i++) p[i] = ref_from_f32(AK_HALF_BF16, uniform());
     return p;
 }
-static double lo_value(uint32_t w) { return ref_half_value(AK_HALF_BF16, (uint16_t)w); }
-static double hi_value(uint32_t w) { return ref_half_value(AK_HALF_BF16, (uint16_t)(w >> 16)); }
+static double lo_value(uint32_t w) { return ref_half_value(pairFormat, (uint16_t)w); }
+static double hi_value(uint32_t w) { return ref_half_value(pairFormat, (uint16_t)(w >> 16)); }
 static uint32_t *words(long n) {
     uint32_t *p = malloc((size_t)(n > 0 ? n : 1) * 4);
     for (long i = 0; i < n; i++) p[i] = 0xDEADBEEF;
@@ -955,21 +966,40 @@ static void test_half_packing(void) {
                     CHECK(v[p * ldv + n] == ((uint32_t)hi << 16 | lo), "pack_interleaved %ldx%ld: (%ld, %ld)", rows, d, p, n);
                 }
             cases++;
-            // fp32 → pairs
-            float *s = randoms(rows * ld);
-            for (long i = 0; i < rows * ld; i += 17) s[i] = bitsf((fbits(s[i]) & 0xFFFF0000) | 0x8000);  // ties
-            uint32_t *sp = words(rows * ldo);
-            H->pairs_from_f32(rows, d, s, ld, sp, ldo);
-            for (long r = 0; r < rows; r++)
-                for (long p = 0; p < pairs; p++) {
-                    uint16_t lo = ref_from_f32(AK_HALF_BF16, s[r * ld + 2 * p]);
-                    uint16_t hi = 2 * p + 1 < d ? ref_from_f32(AK_HALF_BF16, s[r * ld + 2 * p + 1]) : 0;
-                    CHECK(sp[r * ldo + p] == ((uint32_t)hi << 16 | lo), "pairs_from_f32 %ldx%ld: (%ld, %ld) = 0x%08x", rows, d, r, p, sp[r * ldo + p]);
-                }
-            cases++;
-            free(x), free(out), free(t), free(v), free(s), free(sp);
+            free(x), free(out), free(t), free(v);
         }
     report("bf16 packing", "(exact)", cases);
+}
+
+// fp32 → pairs of pairFormat, bit-exact against ref_from_f32: ties (bf16: half an ulp
+// exactly; f16: values whose 13 dropped bits are 0x1000), and for f16 values that overflow
+// (65520 is the tie between 65504 and infinity) or become subnormal.
+static void test_half_pairs_from_f32(void) {
+    long cases = 0;
+    const long dims[] = {1, 2, 7, 16, 33, 64};
+    for (int di = 0; di < 6; di++)
+        for (long rows = 1; rows <= 40; rows += 13) {
+            long d = dims[di], pairs = (d + 1) / 2, ld = d + 3, ldo = pairs + 2;
+            float *s = randoms(rows * ld);
+            const uint32_t tie = pairFormat == AK_HALF_BF16 ? 0x8000 : 0x1000;
+            for (long i = 0; i < rows * ld; i += 17) s[i] = bitsf((fbits(s[i]) & ~(2 * tie - 1)) | tie);
+            if (pairFormat == AK_HALF_F16) {
+                const float special[] = {65504, 65519.99f, 65520, -70000, 3e-6f, -2.9802322e-8f, 2.9802326e-8f, 1e-9f};
+                for (long i = 0, j = 5; i < 8 && j < rows * ld; i++, j += 7) s[j] = special[i];
+            }
+            uint32_t *sp = words(rows * ldo);
+            pairs_from_f32(rows, d, s, ld, sp, ldo);
+            for (long r = 0; r < rows; r++)
+                for (long p = 0; p < pairs; p++) {
+                    uint16_t lo = ref_from_f32(pairFormat, s[r * ld + 2 * p]);
+                    uint16_t hi = 2 * p + 1 < d ? ref_from_f32(pairFormat, s[r * ld + 2 * p + 1]) : 0;
+                    CHECK(sp[r * ldo + p] == ((uint32_t)hi << 16 | lo), "pairs_from_f32 (%s) %ldx%ld: (%ld, %ld) = 0x%08x",
+                          pairFormat == AK_HALF_F16 ? "f16" : "bf16", rows, d, r, p, sp[r * ldo + p]);
+                }
+            cases++;
+            free(s), free(sp);
+        }
+    report(pairFormat == AK_HALF_F16 ? "f16 pairs_from_f32" : "bf16 pairs_from_f32", "(exact)", cases);
 }
 
 // Buffers whose last byte is followed by an inaccessible page, so that a kernel reading or
@@ -991,16 +1021,16 @@ static void free_guarded(void) {
     while (guardCount) munmap(guards[guardCount - 1].map, guards[guardCount - 1].length), guardCount--;
 }
 
-/// A pair of random bf16 values; NAN_PAIR fills the padding between rows.
+/// A pair of random values of pairFormat; nan_pair() fills the padding between rows.
 static uint32_t random_pair(void) {
-    return (uint32_t)ref_from_f32(AK_HALF_BF16, uniform()) | (uint32_t)ref_from_f32(AK_HALF_BF16, uniform()) << 16;
+    return (uint32_t)ref_from_f32(pairFormat, uniform()) | (uint32_t)ref_from_f32(pairFormat, uniform()) << 16;
 }
-static const uint32_t NAN_PAIR = 0x7FC07FC0;
+static uint32_t nan_pair(void) { return pairFormat == AK_HALF_F16 ? 0x7E007E00 : 0x7FC07FC0; }
 
 // dot_gemm at every row count of the contract up to 96 (tails of 4…28 rows after 32-row
 // blocks), 16-column tails, depths around the 16-pair steps of AMX; operands end at a guard
 // page and their row padding holds NaN (a read past `depth` or `cols` would show), C's
-// padding a sentinel. Against double sums of the same bf16 values.
+// padding a sentinel. Against double sums of the same values (pairs of pairFormat).
 static void test_half_dot_gemm(void) {
     long cases = 0;
     const long rowsList[] = {12, 24, 36, 48, 60, 72, 84, 96}, colsList[] = {16, 32, 48, 80};
@@ -1014,13 +1044,13 @@ static void test_half_dot_gemm(void) {
                     long na = (rows - 1) * lda + depth, nb = (depth - 1) * ldb + cols, nc = (rows - 1) * ldc + cols;
                     uint32_t *a = guarded((size_t)na * 4), *b = guarded((size_t)nb * 4);
                     float *c = guarded((size_t)nc * 4), *c0 = floats(nc), *rs = randoms(rows);
-                    for (long i = 0; i < na; i++) a[i] = i % lda < depth ? random_pair() : NAN_PAIR;
-                    for (long i = 0; i < nb; i++) b[i] = i % ldb < cols ? random_pair() : NAN_PAIR;
+                    for (long i = 0; i < na; i++) a[i] = i % lda < depth ? random_pair() : nan_pair();
+                    for (long i = 0; i < nb; i++) b[i] = i % ldb < cols ? random_pair() : nan_pair();
                     for (long i = 0; i < nc; i++) c[i] = i % ldc >= cols ? SENTINEL : mode ? uniform() : NAN;
                     rs[0] = 0;
                     memcpy(c0, c, (size_t)nc * sizeof(float));
                     float scale = 0.37f;
-                    H->dot_gemm(rows, cols, depth, a, lda, b, ldb, c, ldc, scale, mode ? rs : NULL);
+                    dot_gemm(rows, cols, depth, a, lda, b, ldb, c, ldc, scale, mode ? rs : NULL);
                     for (long i = 0; i < rows; i++) {
                         for (long j = 0; j < cols; j++) {
                             double sum = 0, abs = 0;
@@ -1042,12 +1072,14 @@ static void test_half_dot_gemm(void) {
                     cases++;
                     free(c0), free(rs), free_guarded();
                 }
-    report("bf16 dot_gemm", "of bound", cases);
+    report(pairFormat == AK_HALF_F16 ? "f16 dot_gemm" : "bf16 dot_gemm", "of bound", cases);
+}
 
+static void test_half_gemm_packed(void) {
+    long cases = 0;
     // gemm_packed: A's padding NaN, every operand (A, the packed weight, scratch, C) ending at
     // a guard page; rows around the 12-row blocks, columns around the 32-column panels, K odd
     // and even around the 16-pair steps.
-    cases = 0;
     const long ms[] = {1, 12, 13, 30, 40}, ns[] = {1, 32, 45, 80}, ks[] = {1, 7, 32, 33, 64, 95};
     for (int mi = 0; mi < 5; mi++)
         for (int ni = 0; ni < 4; ni++)
@@ -1100,7 +1132,7 @@ typedef struct {
 static void *_Nullable concurrent_worker(void *_Nullable argument) {
     concurrent_job *job = argument;
     for (int round = 0; round < 40; round++) {
-        H->dot_gemm(job->rows, job->cols, job->depth, job->a, job->depth, job->b, job->cols, job->c, job->cols, 0.5f, NULL);
+        dot_gemm(job->rows, job->cols, job->depth, job->a, job->depth, job->b, job->cols, job->c, job->cols, 0.5f, NULL);
         if (memcmp(job->c, job->alone, (size_t)(job->rows * job->cols) * sizeof(float)) != 0) job->mismatches++;
     }
     return NULL;
@@ -1114,7 +1146,7 @@ static void test_half_concurrent(void) {
         for (long i = 0; i < j->rows * j->depth; i++) j->a[i] = random_pair();
         for (long i = 0; i < j->depth * j->cols; i++) j->b[i] = random_pair();
         j->c = floats(j->rows * j->cols), j->alone = floats(j->rows * j->cols);
-        H->dot_gemm(j->rows, j->cols, j->depth, j->a, j->depth, j->b, j->cols, j->alone, j->cols, 0.5f, NULL);
+        dot_gemm(j->rows, j->cols, j->depth, j->a, j->depth, j->b, j->cols, j->alone, j->cols, 0.5f, NULL);
     }
     pthread_t threads[2];
     for (int t = 0; t < 2; t++) pthread_create(&threads[t], NULL, concurrent_worker, &jobs[t]);
@@ -1124,7 +1156,8 @@ static void test_half_concurrent(void) {
               jobs[t].rows, jobs[t].cols, jobs[t].mismatches);
         free(jobs[t].a), free(jobs[t].b), free(jobs[t].c), free(jobs[t].alone);
     }
-    printf("  %-22s %5d cases  (bit-identical to calls alone)\n", "bf16 dot_gemm, 2 threads", 80);
+    printf("  %-22s %5d cases  (bit-identical to calls alone)\n",
+           pairFormat == AK_HALF_F16 ? "f16 dot_gemm, 2 threads" : "bf16 dot_gemm, 2 threads", 80);
 }
 
 #ifdef AK_AMX_EMULATE
@@ -1133,7 +1166,7 @@ static void test_half_concurrent(void) {
 // that the AMX kernels ran on it.
 long ak_amx_emu_products(void), ak_amx_emu_configs(void);
 
-static float emulated_dot(const uint32_t *a, const uint32_t *b, int k, float initial) {
+static float emulated_dot(int f16, const uint32_t *a, const uint32_t *b, int k, float initial) {
     ak_tile_config config = {.palette = 1};
     config.rows[0] = 1, config.colsb[0] = 4;       // C: 1 × 1
     config.rows[1] = 1, config.colsb[1] = 4 * k;   // A: 1 × k pairs
@@ -1143,34 +1176,52 @@ static float emulated_dot(const uint32_t *a, const uint32_t *b, int k, float ini
     AK_TILE_LOAD(0, &c, 4);
     AK_TILE_LOAD(1, a, 4 * k);
     AK_TILE_LOAD(2, b, 4);
-    AK_TILE_DPBF16PS(0, 1, 2);
+    if (f16) AK_TILE_DPFP16PS(0, 1, 2);
+    else AK_TILE_DPBF16PS(0, 1, 2);
     AK_TILE_STORE(0, &c, 4);
     AK_TILE_RELEASE();
     return c;
 }
 
 static uint32_t bf16_pair(float lo, float hi) { return fbits(lo) >> 16 | (fbits(hi) & 0xFFFF0000u); }
+static uint32_t f16_pair(float lo, float hi) {
+    return (uint32_t)ref_from_f32(AK_HALF_F16, lo) | (uint32_t)ref_from_f32(AK_HALF_F16, hi) << 16;
+}
 
 static void test_amx_emulator(void) {
     variantName = "AMX emulator";
     uint32_t one = bf16_pair(1, 1), a[4], b[4];
     // 1·1 + 1·1 over 4 pairs = 8, added to 0.5
     for (int i = 0; i < 4; i++) a[i] = one, b[i] = one;
-    CHECK(emulated_dot(a, b, 4, 0.5f) == 8.5f, "sum of products");
+    CHECK(emulated_dot(0, a, b, 4, 0.5f) == 8.5f, "sum of products");
     // Even lane 2^24, odd lane 1 + 1: each exact in its own lane, then (2^24 + 2) exactly.
     a[0] = bf16_pair(0x1p24f, 1), b[0] = one, a[1] = bf16_pair(0, 1), b[1] = one;
-    CHECK(emulated_dot(a, b, 2, 0) == 0x1p24f + 2, "the two lanes are summed separately");
+    CHECK(emulated_dot(0, a, b, 2, 0) == 0x1p24f + 2, "the two lanes are summed separately");
     // In one lane 2^24 + 1 rounds to even (2^24), + 1 again stays 2^24.
     a[0] = bf16_pair(0x1p24f, 0), a[1] = bf16_pair(1, 0), a[2] = bf16_pair(1, 0);
     for (int i = 0; i < 3; i++) b[i] = one;
-    CHECK(emulated_dot(a, b, 3, 0) == 0x1p24f, "round to nearest even per accumulation");
+    CHECK(emulated_dot(0, a, b, 3, 0) == 0x1p24f, "round to nearest even per accumulation");
     // DAZ: a bf16 subnormal (2^-130) times 2^100 counts as 0, not 2^-30.
     a[0] = 0x00000010u, b[0] = bf16_pair(0x1p100f, 0);
-    CHECK(emulated_dot(a, b, 1, 0) == 0, "bf16 input subnormals treated as zero");
+    CHECK(emulated_dot(0, a, b, 1, 0) == 0, "bf16 input subnormals treated as zero");
     // FTZ: 2^-70 · 2^-70 = 2^-140 is a binary32 subnormal, flushed to zero.
     a[0] = bf16_pair(0x1p-70f, 0), b[0] = bf16_pair(0x1p-70f, 0);
-    CHECK(emulated_dot(a, b, 1, 0) == 0, "subnormal results flushed to zero");
-    printf("  %-22s %5d cases\n", "AMX emulator self-test", 5);
+    CHECK(emulated_dot(0, a, b, 1, 0) == 0, "subnormal results flushed to zero");
+    // TDPFP16PS: 1·1 + 1·1 over 4 pairs added to 0.5 again.
+    uint32_t fone = f16_pair(1, 1);
+    for (int i = 0; i < 4; i++) a[i] = fone, b[i] = fone;
+    CHECK(emulated_dot(1, a, b, 4, 0.5f) == 8.5f, "fp16: sum of products");
+    // One accumulator in order (no lanes kept apart): 4096·4096 = 2^24, then + 1 ties to
+    // even (2^24), + 0, + 1 ties again: 2^24, where separate lanes would give 2^24 + 2.
+    a[0] = f16_pair(4096, 1), b[0] = f16_pair(4096, 1), a[1] = f16_pair(0, 1), b[1] = fone;
+    CHECK(emulated_dot(1, a, b, 2, 0) == 0x1p24f, "fp16: one accumulator, each step rounded to nearest even");
+    // f16 subnormal inputs count: 2^-24 · 1024 = 2^-14.
+    a[0] = 0x00000001u, b[0] = f16_pair(1024, 0);
+    CHECK(emulated_dot(1, a, b, 1, 0) == 0x1p-14f, "fp16 input subnormals are kept");
+    // FTZ: a subnormal binary32 accumulator plus a zero product is flushed.
+    a[0] = f16_pair(0, 0), b[0] = fone;
+    CHECK(emulated_dot(1, a, b, 1, 0x1p-130f) == 0, "fp16: subnormal results flushed to zero");
+    printf("  %-22s %5d cases\n", "AMX emulator self-test", 9);
 }
 #endif
 
@@ -1246,17 +1297,18 @@ static void test_half_decode_partial(void) {
 }
 
 static void test_half(void) {
-    static const char *_Nonnull halfNames[] = {"half portable", "half F16C", "half AVX512-BF16", "half arm64 BF16",
-                                               "half AMX-BF16"};
+    static const char *_Nonnull halfNames[] = {"half portable", "half F16C",     "half AVX512-BF16",
+                                               "half arm64 BF16", "half AMX-BF16", "half AMX-FP16"};
     int detected = ak_detected_half_variant();
     variantName = "half";
-    printf("half variant %d (%s)\n", detected, detected >= 0 && detected < 5 ? halfNames[detected] : "?");
-    CHECK(ak_half_kernels(-1) == NULL && ak_half_kernels(5) == NULL, "ak_half_kernels accepts an unknown variant");
+    printf("half variant %d (%s)\n", detected, detected >= 0 && detected < 6 ? halfNames[detected] : "?");
+    CHECK(ak_half_kernels(-1) == NULL && ak_half_kernels(6) == NULL, "ak_half_kernels accepts an unknown variant");
 #if defined(__aarch64__)
     int bf16 = (ak_arm64_features() & AK_ARM64_BF16) != 0;
     CHECK(detected == (bf16 ? AK_HALF_ARM64_BF16 : AK_HALF_PORTABLE), "arm64: half variant %d with FEAT_BF16 %d", detected, bf16);
     CHECK(ak_half_kernels(AK_HALF_F16C) == NULL && ak_half_kernels(AK_HALF_AVX512BF16) == NULL &&
-              ak_half_kernels(AK_HALF_AMX_BF16) == NULL, "arm64: an x86 half table");
+              ak_half_kernels(AK_HALF_AMX_BF16) == NULL && ak_half_kernels(AK_HALF_AMX_FP16) == NULL,
+          "arm64: an x86 half table");
     CHECK((ak_half_kernels(AK_HALF_ARM64_BF16) != NULL) == bf16, "arm64: ak_half_kernels(ARM64_BF16) with FEAT_BF16 %d", bf16);
     if (!bf16) printf("no FEAT_BF16: the BFDOT kernels are not offered; bf16 takes the portable conversions\n");
 #else
@@ -1267,17 +1319,26 @@ static void test_half(void) {
     if (expectAMX && *expectAMX)
         CHECK((ak_half_kernels(AK_HALF_AMX_BF16) != NULL) == (atoi(expectAMX) != 0), "AMX-BF16 table offered: %d, expected %s",
               ak_half_kernels(AK_HALF_AMX_BF16) != NULL, expectAMX);
+    // EXPECT_AMX_FP16 likewise for the AMX-FP16 table (amx_fp16 in /proc/cpuinfo, or emulated).
+    const char *expectFP16 = getenv("EXPECT_AMX_FP16");
+    if (expectFP16 && *expectFP16)
+        CHECK((ak_half_kernels(AK_HALF_AMX_FP16) != NULL) == (atoi(expectFP16) != 0),
+              "AMX-FP16 table offered: %d, expected %s", ak_half_kernels(AK_HALF_AMX_FP16) != NULL, expectFP16);
 #endif
 #ifdef AK_AMX_EMULATE
     test_amx_emulator();
 #endif
-    for (int v = 0; v < 5; v++) {
+    for (int v = 0; v < 6; v++) {
         H = ak_half_kernels(v);
         if (!H) continue;
         variantName = halfNames[v];
         printf("%s:\n", variantName);
         int products = H->dot_gemm != NULL;
-        CHECK(products == (v == AK_HALF_AVX512BF16 || v == AK_HALF_ARM64_BF16 || v == AK_HALF_AMX_BF16), "tile products in variant %d: %d", v, products);
+        CHECK(products == (v == AK_HALF_AVX512BF16 || v == AK_HALF_ARM64_BF16 || v == AK_HALF_AMX_BF16 || v == AK_HALF_AMX_FP16),
+              "tile products in variant %d: %d", v, products);
+        int f16products = H->dot_gemm_f16 != NULL;
+        CHECK(f16products == (v == AK_HALF_AMX_FP16) && f16products == (H->pairs_from_f32_f16 != NULL),
+              "f16 tile products in variant %d: %d", v, f16products);
         CHECK(products == (H->pack_rows && H->pack_transposed && H->pack_interleaved && H->pairs_from_f32 &&
                            H->pack_weight && H->gemm_packed),
               "variant %d fills the tile-product entries only in part", v);
@@ -1287,14 +1348,24 @@ static void test_half(void) {
         test_half_conversions();
         if (products) {
             test_half_packing();
+            test_half_pairs_from_f32();
+            test_half_dot_gemm();
+            test_half_gemm_packed();
+            test_half_concurrent();
+        }
+        if (f16products) {
+            pairFormat = AK_HALF_F16;
+            test_half_pairs_from_f32();
             test_half_dot_gemm();
             test_half_concurrent();
+            pairFormat = AK_HALF_BF16;
         }
         if (H->decode_partial_bf16) test_half_decode_partial();
 #ifdef AK_AMX_EMULATE
         long ran = ak_amx_emu_products() - before;
-        if (v == AK_HALF_AMX_BF16) printf("  %ld TDPBF16PS and %ld LDTILECFG run on the emulated tiles\n", ran, ak_amx_emu_configs());
-        CHECK((ran > 0) == (v == AK_HALF_AMX_BF16), "variant %d ran %ld emulated tile products", v, ran);
+        int amx = v == AK_HALF_AMX_BF16 || v == AK_HALF_AMX_FP16;
+        if (amx) printf("  %ld TDPBF16PS/TDPFP16PS and %ld LDTILECFG so far on the emulated tiles\n", ran, ak_amx_emu_configs());
+        CHECK((ran > 0) == amx, "variant %d ran %ld emulated tile products", v, ran);
 #endif
     }
 }

@@ -179,7 +179,7 @@ public struct AttentionBenchmark {
                     dtype: c.dtype, headDim: c.headDim, valueDim: c.headDim, execution: resolved)
             : c.dtype == .f32
                 ? resolved.instructionSet.description
-                : c.dtype == .bf16 ? resolved.half.kernel.description : "portable"
+                : resolved.half.kernel.productsDescription(c.dtype)
         execution.memoryLimit =
             memoryLimit ?? execution.memoryLimit ?? AttentionConfiguration.memoryBudget
         if backend == .reference, let limit = execution.memoryLimit {

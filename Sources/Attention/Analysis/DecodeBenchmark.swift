@@ -157,7 +157,7 @@ public enum DecodeBenchmark {
             msPerStep: ms, gbPerS: gb / (ms / 1e3), plainReadGbPerS: gb / (readMs / 1e3),
             bandwidthFraction: readMs / ms,
             kernel: config.dtype == .bf16 && resolved.half.decodesInPairs
-                ? resolved.half.kernel.description : "\(resolved.instructionSet)",
+                ? resolved.half.pairDecodeDescription : "\(resolved.instructionSet)",
             flashMsPerStep: flashes.isEmpty ? nil : Timing.median(flashes),
             automaticMsPerStep: automatics.isEmpty ? nil : Timing.median(automatics))
     }

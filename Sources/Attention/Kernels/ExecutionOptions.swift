@@ -29,8 +29,8 @@ public struct ExecutionOptions: Sendable, Hashable {
     /// error instead of being killed; `nil`: ``AttentionConfiguration/memoryBudget``.
     public var memoryLimit: Int?
     /// How bf16/f16 calls run (one of ``ReducedPrecisionKernel/supported``); `nil`: the best
-    /// this CPU has (AMX-BF16, else AVX512-BF16, when the call runs AVX-512 and the CPU has
-    /// it; arm64 BF16 on arm64 with `FEAT_BF16`; else portable).
+    /// this CPU has (AMX-FP16, else AMX-BF16, else AVX512-BF16, when the call runs AVX-512
+    /// and the CPU has it; arm64 BF16 on arm64 with `FEAT_BF16`; else portable).
     public var reducedPrecisionKernel: ReducedPrecisionKernel? = nil
 
     /// The tuned query tile.

@@ -138,15 +138,17 @@ enum FlashPrecision: Equatable {
     /// bf16/f16 inputs, converted to fp32 block by block (Q block, K and V blocks), then the
     /// fp32 kernels.
     case convert(DType)
-    /// bf16 inputs multiplied on `vdpbf16ps`: Q, Kᵀ and V packed in bf16 pairs, P rounded to
-    /// bf16 for the second product, fp32 accumulation and softmax.
-    case bf16Dot
+    /// 2-byte inputs multiplied in pairs of their own format (bf16 on `vdpbf16ps`, BFDOT or
+    /// AMX-BF16; f16 on AMX-FP16): Q, Kᵀ and V packed in pairs, P rounded to the format for
+    /// the second product, fp32 accumulation and softmax.
+    case pairDot
 
     init(_ p: AttentionProblem) {
+        let kernel = p.execution.half.kernel
         switch p.query.dtype {
         case .f32: self = .f32
-        case .bf16 where p.execution.half.kernel.hasTileProducts && p.unscaledProductsFit:
-            self = .bf16Dot
+        case .bf16 where kernel.hasTileProducts && p.unscaledProductsFit: self = .pairDot
+        case .f16 where kernel.hasF16TileProducts && p.unscaledProductsFit: self = .pairDot
         case let dtype: self = .convert(dtype)
         }
     }
@@ -156,7 +158,7 @@ enum FlashPrecision: Equatable {
 /// or 6, columns 32/16/8, vectors of 16/8/4), so any variant can run any layout.
 struct FlashLayout {
     let precision: FlashPrecision
-    /// bf16 pairs per query/key row (`bf16Dot`).
+    /// Pairs per query/key row (`pairDot`).
     let pairs: Int
     let queryBlock: Int, keyBlock: Int
     /// Query-block rows padded to the micro-tile height (12).
@@ -182,7 +184,7 @@ struct FlashLayout {
         switch precision {
         case .f32: valueDimPadded != valueDim
         case .convert: true
-        case .bf16Dot: false  // V pairs live next to Kᵀ
+        case .pairDot: false  // V pairs live next to Kᵀ
         }
     }
     /// Floats of per-worker scratch: Q panels, scores, O, a V block, row max/sum/alpha, and
@@ -191,22 +193,22 @@ struct FlashLayout {
         rowsMax * headDim + rowsMax * keyBlock + rowsMax * valueDimPadded
             + (packsValues ? keyBlock * valueDimPadded : 0) + 3 * rowsMax + extraFloats
     }
-    /// `convert`: one fp32 block of Q or K rows; `bf16Dot`: Q and P in pairs (4 bytes each).
+    /// `convert`: one fp32 block of Q or K rows; `pairDot`: Q and P in pairs (4 bytes each).
     var extraFloats: Int {
         switch precision {
         case .f32: 0
         case .convert: Swift.max(rowsMax, keyBlock) * headDim
-        case .bf16Dot: rowsMax * pairs + rowsMax * keyBlock / 2
+        case .pairDot: rowsMax * pairs + rowsMax * keyBlock / 2
         }
     }
 
     /// Ints per worker: row spans, row intervals, panel spans, and the Kᵀ owner.
     var intsPerWorker: Int { 5 * rowsMax + 1 }
     /// Floats (4-byte words) of one worker's Kᵀ: every key block of one head, `headDim ×
-    /// keyBlock` each; for `bf16Dot` Kᵀ pairs (`pairs × keyBlock` per block) followed by V
+    /// keyBlock` each; for `pairDot` Kᵀ pairs (`pairs × keyBlock` per block) followed by V
     /// pairs (`keyBlock/2 × valueDimPadded` per block).
     var ktFloats: Int {
-        precision == .bf16Dot
+        precision == .pairDot
             ? keyBlocks * (pairs * keyBlock + keyBlock / 2 * valueDimPadded)
             : keyBlocks * headDim * keyBlock
     }

@@ -223,7 +223,7 @@ package enum FlashBackward {
             dtype: dtype, headDim: headDim, valueDim: valueDim, half: execution.half.kernel)
         {
         case .f32: execution.instructionSet.description
-        case .bf16Dot: execution.half.kernel.description
+        case .bf16Dot: execution.half.kernel.productsDescription(.bf16)
         case .convert: "widened, \(execution.instructionSet.description)"
         }
     }

@@ -24,6 +24,9 @@ struct FlashPlan {
     /// The call's reduced-precision kernels and the C format code of its dtype (bf16/f16).
     let half: ak_half_table
     let format: Int32
+    /// `pairDot`'s entries for the call's format: the bf16 ones, or AMX-FP16's f16 ones.
+    let pairsFromF32: ak_pairs_from_f32_fn?
+    let pairGemm: ak_pair_dot_gemm_fn?
     /// Tiles computed (a test checks that it equals the BlockMask's count).
     let visits: UnsafeMutablePointer<Int>
     let floatArena: UnsafeMutablePointer<Float>, intArena: UnsafeMutablePointer<Int>
@@ -47,6 +50,9 @@ struct FlashPlan {
         self.kernels = problem.execution.kernels.c
         self.half = problem.execution.half.c
         self.format = HalfKernelTable.format(problem.query.dtype)
+        let (half, f16) = (problem.execution.half.c, problem.query.dtype == .f16)
+        pairsFromF32 = f16 ? half.pairs_from_f32_f16 : half.pairs_from_f32
+        pairGemm = f16 ? half.dot_gemm_f16 : half.dot_gemm
         (self.query, self.key, self.value) = (query, key, value)
         (self.output, self.logSumExp, self.visits) = (output, logSumExp, visits)
         (self.floatArena, self.intArena, self.flagArena, self.ktArena) = (
@@ -83,8 +89,8 @@ struct FlashWorker {
     let alpha: UnsafeMutablePointer<Float>
     /// Kᵀ of one (batch, kv head), packed block by block as first needed, and which blocks are.
     let kt: UnsafeMutablePointer<Float>, packed: UnsafeMutablePointer<Bool>
-    /// Reduced precision: an fp32 block of Q or K rows (`convert`); Q and P in bf16 pairs,
-    /// and V pairs next to the Kᵀ pairs in `kt` (`bf16Dot`).
+    /// Reduced precision: an fp32 block of Q or K rows (`convert`); Q and P in pairs, and V
+    /// pairs next to the Kᵀ pairs in `kt` (`pairDot`).
     let converted: UnsafeMutablePointer<Float>
     let qPairs: UnsafeMutablePointer<UInt32>, pPairs: UnsafeMutablePointer<UInt32>
     let ktPairs: UnsafeMutablePointer<UInt32>, vPairs: UnsafeMutablePointer<UInt32>
@@ -119,7 +125,7 @@ struct FlashWorker {
         func words(_ p: UnsafeMutablePointer<Float>, _ n: Int) -> UnsafeMutablePointer<UInt32> {
             UnsafeMutableRawPointer(p).bindMemory(to: UInt32.self, capacity: n)
         }
-        let dot = l.precision == .bf16Dot
+        let dot = l.precision == .pairDot
         qPairs = words(extra, dot ? l.rowsMax * l.pairs : 0)
         pPairs = words(
             extra + (dot ? l.rowsMax * l.pairs : 0), dot ? l.rowsMax * l.keyBlock / 2 : 0)
@@ -160,7 +166,7 @@ struct FlashWorker {
             convertRows(rows, l.headDim, plan.query, qp, ldq, into: converted, ld: l.headDim)
             plan.kernels.pack_panels(
                 rows, rowsPad, l.headDim, converted, l.headDim, plan.queryScale, qPanels)
-        case .bf16Dot:
+        case .pairDot:
             plan.half.pack_rows!(
                 rows, rowsPad, l.headDim, plan.halves(plan.query, qp), ldq, qPairs, l.pairs)
         }
@@ -188,9 +194,9 @@ struct FlashWorker {
     }
 
     /// Columns of key block `kb` (clipped at the sequence end), 32-padded; packs its Kᵀ on
-    /// first use (and for `bf16Dot` its V pairs); returns its V block (in place, or copied
+    /// first use (and for `pairDot` its V pairs); returns its V block (in place, or copied
     /// when the width needs padding or the dtype converting). `kt` and `v` point to fp32
-    /// data, or to pairs for `bf16Dot`.
+    /// data, or to pairs for `pairDot`.
     private func keyBlock(_ kb: Int) -> (
         k0: Int, cols: Int, colsPad: Int, kt: UnsafeRawPointer, v: UnsafeRawPointer, ldv: Int
     ) {
@@ -199,7 +205,7 @@ struct FlashWorker {
         let colsPad = (cols + 31) / 32 * 32
         let ks = p.key.strides[2], vs = p.value.strides[2]
         let keys = keyBase + k0 * ks, values = valueBase + k0 * vs
-        if l.precision == .bf16Dot {
+        if l.precision == .pairDot {
             let ktBlock = ktPairs + kb * l.pairs * l.keyBlock
             let vBlock = vPairs + kb * l.keyBlock / 2 * l.valueDimPadded
             if !packed[kb] {
@@ -263,8 +269,8 @@ struct FlashWorker {
         into out: UnsafeMutablePointer<Float>
     ) {
         let l = plan.layout, bc = l.keyBlock
-        if l.precision == .bf16Dot {
-            plan.half.dot_gemm!(
+        if l.precision == .pairDot {
+            plan.pairGemm!(
                 rows, width, l.pairs, qPairs + p0 * l.pairs, l.pairs,
                 kt.assumingMemoryBound(to: UInt32.self) + lo, bc, out, bc, plan.queryScale, nil)
         } else {
@@ -275,15 +281,15 @@ struct FlashWorker {
     }
 
     /// O[rows from p0] = alpha·O + P[rows × depth from column lo] · V[lo…]: P is rounded to
-    /// bf16 pairs first for `bf16Dot`.
+    /// pairs of the call's format first for `pairDot`.
     private func valueProduct(
         rows: Int, from p0: Int, lo: Int, depth: Int, v: UnsafeRawPointer, ldv: Int
     ) {
         let l = plan.layout, bc = l.keyBlock, dvp = l.valueDimPadded
         let pTile = scores + p0 * bc + lo
-        if l.precision == .bf16Dot {
-            plan.half.pairs_from_f32!(rows, depth, pTile, bc, pPairs, bc / 2)
-            plan.half.dot_gemm!(
+        if l.precision == .pairDot {
+            plan.pairsFromF32!(rows, depth, pTile, bc, pPairs, bc / 2)
+            plan.pairGemm!(
                 rows, dvp, (depth + 1) / 2, pPairs, bc / 2,
                 v.assumingMemoryBound(to: UInt32.self) + lo / 2 * dvp, dvp, acc + p0 * dvp, dvp, 0,
                 alpha + p0)

@@ -31,6 +31,14 @@ public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomString
     /// (`scripts/test-amx.sh`); it has not yet run on AMX hardware. Decoding uses the
     /// AVX512-BF16 pair kernel (a decode step is bound by reading the cache, not by products).
     case amxBF16
+    /// ``amxBF16`` plus f16 tile products on AMX-FP16 (`tdpfp16ps`, Intel Granite Rapids and
+    /// later), chosen by default where offered: f16 calls multiply Q·Kᵀ on the f16 inputs as
+    /// given and P·V with P rounded to f16 (fp32 sums and softmax), where the other kernels
+    /// widen f16 tiles to fp32. bf16 calls run exactly as on ``amxBF16``. Only the fused
+    /// forward uses the f16 products; an f16 backward and f16 layer weights are widened.
+    /// Tested in the software model of the tiles (`scripts/test-amx.sh`); it has not yet run
+    /// on AMX-FP16 hardware.
+    case amxFP16
 
     public var description: String {
         switch self {
@@ -38,11 +46,24 @@ public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomString
         case .avx512BF16: "AVX512-BF16"
         case .arm64BF16: "arm64 BF16"
         case .amxBF16: "AMX-BF16"
+        case .amxFP16: "AMX-FP16"
+        }
+    }
+
+    /// What the fused passes' tile products of `dtype` run on with this kernel, for reports:
+    /// the products' name, or "portable" where a forward widens its tiles to fp32.
+    package func productsDescription(_ dtype: DType) -> String {
+        switch dtype {
+        case .f32: "fp32"
+        case .bf16: self == .amxFP16 ? ReducedPrecisionKernel.amxBF16.description : description
+        case .f16: hasF16TileProducts ? description : ReducedPrecisionKernel.portable.description
         }
     }
 
     /// Whether bf16 calls multiply in bf16 pairs (fp32 sums) rather than converting tiles.
     var hasTileProducts: Bool { self != .portable }
+    /// Whether f16 calls multiply in f16 pairs (AMX-FP16) rather than converting tiles.
+    var hasF16TileProducts: Bool { self == .amxFP16 }
 
     /// The C table variant of a tile-product kernel.
     fileprivate var variant: Int32? {
@@ -51,6 +72,7 @@ public enum ReducedPrecisionKernel: String, Sendable, CaseIterable, CustomString
         case .avx512BF16: Int32(AK_HALF_AVX512BF16.rawValue)
         case .arm64BF16: Int32(AK_HALF_ARM64_BF16.rawValue)
         case .amxBF16: Int32(AK_HALF_AMX_BF16.rawValue)
+        case .amxFP16: Int32(AK_HALF_AMX_FP16.rawValue)
         }
     }
 
@@ -73,7 +95,7 @@ package struct HalfKernelTable: @unchecked Sendable {
     package init?(_ kernel: ReducedPrecisionKernel, instructionSet: InstructionSet) {
         let variant: Int32
         switch kernel {
-        case .avx512BF16, .arm64BF16, .amxBF16: variant = kernel.variant!
+        case .avx512BF16, .arm64BF16, .amxBF16, .amxFP16: variant = kernel.variant!
         case .portable:
             variant =
                 instructionSet == .portable
@@ -87,13 +109,15 @@ package struct HalfKernelTable: @unchecked Sendable {
     }
 
     /// The default for a call: arm64 BF16 when the CPU has `FEAT_BF16` (never on x86);
-    /// AMX-BF16, else AVX512-BF16, when the CPU has it and the call runs AVX-512.
+    /// AMX-FP16, else AMX-BF16, else AVX512-BF16, when the CPU has it and the call runs
+    /// AVX-512.
     static func best(for instructionSet: InstructionSet) -> HalfKernelTable {
         if let table = HalfKernelTable(.arm64BF16, instructionSet: instructionSet) {
             return table
         }
         if instructionSet == .avx512,
-            let table = HalfKernelTable(.amxBF16, instructionSet: .avx512)
+            let table = HalfKernelTable(.amxFP16, instructionSet: .avx512)
+                ?? HalfKernelTable(.amxBF16, instructionSet: .avx512)
                 ?? HalfKernelTable(.avx512BF16, instructionSet: .avx512)
         {
             return table
@@ -104,6 +128,9 @@ package struct HalfKernelTable: @unchecked Sendable {
     /// Whether decoding against a bf16 cache multiplies in bf16 pairs (`vdpbf16ps`) rather
     /// than widening the cache to fp32 (``FlashDecode``).
     package var decodesInPairs: Bool { c.decode_partial_bf16 != nil }
+    /// The pair decode kernel's name: AVX512-BF16, also under the AMX kernels (a step reads
+    /// memory; it needs no tiles).
+    package var pairDecodeDescription: String { ReducedPrecisionKernel.avx512BF16.description }
 
     /// The C format code of a 2-byte dtype.
     static func format(_ dtype: DType) -> Int32 {

@@ -41,7 +41,17 @@ typedef enum {
     /// state per process); if refused, the variant is not offered. Each call loads its own tile
     /// configuration and releases the tiles before returning.
     AK_HALF_AMX_BF16 = 4,
+    /// x86-64 only: the AMX-BF16 table plus f16 tile products on AMX-FP16 (`tdpfp16ps`:
+    /// `dot_gemm_f16`, `pairs_from_f32_f16`). Offered when AMX-BF16 is and CPUID also reports
+    /// AMX-FP16 (Intel Granite Rapids and later).
+    AK_HALF_AMX_FP16 = 5,
 } ak_half_variant;
+
+/// The pair entries' types (bf16 and f16 forms share them): fp32 values rounded to pairs,
+/// and the pair product C = rowScale ? rowScale[r]·C + A·B : scale·A·B.
+typedef void (*ak_pairs_from_f32_fn)(long rows, long cols, const float *s, long lds, uint32_t *out, long ldo);
+typedef void (*ak_pair_dot_gemm_fn)(long rows, long cols, long depth, const uint32_t *a, long lda, const uint32_t *b,
+                                    long ldb, float *c, long ldc, float scale, const float *_Nullable rowScale);
 
 typedef struct ak_half_table {
     /// y[i] = x[i] widened to binary32 (exact: subnormals, infinities and NaN payloads kept).
@@ -55,8 +65,9 @@ typedef struct ak_half_table {
                        unsigned char *bad);
 
     // The remaining entries are NULL unless the variant is AK_HALF_AVX512BF16,
-    // AK_HALF_ARM64_BF16 or AK_HALF_AMX_BF16. A "pair" is two bf16 values in one 32-bit word (the lower half the
-    // even element), the element `vdpbf16ps` and BFDOT multiply and add.
+    // AK_HALF_ARM64_BF16, AK_HALF_AMX_BF16 or AK_HALF_AMX_FP16. A "pair" is two bf16 values in
+    // one 32-bit word (the lower half the even element), the element `vdpbf16ps` and BFDOT
+    // multiply and add. The packing entries only move 16-bit words, so they serve f16 pairs too.
 
     /// out[r·ldo + p] = (x[r][2p], x[r][2p+1]) for r < rows, p < ceil(d/2) (x row stride
     /// ldx, bf16); the odd last column and the rows rows..<rowsPadded are zero.
@@ -72,14 +83,11 @@ typedef struct ak_half_table {
                                        uint32_t *out, long ldo, long colsPadded);
     /// fp32 probabilities to pairs: out[r·ldo + p] = bf16(s[r][2p], s[r][2p+1]) for
     /// p < ceil(cols/2), the odd last column zero (round to nearest even).
-    void (*_Nullable pairs_from_f32)(long rows, long cols, const float *s, long lds,
-                                     uint32_t *out, long ldo);
+    ak_pairs_from_f32_fn _Nullable pairs_from_f32;
     /// C[rows × cols] = rowScale ? rowScale[r]·C + A·B : scale·A·B, fp32 accumulation, where
     /// A(r, p) = a[r·lda + p] and B(p, n) = b[p·ldb + n] are pairs and `depth` counts pairs.
     /// `rows` a multiple of 12, `cols` of 16 (asserted in debug builds).
-    void (*_Nullable dot_gemm)(long rows, long cols, long depth, const uint32_t *a, long lda,
-                               const uint32_t *b, long ldb, float *c, long ldc, float scale,
-                               const float *_Nullable rowScale);
+    ak_pair_dot_gemm_fn _Nullable dot_gemm;
     /// A layer's bf16 weight W [N × K] (row stride ldw) packed for gemm_packed: 32-column
     /// panels of k-pairs, packed[p·P·32 + q·32 + t] = (W[32p+t][2q], W[32p+t][2q+1]) with
     /// P = ceil(K/2), zero beyond N and for the odd last k. Size: ak_bf16_packed_words(K, N).
@@ -99,6 +107,16 @@ typedef struct ak_half_table {
     /// is bound by memory, not by the products).
     void (*_Nullable decode_partial_bf16)(const ak_decode_rows *rows, long nruns,
                                           const ak_kv_run *runs);
+
+    // f16 tile products: NULL unless the variant is AK_HALF_AMX_FP16. An "f16 pair" is two
+    // binary16 values in one 32-bit word (the lower half the even element), as AMX-FP16 reads.
+
+    /// pairs_from_f32 rounding to binary16 (nearest even; beyond ±65504 to ±inf, subnormals
+    /// kept): out[r·ldo + p] = f16(s[r][2p], s[r][2p+1]), the odd last column zero.
+    ak_pairs_from_f32_fn _Nullable pairs_from_f32_f16;
+    /// dot_gemm's contract with f16 pairs: each product of two binary16 values is exact in
+    /// fp32, accumulated in fp32.
+    ak_pair_dot_gemm_fn _Nullable dot_gemm_f16;
 } ak_half_table;
 
 /// Key positions per tile of decode_partial_bf16.
@@ -108,7 +126,7 @@ typedef struct ak_half_table {
 static inline long ak_bf16_packed_words(long K, long N) { return (N + 31) / 32 * 32 * ((K + 1) / 2); }
 
 /// The best reduced-precision variant this CPU supports (an `ak_half_variant`). The variants
-/// form one ladder per architecture: PORTABLE < F16C < AVX512BF16 < AMX_BF16 on x86-64,
+/// form one ladder per architecture: PORTABLE < F16C < AVX512BF16 < AMX_BF16 < AMX_FP16 on x86-64,
 /// PORTABLE < ARM64_BF16 on arm64; ak_half_kernels returns NULL for the other architecture's
 /// variants.
 int ak_detected_half_variant(void);
