@@ -184,7 +184,7 @@ func relativeError(_ x: Tensor, _ reference: [Double]) -> Double {
     @Test func rejectsMixedDTypes() throws {
         let ring = try RingAttention(sequenceLength: 8, ranks: 1)
         let t = Tensor.randomNormal([1, 1, 8, 4], seed: 1)
-        try LocalRingCommunicator.run(ranks: 1) { comm in
+        _ = try LocalRingCommunicator.run(ranks: 1) { comm in
             #expect(throws: AttentionError.self) {
                 _ = try ring.forward(
                     query: t.converted(to: .bf16), key: t, value: t.converted(to: .bf16),

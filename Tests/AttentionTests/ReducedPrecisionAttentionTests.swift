@@ -164,7 +164,7 @@ import Testing
             try check(c, dtype, mask: .none, dropout: 0.2, inputs: qkv)
             // [B, S, H, D] storage viewed as [B, H, S, D]: strided, no copy.
             let (q, k, v) = qkv
-            let strided = try (
+            let strided = (
                 q.transposed(1, 2).contiguous().transposed(1, 2),
                 k.transposed(1, 2).contiguous().transposed(1, 2),
                 v.transposed(1, 2).contiguous().transposed(1, 2)

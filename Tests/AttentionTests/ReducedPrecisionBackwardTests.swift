@@ -35,8 +35,8 @@ import Testing
             b: c.b, h: c.h, hkv: c.hkv, sq: c.sq, sk: c.sk, d: c.d, dv: c.dv, seed: 3)
         (q, k, v) = (q.converted(to: dtype), k.converted(to: dtype), v.converted(to: dtype))
         if strided {  // [B, S, H, D] storage seen as [B, H, S, D], as a layer hands it over
-            q = try q.transposed(1, 2).contiguous().transposed(1, 2)
-            k = try k.transposed(1, 2).contiguous().transposed(1, 2)
+            q = q.transposed(1, 2).contiguous().transposed(1, 2)
+            k = k.transposed(1, 2).contiguous().transposed(1, 2)
             #expect(!q.isContiguous)
         }
         let dv = c.dv ?? c.d

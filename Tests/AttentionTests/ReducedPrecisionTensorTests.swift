@@ -22,7 +22,8 @@ import Testing
         var rng = SplitMix64(seed: 7)
         var values: [Float] = [
             0, -0.0, 1, -1, 0.1, 1 + 0x1p-8, 1 + 0x1p-8 + 0x1p-20, 1 + 3 * 0x1p-8, 65504, 65520,
-            65519.99, 0x1p-14, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26, 1e-40, -3e-39,
+            65519.99, 0x1p-14, 0x1p-24, 0x1p-25, 0x1.8p-25, 0x1p-26,
+            Float(1e-40 as Double), Float(-3e-39 as Double),  // binary32 subnormals
             .greatestFiniteMagnitude, -.greatestFiniteMagnitude, .infinity, -.infinity,
         ]
         for _ in 0..<20000 {

@@ -118,7 +118,7 @@ extension FlashDecode {
         checked: UnsafePointer<Bool>, into o: UnsafeMutablePointer<Float>,
         logSumExp: UnsafeMutablePointer<Float>?
     ) {
-        let partialFloats = rows * (2 + dv)
+        let partialFloats = partialFloats(rows: rows, dv: dv)
         func m(_ c: Int) -> Double {
             let x = Double(partials[c * partialFloats + r])
             return checked[c] ? x : x * M_LN2

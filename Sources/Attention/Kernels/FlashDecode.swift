@@ -35,6 +35,20 @@ enum FlashDecode {
 
     struct Item { let b: Int, hk: Int, lo: Int, hi: Int }
 
+    /// Floats per item's partial (m, l: `rows` each; acc: `rows × dv`), padded to whole cache
+    /// lines: items that two workers compute at once never write to one line (each tile
+    /// rewrites m, l and acc; a shared line moved between the cores at every tile).
+    static func partialFloats(rows: Int, dv: Int) -> Int { (rows * (2 + dv) + 15) / 16 * 16 }
+
+    /// `count` elements of `T` from a cache-line boundary (64 bytes), so that slices of whole
+    /// lines share none with their neighbours. Freed with `UnsafeMutableRawPointer(p).deallocate()`.
+    static func lineAligned<T>(_: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+        let n = Swift.max(1, count)
+        return UnsafeMutableRawPointer.allocate(
+            byteCount: n * MemoryLayout<T>.stride, alignment: 64
+        ).bindMemory(to: T.self, capacity: n)
+    }
+
     /// - Parameter logSumExp: where to write each row's natural-log log-sum-exp
     ///   (`[B, H, Sq]`), or `nil`.
     static func run(
@@ -82,7 +96,7 @@ enum FlashDecode {
         firstItem.append(items.count)
 
         // Partials: m, l (rows each) and acc (rows × Dv) per item.
-        let partialFloats = rows * (2 + dv)
+        let partialFloats = partialFloats(rows: rows, dv: dv)
         let workers = Swift.max(1, Swift.min(threads, items.count))
         let maxRuns = cache.segments.map(\.count).max() ?? 0
         let qScale = p.scale * Float(M_LOG2E)
@@ -90,22 +104,23 @@ enum FlashDecode {
         let kernels = p.execution.kernels.c
         let width = cache.dtype.byteSize
         let pairWords = (d + 1) / 2
+        // Per-worker slices in whole cache lines too (16 floats, 8 ints; a run is 64 bytes).
         let perWorkerFloats =
-            rows * d + rows + rows * (tile + 1) + (pairs == nil ? 0 : rows * pairWords)
-        let partials = UnsafeMutablePointer<Float>.allocate(
-            capacity: Swift.max(1, items.count * partialFloats))
-        let floats = UnsafeMutablePointer<Float>.allocate(capacity: workers * perWorkerFloats)
-        let ints = UnsafeMutablePointer<Int>.allocate(capacity: workers * 3 * rows)
-        let runs = UnsafeMutablePointer<ak_kv_run>.allocate(
-            capacity: workers * Swift.max(1, maxRuns))
+            (rows * d + rows + rows * (tile + 1) + (pairs == nil ? 0 : rows * pairWords) + 15)
+            / 16 * 16
+        let perWorkerInts = (3 * rows + 7) / 8 * 8, perWorkerRuns = Swift.max(1, maxRuns)
+        let partials = lineAligned(Float.self, count: items.count * partialFloats)
+        let floats = lineAligned(Float.self, count: workers * perWorkerFloats)
+        let ints = lineAligned(Int.self, count: workers * perWorkerInts)
+        let runs = lineAligned(ak_kv_run.self, count: workers * perWorkerRuns)
         // Items recomputed by `checkedPartial` (non-finite values or overflowing scores).
         let checked = UnsafeMutablePointer<Bool>.allocate(capacity: Swift.max(1, items.count))
         checked.initialize(repeating: false, count: Swift.max(1, items.count))
         defer {
-            partials.deallocate()
-            floats.deallocate()
-            ints.deallocate()
-            runs.deallocate()
+            UnsafeMutableRawPointer(partials).deallocate()
+            UnsafeMutableRawPointer(floats).deallocate()
+            UnsafeMutableRawPointer(ints).deallocate()
+            UnsafeMutableRawPointer(runs).deallocate()
             checked.deallocate()
         }
 
@@ -120,7 +135,7 @@ enum FlashDecode {
                     let qPairs = UnsafeMutableRawPointer(scratch + rows * (tile + 1))
                         .assumingMemoryBound(to: UInt32.self)
                     let rowScale = pairs == nil ? qScale : 1  // the pair kernel scales scores
-                    let lo = ints + worker * 3 * rows, hi = lo + rows, qpos = hi + rows
+                    let lo = ints + worker * perWorkerInts, hi = lo + rows, qpos = hi + rows
                     let shift =
                         p.alibi?.alignment.queryShift(queries: sq, keys: cache.lengths[item.b]) ?? 0
                     for gi in 0..<g {
@@ -141,7 +156,7 @@ enum FlashDecode {
                     state.update(repeating: -.infinity, count: rows)
                     (state + rows).update(repeating: 0, count: rows * (1 + dv))
                     // The runs of this chunk, for head hk.
-                    let myRuns = runs + worker * Swift.max(1, maxRuns)
+                    let myRuns = runs + worker * perWorkerRuns
                     var n = 0
                     for seg in cache.segments[item.b] {
                         let a = Swift.max(item.lo, seg.first),
@@ -192,7 +207,7 @@ enum FlashDecode {
         layout: FlashAttention.OutputLayout, logSumExp: UnsafeMutablePointer<Float>?
     ) {
         let (sq, g, dv) = (p.queries, p.group, p.valueDim)
-        let rows = g * sq, partialFloats = rows * (2 + dv)
+        let rows = g * sq, partialFloats = partialFloats(rows: rows, dv: dv)
         var row = [Float](repeating: 0, count: dv)
         for pair in 0..<(p.batch * p.kvHeads) {
             let (b, hk) = (pair / p.kvHeads, pair % p.kvHeads)
