@@ -16,7 +16,8 @@ import Foundation
 /// Memory per rank: its inputs, two key/value shards (current and incoming) and
 /// O(S/P · D) for the running output and the kernel's per-block result.
 ///
-/// Masks: `.none`, `.causal` and `.slidingWindow` in global positions. A causal mask uses
+/// Masks: `.none`, `.causal` and `.slidingWindow` in global positions (and their bottom-right
+/// forms, which equal them here: queries and keys are the same `S` positions). A causal mask uses
 /// the zig-zag layout by default, so every rank does the same work, and skips blocks that
 /// are hidden entirely; a sliding window visits only the shards it reaches (with contiguous
 /// shards, the neighbours). GQA, ALiBi (the symmetric form not with a window open on both
@@ -47,12 +48,21 @@ public struct RingAttention: Sendable {
     ///   - ranks: `P`, the ring's size.
     ///   - options: mask, scale, ALiBi, execution settings of each rank's kernel calls.
     ///   - sharding: default zig-zag for a causal mask, contiguous otherwise.
-    /// - Throws: ``AttentionError`` naming `mask` (not none/causal/slidingWindow), `dropout`,
+    /// - Throws: ``AttentionError`` naming `mask` (not none, causal or slidingWindow, top-left or
+    ///   bottom-right), `dropout`,
     ///   `returnWeights`, `backend` (`.reference`), or the layout's arguments.
     public init(
-        sequenceLength: Int, ranks: Int, options: AttentionOptions = AttentionOptions(),
+        sequenceLength: Int, ranks: Int, options given: AttentionOptions = AttentionOptions(),
         sharding: RingSharding? = nil
     ) throws {
+        var options = given
+        // Self-attention: Sq = Sk = S, where the bottom-right alignment is the top-left one.
+        switch options.mask {
+        case .causalFromBottomRight: options.mask = .causal
+        case .slidingWindowFromBottomRight(let left, let right):
+            options.mask = .slidingWindow(left: left, right: right)
+        default: break
+        }
         band = try RingBand(options.mask)
         guard options.dropout == 0 else {
             throw AttentionError.argument("dropout", "ring attention does not support dropout")
@@ -81,7 +91,6 @@ public struct RingAttention: Sendable {
             layout = try RingLayout(
                 sequenceLength: sequenceLength, ranks: ranks, sharding: sharding ?? .contiguous)
         }
-        var options = options
         options.blockMask = nil
         options.returnLogSumExp = true
         options.backend = .fused

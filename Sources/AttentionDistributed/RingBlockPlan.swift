@@ -26,7 +26,7 @@ struct RingBand: Hashable {
         default:
             throw AttentionError.argument(
                 "mask",
-                "ring attention supports none, causal and slidingWindow masks (positions are global); got \(mask)"
+                "ring attention supports none, causal and slidingWindow masks (positions are global; their bottom-right forms are the same here); got \(mask)"
             )
         }
     }

@@ -73,6 +73,25 @@ func relativeDifference(_ a: Tensor, _ b: Tensor) -> Float {
             _ = try RingAttention(sequenceLength: 50, ranks: 3, options: symmetric)
         }
     }
+
+    /// Self-attention's bottom-right masks are taken as their top-left forms (the same masks
+    /// when Sq = Sk), causal with its zig-zag shards.
+    @Test func bottomRightMasksAreTheirTopLeftForms() throws {
+        let causal = try RingAttention(
+            sequenceLength: 8, ranks: 2, options: AttentionOptions(mask: .causalFromBottomRight))
+        #expect(causal.layout.sharding == .zigzag)
+        if case .causal = causal.options.mask {
+        } else {
+            Issue.record("causalFromBottomRight became \(causal.options.mask)")
+        }
+        let window = try RingAttention(
+            sequenceLength: 8, ranks: 2,
+            options: AttentionOptions(mask: .slidingWindowFromBottomRight(left: 3, right: 1)))
+        if case .slidingWindow(left: 3, right: 1) = window.options.mask {
+        } else {
+            Issue.record("slidingWindowFromBottomRight(3, 1) became \(window.options.mask)")
+        }
+    }
 }
 
 @Suite struct RingAttentionTests {
@@ -103,6 +122,13 @@ func relativeDifference(_ a: Tensor, _ b: Tensor) -> Float {
         RingCase(
             ranks: 3, length: 50, heads: 2, kvHeads: 2, headDim: 16,
             mask: .slidingWindow(left: 0, right: 7), alibi: .symmetric),
+        // The bottom-right forms: the same masks when Sq = Sk (the single process applies
+        // them as given).
+        RingCase(
+            ranks: 3, length: 61, heads: 2, kvHeads: 1, headDim: 16, mask: .causalFromBottomRight),
+        RingCase(
+            ranks: 4, length: 97, heads: 2, kvHeads: 2, headDim: 16,
+            mask: .slidingWindowFromBottomRight(left: 9, right: 3), alibi: .causal),
     ]
 
     /// Outputs and log-sum-exps equal the single-process fused kernel's within 1e-6
