@@ -163,6 +163,12 @@ import Testing
         // 4 · (2·B·H·S·D + 2·B·Hkv·S·D) bytes: 16 MiB for 8·8·256·64.
         let small = BenchmarkConfiguration(batch: 8, heads: 8, seqLen: 256, headDim: 64)
         #expect(AttentionBenchmark.estimatedBytes(small) == 16 * 1_048_576)
+        // Sq ≠ Sk: Q and O per query position, K and V per key position (GQA: per kv head),
+        // doubled for the backward: 4 · 2 · (2·2·4·64·32 + 2·2·1·1000·32) bytes.
+        let keys = BenchmarkConfiguration(
+            batch: 2, heads: 4, kvHeads: 1, seqLen: 64, keyLen: 1000, headDim: 32,
+            backward: true)
+        #expect(AttentionBenchmark.estimatedBytes(keys) == 4 * 2 * (32_768 + 128_000))
         try AttentionBenchmark.checkFits(small, budget: budget)
         for c in [
             BenchmarkConfiguration(batch: .max, heads: .max, seqLen: .max, headDim: .max),
