@@ -22,10 +22,9 @@
 // additions also RNE with DAZ/FTZ. A bf16 value is widened by placing it in the upper half of a
 // binary32 (exact), so each product is exact and fmaf gives the single rounding.
 //
-// TDPFP16PS (AMX-FP16) follows its own pseudo-code: C[m][n] itself accumulates, for each pair
-// k in turn, A[m].fp16[2k]·B[k].fp16[2n] and then A[m].fp16[2k+1]·B[k].fp16[2n+1], each an
-// fp32 FMA rounded to nearest even with denormal results flushed to zero; binary16 inputs,
-// subnormals included, are widened exactly (no DAZ), MXCSR ignored.
+// TDPFP16PS (AMX-FP16) is the same but for its inputs: binary16 values, subnormals included,
+// are widened exactly (no DAZ). (Intel's intrinsics guide shows a simplified form that adds
+// each product straight into C; the SDM's operation, modelled here, keeps the two lanes.)
 #include "../../Sources/_AttentionKernels/amx_tiles.h"
 
 #include <math.h>
@@ -108,9 +107,19 @@ static void shapes(const char *op, int c, int a, int b, int *m, int *n, int *k) 
     if (tiles.rows[a] != *m || tiles.colsb[b] != tiles.colsb[c] || tiles.rows[b] != *k) fault(op, c);
 }
 
-void ak_amx_emu_dpbf16ps(int c, int a, int b) {
+// A binary16 value (the low or high half of `word`) widened exactly, subnormals kept.
+static float fp16(uint32_t word, int high) {
+    uint32_t h = high ? word >> 16 : word & 0xFFFF, sign = h >> 15, exponent = (h >> 10) & 31, mantissa = h & 1023;
+    float x = exponent == 0    ? ldexpf((float)mantissa, -24)
+              : exponent == 31 ? (mantissa ? NAN : INFINITY)
+                               : ldexpf((float)(mantissa | 1024), (int)exponent - 25);
+    return sign ? -x : x;
+}
+
+// TDPBF16PS and TDPFP16PS: the same pseudo-code but for how a pair's elements widen.
+static void dot_pairs(const char *op, int c, int a, int b, float (*widen)(uint32_t, int)) {
     int m, n, k;
-    shapes("TDPBF16PS needs three distinct tiles of agreeing shapes", c, a, b, &m, &n, &k);
+    shapes(op, c, a, b, &m, &n, &k);
     for (int i = 0; i < m; i++) {
         float temp[32] = {0};
         for (int p = 0; p < k; p++) {
@@ -119,8 +128,8 @@ void ak_amx_emu_dpbf16ps(int c, int a, int b) {
             for (int j = 0; j < n; j++) {
                 uint32_t y;
                 memcpy(&y, tiles.data[b][p] + 4 * j, 4);
-                temp[2 * j] = flush(fmaf(bf16(x, 0), bf16(y, 0), temp[2 * j]));
-                temp[2 * j + 1] = flush(fmaf(bf16(x, 1), bf16(y, 1), temp[2 * j + 1]));
+                temp[2 * j] = flush(fmaf(widen(x, 0), widen(y, 0), temp[2 * j]));
+                temp[2 * j + 1] = flush(fmaf(widen(x, 1), widen(y, 1), temp[2 * j + 1]));
             }
         }
         for (int j = 0; j < n; j++) {
@@ -134,33 +143,12 @@ void ak_amx_emu_dpbf16ps(int c, int a, int b) {
     atomic_fetch_add(&products, 1);
 }
 
-// A binary16 value (the low or high half of `word`) widened exactly.
-static float fp16(uint32_t word, int high) {
-    uint32_t h = high ? word >> 16 : word & 0xFFFF, sign = h >> 15, exponent = (h >> 10) & 31, mantissa = h & 1023;
-    float x = exponent == 0    ? ldexpf((float)mantissa, -24)
-              : exponent == 31 ? (mantissa ? NAN : INFINITY)
-                               : ldexpf((float)(mantissa | 1024), (int)exponent - 25);
-    return sign ? -x : x;
+void ak_amx_emu_dpbf16ps(int c, int a, int b) {
+    dot_pairs("TDPBF16PS needs three distinct tiles of agreeing shapes", c, a, b, bf16);
 }
 
 void ak_amx_emu_dpfp16ps(int c, int a, int b) {
-    int m, n, k;
-    shapes("TDPFP16PS needs three distinct tiles of agreeing shapes", c, a, b, &m, &n, &k);
-    for (int i = 0; i < m; i++)
-        for (int p = 0; p < k; p++) {
-            uint32_t x;
-            memcpy(&x, tiles.data[a][i] + 4 * p, 4);
-            for (int j = 0; j < n; j++) {
-                uint32_t y;
-                float t;
-                memcpy(&y, tiles.data[b][p] + 4 * j, 4);
-                memcpy(&t, tiles.data[c][i] + 4 * j, 4);
-                t = flush(fmaf(fp16(x, 0), fp16(y, 0), t));
-                t = flush(fmaf(fp16(x, 1), fp16(y, 1), t));
-                memcpy(tiles.data[c][i] + 4 * j, &t, 4);
-            }
-        }
-    atomic_fetch_add(&products, 1);
+    dot_pairs("TDPFP16PS needs three distinct tiles of agreeing shapes", c, a, b, fp16);
 }
 
 /// TDPBF16PS and TDPFP16PS instructions and LDTILECFGs executed so far (all threads).

@@ -1211,16 +1211,16 @@ static void test_amx_emulator(void) {
     uint32_t fone = f16_pair(1, 1);
     for (int i = 0; i < 4; i++) a[i] = fone, b[i] = fone;
     CHECK(emulated_dot(1, a, b, 4, 0.5f) == 8.5f, "fp16: sum of products");
-    // One accumulator in order (no lanes kept apart): 4096·4096 = 2^24, then + 1 ties to
-    // even (2^24), + 0, + 1 ties again: 2^24, where separate lanes would give 2^24 + 2.
+    // The two lanes apart, as for bf16: 4096·4096 = 2^24 in the even lane, 1 + 1 in the odd
+    // one, then 2^24 + 2 exactly (one accumulator would round each + 1 away: 2^24).
     a[0] = f16_pair(4096, 1), b[0] = f16_pair(4096, 1), a[1] = f16_pair(0, 1), b[1] = fone;
-    CHECK(emulated_dot(1, a, b, 2, 0) == 0x1p24f, "fp16: one accumulator, each step rounded to nearest even");
+    CHECK(emulated_dot(1, a, b, 2, 0) == 0x1p24f + 2, "fp16: the two lanes are summed separately");
     // f16 subnormal inputs count: 2^-24 · 1024 = 2^-14.
     a[0] = 0x00000001u, b[0] = f16_pair(1024, 0);
     CHECK(emulated_dot(1, a, b, 1, 0) == 0x1p-14f, "fp16 input subnormals are kept");
-    // FTZ: a subnormal binary32 accumulator plus a zero product is flushed.
+    // DAZ/FTZ on the fp32 side: a subnormal binary32 accumulator plus a zero product is 0.
     a[0] = f16_pair(0, 0), b[0] = fone;
-    CHECK(emulated_dot(1, a, b, 1, 0x1p-130f) == 0, "fp16: subnormal results flushed to zero");
+    CHECK(emulated_dot(1, a, b, 1, 0x1p-130f) == 0, "fp16: subnormal fp32 values flushed to zero");
     printf("  %-22s %5d cases\n", "AMX emulator self-test", 9);
 }
 #endif

@@ -29,7 +29,8 @@
 /// result has it; products accumulate in fp32, the softmax runs in fp32, and the
 /// log-sum-exp (and weights) are fp32. The fused kernel reads bf16/f16 directly (never a
 /// widened copy of the inputs); ``ExecutionOptions/reducedPrecisionKernel`` says how
-/// (`vdpbf16ps` products, or per-tile conversion to the fp32 kernels).
+/// (bf16 products on `vdpbf16ps`, BFDOT or AMX tiles, f16 products on AMX-FP16 tiles, or
+/// per-tile conversion to the fp32 kernels).
 ///
 /// - Parameters:
 ///   - mask: which keys each query may see (``AttentionMask``); `.causal` is top-left aligned.
