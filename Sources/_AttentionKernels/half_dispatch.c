@@ -10,7 +10,7 @@
 #define AK_AVX512BF16_TABLE(DOT_GEMM, GEMM_PACKED, ...)                                        \
     {                                                                                          \
         .to_f32 = ak_half_to_f32_f16c, .from_f32 = ak_half_from_f32_f16c,                      \
-        .scan_rows = ak_half_scan_rows_portable, .pack_rows = ak_bf16_pack_rows_portable,      \
+        .scan_rows = ak_half_scan_rows_avx2, .pack_rows = ak_bf16_pack_rows_portable,          \
         .pack_transposed = ak_bf16_pack_transposed_avx512,                                     \
         .pack_interleaved = ak_bf16_pack_interleaved_avx512,                                   \
         .pairs_from_f32 = ak_bf16_pairs_from_f32_avx512, .dot_gemm = DOT_GEMM,                 \
@@ -29,7 +29,7 @@ static const ak_half_table half_tables[] = {
     {
         .to_f32 = ak_half_to_f32_f16c,
         .from_f32 = ak_half_from_f32_f16c,
-        .scan_rows = ak_half_scan_rows_portable,
+        .scan_rows = ak_half_scan_rows_avx2,
     },
     AK_AVX512BF16_TABLE(ak_bf16_dot_gemm_avx512, ak_bf16_gemm_packed_avx512),
 #endif

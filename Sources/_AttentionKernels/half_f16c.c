@@ -59,4 +59,40 @@ AK_F16C void ak_half_from_f32_f16c(int format, long n, const float *x, uint16_t 
     }
     for (; i < n; i++) y[i] = ak_float_to_half(format, x[i]);
 }
+
+// ak_half_scan_rows_portable on 16 bit patterns per step. A magnitude |x| (the pattern
+// without its sign) orders like the value, and exactly the non-finite patterns (exponent all
+// ones) reach `special`: one unsigned maximum per row gives both the flag and the largest
+// finite |x|. Same results as the portable code (it runs 2-byte screens at memory speed:
+// the scalar loop took 6% of a bf16 S = 512 causal call).
+AK_F16C float ak_half_scan_rows_avx2(int format, long rows, long cols, const uint16_t *x, long ldx,
+                                     unsigned char *bad) {
+    const uint16_t special = format == AK_HALF_BF16 ? 0x7F80 : 0x7C00;
+    const __m256i magnitude = _mm256_set1_epi16(0x7FFF);
+    uint16_t largest = 0;
+    for (long r = 0; r < rows; r++) {
+        const uint16_t *xr = x + r * ldx;
+        __m256i m0 = _mm256_setzero_si256(), m1 = _mm256_setzero_si256();
+        long c = 0;
+        for (; c + 32 <= cols; c += 32) {
+            m0 = _mm256_max_epu16(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(xr + c)), magnitude));
+            m1 = _mm256_max_epu16(m1, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(xr + c + 16)), magnitude));
+        }
+        if (c + 16 <= cols) {
+            m0 = _mm256_max_epu16(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(xr + c)), magnitude));
+            c += 16;
+        }
+        __m128i h = _mm_max_epu16(_mm256_castsi256_si128(_mm256_max_epu16(m0, m1)),
+                                  _mm256_extracti128_si256(_mm256_max_epu16(m0, m1), 1));
+        // max = ~min(~h): vphminposuw finds the minimum of 8 unsigned words.
+        uint16_t m = (uint16_t)~_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_xor_si128(h, _mm_set1_epi16(-1))));
+        for (; c < cols; c++) {
+            uint16_t a = xr[c] & 0x7FFF;
+            m = a > m ? a : m;
+        }
+        if (m >= special) bad[r] = 1;
+        else if (m > largest) largest = m;
+    }
+    return ak_half_to_float(format, largest);
+}
 #endif

@@ -15,6 +15,7 @@ void ak_bf16_pack_rows_portable(long, long, long, const uint16_t *, long, uint32
 #define AK_HALF_HAS_X86 1
 void ak_half_to_f32_f16c(int, long, const uint16_t *, float *);
 void ak_half_from_f32_f16c(int, long, const float *, uint16_t *);
+float ak_half_scan_rows_avx2(int, long, long, const uint16_t *, long, unsigned char *);
 void ak_bf16_pack_transposed_avx512(long, long, const uint16_t *, long, uint32_t *, long, long);
 void ak_bf16_pack_interleaved_avx512(long, long, const uint16_t *, long, uint32_t *, long, long);
 void ak_bf16_pairs_from_f32_avx512(long, long, const float *, long, uint32_t *, long);
