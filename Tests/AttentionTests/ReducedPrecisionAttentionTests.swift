@@ -72,6 +72,12 @@ import Testing
                 #expect(
                     FlashPrecision(problem) == (pairs ? .pairDot : .convert(dtype)),
                     "\(kernel) \(dtype)")
+                // Dropout keeps weights as P/(1 − p): beyond f16's 65504, f16 converts.
+                #expect(
+                    FlashPrecision(problem, dropout: 0.99999)
+                        == (pairs && dtype == .bf16 ? .pairDot : .convert(dtype)),
+                    "\(kernel) \(dtype) dropout 0.99999")
+                #expect(FlashPrecision(problem, dropout: 0.99) == FlashPrecision(problem))
             }
         }
     }

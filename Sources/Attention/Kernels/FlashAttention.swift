@@ -44,7 +44,7 @@ package enum FlashAttention {
         let parts = bh >= 2 * workers ? 1 : Swift.min(qBlocks, (4 * workers + bh - 1) / bh)
         let chunk = (qBlocks + parts - 1) / parts
 
-        let layout = FlashLayout(p, queryBlock: br, keyBlock: bc)
+        let layout = FlashLayout(p, queryBlock: br, keyBlock: bc, dropout: options.dropout)
         let outShape =
             outputLayout == .bhsd
             ? [p.batch, p.heads, p.queries, p.valueDim] : [p.batch, p.queries, p.heads, p.valueDim]
@@ -143,12 +143,16 @@ enum FlashPrecision: Equatable {
     /// the second product, fp32 accumulation and softmax.
     case pairDot
 
-    init(_ p: AttentionProblem) {
+    /// - Parameter dropout: the call's dropout probability. Kept weights are `P/(1 − p)`,
+    ///   which f16 pairs hold only up to 65504: f16 calls with a larger factor convert.
+    init(_ p: AttentionProblem, dropout: Float = 0) {
         let kernel = p.execution.half.kernel
         switch p.query.dtype {
         case .f32: self = .f32
         case .bf16 where kernel.hasTileProducts && p.unscaledProductsFit: self = .pairDot
-        case .f16 where kernel.hasF16TileProducts && p.unscaledProductsFit: self = .pairDot
+        case .f16
+        where kernel.hasF16TileProducts && p.unscaledProductsFit && 1 / (1 - dropout) <= 65504:
+            self = .pairDot
         case let dtype: self = .convert(dtype)
         }
     }
@@ -168,8 +172,8 @@ struct FlashLayout {
     let valueDimPadded: Int
     let keyBlocks: Int
 
-    init(_ p: AttentionProblem, queryBlock: Int, keyBlock: Int) {
-        precision = FlashPrecision(p)
+    init(_ p: AttentionProblem, queryBlock: Int, keyBlock: Int, dropout: Float = 0) {
+        precision = FlashPrecision(p, dropout: dropout)
         pairs = (p.headDim + 1) / 2
         self.queryBlock = queryBlock
         self.keyBlock = keyBlock
