@@ -31,4 +31,26 @@ struct LargeValueTests {
             #expect(error <= tolerance, "\(context): \(error)")
         }
     }
+
+    /// Dropout scales kept weights by 1/(1 − p): two keys of equal score and value
+    /// v = 2^124.5 (so Sk·max|v| < 2¹²⁶) with p = 0.9 sum to 20·v ≈ 2^128.8 unnormalized in
+    /// the rows that keep both keys, although the output, 10·v ≈ 3e38, is finite. The fused
+    /// kernel must agree with the reference, which normalizes first.
+    @Test func dropoutFactorCountsInTheBound() throws {
+        let v = try Tensor(shape: [1, 1, 2, 4], repeating: 0x1.6a09e6p124)  // 2^124.5
+        let q = Tensor.zeros([1, 1, 400, 4]), k = Tensor.zeros([1, 1, 2, 4])
+        var outputs: [Tensor] = []
+        for backend in [AttentionBackend.fused, .reference] {
+            let options = AttentionOptions(dropout: 0.9, dropoutSeed: 3, backend: backend)
+            outputs.append(
+                try scaledDotProductAttention(query: q, key: k, value: v, options: options).output)
+        }
+        let (fused, reference) = (outputs[0].scalars, outputs[1].scalars)
+        #expect(reference.allSatisfy { $0.isFinite })
+        #expect(reference.contains { $0 > 2e38 }, "no row keeps both keys: choose another seed")
+        #expect(
+            fused.allSatisfy { $0.isFinite },
+            "fused: \(fused.filter { !$0.isFinite }.count) non-finite")
+        #expect(zip(fused, reference).allSatisfy { abs($0 - $1) <= 1e-6 * abs($1) })
+    }
 }

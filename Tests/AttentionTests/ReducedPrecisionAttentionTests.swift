@@ -82,6 +82,30 @@ import Testing
         }
     }
 
+    /// f16 with dropout 0.99999 (kept weights ×1e5, beyond f16's 65504) on AMX-FP16: the call
+    /// widens, so it gives the portable kernel's output bit for bit, finite (in f16 pairs the
+    /// kept weights would round to infinity).
+    @Test func f16DropoutBeyondHalfRangeWidens() throws {
+        guard ReducedPrecisionKernel.supported.contains(.amxFP16) else {
+            print("reduced precision: skipped the AMX-FP16 dropout check (no AMX-FP16)")
+            return
+        }
+        let (q, k, v0) = inputs(Case(h: 4, sq: 256, sk: 512, d: 16), .f16, seed: 6)
+        let v = (v0.converted(to: .f32) * 1e-3).converted(to: .f16)
+        var outputs: [[Float]] = []
+        for kernel in [ReducedPrecisionKernel.portable, .amxFP16] {
+            var options = AttentionOptions(dropout: 0.99999, dropoutSeed: 2, backend: .fused)
+            options.execution.reducedPrecisionKernel = kernel
+            let out = try scaledDotProductAttention(query: q, key: k, value: v, options: options)
+            outputs.append(out.output.converted(to: .f32).scalars)
+        }
+        let kept = outputs[0].filter { $0 != 0 }.count
+        let nonFinite = outputs[1].filter { !$0.isFinite }.count
+        let differing = zip(outputs[0], outputs[1]).filter { $0.bitPattern != $1.bitPattern }.count
+        #expect(kept > 0, "dropout kept nothing: choose another seed")
+        #expect(nonFinite == 0 && differing == 0, "\(nonFinite) non-finite, \(differing) differ")
+    }
+
     static let cases: [Case] = [
         Case(sq: 1, sk: 1, d: 1), Case(b: 2, h: 2, sq: 17, sk: 17, d: 8),
         Case(h: 2, sq: 113, sk: 203, d: 59), Case(b: 2, h: 4, hkv: 2, sq: 128, sk: 128, d: 64),

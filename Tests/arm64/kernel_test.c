@@ -919,44 +919,46 @@ static void test_half_conversions(void) {
 }
 
 // scan_rows on 2-byte rows of both formats: lengths around the 16- and 32-element steps, a
-// non-finite value (±inf, NaN, at any column) in some rows, the largest finite |x| placed
-// at any column of the others; row padding holds infinities that must not be read.
+// non-finite value (±inf, NaN) in some rows and the largest finite |x| in another, each
+// placed at every column in turn (vector body and scalar tail); row padding holds
+// infinities that must not be read.
 static void test_half_scan(void) {
     long cases = 0;
     const long colsList[] = {1, 7, 15, 16, 17, 31, 32, 33, 64, 100};
     for (int format = 0; format <= 1; format++) {
         const uint16_t infinity = format == AK_HALF_BF16 ? 0x7F80 : 0x7C00;
-        for (int ci = 0; ci < 10; ci++) {
-            long rows = 9, cols = colsList[ci], ldx = cols + 3;
-            uint16_t *x = malloc((size_t)(rows * ldx) * 2);
-            unsigned char flags[9];
-            for (long i = 0; i < rows * ldx; i++)
-                x[i] = i % ldx < cols ? ref_from_f32(format, uniform()) : (uint16_t)(infinity | (i & 1) << 15);
-            for (long r = 0; r < rows; r++) {
-                long c = (r * 7 + ci) % cols;
-                if (r % 3 == 1) x[r * ldx + c] = r % 2 ? infinity | 0x8000 : (uint16_t)(infinity | 1);  // -inf, NaN
-                if (r == 4) x[r * ldx + c] = ref_from_f32(format, -3.5f);  // the largest finite |x|
-            }
-            memset(flags, 7, sizeof flags);
-            float got = H->scan_rows(format, rows, cols, x, ldx, flags);
-            double largest = 0;
-            for (long r = 0; r < rows; r++) {
-                int bad = 0;
-                double m = 0;
-                for (long c = 0; c < cols; c++) {
-                    double v = ref_half_value(format, x[r * ldx + c]);
-                    if (!isfinite(v)) bad = 1;
-                    else if (fabs(v) > m) m = fabs(v);
+        for (int ci = 0; ci < 10; ci++)
+            for (long shift = 0; shift < colsList[ci]; shift++) {
+                long rows = 9, cols = colsList[ci], ldx = cols + 3;
+                uint16_t *x = malloc((size_t)(rows * ldx) * 2);
+                unsigned char flags[9];
+                for (long i = 0; i < rows * ldx; i++)
+                    x[i] = i % ldx < cols ? ref_from_f32(format, uniform()) : (uint16_t)(infinity | (i & 1) << 15);
+                for (long r = 0; r < rows; r++) {
+                    long c = (r * 7 + shift) % cols;
+                    if (r % 3 == 1) x[r * ldx + c] = r % 2 ? infinity | 0x8000 : (uint16_t)(infinity | 1);  // -inf, NaN
+                    if (r == 4) x[r * ldx + c] = ref_from_f32(format, -3.5f);  // the largest finite |x|
                 }
-                CHECK(flags[r] == (bad ? 1 : 7), "scan_rows (%s) %ld cols: flag of row %ld = %d, non-finite %d",
-                      format ? "f16" : "bf16", cols, r, flags[r], bad);
-                if (!bad && m > largest) largest = m;
+                memset(flags, 7, sizeof flags);
+                float got = H->scan_rows(format, rows, cols, x, ldx, flags);
+                double largest = 0;
+                for (long r = 0; r < rows; r++) {
+                    int bad = 0;
+                    double m = 0;
+                    for (long c = 0; c < cols; c++) {
+                        double v = ref_half_value(format, x[r * ldx + c]);
+                        if (!isfinite(v)) bad = 1;
+                        else if (fabs(v) > m) m = fabs(v);
+                    }
+                    CHECK(flags[r] == (bad ? 1 : 7), "scan_rows (%s) %ld cols: flag of row %ld = %d, non-finite %d",
+                          format ? "f16" : "bf16", cols, r, flags[r], bad);
+                    if (!bad && m > largest) largest = m;
+                }
+                CHECK(got == (float)largest, "scan_rows (%s) %ld cols: largest %g, want %g", format ? "f16" : "bf16", cols,
+                      got, largest);
+                cases++;
+                free(x);
             }
-            CHECK(got == (float)largest, "scan_rows (%s) %ld cols: largest %g, want %g", format ? "f16" : "bf16", cols,
-                  got, largest);
-            cases++;
-            free(x);
-        }
     }
     report("half scan_rows", "(exact)", cases);
 }

@@ -25,7 +25,7 @@ package enum FlashAttention {
         -> (output: Tensor, logSumExp: Tensor?, visitedTiles: Int)
     {
         if p.isEmpty { return emptyResult(p, options: options, outputLayout: outputLayout) }
-        if let e = valueExponent(p) {
+        if let e = valueExponent(p, dropout: options.dropout) {
             // V·2^−e, then O·2^e: exact (powers of two), and Σ p·v stays finite.
             var scaled = p
             let down = Float(sign: .plus, exponent: -e, significand: 1)
@@ -97,12 +97,13 @@ package enum FlashAttention {
 
 extension FlashAttention {
     /// The power of two the values are divided by when the kernel's unnormalized `Σ p·v`
-    /// (at most `Sk·max|v|`, each `p ≤ 1`) could overflow float32 (`Sk·max|v| ≥ 2¹²⁶`), so
-    /// that it stays below 2¹²⁰; `nil` otherwise (every ordinary call). The output is
-    /// multiplied back; both steps are exact unless a value is so much smaller than the
-    /// largest that it falls below float32's normal range.
-    static func valueExponent(_ p: AttentionProblem) -> Int? {
-        let reach = Double(p.largestValue) * Double(p.keys)
+    /// (at most `Sk·max|v|/(1 − dropout)`: each `p ≤ 1`, kept weights scaled by
+    /// `1/(1 − dropout)`) could overflow float32 (that bound ≥ 2¹²⁶), so that it stays below
+    /// 2¹²⁰; `nil` otherwise (every ordinary call). The output is multiplied back; both steps
+    /// are exact unless a value is so much smaller than the largest that it falls below
+    /// float32's normal range.
+    static func valueExponent(_ p: AttentionProblem, dropout: Float = 0) -> Int? {
+        let reach = Double(p.largestValue) * Double(p.keys) / (1 - Double(dropout))
         guard reach >= 0x1p126 else { return nil }
         return Int(reach.exponent) - 119
     }
