@@ -19,8 +19,8 @@
 
 AK_BF16_INLINE uint32_t pair(uint16_t lo, uint16_t hi) { return (uint32_t)lo | (uint32_t)hi << 16; }
 
-// out[(p0 + j)·ldo + i] = pair j of key i, for 16 keys (row stride ldk elements) × 16 pairs
-// from pair p0 = 0 of `k`: a 16×16 transpose of 32-bit words in 64 in-register shuffles.
+// out[j·ldo + i] = pair j of key i for 16 keys (key i's pairs from k + i·ldk) × 16 pairs: a
+// 16×16 transpose of 32-bit words in 64 in-register shuffles.
 // Unpacking 32- then 64-bit halves leaves v[g][j], whose 128-bit lane L holds keys
 // 4g ..< 4g + 4 at pair 4L + j; two rounds of 128-bit lane shuffles gather lane L of
 // v[0 ..< 4][j] into the output row of pair 4L + j.
@@ -48,7 +48,7 @@ AK_BF16 void ak_bf16_pack_transposed_avx512(long cols, long d, const uint16_t *k
     long pairs = (d + 1) / 2, full = d / 2;
     // 16 keys × 16 pairs at a time by transposes; the pairs past the last whole 16 by
     // 16-key gathers (32-bit strided; their indices must fit in 32 bits), the rest scalar.
-    // The transposes replaced gathers everywhere: those took 5% of a bf16 S = 512 causal call.
+    // Gathers for every pair took 5% of a bf16 S = 512 causal call, the transposes half that.
     long c16 = cols & ~15L, p16 = full & ~15L, gathered = c16;
     for (long c0 = 0; c0 < c16; c0 += 16)
         for (long p0 = 0; p0 < p16; p0 += 16) transpose16(k + c0 * ldk + 2 * p0, ldk, out + p0 * ldo + c0, ldo);

@@ -218,8 +218,8 @@ AK_INLINE void dec_alibi(const ak_decode_rows *a, long r, long j0, long lo, long
 #define DEC_SV (AK_DECODE_TILE / AK_VW)  // vectors per row
 
 // The online-softmax step of rows r0 ..< r0 + G of a tile, in registers (T = AK_DECODE_TILE
-// positions, V = DEC_SV vectors a row): s[r·T ..< r·T + T] holds row r's scores (base 2: they already carry log2 e) for tile positions
-// 0 ..< n from absolute position j0. Applies ALiBi to each row's visible span, masks the
+// positions, V = DEC_SV vectors a row): s[r·T ..< r·T + T] holds row r's scores (base 2:
+// they already carry log2 e) for tile positions 0 ..< n from absolute position j0. Applies ALiBi to each row's visible span, masks the
 // rest, adds x·0 of every visible score to *bad (NaN exactly when one is NaN or ±inf: see
 // dec_softmax), and sets p[g·V + i] = 2^(s − m') on the span and 0 elsewhere, alpha[r] =
 // 2^(m − m'), and m, l (a row with nothing visible above −inf keeps m, l; alpha 1, p 0).

@@ -82,8 +82,8 @@ AK_F16C float ak_half_scan_rows_avx2(int format, long rows, long cols, const uin
             m0 = _mm256_max_epu16(m0, _mm256_and_si256(_mm256_loadu_si256((const __m256i *)(xr + c)), magnitude));
             c += 16;
         }
-        __m128i h = _mm_max_epu16(_mm256_castsi256_si128(_mm256_max_epu16(m0, m1)),
-                                  _mm256_extracti128_si256(_mm256_max_epu16(m0, m1), 1));
+        m0 = _mm256_max_epu16(m0, m1);
+        __m128i h = _mm_max_epu16(_mm256_castsi256_si128(m0), _mm256_extracti128_si256(m0, 1));
         // max = ~min(~h): vphminposuw finds the minimum of 8 unsigned words.
         uint16_t m = (uint16_t)~_mm_cvtsi128_si32(_mm_minpos_epu16(_mm_xor_si128(h, _mm_set1_epi16(-1))));
         for (; c < cols; c++) {

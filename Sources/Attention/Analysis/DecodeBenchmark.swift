@@ -157,7 +157,8 @@ public enum DecodeBenchmark {
             msPerStep: ms, gbPerS: gb / (ms / 1e3), plainReadGbPerS: gb / (readMs / 1e3),
             bandwidthFraction: readMs / ms,
             kernel: config.dtype == .bf16 && resolved.half.decodesInPairs
-                ? resolved.half.pairDecodeDescription : "\(resolved.instructionSet)",
+                // the AVX512-BF16 pair kernel, also under the AMX kernels (a step needs no tiles)
+                ? ReducedPrecisionKernel.avx512BF16.description : "\(resolved.instructionSet)",
             flashMsPerStep: flashes.isEmpty ? nil : Timing.median(flashes),
             automaticMsPerStep: automatics.isEmpty ? nil : Timing.median(automatics))
     }

@@ -23,6 +23,8 @@ public struct AttentionOptions: Sendable {
     public var dropout: Float = 0
     /// Seed of the counter-based dropout generator, keyed by (seed, batch, head, query, key).
     public var dropoutSeed: UInt64 = 0
+    /// What dropout multiplies a kept weight by: `1/(1 − dropout)` (1 without dropout).
+    var keptWeightScale: Float { 1 / (1 - dropout) }
     /// ALiBi position biases (one slope per query head), computed on the fly inside the
     /// kernels: no bias tensor is ever built.
     public var alibi: ALiBi? = nil

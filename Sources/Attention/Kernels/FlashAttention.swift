@@ -25,7 +25,7 @@ package enum FlashAttention {
         -> (output: Tensor, logSumExp: Tensor?, visitedTiles: Int)
     {
         if p.isEmpty { return emptyResult(p, options: options, outputLayout: outputLayout) }
-        if let e = valueExponent(p, dropout: options.dropout) {
+        if let e = valueExponent(p, keptWeightScale: options.keptWeightScale) {
             // V·2^−e, then O·2^e: exact (powers of two), and Σ p·v stays finite.
             var scaled = p
             let down = Float(sign: .plus, exponent: -e, significand: 1)
@@ -44,7 +44,8 @@ package enum FlashAttention {
         let parts = bh >= 2 * workers ? 1 : Swift.min(qBlocks, (4 * workers + bh - 1) / bh)
         let chunk = (qBlocks + parts - 1) / parts
 
-        let layout = FlashLayout(p, queryBlock: br, keyBlock: bc, dropout: options.dropout)
+        let layout = FlashLayout(
+            p, queryBlock: br, keyBlock: bc, keptWeightScale: options.keptWeightScale)
         let outShape =
             outputLayout == .bhsd
             ? [p.batch, p.heads, p.queries, p.valueDim] : [p.batch, p.queries, p.heads, p.valueDim]
@@ -102,8 +103,8 @@ extension FlashAttention {
     /// 2¹²⁰; `nil` otherwise (every ordinary call). The output is multiplied back; both steps
     /// are exact unless a value is so much smaller than the largest that it falls below
     /// float32's normal range.
-    static func valueExponent(_ p: AttentionProblem, dropout: Float = 0) -> Int? {
-        let reach = Double(p.largestValue) * Double(p.keys) / (1 - Double(dropout))
+    static func valueExponent(_ p: AttentionProblem, keptWeightScale: Float = 1) -> Int? {
+        let reach = Double(p.largestValue) * Double(p.keys) * Double(keptWeightScale)
         guard reach >= 0x1p126 else { return nil }
         return Int(reach.exponent) - 119
     }
@@ -144,15 +145,16 @@ enum FlashPrecision: Equatable {
     /// the second product, fp32 accumulation and softmax.
     case pairDot
 
-    /// - Parameter dropout: the call's dropout probability. Kept weights are `P/(1 − p)`,
-    ///   which f16 pairs hold only up to 65504: f16 calls with a larger factor convert.
-    init(_ p: AttentionProblem, dropout: Float = 0) {
+    /// - Parameter keptWeightScale: ``AttentionOptions/keptWeightScale``. Kept weights are
+    ///   `P` times it, which f16 pairs hold only up to 65504: f16 calls with a larger factor
+    ///   convert.
+    init(_ p: AttentionProblem, keptWeightScale: Float = 1) {
         let kernel = p.execution.half.kernel
         switch p.query.dtype {
         case .f32: self = .f32
         case .bf16 where kernel.hasTileProducts && p.unscaledProductsFit: self = .pairDot
         case .f16
-        where kernel.hasF16TileProducts && p.unscaledProductsFit && 1 / (1 - dropout) <= 65504:
+        where kernel.hasF16TileProducts && p.unscaledProductsFit && keptWeightScale <= 65504:
             self = .pairDot
         case let dtype: self = .convert(dtype)
         }
@@ -173,8 +175,8 @@ struct FlashLayout {
     let valueDimPadded: Int
     let keyBlocks: Int
 
-    init(_ p: AttentionProblem, queryBlock: Int, keyBlock: Int, dropout: Float = 0) {
-        precision = FlashPrecision(p, dropout: dropout)
+    init(_ p: AttentionProblem, queryBlock: Int, keyBlock: Int, keptWeightScale: Float = 1) {
+        precision = FlashPrecision(p, keptWeightScale: keptWeightScale)
         pairs = (p.headDim + 1) / 2
         self.queryBlock = queryBlock
         self.keyBlock = keyBlock

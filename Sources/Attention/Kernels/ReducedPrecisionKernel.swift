@@ -128,9 +128,6 @@ package struct HalfKernelTable: @unchecked Sendable {
     /// Whether decoding against a bf16 cache multiplies in bf16 pairs (`vdpbf16ps`) rather
     /// than widening the cache to fp32 (``FlashDecode``).
     package var decodesInPairs: Bool { c.decode_partial_bf16 != nil }
-    /// The pair decode kernel's name: AVX512-BF16, also under the AMX kernels (a step reads
-    /// memory; it needs no tiles).
-    package var pairDecodeDescription: String { ReducedPrecisionKernel.avx512BF16.description }
 
     /// The C format code of a 2-byte dtype.
     static func format(_ dtype: DType) -> Int32 {

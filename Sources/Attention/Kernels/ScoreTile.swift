@@ -9,7 +9,7 @@ struct ScoreTile {
     let alibi: ALiBi?
     let queries: Int
     let keys: Int
-    let dropout: Float
+    let dropout: Float, keptWeightScale: Float
     let dropoutRNG: CounterRNG
     let problemHeads: Int
     /// Visible keys of every row form one interval (``AttentionMask/visibleInterval``).
@@ -28,7 +28,7 @@ struct ScoreTile {
         alibi = options.alibi
         queries = p.queries
         keys = p.keys
-        dropout = options.dropout
+        (dropout, keptWeightScale) = (options.dropout, options.keptWeightScale)
         dropoutRNG = CounterRNG(seed: options.dropoutSeed)
         problemHeads = p.heads
         intervalMask = options.mask.isIntervalMask
@@ -105,7 +105,7 @@ struct ScoreTile {
         weights w: UnsafeMutablePointer<Float>, ld: Int
     ) {
         guard dropout > 0 else { return }
-        let keep = 1 / (1 - dropout)
+        let keep = keptWeightScale
         for r in 0..<rows {
             let row = w + r * ld
             let base = UInt64(((b * problemHeads + h) * queries + q0 + r) * keys + k0)
