@@ -9,7 +9,7 @@ Optional: the package never needs PyTorch. Run it back to back with ours (interl
       python3 scripts/bench_pytorch_decode.py --threads 2 --cache-lens 4096,32768
     done
 """
-import argparse, statistics, time
+import argparse, json, statistics, time
 import torch
 import torch.nn.functional as F
 
@@ -21,7 +21,9 @@ p.add_argument("--cache-lens", default="4096,32768")
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--repeats", type=int, default=20)
 p.add_argument("--dtype", default="float32", choices=["float32", "bfloat16", "float16"])
+p.add_argument("--json", default=None, help="also write the rows as a JSON array here")
 args = p.parse_args()
+rows = []
 torch.set_num_threads(args.threads)
 dtype = getattr(torch, args.dtype)
 print(f"PyTorch {torch.__version__} SDPA decode, {args.threads} thread(s), {args.dtype}")
@@ -42,3 +44,8 @@ for n in map(int, args.cache_lens.split(",")):
     ms = statistics.median(times)
     gb = 2 * k.numel() * k.element_size() / 1e9
     print(f"{n:>6}  {ms:>8.3f}  {gb / (ms / 1e3):>10.1f}")
+    rows.append({"cacheLen": n, "threads": args.threads, "dtype": args.dtype, "msPerStep": ms,
+                 "gbPerS": gb / (ms / 1e3)})
+if args.json:
+    with open(args.json, "w") as f:
+        json.dump(rows, f, indent=1)

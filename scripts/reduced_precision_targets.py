@@ -18,26 +18,16 @@ B=8 H=8 D=64, non-causal and causal (the issue's grid). Exit status 0 when every
 the kernel is met, 1 when one is missed, 2 when a run fails or its output is unusable, 3 when
 the AMX targets against PyTorch could not be checked (no torch).
 """
-import argparse, json, math, os, statistics, subprocess, sys, tempfile
+import json, math, os, statistics, subprocess, sys, tempfile
 
-root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-p = argparse.ArgumentParser()
-p.add_argument("--rounds", type=int, default=3)
-p.add_argument("--repeats", type=int, default=7)
+from targets_common import check_binary, parser, root, torch_imports
+
+p = parser(rounds=3, repeats=7)
 p.add_argument("--threads", type=int, default=2)
 p.add_argument("--seq-lens", default="512,1024,2048")
-p.add_argument("--binary", default=os.path.join(root, ".build/release/attention"))
-p.add_argument("--json", default=None, help="write the per-round figures and their medians here")
 args = p.parse_args()
-if not os.access(args.binary, os.X_OK):
-    print(f"reduced_precision_targets: no {args.binary}; run `swift build -c release` first", file=sys.stderr)
-    sys.exit(2)
-try:
-    import torch  # noqa: F401  (only whether it imports)
-    have_torch = True
-except ImportError:
-    have_torch = False
-    print("PyTorch does not import: only our fp32 and bf16 are measured (pip install torch for the rest)")
+check_binary(args, "reduced_precision_targets")
+have_torch = torch_imports("only our fp32 and bf16 are measured")
 
 
 def ours():

@@ -50,6 +50,23 @@ import Testing
             }
             #expect(row["cacheLen"] as? Int == 40)
         }
+        // Only the paged row compares itself with the contiguous one, timed alternately.
+        #expect(rows.map { $0["layout"] as? String } == ["contiguous", "paged/16"])
+        #expect(rows[0]["pagedOverContiguous"] == nil)
+        #expect((rows[1]["pagedOverContiguous"] as? Double).map { $0 > 0 && $0.isFinite } == true)
+    }
+
+    /// The memory estimate, in closed form: a 40-position bf16 cache (2 KV heads, D = 16:
+    /// 40·2·2·16·2 = 5120 bytes), its plain-read buffer of the same size, one sequence
+    /// generated in f32 (40·2·2·16·4 = 10240), and with blocks of 16 a paged copy rounded to
+    /// 48 positions (6144) that lives next to the contiguous one.
+    @Test func estimatedBytesCountsBothCaches() {
+        var config = DecodeBenchmarkConfiguration(
+            lengths: [40], heads: 4, kvHeads: 2, headDim: 16, dtype: .bf16)
+        #expect(config.cacheBytes == 5120)
+        #expect(config.estimatedBytes == 2 * 5120 + 10240)
+        config.pagedBlock = 16
+        #expect(config.estimatedBytes == 2 * 5120 + 6144 + 10240)
     }
 
     /// A cache larger than the memory budget is refused before anything is allocated (it

@@ -8,7 +8,8 @@ public struct DecodeBenchmarkConfiguration: Sendable {
     /// New query positions per sequence (1 for plain decoding).
     public var queries: Int
     public var dtype: DType
-    /// Block size of a ``PagedKVCache``, or `nil` for a contiguous ``KVCache``.
+    /// Also time a ``PagedKVCache`` with blocks of this many positions, interleaved with the
+    /// contiguous ``KVCache`` (`nil`: the contiguous cache only).
     public var pagedBlock: Int?
     /// Also time the same step through `scaledDotProductAttention` on keys and values as
     /// tensors (bottom-right causal), interleaved: with `backend: .fused` (the flash kernel)
@@ -30,21 +31,23 @@ public struct DecodeBenchmarkConfiguration: Sendable {
         lengths.reduce(0, +) * kvHeads * 2 * headDim * dtype.byteSize
     }
 
-    /// About what a run allocates at its peak: the cache (a paged pool rounds each sequence
-    /// up to whole blocks), the plain-read buffer of the same size, one sequence's keys and
-    /// values generated in f32 before they are appended, and with ``compareFlash`` the
-    /// tensors of the flash step (generated in f32, then in the cache's dtype).
+    /// About what a run allocates at its peak: the contiguous cache, the paged one when
+    /// asked (its pool rounds each sequence up to whole blocks), the plain-read buffer of
+    /// ``cacheBytes``, one sequence's keys and values generated in f32 before they are
+    /// appended, and with ``compareFlash`` the tensors of the flash step (generated in f32,
+    /// then in the cache's dtype).
     public var estimatedBytes: Double {
         let row = Double(kvHeads * 2 * headDim)
-        let positions = lengths.reduce(0.0) { total, n in
-            total + Double(pagedBlock.map { (n + $0 - 1) / $0 * $0 } ?? n)
-        }
-        let cache = positions * row * Double(dtype.byteSize)
+        let paged =
+            pagedBlock.map { block in
+                lengths.reduce(0.0) { $0 + Double(($1 + block - 1) / block * block) } * row
+                    * Double(dtype.byteSize)
+            } ?? 0
         let generated = Double(lengths.max() ?? 0) * row * 4
         let flash =
             compareFlash
             ? Double(lengths.reduce(0, +)) * row * Double(4 + dtype.byteSize) : 0
-        return 2 * cache + generated + flash
+        return 2 * Double(cacheBytes) + paged + generated + flash
     }
 }
 
@@ -70,6 +73,9 @@ public struct DecodeBenchmarkResult: Codable, Sendable {
     public var flashMsPerStep: Double?
     /// The same step through the automatic backend on tensors, when compared (`--vs-flash`).
     public var automaticMsPerStep: Double?
+    /// Paged rows: the median over the repetitions of this step's time over the contiguous
+    /// cache's step in the same repetition (the two are timed back to back).
+    public var pagedOverContiguous: Double?
 }
 
 /// Times decode steps against a filled cache next to a plain read of a buffer of the same
@@ -89,54 +95,62 @@ public enum DecodeBenchmark {
         }
     }
 
-    /// Builds the cache of `config` (random keys and values), then times `repeats` steps
-    /// and `repeats` plain reads, interleaved; returns the medians.
+    /// Builds the cache of `config` (random keys and values; with ``DecodeBenchmarkConfiguration/pagedBlock``
+    /// a paged cache of the same contents too), then times `repeats` rounds of: a step on
+    /// each cache (in alternating order), the ``DecodeBenchmarkConfiguration/compareFlash``
+    /// steps, and a plain read. Returns the medians: the contiguous cache's row, then the
+    /// paged one's.
     /// - Throws: ``AttentionError`` for configurations the cache or kernel refuse.
     public static func run(
         _ config: DecodeBenchmarkConfiguration, repeats: Int, execution: ExecutionOptions
-    ) throws -> DecodeBenchmarkResult {
+    ) throws -> [DecodeBenchmarkResult] {
         try checkFits(config, budget: .current())
         let resolved = try execution.resolved()
         let b = config.lengths.count
         let q = Tensor.randomNormal([b, config.heads, config.queries, config.headDim], seed: 1)
         let options = DecodeOptions(execution: execution)
-        let step: () throws -> Void
-        if let block = config.pagedBlock {
-            let blocks = config.lengths.reduce(0) { $0 + ($1 + block - 1) / block }
-            var cache = try PagedKVCache(
+        var cache = try KVCache(
+            batch: b, kvHeads: config.kvHeads, headDim: config.headDim,
+            capacity: config.lengths.max() ?? 0, dtype: config.dtype)
+        var pagedCache = try config.pagedBlock.map { block in
+            try PagedKVCache(
                 kvHeads: config.kvHeads, headDim: config.headDim, blockSize: block,
-                blockCount: blocks, dtype: config.dtype)
-            var ids: [Int] = []
-            for (i, n) in config.lengths.enumerated() {
-                ids.append(cache.addSequence())
-                let (k, v) = randomKV(config, length: n, seed: UInt64(i))
-                try cache.append(keys: k, values: v, sequence: ids[i])
+                blockCount: config.lengths.reduce(0) { $0 + ($1 + block - 1) / block },
+                dtype: config.dtype)
+        }
+        var ids: [Int] = []
+        for (i, n) in config.lengths.enumerated() {
+            let (k, v) = randomKV(config, length: n, seed: UInt64(i))
+            try cache.append(keys: k, values: v, sequence: i)
+            if let id = pagedCache?.addSequence() {
+                ids.append(id)
+                try pagedCache?.append(keys: k, values: v, sequence: id)
             }
-            let c = cache
-            step = { _ = try decodeAttention(query: q, cache: c, sequences: ids, options: options) }
-        } else {
-            var cache = try KVCache(
-                batch: b, kvHeads: config.kvHeads, headDim: config.headDim,
-                capacity: config.lengths.max() ?? 0, dtype: config.dtype)
-            for (i, n) in config.lengths.enumerated() {
-                let (k, v) = randomKV(config, length: n, seed: UInt64(i))
-                try cache.append(keys: k, values: v, sequence: i)
+        }
+        let (contiguous, paged) = (cache, pagedCache)
+        var steps: [() throws -> Void] = [
+            { _ = try decodeAttention(query: q, cache: contiguous, options: options) }
+        ]
+        if let paged {
+            steps.append {
+                _ = try decodeAttention(query: q, cache: paged, sequences: ids, options: options)
             }
-            let c = cache
-            step = { _ = try decodeAttention(query: q, cache: c, options: options) }
         }
         let compared =
             try config.compareFlash ? tensorSteps(config, query: q, execution: execution) : nil
         let plain = ReadBandwidthBuffer(bytes: config.cacheBytes)
         let threads = resolved.threads
-        var steps: [Double] = [], reads: [Double] = [], flashes: [Double] = []
-        var automatics: [Double] = []
-        try step()
+        var times = [[Double]](repeating: [], count: steps.count)
+        var reads: [Double] = [], flashes: [Double] = [], automatics: [Double] = []
+        for step in steps { try step() }
         try compared?.flash()
         try compared?.automatic()
         plain.read(threads: threads, execution: resolved)
-        for _ in 0..<Swift.max(1, repeats) {
-            steps += try Timing.measure(repeats: 1, warmup: 0) { try step() }
+        for r in 0..<Swift.max(1, repeats) {
+            for i in 0..<steps.count {
+                let s = r % 2 == 0 ? i : steps.count - 1 - i  // alternate which goes first
+                times[s] += try Timing.measure(repeats: 1, warmup: 0) { try steps[s]() }
+            }
             if let compared {
                 flashes += try Timing.measure(repeats: 1, warmup: 0) { try compared.flash() }
                 automatics += try Timing.measure(repeats: 1, warmup: 0) {
@@ -147,20 +161,25 @@ public enum DecodeBenchmark {
                 plain.read(threads: threads, execution: resolved)
             }
         }
-        let ms = Timing.median(steps), readMs = Timing.median(reads)
+        let readMs = Timing.median(reads)
         let gb = Double(config.cacheBytes) / 1e9
-        return DecodeBenchmarkResult(
-            cacheLen: config.lengths.max() ?? 0, totalPositions: config.lengths.reduce(0, +),
-            batch: b, heads: config.heads, kvHeads: config.kvHeads, headDim: config.headDim,
-            queries: config.queries, dtype: config.dtype.rawValue,
-            layout: config.pagedBlock.map { "paged/\($0)" } ?? "contiguous", threads: threads,
-            msPerStep: ms, gbPerS: gb / (ms / 1e3), plainReadGbPerS: gb / (readMs / 1e3),
-            bandwidthFraction: readMs / ms,
-            kernel: config.dtype == .bf16 && resolved.half.decodesInPairs
-                // the AVX512-BF16 pair kernel, also under the AMX kernels (a step needs no tiles)
-                ? ReducedPrecisionKernel.avx512BF16.description : "\(resolved.instructionSet)",
-            flashMsPerStep: flashes.isEmpty ? nil : Timing.median(flashes),
-            automaticMsPerStep: automatics.isEmpty ? nil : Timing.median(automatics))
+        return times.indices.map { s in
+            let ms = Timing.median(times[s])
+            return DecodeBenchmarkResult(
+                cacheLen: config.lengths.max() ?? 0, totalPositions: config.lengths.reduce(0, +),
+                batch: b, heads: config.heads, kvHeads: config.kvHeads, headDim: config.headDim,
+                queries: config.queries, dtype: config.dtype.rawValue,
+                layout: s == 0 ? "contiguous" : "paged/\(config.pagedBlock!)", threads: threads,
+                msPerStep: ms, gbPerS: gb / (ms / 1e3), plainReadGbPerS: gb / (readMs / 1e3),
+                bandwidthFraction: readMs / ms,
+                kernel: config.dtype == .bf16 && resolved.half.decodesInPairs
+                    // the AVX512-BF16 pair kernel, also under the AMX kernels (a step needs no tiles)
+                    ? ReducedPrecisionKernel.avx512BF16.description : "\(resolved.instructionSet)",
+                flashMsPerStep: s > 0 || flashes.isEmpty ? nil : Timing.median(flashes),
+                automaticMsPerStep: s > 0 || automatics.isEmpty ? nil : Timing.median(automatics),
+                pagedOverContiguous: s == 0
+                    ? nil : Timing.median(zip(times[s], times[0]).map { $0 / $1 }))
+        }
     }
 
     /// The step of `config` through `scaledDotProductAttention` on the cache's shape as

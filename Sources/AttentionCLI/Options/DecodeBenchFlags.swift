@@ -19,7 +19,9 @@ struct DecodeBenchFlags: ParsableArguments {
     var batchLens: String?
     @Option(
         parsing: .unconditional,
-        help: "Decode: also time a paged cache with blocks of this many positions.")
+        help:
+            "Decode: also time a paged cache with blocks of this many positions, step by step alternating with the contiguous cache (column ÷ contiguous, JSON pagedOverContiguous: the median ratio)."
+    )
     var pagedBlock: Int?
     @Option(parsing: .unconditional, help: "Decode: new query positions per step, 1…16.")
     var queries = 1
@@ -66,13 +68,11 @@ struct DecodeBenchFlags: ParsableArguments {
         var configurations: [DecodeBenchmarkConfiguration] = []
         for lengths in try parsedLengths() {
             for dtype in dtypes {
-                for block in [nil] + (pagedBlock.map { [$0] } ?? []) {
-                    configurations.append(
-                        DecodeBenchmarkConfiguration(
-                            lengths: lengths, heads: heads, kvHeads: kvHeads, headDim: headDim,
-                            queries: queries, dtype: dtype, pagedBlock: block,
-                            compareFlash: vsFlash && block == nil))
-                }
+                configurations.append(
+                    DecodeBenchmarkConfiguration(
+                        lengths: lengths, heads: heads, kvHeads: kvHeads, headDim: headDim,
+                        queries: queries, dtype: dtype, pagedBlock: pagedBlock,
+                        compareFlash: vsFlash))
             }
         }
         // Every configuration must fit before the first one runs.
@@ -90,7 +90,8 @@ struct DecodeBenchFlags: ParsableArguments {
         for config in configurations {
             do {
                 results.append(
-                    try DecodeBenchmark.run(config, repeats: repeats, execution: execution))
+                    contentsOf: try DecodeBenchmark.run(
+                        config, repeats: repeats, execution: execution))
             } catch let error as AttentionError {
                 throw ValidationError("decode benchmark: \(error)")
             }
@@ -100,6 +101,7 @@ struct DecodeBenchFlags: ParsableArguments {
                 "layout", "B", "H/Hkv", "D", "Sq", "dtype", "cache", "positions", "threads",
                 "ms/step", "cache GB/s", "plain read GB/s", "fraction",
             ] + (vsFlash ? ["flash ms", "decode speed-up", "auto (tensors) ms"] : [])
+                + (pagedBlock == nil ? [] : ["÷ contiguous"])
         ]
         for r in results {
             rows.append(
@@ -111,7 +113,9 @@ struct DecodeBenchFlags: ParsableArguments {
                     String(format: "%.3f", r.msPerStep), String(format: "%.1f", r.gbPerS),
                     String(format: "%.1f", r.plainReadGbPerS),
                     String(format: "%.0f%%", 100 * r.bandwidthFraction),
-                ] + (vsFlash ? flashColumns(r) : []))
+                ] + (vsFlash ? flashColumns(r) : [])
+                    + (pagedBlock == nil
+                        ? [] : [r.pagedOverContiguous.map { String(format: "%.2f", $0) } ?? ""]))
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
         print(
