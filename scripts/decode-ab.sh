@@ -4,15 +4,17 @@
 # the host's load on this kind of VM by up to 1.5× from minute to minute; the median of
 # per-repetition ratios, both builds timed back to back, is steady where separate runs are not.
 #
-# usage: scripts/decode-ab.sh REV_A [REV_B|.] [bf16|f16|f32] [POSITIONS...]
+# usage: [ISA=avx2] scripts/decode-ab.sh REV_A [REV_B|.] [bf16|f16|f32] [POSITIONS...]
 #   REV_B "." (the default) is the working tree. Defaults: bf16, positions 128 (the cache in
 #   L2: the kernel's arithmetic), 4096 and 32768 (read from memory); 8 KV heads.
-# Needs an x86-64 CPU with AVX-512 (and AVX512-BF16 for bf16), clang (the Swift toolchain's),
+#   ISA=avx2 times the AVX2 variant instead of AVX-512 (bf16 then widens as f16 does).
+# Needs an x86-64 CPU with AVX-512 (and AVX512-BF16 for bf16; AVX2 with ISA=avx2), clang (the Swift toolchain's),
 # nm and objcopy. Optional: nothing in the package or its tests uses it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n 2,10p "$0"; exit 2; }
-revA=$1 revB=${2:-.} dtype=${3:-bf16}
+[ $# -ge 1 ] || { sed -n 2,11p "$0"; exit 2; }
+revA=$1 revB=${2:-.} dtype=${3:-bf16} isa=${ISA:-avx512}
+case $isa in avx512) define= ;; avx2) define=-DAB_AVX2 ;; *) echo "ISA: avx512 or avx2" >&2; exit 2 ;; esac
 shift $(($# < 3 ? $# : 3))
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(128 4096 32768)
@@ -30,11 +32,11 @@ for side in A B; do
     # its loops across cache-line boundaries, which alone changed the f16 step by 10–15%
     # (the package's decode kernels are declared aligned(64); older revisions were not).
     "$cc" -O2 -DSWIFT_PACKAGE=1 -fblocks -fPIC -g -fno-omit-frame-pointer -falign-functions=64 \
-        -I "$src/include" -c "$src/kernels_avx512.c" -o "$work/$side.o"
+        -I "$src/include" -c "$src/kernels_$isa.c" -o "$work/$side.o"
     nm --defined-only -g "$work/$side.o" | awk -v p=$side '{print $3, p "_" $3}' > "$work/$side.syms"
     objcopy --redefine-syms="$work/$side.syms" "$work/$side.o" "$work/${side}_prefixed.o"
 done
-"$cc" -O2 -I "$work/B/_AttentionKernels/include" scripts/decode_ab.c "$work/A_prefixed.o" "$work/B_prefixed.o" \
+"$cc" -O2 -I "$work/B/_AttentionKernels/include" $define scripts/decode_ab.c "$work/A_prefixed.o" "$work/B_prefixed.o" \
     -o "$work/decode_ab" -lm
 echo "A = $revA, B = $([ "$revB" = . ] && echo "the working tree" || echo "$revB")"
 for n in "${sizes[@]}"; do

@@ -8,6 +8,8 @@
 //
 // Shape: B = 1, rows = 4 query rows per KV head (32/8 GQA), D = Dv = 128, value rows.
 // Usage: decode_ab POSITIONS KV_HEADS REPS bf16|f16|f32 (f16: the widening kernel)
+// Compiled with -DAB_AVX2 it times the AVX2 variant (every dtype on the widening kernel)
+// and reads plainly with AVX2.
 #include "AttentionKernels.h"
 #include "AttentionKernelsHalf.h"
 #include <immintrin.h>
@@ -19,8 +21,20 @@
 #include <time.h>
 
 typedef void decode_fn(const ak_decode_rows *, long, const ak_kv_run *);
+#ifdef AB_AVX2
+decode_fn A_ak_decode_partial_avx2, B_ak_decode_partial_avx2;
+#define A_WIDEN A_ak_decode_partial_avx2
+#define B_WIDEN B_ak_decode_partial_avx2
+#define A_PAIRS A_ak_decode_partial_avx2
+#define B_PAIRS B_ak_decode_partial_avx2
+#else
 decode_fn A_ak_decode_partial_avx512, B_ak_decode_partial_avx512, A_ak_decode_partial_bf16_avx512,
     B_ak_decode_partial_bf16_avx512;
+#define A_WIDEN A_ak_decode_partial_avx512
+#define B_WIDEN B_ak_decode_partial_avx512
+#define A_PAIRS A_ak_decode_partial_bf16_avx512
+#define B_PAIRS B_ak_decode_partial_bf16_avx512
+#endif
 void *ak_thread_buffer(int i, unsigned long n) { return 0; }  // not used by decode
 
 static double now(void) {
@@ -32,6 +46,18 @@ static int cmp(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
 }
+#ifdef AB_AVX2
+__attribute__((target("avx2"))) static float plain(const float *x, long n) {
+    __m256 m = _mm256_setzero_ps(), m2 = m;
+    for (long i = 0; i < n; i += 16) {
+        m = _mm256_max_ps(m, _mm256_loadu_ps(x + i));
+        m2 = _mm256_max_ps(m2, _mm256_loadu_ps(x + i + 8));
+    }
+    float t[8];
+    _mm256_storeu_ps(t, _mm256_max_ps(m, m2));
+    return fmaxf(fmaxf(fmaxf(t[0], t[1]), fmaxf(t[2], t[3])), fmaxf(fmaxf(t[4], t[5]), fmaxf(t[6], t[7])));
+}
+#else
 __attribute__((target("avx512f"))) static float plain(const float *x, long n) {
     __m512 m = _mm512_setzero_ps(), m2 = m;
     for (long i = 0; i < n; i += 32) {
@@ -40,6 +66,7 @@ __attribute__((target("avx512f"))) static float plain(const float *x, long n) {
     }
     return _mm512_reduce_max_ps(_mm512_max_ps(m, m2));
 }
+#endif
 
 int main(int argc, char **argv) {
     if (argc < 5) return fprintf(stderr, "usage: %s POSITIONS KV_HEADS REPS bf16|f16|f32\n", argv[0]), 2;
@@ -57,8 +84,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < 512; i++) q[i] = sinf((float)i) * 0.1f;
     for (int i = 0; i < 256; i++) qp[i] = 0x3c003c00;
     long lo[4] = {0, 0, 0, 0}, hi[4] = {N, N, N, N};
-    decode_fn *fn[2] = {bf ? A_ak_decode_partial_bf16_avx512 : A_ak_decode_partial_avx512,
-                        bf ? B_ak_decode_partial_bf16_avx512 : B_ak_decode_partial_avx512};
+    decode_fn *fn[2] = {bf ? A_PAIRS : A_WIDEN, bf ? B_PAIRS : B_WIDEN};
     double *t[3], *ratio = malloc((size_t)reps * sizeof(double));
     for (int k = 0; k < 3; k++) t[k] = malloc((size_t)reps * sizeof(double));
     volatile float sink = 0;

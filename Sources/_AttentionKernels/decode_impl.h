@@ -70,6 +70,8 @@ AK_INLINE vf dec_load(const void *p, long i, const int type) {
     if (type == AK_KV_BF16) return (vf)(w << 16);
 #if AK_VW == 16
     return (vf)_mm512_cvtph_ps((__m256i)x);  // AVX512F converts halves in one instruction
+#elif defined(AK_HAS_F16C)
+    return (vf)_mm256_cvtph_ps((__m128i)x);  // so does F16C (the AVX2 variant)
 #else
     return dec_half_to_float(w);
 #endif

@@ -591,32 +591,43 @@ static void decode_spans(long rows, long n, long *lo, long *hi) {
     }
 }
 
+static uint32_t ref_to_f32(int format, uint16_t h);
+static uint16_t ref_from_f32(int format, float x);
+
+// f32, bf16 and f16 caches. The values are exact in every element type; the f16 case puts
+// them where the widening kernels' conversion must handle subnormals: keys scaled by 2^-10
+// (those below 2^-14 in magnitude are subnormal), values by 2^-14 (all subnormal or zero).
 static void test_decode_partial(void) {
     long cases = 0;
+    static const char *typeName[] = {"f32", "bf16", "f16"};
     static const long shapes[][4] = {  // rows, d, dv, panel (0: rows)
         {4, 64, 128, 32}, {1, 17, 64, 16}, {5, 64, 128, 25}, {3, 17, 37, 0}, {4, 128, 64, 0}, {2, 8, 192, 20}};
     for (int si = 0; si < 6; si++)
-        for (int bf = 0; bf < 2; bf++)
+        for (int type = AK_KV_F32; type <= AK_KV_F16; type++)
             for (long n = 1; n <= 100; n += 33) {
                 const long rows = shapes[si][0], d = shapes[si][1], dv = shapes[si][2], P = shapes[si][3];
-                const long ldk = d + 3, ldv = dv + 5, width = bf ? 2 : 4;
-                // Values exactly representable in bf16 (low 16 bits clear), so both element
-                // types hold the same numbers.
+                const long ldk = d + 3, ldv = dv + 5, width = type == AK_KV_F32 ? 4 : 2;
+                const int half = type == AK_KV_BF16 ? AK_HALF_BF16 : AK_HALF_F16;
+                const float vmax = type == AK_KV_F16 ? 0x1p-14f : 1;  // |values| < vmax
                 float *kf = randoms(n * ldk), *vf = randoms(n * dv), *q = randoms(rows * d);
-                for (long i = 0; i < n * ldk; i++) kf[i] = bitsf(fbits(kf[i]) & 0xFFFF0000u);
-                for (long i = 0; i < n * dv; i++) vf[i] = bitsf(fbits(vf[i]) & 0xFFFF0000u);
-                for (long i = 0; i < rows * d; i++) q[i] *= 0.3f;
+                // Round to the element type (exact afterwards), as stored.
+                for (long i = 0; i < n * ldk; i++)
+                    if (type != AK_KV_F32)
+                        kf[i] = bitsf(ref_to_f32(half, ref_from_f32(half, kf[i] * (type == AK_KV_F16 ? 0x1p-10f : 1))));
+                for (long i = 0; i < n * dv; i++)
+                    if (type != AK_KV_F32) vf[i] = bitsf(ref_to_f32(half, ref_from_f32(half, vf[i] * vmax)));
+                for (long i = 0; i < rows * d; i++) q[i] *= type == AK_KV_F16 ? 300.0f : 0.3f;
                 char *kb = malloc((size_t)(n * ldk * width)), *vb = malloc((size_t)((n + 32) * ldv * width));
                 for (long t = 0; t < n; t++) {
                     for (long i = 0; i < d; i++) {
                         float x = kf[t * ldk + i];
-                        if (bf) ((uint16_t *)kb)[t * ldk + i] = (uint16_t)(fbits(x) >> 16);
+                        if (type != AK_KV_F32) ((uint16_t *)kb)[t * ldk + i] = ref_from_f32(half, x);
                         else ((float *)kb)[t * ldk + i] = x;
                     }
                     for (long c = 0; c < dv; c++) {
                         long o = P ? panel_offset(t, c, P, dv) : t * ldv + c;
                         float x = vf[t * dv + c];
-                        if (bf) ((uint16_t *)vb)[o] = (uint16_t)(fbits(x) >> 16);
+                        if (type != AK_KV_F32) ((uint16_t *)vb)[o] = ref_from_f32(half, x);
                         else ((float *)vb)[o] = x;
                     }
                 }
@@ -635,8 +646,7 @@ static void test_decode_partial(void) {
                 decode_spans(rows, n, lo, hi);
                 float m[8], l[8], *acc = floats(rows * dv), *scratch = floats(rows * (AK_DECODE_TILE + 1));
                 fill(m, rows, -INFINITY), fill(l, rows, 0), fill(acc, rows * dv, 0);
-                ak_decode_rows args = {rows, d, dv, q, lo, hi, NULL, NULL, 0, bf ? AK_KV_BF16 : AK_KV_F32,
-                                       m, l, acc, scratch, NULL, 0};
+                ak_decode_rows args = {rows, d, dv, q, lo, hi, NULL, NULL, 0, type, m, l, acc, scratch, NULL, 0};
                 K->decode_partial(&args, nruns, runs);
                 cases++;
                 for (long r = 0; r < rows; r++) {
@@ -665,7 +675,7 @@ static void test_decode_partial(void) {
                     double bound = dotBound(d, absDot) * 2 + 1e-6;  // scores, then exp2 and the sum
                     note(fabs(got - lse) / bound);
                     CHECK(fabs(got - lse) <= bound, "decode %s rows %ld d %ld panel %ld n %ld row %ld: lse %.9g, want %.9g",
-                          bf ? "bf16" : "f32", rows, d, P, n, r, got, lse);
+                          typeName[type], rows, d, P, n, r, got, lse);
                     for (long c = 0; c < dv; c++) {
                         double want = 0;
                         for (long t = lo[r]; t < hi[r]; t++) {
@@ -674,9 +684,9 @@ static void test_decode_partial(void) {
                             want += exp2(x - mx) / sum * vf[t * dv + c];
                         }
                         double out = acc[r * dv + c] / l[r];
-                        // Averages of values in [−1, 1): float sums over ≤ 100 terms.
-                        CHECK(fabs(out - want) <= 1e-5, "decode %s rows %ld d %ld dv %ld panel %ld n %ld row %ld col %ld: %.9g, want %.9g",
-                              bf ? "bf16" : "f32", rows, d, dv, P, n, r, c, out, want);
+                        // Averages of values in (−vmax, vmax): float sums over ≤ 100 terms.
+                        CHECK(fabs(out - want) <= 1e-5 * vmax, "decode %s rows %ld d %ld dv %ld panel %ld n %ld row %ld col %ld: %.9g, want %.9g",
+                              typeName[type], rows, d, dv, P, n, r, c, out, want);
                     }
                 }
                 free(kf), free(vf), free(q), free(kb), free(vb), free(acc), free(scratch);

@@ -9,7 +9,7 @@ public enum InstructionSet: Int, Sendable, CaseIterable, Comparable, CustomStrin
     /// 4-wide vectors: SSE2 without FMA on x86-64, NEON with FMA on arm64 (where it is the
     /// only variant).
     case portable = 0
-    /// 8-wide AVX2 with FMA.
+    /// 8-wide AVX2 with FMA (and F16C, which the decode kernel converts f16 caches with).
     case avx2 = 1
     /// 16-wide AVX-512 (F, VL, DQ) with FMA.
     case avx512 = 2
