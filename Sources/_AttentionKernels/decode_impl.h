@@ -72,6 +72,8 @@ AK_INLINE vf dec_load(const void *p, long i, const int type) {
     return (vf)_mm512_cvtph_ps((__m256i)x);  // AVX512F converts halves in one instruction
 #elif defined(AK_HAS_F16C)
     return (vf)_mm256_cvtph_ps((__m128i)x);  // so does F16C (the AVX2 variant)
+#elif AK_VW == 4 && defined(__aarch64__) && defined(__ARM_NEON)
+    return (vf)vcvt_f32_f16(vreinterpret_f16_u16((uint16x4_t)x));  // and AArch64 (fcvtl)
 #else
     return dec_half_to_float(w);
 #endif
