@@ -15,7 +15,10 @@ then the targets (B=1, H=32, Hkv=8, D=128, caches of 4096 and 32768 positions, f
   batch       the batch's time per position read within 1.25x of one 32768-position
               sequence's, i.e. time follows the positions read, not 8 x the longest
 
-The issue's ggml figures (>= 1.5x) need a ggml build; they are not measured here.
+  ggml        our cache-read GB/s on 2 threads >= 1.5x the issue's ggml figures (llama.cpp's
+              CPU flash attention, measured by another session: f32 14.9 / 7.9 GB/s, f16 12.6 /
+              8.2 at 4096 / 32768; our bf16 against its f16). ggml itself is not run here
+              (docs/PERFORMANCE.md, "Side by side with ggml", ran it next to ours).
 
     swift build -c release
     python3 scripts/decode_targets.py [--rounds 5] [--repeats 20] [--json out.json]
@@ -33,6 +36,7 @@ check_binary(args, "decode_targets")
 have_torch = torch_imports("the target against it is not checked")
 
 SHAPE = ["--heads", "32", "--kv-heads", "8", "--head-dim", "128"]
+GGML_GBPS = {("f32", 4096): 14.9, ("f32", 32768): 7.9, ("bf16", 4096): 12.6, ("bf16", 32768): 8.2}
 CACHES, DTYPES, THREADS = (4096, 32768), ("f32", "bf16"), (1, 2)
 BATCH = "100,500,1000,2000,4000,8000,16000,32768"
 
@@ -62,7 +66,7 @@ def batch():
 
 
 # (dtype, cache, threads) -> per-round lists
-fraction, ms, paged_ratio, torch_ms = {}, {}, {}, {}
+fraction, ms, gbps, paged_ratio, torch_ms = {}, {}, {}, {}, {}
 batch_per_position, kernels = [], set()
 try:
     for round in range(1, args.rounds + 1):
@@ -77,6 +81,7 @@ try:
                 c, pg = by_layout[("contiguous", key)], by_layout[("paged/16", key)]
                 fraction.setdefault(key, []).append(c["bandwidthFraction"])
                 ms.setdefault(key, []).append(c["msPerStep"])
+                gbps.setdefault(key, []).append(c["gbPerS"])
                 paged_ratio.setdefault(key, []).append(pg["pagedOverContiguous"])
             if have_torch:
                 for dtype in DTYPES:
@@ -95,9 +100,9 @@ except (subprocess.CalledProcessError, ValueError, KeyError, TypeError, Assertio
 med = statistics.median
 missed = []
 print(f"\nkernels: {', '.join(sorted(kernels))}; medians of {args.rounds} rounds, {args.repeats} repeats each")
-print("| dtype | cache | threads | ms/step | fraction of plain read (rounds) | paged/16 ÷ contiguous | "
-      "PyTorch ms | ours vs PyTorch |")
-print("|---|---|---|---|---|---|---|---|")
+print("| dtype | cache | threads | ms/step | cache GB/s | fraction of plain read (rounds) | "
+      "paged/16 ÷ contiguous | PyTorch ms | ours vs PyTorch |")
+print("|---|---|---|---|---|---|---|---|---|")
 for key in sorted(fraction):
     d, c, t = key
     f, m, pr = med(fraction[key]), med(ms[key]), med(paged_ratio[key])
@@ -109,8 +114,10 @@ for key in sorted(fraction):
         missed.append(f"{d} {c} {t} thread(s): paged/16 {pr:.2f}x the contiguous time > 1.10x")
     if th is not None and th / m < 3:
         missed.append(f"{d} {c} {t} thread(s): {th / m:.1f}x PyTorch < 3x")
+    if t == 2 and med(gbps[key]) < 1.5 * GGML_GBPS[(d, c)]:
+        missed.append(f"{d} {c}: {med(gbps[key]):.1f} GB/s < 1.5 x ggml's {GGML_GBPS[(d, c)]}")
     torch_cells = "— | —" if th is None else f"{th:.2f} | {th / m:.1f}×"
-    print(f"| {d} | {c} | {t} | {m:.3f} | {f:.0%} ({rounds}) | {pr:.2f} | {torch_cells} |")
+    print(f"| {d} | {c} | {t} | {m:.3f} | {med(gbps[key]):.1f} | {f:.0%} ({rounds}) | {pr:.2f} | {torch_cells} |")
 single = med(ms[("f32", 32768, 2)]) / 32768
 per = med(batch_per_position)
 print(f"batch of 8 ({BATCH}), f32, 2 threads: {per * 1e6:.3f} ns per position against {single * 1e6:.3f} "
@@ -122,6 +129,7 @@ if args.json:
         return {"|".join(map(str, k)): v for k, v in d.items()}
     with open(args.json, "w") as out:
         json.dump({"kernels": sorted(kernels), "fraction": keyed(fraction), "msPerStep": keyed(ms),
+                   "gbPerS": keyed(gbps),
                    "pagedOverContiguous": keyed(paged_ratio), "torchMsPerStep": keyed(torch_ms),
                    "batchMsPerPosition": batch_per_position}, out, indent=1)
 for m in missed:
