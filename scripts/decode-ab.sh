@@ -8,11 +8,11 @@
 #   REV_B "." (the default) is the working tree. Defaults: bf16, positions 128 (the cache in
 #   L2: the kernel's arithmetic), 4096 and 32768 (read from memory); 8 KV heads.
 #   ISA=avx2 times the AVX2 variant instead of AVX-512 (bf16 then widens as f16 does).
-# Needs an x86-64 CPU with AVX-512 (and AVX512-BF16 for bf16; AVX2 with ISA=avx2), clang (the Swift toolchain's),
+# Needs an x86-64 CPU with AVX-512 (and AVX512-BF16 for bf16; AVX2, FMA and F16C with ISA=avx2), clang (the Swift toolchain's),
 # nm and objcopy. Optional: nothing in the package or its tests uses it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n 2,11p "$0"; exit 2; }
+[ $# -ge 1 ] || { sed -n 2,12p "$0"; exit 2; }
 revA=$1 revB=${2:-.} dtype=${3:-bf16} isa=${ISA:-avx512}
 case $isa in avx512) define= ;; avx2) define=-DAB_AVX2 ;; *) echo "ISA: avx512 or avx2" >&2; exit 2 ;; esac
 shift $(($# < 3 ? $# : 3))

@@ -93,7 +93,8 @@ try:
         line = ", ".join(f"{d} {c} {t}t {fraction[(d, c, t)][-1]:.0%}" for d in DTYPES for c in CACHES
                          for t in THREADS)
         print(f"round {round}/{args.rounds}: fraction of the plain read: {line}", flush=True)
-except (subprocess.CalledProcessError, ValueError, KeyError, TypeError, AssertionError, ZeroDivisionError) as e:
+except (subprocess.CalledProcessError, OSError, ValueError, KeyError, TypeError, AssertionError,
+        ZeroDivisionError) as e:
     print(f"decode_targets: a run failed or gave unusable output: {e!r}", file=sys.stderr)
     sys.exit(2)
 
@@ -130,6 +131,9 @@ if args.json:
     with open(args.json, "w") as out:
         json.dump({"kernels": sorted(kernels), "fraction": keyed(fraction), "msPerStep": keyed(ms),
                    "gbPerS": keyed(gbps),
+                   "medians": {name: {k: med(v) for k, v in keyed(d).items()}
+                               for name, d in [("fraction", fraction), ("msPerStep", ms), ("gbPerS", gbps),
+                                               ("pagedOverContiguous", paged_ratio), ("torchMsPerStep", torch_ms)]},
                    "pagedOverContiguous": keyed(paged_ratio), "torchMsPerStep": keyed(torch_ms),
                    "batchMsPerPosition": batch_per_position}, out, indent=1)
 for m in missed:

@@ -60,7 +60,7 @@ try:
             for row in pytorch():
                 times.setdefault(("torch", row["seqLen"], row["causal"]), []).append(row["medianMs"])
         print(f"round {round}/{args.rounds} done", flush=True)
-except (subprocess.CalledProcessError, ValueError, KeyError, TypeError) as e:
+except (subprocess.CalledProcessError, OSError, ValueError, KeyError, TypeError) as e:
     print(f"reduced_precision_targets: a run failed or gave unusable output: {e!r}", file=sys.stderr)
     sys.exit(2)
 if any(v is None for vs in times.values() for v in vs) or not kernels or None in kernels:

@@ -5,11 +5,19 @@ import argparse, os, sys
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def positive(text):
+    """An integer of at least 1 (argparse type)."""
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return n
+
+
 def parser(rounds, repeats):
     """An argument parser with --rounds, --repeats, --binary and --json."""
     p = argparse.ArgumentParser()
-    p.add_argument("--rounds", type=int, default=rounds)
-    p.add_argument("--repeats", type=int, default=repeats)
+    p.add_argument("--rounds", type=positive, default=rounds)
+    p.add_argument("--repeats", type=positive, default=repeats)
     p.add_argument("--binary", default=os.path.join(root, ".build/release/attention"))
     p.add_argument("--json", default=None, help="write the per-round figures and their medians here")
     return p

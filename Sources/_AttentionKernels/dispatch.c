@@ -27,8 +27,9 @@ static const ak_table tables[] = {
 int ak_detected_isa(void) {
 #ifdef AK_HAS_X86
     __builtin_cpu_init();
+    // F16C for both: a variant may run every one below it, and the AVX2 one needs it.
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma"))
+        __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         return AK_ISA_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c"))
         return AK_ISA_AVX2;

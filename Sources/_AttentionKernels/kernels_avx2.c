@@ -3,7 +3,7 @@
 #if defined(__x86_64__) || defined(_M_X64)
 #define AK_VW 8
 // F16C too (every AVX2 CPU has it; ak_detected_isa checks): the decode kernel converts f16
-// caches with vcvtph2ps instead of the portable bit trick, which took 2.5x as long per
+// caches with vcvtph2ps instead of the portable bit trick, which took 3.4x as long per
 // cached position (docs/PERFORMANCE.md, "f16 caches on AVX2").
 #define AK_TARGET __attribute__((target("avx2,fma,f16c")))
 #define AK_HAS_F16C 1

@@ -115,7 +115,7 @@ struct DecodeBenchFlags: ParsableArguments {
                     String(format: "%.0f%%", 100 * r.bandwidthFraction),
                 ] + (vsFlash ? flashColumns(r) : [])
                     + (pagedBlock == nil
-                        ? [] : [r.pagedOverContiguous.map { String(format: "%.2f", $0) } ?? ""]))
+                        ? [] : [r.pagedOverContiguous.map { String(format: "%.2f", $0) } ?? "-"]))
         }
         let widths = (0..<rows[0].count).map { c in rows.map { $0[c].count }.max()! }
         print(
