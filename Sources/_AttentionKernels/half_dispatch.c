@@ -64,9 +64,11 @@ static const ak_half_table arm64_bf16_table = {
 int ak_detected_half_variant(void) {
 #ifdef AK_HALF_HAS_X86
     __builtin_cpu_init();
-    int f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+    // The F16C table (and those above it, which reuse its entries) is compiled for
+    // avx2,f16c,fma (half_f16c.c).
+    int f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
     if (f16c && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16"))
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bf16"))
         return !ak_amx_bf16_usable() ? AK_HALF_AVX512BF16 : ak_amx_fp16_usable() ? AK_HALF_AMX_FP16 : AK_HALF_AMX_BF16;
     if (f16c) return AK_HALF_F16C;
 #endif
