@@ -104,23 +104,63 @@ enum FlashDecode {
         let kernels = p.execution.kernels.c
         let width = cache.dtype.byteSize
         let pairWords = (d + 1) / 2
-        // Per-worker slices in whole cache lines too (16 floats, 8 ints; a run is 64 bytes).
-        let perWorkerFloats =
-            (rows * d + rows + rows * (tile + 1) + (pairs == nil ? 0 : rows * pairWords) + 15)
-            / 16 * 16
-        let perWorkerInts = (3 * rows + 7) / 8 * 8, perWorkerRuns = Swift.max(1, maxRuns)
+        // The kernel's view of each (b, hk)'s query rows, made once here rather than by every
+        // chunk's item: rows scaled by scale·log2 e (by 1 for the pair kernel, which scales
+        // its scores and reads the rows as bf16 pairs), ALiBi slopes, each row's visible
+        // keys [lo, hi) and aligned query position. Read-only during the loop.
+        let groups = p.batch * p.kvHeads
+        let groupQuery = lineAligned(Float.self, count: groups * rows * d)
+        let groupPairs = lineAligned(
+            UInt32.self, count: pairs == nil ? 0 : groups * rows * pairWords)
+        let groupSlopes = lineAligned(Float.self, count: groups * rows)
+        let groupInts = lineAligned(Int.self, count: groups * 3 * rows)  // lo, hi, qpos
+        let rowScale = pairs == nil ? qScale : 1
+        query.withUnsafeElements { q in
+            for b in 0..<p.batch {
+                let shift =
+                    p.alibi?.alignment.queryShift(queries: sq, keys: cache.lengths[b]) ?? 0
+                for hk in 0..<p.kvHeads {
+                    let group = b * p.kvHeads + hk
+                    let rowsQ = groupQuery + group * rows * d, ints = groupInts + group * 3 * rows
+                    for gi in 0..<g {
+                        let h = hk * g + gi
+                        for s in 0..<sq {
+                            let r = gi * sq + s
+                            let src =
+                                q + b * query.strides[0] + h * query.strides[1] + s
+                                * query.strides[2]
+                            for i in 0..<d { rowsQ[r * d + i] = src[i] * rowScale }
+                            let range = ranges[b][s]
+                            (ints[r], ints[rows + r]) = (range.lowerBound, range.upperBound)
+                            ints[2 * rows + r] = s + shift
+                            groupSlopes[group * rows + r] = slopes?[h] ?? 0
+                        }
+                    }
+                    if pairs != nil {
+                        half.pairs_from_f32!(
+                            rows, d, rowsQ, d, groupPairs + group * rows * pairWords, pairWords)
+                    }
+                }
+            }
+        }
+        // Per-worker slices in whole cache lines too (16 floats; a run is 64 bytes).
+        let perWorkerFloats = (rows * (tile + 1) + 15) / 16 * 16
+        let perWorkerRuns = Swift.max(1, maxRuns)
         let partials = lineAligned(Float.self, count: items.count * partialFloats)
         let floats = lineAligned(Float.self, count: workers * perWorkerFloats)
-        let ints = lineAligned(Int.self, count: workers * perWorkerInts)
         let runs = lineAligned(ak_kv_run.self, count: workers * perWorkerRuns)
         // Items recomputed by `checkedPartial` (non-finite values or overflowing scores).
         let checked = UnsafeMutablePointer<Bool>.allocate(capacity: Swift.max(1, items.count))
         checked.initialize(repeating: false, count: Swift.max(1, items.count))
         defer {
-            UnsafeMutableRawPointer(partials).deallocate()
-            UnsafeMutableRawPointer(floats).deallocate()
-            UnsafeMutableRawPointer(ints).deallocate()
-            UnsafeMutableRawPointer(runs).deallocate()
+            for buffer in [
+                UnsafeMutableRawPointer(partials), UnsafeMutableRawPointer(floats),
+                UnsafeMutableRawPointer(runs), UnsafeMutableRawPointer(groupQuery),
+                UnsafeMutableRawPointer(groupPairs), UnsafeMutableRawPointer(groupSlopes),
+                UnsafeMutableRawPointer(groupInts),
+            ] {
+                buffer.deallocate()
+            }
             checked.deallocate()
         }
 
@@ -130,28 +170,10 @@ enum FlashDecode {
                 parallelFor(count: items.count, threads: workers) { index, worker in
                     let q = shared.value.0
                     let item = items[index]
-                    let qBuf = floats + worker * perWorkerFloats
-                    let slope = qBuf + rows * d, scratch = slope + rows
-                    let qPairs = UnsafeMutableRawPointer(scratch + rows * (tile + 1))
-                        .assumingMemoryBound(to: UInt32.self)
-                    let rowScale = pairs == nil ? qScale : 1  // the pair kernel scales scores
-                    let lo = ints + worker * perWorkerInts, hi = lo + rows, qpos = hi + rows
-                    let shift =
-                        p.alibi?.alignment.queryShift(queries: sq, keys: cache.lengths[item.b]) ?? 0
-                    for gi in 0..<g {
-                        let h = item.hk * g + gi
-                        for s in 0..<sq {
-                            let r = gi * sq + s
-                            let src =
-                                q + item.b * query.strides[0] + h * query.strides[1] + s
-                                * query.strides[2]
-                            for i in 0..<d { qBuf[r * d + i] = src[i] * rowScale }
-                            let range = ranges[item.b][s]
-                            (lo[r], hi[r]) = (range.lowerBound, range.upperBound)
-                            slope[r] = slopes?[h] ?? 0
-                            qpos[r] = s + shift
-                        }
-                    }
+                    let group = item.b * p.kvHeads + item.hk
+                    let scratch = floats + worker * perWorkerFloats
+                    let lo = groupInts + group * 3 * rows, hi = lo + rows, qpos = hi + rows
+                    let shift = qpos[0]  // row 0 is query 0
                     let state = partials + index * partialFloats
                     state.update(repeating: -.infinity, count: rows)
                     (state + rows).update(repeating: 0, count: rows * (1 + dv))
@@ -167,15 +189,16 @@ enum FlashDecode {
                         n += 1
                     }
                     var args = ak_decode_rows(
-                        rows: rows, d: d, dv: dv, q: qBuf, lo: lo, hi: hi,
-                        slope: slopes == nil ? nil : UnsafePointer(slope),
+                        rows: rows, d: d, dv: dv, q: groupQuery + group * rows * d, lo: lo,
+                        hi: hi,
+                        slope: slopes == nil ? nil : UnsafePointer(groupSlopes + group * rows),
                         qpos: slopes == nil ? nil : UnsafePointer(qpos),
                         symmetric: p.alibi?.form == .symmetric ? 1 : 0,
                         kvType: cache.dtype.kernelCode, m: state, l: state + rows,
                         acc: state + 2 * rows, scratch: scratch, qPairs: nil, pairScale: 0)
                     if let pairs {
-                        half.pairs_from_f32!(rows, d, qBuf, d, qPairs, pairWords)
-                        (args.qPairs, args.pairScale) = (UnsafePointer(qPairs), qScale)
+                        args.qPairs = UnsafePointer(groupPairs + group * rows * pairWords)
+                        args.pairScale = qScale
                         pairs(&args, n, myRuns)
                     } else {
                         kernels.decode_partial(&args, n, myRuns)
