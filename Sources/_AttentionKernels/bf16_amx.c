@@ -29,6 +29,10 @@
 #include <immintrin.h>
 #include <string.h>
 
+// One target for the bf16 and the f16 entries (they share the always-inline block code and
+// choose the tile instruction by a constant flag): `amx-fp16` only lets the compiler accept
+// TDPFP16PS, which it emits nowhere but in the f16 entries. The AMX-BF16 table (chosen
+// without AMX-FP16) never reaches one.
 #define AK_AMX __attribute__((target("amx-tile,amx-bf16,amx-fp16,avx512f,avx512bw,avx512vl,avx512dq,avx512bf16,fma")))
 #define AK_AMX_INLINE static inline __attribute__((always_inline)) AK_AMX
 

@@ -79,7 +79,7 @@ enum FlashDecode {
         let perItem = (total + 16 * threads - 1) / (16 * threads)
         let half = p.execution.half.c
         // A bf16 cache on a tile-product kernel multiplies in bf16 pairs (the query rounded
-        // to bf16 once per item, exact when it is bf16); otherwise it is widened to fp32.
+        // to bf16 once per call, exact when it is bf16); otherwise it is widened to fp32.
         let pairs = cache.dtype == .bf16 ? half.decode_partial_bf16 : nil
         let tile = Int(pairs == nil ? AK_DECODE_TILE : AK_DECODE_BF16_TILE)
         let chunk = Swift.max(minimumChunk, (perItem + tile - 1) / tile * tile)  // whole tiles
