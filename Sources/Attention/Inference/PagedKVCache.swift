@@ -9,6 +9,11 @@
 ///
 /// A value type: a copy shares the pool until one of them writes (then the pool is copied).
 ///
+/// Sequences can share blocks: ``fork(sequence:)`` starts a sequence with another's
+/// positions without copying them (beam search, parallel sampling from one prompt), and the
+/// block they share is copied only when one of them appends into it (copy-on-write of a
+/// partly filled last block; whole blocks stay shared until both sequences drop them).
+///
 /// ```swift
 /// var cache = try PagedKVCache(kvHeads: 8, headDim: 128, blockSize: 16, blockCount: 4096)
 /// let s = cache.addSequence()
@@ -25,6 +30,8 @@ public struct PagedKVCache: Sendable {
     private var pool: KVPage
     /// Free blocks, the next one to hand out last.
     private var freeList: [Int]
+    /// Per block, the live sequences whose tables hold it (0 for a free block).
+    private var references: [Int]
     private var tables: [Int: (blocks: [Int], length: Int)] = [:]
     private var nextID = 0
 
@@ -63,9 +70,10 @@ public struct PagedKVCache: Sendable {
             units: 1, heads: kvHeads, tokens: blockCount * blockSize, headDim: headDim,
             valueDim: valueDim, dtype: dtype, panelUnit: blockSize, argument: "blockCount")
         freeList = Array((0..<blockCount).reversed())
+        references = Array(repeating: 0, count: blockCount)
     }
 
-    /// Blocks not used by any sequence.
+    /// Blocks not used by any sequence (a block that forks share counts once).
     public var freeBlockCount: Int { freeList.count }
 
     /// The live sequences' identifiers, ascending.
@@ -76,6 +84,19 @@ public struct PagedKVCache: Sendable {
         defer { nextID += 1 }
         tables[nextID] = ([], 0)
         return nextID
+    }
+
+    /// Starts a sequence holding the same positions as sequence `id` and returns its
+    /// identifier. The two share `id`'s blocks: nothing is copied and no block is taken now.
+    /// The first append to either of them into a shared, partly filled last block copies
+    /// that block to a free one first.
+    /// - Throws: ``AttentionError`` naming `sequence` when `id` is not live.
+    public mutating func fork(sequence id: Int) throws -> Int {
+        let t = try table(id)
+        for block in t.blocks { references[block] += 1 }
+        let child = addSequence()
+        tables[child] = t
+        return child
     }
 
     private func table(_ id: Int) throws -> (blocks: [Int], length: Int) {
@@ -94,7 +115,9 @@ public struct PagedKVCache: Sendable {
     /// - Throws: ``AttentionError`` naming `sequence` when `id` is not live.
     public func blockTable(sequence id: Int) throws -> [Int] { try table(id).blocks }
 
-    /// Appends `S` positions to sequence `id`, taking blocks from the pool as needed.
+    /// Appends `S` positions to sequence `id`, taking blocks from the pool as needed (and one
+    /// more when its partly filled last block is shared with a fork: that block is copied
+    /// before it is written).
     /// - Parameters:
     ///   - keys: `[Hkv, S, D]` or `[1, Hkv, S, D]`.
     ///   - values: `[Hkv, S, Dv]` or `[1, Hkv, S, Dv]`.
@@ -111,7 +134,10 @@ public struct PagedKVCache: Sendable {
                 "keys", "appending \(k.length) positions overflows the length")
         }
         let end = t.length + k.length
-        let needed = (end + blockSize - 1) / blockSize - t.blocks.count
+        // The last block, partly filled and shared with a fork, is written only after a copy.
+        let sharedTail =
+            k.length > 0 && t.length % blockSize != 0 && references[t.blocks.last!] > 1
+        let needed = (end + blockSize - 1) / blockSize - t.blocks.count + (sharedTail ? 1 : 0)
         guard needed <= freeList.count else {
             throw AttentionError.argument(
                 "blockCount",
@@ -122,7 +148,18 @@ public struct PagedKVCache: Sendable {
         if k.length > 0, !isKnownUniquelyReferenced(&pool) {
             pool = try pool.copy(argument: "keys")
         }
-        for _ in 0..<Swift.max(0, needed) { t.blocks.append(freeList.removeLast()) }
+        if sharedTail {
+            let (shared, copy) = (t.blocks.removeLast(), freeList.removeLast())
+            pool.copySlots(
+                unit: 0, from: shared * blockSize, to: copy * blockSize, count: blockSize)
+            references[shared] -= 1
+            references[copy] = 1
+            t.blocks.append(copy)
+        }
+        while t.blocks.count * blockSize < end {
+            t.blocks.append(freeList.removeLast())
+            references[t.blocks.last!] = 1
+        }
         let table = HalfConversion.machine
         for s in 0..<k.length {
             let pos = t.length + s
@@ -136,7 +173,7 @@ public struct PagedKVCache: Sendable {
     }
 
     /// Keeps the first `length` positions of sequence `id`; blocks past them return to the
-    /// pool.
+    /// pool unless a fork still holds them.
     /// - Throws: ``AttentionError`` naming `sequence` or `length`.
     public mutating func trim(sequence id: Int, to length: Int) throws {
         var t = try table(id)
@@ -144,13 +181,17 @@ public struct PagedKVCache: Sendable {
             throw AttentionError.argument("length", "expected 0...\(t.length), got \(length)")
         }
         let keep = (length + blockSize - 1) / blockSize
-        freeList.append(contentsOf: t.blocks[keep...].reversed())
+        // Blocks no other sequence holds return to the pool.
+        for block in t.blocks[keep...].reversed() {
+            references[block] -= 1
+            if references[block] == 0 { freeList.append(block) }
+        }
         t.blocks.removeSubrange(keep...)
         t.length = length
         tables[id] = t
     }
 
-    /// Ends sequence `id` and returns its blocks to the pool.
+    /// Ends sequence `id` and returns its blocks to the pool (those a fork does not hold).
     /// - Throws: ``AttentionError`` naming `sequence` when `id` is not live.
     public mutating func free(sequence id: Int) throws {
         try trim(sequence: id, to: 0)

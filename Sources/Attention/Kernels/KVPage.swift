@@ -149,6 +149,26 @@ final class KVPage: @unchecked Sendable {
         }
     }
 
+    /// Copies slots `source ..< source + count` of `unit` to `destination ..< destination +
+    /// count` (keys and values of every head; the ranges do not overlap). With value panels,
+    /// all three are multiples of the panel height, so each range's values are one span.
+    func copySlots(unit: Int, from source: Int, to destination: Int, count: Int) {
+        precondition(
+            valuePanel == 0
+                || (source % valuePanel == 0 && destination % valuePanel == 0
+                    && count % valuePanel == 0),
+            "copySlots: whole value panels")
+        let layout = ValueLayout(panel: valuePanel, rowStride: valueDim)
+        let width = dtype.byteSize
+        for h in 0..<heads {
+            keyRow(unit, h, destination).copyMemory(
+                from: keyRow(unit, h, source), byteCount: count * headDim * width)
+            (valueBase(unit, h) + layout.offset(row: destination) * width).copyMemory(
+                from: valueBase(unit, h) + layout.offset(row: source) * width,
+                byteCount: count * valueDim * width)
+        }
+    }
+
     /// Positions `first ..< first + count` held at slots `slot ..< slot + count` of `unit`.
     func segment(unit: Int, slot: Int, first: Int, count: Int) -> KVSegment {
         KVSegment(
