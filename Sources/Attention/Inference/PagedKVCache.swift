@@ -106,6 +106,25 @@ public struct PagedKVCache: Sendable {
         return t
     }
 
+    /// Sequence `id`'s block table and length, to hand back to ``restore(sequence:to:)``.
+    func savedTable(sequence id: Int) throws -> (blocks: [Int], length: Int) { try table(id) }
+
+    /// Undoes the appends to sequence `id` since `saved` (``savedTable(sequence:)``) was
+    /// taken, with no other change to the cache in between: blocks taken since return to the
+    /// pool in the order they were taken, and a shared block that an append copied is held
+    /// again (its copy is freed), so block tables, references and the free list are exactly
+    /// as they were. (`trim` would keep the copy.)
+    mutating func restore(sequence id: Int, to saved: (blocks: [Int], length: Int)) {
+        guard let current = tables[id] else { return }
+        let (now, before) = (Set(current.blocks), Set(saved.blocks))
+        for block in saved.blocks where !now.contains(block) { references[block] += 1 }
+        for block in current.blocks.reversed() where !before.contains(block) {
+            references[block] -= 1
+            if references[block] == 0 { freeList.append(block) }
+        }
+        tables[id] = saved
+    }
+
     /// Positions stored for sequence `id`.
     /// - Throws: ``AttentionError`` naming `sequence` when `id` is not live.
     public func length(sequence id: Int) throws -> Int { try table(id).length }

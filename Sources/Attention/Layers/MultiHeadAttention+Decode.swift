@@ -95,12 +95,13 @@ extension MultiHeadAttention {
             throw AttentionError.argument(
                 "sequences", "expected one or more distinct identifiers, got \(sequences)")
         }
-        var lengths: [Int] = []
+        var saved: [(blocks: [Int], length: Int)] = []
         for id in sequences {
-            do { lengths.append(try cache.length(sequence: id)) } catch let e as AttentionError {
+            do { saved.append(try cache.savedTable(sequence: id)) } catch let e as AttentionError {
                 throw AttentionError(e.kind, argument: "sequences", e.message)
             }
         }
+        let lengths = saved.map(\.length)
         var appended = 0
         return try decodeStep(
             x, lengths: lengths, execution: execution, alwaysPerSequence: true,
@@ -109,7 +110,10 @@ extension MultiHeadAttention {
                 appended += 1
             },
             rollback: {
-                for i in 0..<appended { try? cache.trim(sequence: sequences[i], to: lengths[i]) }
+                // Exactly as before, a block copied from a fork's shared one included.
+                for i in (0..<appended).reversed() {
+                    cache.restore(sequence: sequences[i], to: saved[i])
+                }
             },
             attend: { q, options in
                 try withExtendedLifetime(cache) {
