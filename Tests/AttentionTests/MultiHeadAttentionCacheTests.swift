@@ -106,34 +106,42 @@ struct MultiHeadAttentionCacheTests {
         #expect(try pool.length(sequence: a) == 4 && pool.freeBlockCount == 2)
     }
 
-    /// A failed step undoes a fork's copy-on-write too: b (a fork of a, sharing a's partly
-    /// filled last block) copies that block for its new position, then c finds no block; b
-    /// holds the shared block again, the copy is free, and the free list hands out the same
-    /// blocks as before. (A trim would have kept b on the copy, one block short.)
+    /// A failed step undoes a fork's copy-on-write too. b (a fork of a, sharing a's partly
+    /// filled last block) copies that block and takes a new one for its 3 new positions, d
+    /// takes a block, then c finds none. Undone last first: b holds the shared block again,
+    /// its copy and new block are free, and the free list hands out the same blocks as an
+    /// untouched copy of the pool would. (A trim would have kept b on the copy.)
     @Test func pagedFailureUndoesAForksCopy() throws {
         let mha = try layer()
-        var pool = try PagedKVCache(kvHeads: 2, headDim: 8, blockSize: 4, blockCount: 3)
-        let a = pool.addSequence(), c = pool.addSequence()
+        var pool = try PagedKVCache(kvHeads: 2, headDim: 8, blockSize: 4, blockCount: 5)
+        let a = pool.addSequence(), c = pool.addSequence(), d = pool.addSequence()
         _ = try mha(Tensor.randomNormal([1, 6, 32], seed: 3), cache: &pool, sequences: [a])
         let b = try pool.fork(sequence: a)
-        #expect(pool.freeBlockCount == 1)
-        let tables = try [a, b, c].map { try pool.blockTable(sequence: $0) }
+        #expect(pool.freeBlockCount == 3)
+        let untouched = pool
+        let ids = [a, b, c, d]
+        let tables = try ids.map { try pool.blockTable(sequence: $0) }
+        let storedA = try pool.stored(sequence: a).keys.scalars
         var argument: String? = nil
         do {
-            // b: one position into the shared block (takes the free block for its copy);
-            // c: needs a block, none is left.
-            _ = try mha(Tensor.randomNormal([2, 1, 32], seed: 4), cache: &pool, sequences: [b, c])
+            _ = try mha(
+                Tensor.randomNormal([3, 3, 32], seed: 4), cache: &pool, sequences: [b, d, c])
         } catch let e as AttentionError { argument = e.argument }
         #expect(argument == "blockCount")
-        #expect(try [a, b, c].map { try pool.blockTable(sequence: $0) } == tables)
-        #expect(try pool.length(sequence: b) == 6 && pool.length(sequence: c) == 0)
-        #expect(pool.freeBlockCount == 1)
-        // The pool goes on as if nothing happened: b's next step copies into the same block.
-        _ = try mha(Tensor.randomNormal([1, 1, 32], seed: 5), cache: &pool, sequences: [b])
-        #expect(pool.freeBlockCount == 0)
-        #expect(try pool.stored(sequence: a).keys.shape == [2, 6, 8])
-        try pool.free(sequence: b)
-        #expect(pool.freeBlockCount == 1)
+        #expect(try ids.map { try pool.blockTable(sequence: $0) } == tables)
+        #expect(try pool.length(sequence: b) == 6 && pool.length(sequence: d) == 0)
+        #expect(pool.freeBlockCount == 3)
+        // The pool goes on as an untouched copy does: the same blocks, in the same order.
+        var reference = untouched
+        let x = Tensor.randomNormal([2, 3, 32], seed: 5)
+        _ = try mha(x, cache: &pool, sequences: [b, d])
+        _ = try mha(x, cache: &reference, sequences: [b, d])
+        for id in ids {
+            #expect(try pool.blockTable(sequence: id) == reference.blockTable(sequence: id))
+        }
+        #expect(pool.freeBlockCount == 0 && reference.freeBlockCount == 0)
+        // a's positions were never written, by the failed step or after it.
+        #expect(try pool.stored(sequence: a).keys.scalars == storedA)
     }
 
     /// A full sliding-window cache takes one position per call; several are refused before

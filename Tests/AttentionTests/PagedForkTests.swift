@@ -21,24 +21,33 @@ struct PagedForkTests {
         return out
     }
 
-    /// f32 with value panels (Dv = 64, blocks of 16 positions: one panel each) and bf16
-    /// value rows; 2 KV heads.
-    @Test(arguments: [DType.f32, .bf16])
-    func forksShareUntilWritten(_ dtype: DType) throws {
+    /// f32 with value panels (Dv = 64: blocks of 16 positions hold one panel, blocks of 64
+    /// two panels of 32) and bf16 value rows; 2 KV heads. The parent has one whole block and
+    /// 8 positions of a second.
+    @Test(arguments: [(DType.f32, 16), (.f32, 64), (.bf16, 16)])
+    func forksShareUntilWritten(_ dtype: DType, _ blockSize: Int) throws {
         var cache = try PagedKVCache(
-            kvHeads: 2, headDim: 8, valueDim: 64, blockSize: 16, blockCount: 8, dtype: dtype)
+            kvHeads: 2, headDim: 8, valueDim: 64, blockSize: blockSize, blockCount: 8,
+            dtype: dtype)
         // Values exact in bf16, so stored contents compare exactly.
         func input(_ s: Int, _ d: Int, _ seed: UInt64) -> Tensor {
             Tensor.randomNormal([2, s, d], seed: seed).converted(to: dtype).converted(to: .f32)
         }
-        let (k, v) = (input(24, 8, 1), input(24, 64, 2))
+        // The layout under test: f32 panels of min(blockSize, 32) positions, bf16 rows.
+        #expect(
+            KVPage.valuePanel(unit: blockSize, valueDim: 64, dtype: dtype)
+                == (dtype == .f32 ? Swift.min(blockSize, 32) : 0))
+        let n = blockSize + 8
+        let (k, v) = (input(n, 8, 1), input(n, 64, 2))
         let a = cache.addSequence()
-        try cache.append(keys: k, values: v, sequence: a)  // blocks: 16 + 8 positions
+        try cache.append(keys: k, values: v, sequence: a)
         #expect(cache.freeBlockCount == 6)
         let b = try cache.fork(sequence: a)
         #expect(cache.freeBlockCount == 6, "a fork takes no block")
         #expect(try cache.blockTable(sequence: b) == cache.blockTable(sequence: a))
-        #expect(try cache.length(sequence: b) == 24)
+        #expect(try cache.length(sequence: b) == n)
+        try cache.append(keys: input(0, 8, 9), values: input(0, 64, 9), sequence: b)
+        #expect(cache.freeBlockCount == 6, "nothing appended, nothing copied")
 
         // b writes into the shared last block: it gets a copy, a keeps the original.
         let (kb, vb) = (input(1, 8, 3), input(1, 64, 4))
@@ -48,25 +57,25 @@ struct PagedForkTests {
         let tableB = try cache.blockTable(sequence: b)
         #expect(try cache.blockTable(sequence: a) == tableA)
         #expect(tableB[0] == tableA[0] && tableB[1] != tableA[1])
-        #expect(try cache.stored(sequence: a).keys.scalars == Self.joined(k, first: 24))
-        #expect(try cache.stored(sequence: a).values.scalars == Self.joined(v, first: 24))
-        #expect(try cache.stored(sequence: b).keys.scalars == Self.joined(k, first: 24, kb))
-        #expect(try cache.stored(sequence: b).values.scalars == Self.joined(v, first: 24, vb))
+        #expect(try cache.stored(sequence: a).keys.scalars == Self.joined(k, first: n))
+        #expect(try cache.stored(sequence: a).values.scalars == Self.joined(v, first: n))
+        #expect(try cache.stored(sequence: b).keys.scalars == Self.joined(k, first: n, kb))
+        #expect(try cache.stored(sequence: b).values.scalars == Self.joined(v, first: n, vb))
 
-        // a's last block is its own now: written in place, no block taken.
-        let (ka, va) = (input(12, 8, 5), input(12, 64, 6))
-        try cache.append(keys: ka, values: va, sequence: a)  // 36 positions: a third block
+        // a's last block is its own now: written in place; the rest takes a third block.
+        let (ka, va) = (input(blockSize - 4, 8, 5), input(blockSize - 4, 64, 6))
+        try cache.append(keys: ka, values: va, sequence: a)  // 2·blockSize + 4 positions
         #expect(cache.freeBlockCount == 4)
         #expect(try Array(cache.blockTable(sequence: a).prefix(2)) == tableA)
-        #expect(try cache.stored(sequence: a).values.scalars == Self.joined(v, first: 24, va))
-        #expect(try cache.stored(sequence: b).values.scalars == Self.joined(v, first: 24, vb))
+        #expect(try cache.stored(sequence: a).values.scalars == Self.joined(v, first: n, va))
+        #expect(try cache.stored(sequence: b).values.scalars == Self.joined(v, first: n, vb))
 
         // Decoding both sequences at once sees each one's own positions.
         let q = Tensor.randomNormal([2, 4, 1, 8], seed: 7)
         let out = try decodeAttention(query: q, cache: cache, sequences: [a, b])
         let stored = try [a, b].map { try cache.stored(sequence: $0) }
         let oracle = decodeOracle(
-            query: q, stored: stored, starts: [0, 0], lengths: [36, 25])
+            query: q, stored: stored, starts: [0, 0], lengths: [2 * blockSize + 4, n + 1])
         // bf16: the pair kernel rounds the query and P to bf16 (as in DecodeAttentionTests).
         if dtype == .f32 {
             #expect(maxError(out, oracle) <= 1e-5)
@@ -77,7 +86,7 @@ struct PagedForkTests {
         // Freeing a returns only the blocks b does not hold; b is intact.
         try cache.free(sequence: a)
         #expect(cache.freeBlockCount == 6)
-        #expect(try cache.stored(sequence: b).keys.scalars == Self.joined(k, first: 24, kb))
+        #expect(try cache.stored(sequence: b).keys.scalars == Self.joined(k, first: n, kb))
         try cache.free(sequence: b)
         #expect(cache.freeBlockCount == 8)
     }

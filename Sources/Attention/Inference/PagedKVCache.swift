@@ -10,9 +10,9 @@
 /// A value type: a copy shares the pool until one of them writes (then the pool is copied).
 ///
 /// Sequences can share blocks: ``fork(sequence:)`` starts a sequence with another's
-/// positions without copying them (beam search, parallel sampling from one prompt), and the
-/// block they share is copied only when one of them appends into it (copy-on-write of a
-/// partly filled last block; whole blocks stay shared until both sequences drop them).
+/// positions without copying them (beam search, parallel sampling from one prompt). A shared
+/// partly filled last block is copied only when one of them appends into it; whole blocks
+/// stay shared until every sequence holding them drops them.
 ///
 /// ```swift
 /// var cache = try PagedKVCache(kvHeads: 8, headDim: 128, blockSize: 16, blockCount: 4096)
@@ -73,7 +73,8 @@ public struct PagedKVCache: Sendable {
         references = Array(repeating: 0, count: blockCount)
     }
 
-    /// Blocks not used by any sequence (a block that forks share counts once).
+    /// Blocks not used by any sequence (a shared block stays in use until no sequence holds
+    /// it).
     public var freeBlockCount: Int { freeList.count }
 
     /// The live sequences' identifiers, ascending.
@@ -110,10 +111,11 @@ public struct PagedKVCache: Sendable {
     func savedTable(sequence id: Int) throws -> (blocks: [Int], length: Int) { try table(id) }
 
     /// Undoes the appends to sequence `id` since `saved` (``savedTable(sequence:)``) was
-    /// taken, with no other change to the cache in between: blocks taken since return to the
-    /// pool in the order they were taken, and a shared block that an append copied is held
-    /// again (its copy is freed), so block tables, references and the free list are exactly
-    /// as they were. (`trim` would keep the copy.)
+    /// taken. Appends to several sequences are undone last first, with nothing else changed
+    /// in between: the blocks taken since go back onto the free list in reverse, so it ends
+    /// as it was, and a shared block that an append copied is held again (its copy freed).
+    /// Block tables, references and the free list are then exactly as before. (`trim` would
+    /// keep the copy.)
     mutating func restore(sequence id: Int, to saved: (blocks: [Int], length: Int)) {
         guard let current = tables[id] else { return }
         let (now, before) = (Set(current.blocks), Set(saved.blocks))
