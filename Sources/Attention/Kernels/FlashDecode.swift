@@ -105,8 +105,8 @@ enum FlashDecode {
         let width = cache.dtype.byteSize
         let pairWords = (d + 1) / 2
         // The kernel's view of each (b, hk)'s query rows, made once here rather than by every
-        // chunk's item: rows scaled by scale·log2 e (by 1 for the pair kernel, which scales
-        // its scores and reads the rows as bf16 pairs), ALiBi slopes, each row's visible
+        // chunk's item: rows scaled by scale·log2 e (unscaled and rounded to bf16 pairs for
+        // the pair kernel, which scales its scores), ALiBi slopes, each row's visible
         // keys [lo, hi) and aligned query position. Read-only during the loop.
         let groups = p.batch * p.kvHeads
         let groupQuery = lineAligned(Float.self, count: groups * rows * d)
@@ -114,7 +114,6 @@ enum FlashDecode {
             UInt32.self, count: pairs == nil ? 0 : groups * rows * pairWords)
         let groupSlopes = lineAligned(Float.self, count: groups * rows)
         let groupInts = lineAligned(Int.self, count: groups * 3 * rows)  // lo, hi, qpos
-        let rowScale = pairs == nil ? qScale : 1
         query.withUnsafeElements { q in
             for b in 0..<p.batch {
                 let shift =
@@ -136,12 +135,14 @@ enum FlashDecode {
                             groupSlopes[group * rows + r] = slopes?[h] ?? 0
                         }
                     }
-                    // Scaled in place, one pointer: the compiler vectorizes this loop, not
-                    // a copy-and-scale between two (it took a sixth of a 16-position step).
-                    for i in 0..<(rows * d) { rowsQ[i] *= rowScale }
-                    if pairs != nil {
+                    if pairs != nil {  // the pair kernel scales its scores instead
                         half.pairs_from_f32!(
                             rows, d, rowsQ, d, groupPairs + group * rows * pairWords, pairWords)
+                    } else {
+                        // Scaled in place, one pointer: the compiler vectorizes this loop,
+                        // not a copy-and-scale between two (it took a sixth of a 16-position
+                        // step).
+                        for i in 0..<(rows * d) { rowsQ[i] *= qScale }
                     }
                 }
             }
